@@ -1,0 +1,96 @@
+// Deploys the protocol (oracle, pool, rate models, test tokens, feeds) with viem and returns the deployment record.
+import type { Abi, Account, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import {
+  emittingAggregatorAbi,
+  interestRateModelAbi,
+  marginPoolAbi,
+  mockV3AggregatorAbi,
+  priceOracleAbi,
+  testTokenAbi,
+} from "./generated/abis";
+import {
+  emittingAggregatorBytecode,
+  interestRateModelBytecode,
+  marginPoolBytecode,
+  mockV3AggregatorBytecode,
+  priceOracleBytecode,
+  testTokenBytecode,
+} from "./generated/bytecode";
+import type { Deployment, Hex20 } from "./deployment";
+import { DEFAULT_MARKET, type AssetSpec } from "./market";
+import { parseUnitsExact } from "./units";
+
+export type Wallet = WalletClient<Transport, Chain | undefined, Account>;
+
+export interface DeployOptions {
+  publicClient: PublicClient;
+  walletClient: Wallet;
+  market?: readonly AssetSpec[];
+  /** deploy a sequencer-uptime feed (answer 0 = up) and enable the check with this grace period */
+  sequencerGracePeriod?: number;
+}
+
+export async function deployContract(o: DeployOptions, abi: Abi, bytecode: Hex, args: unknown[]): Promise<Hex20> {
+  const hash = await o.walletClient.deployContract({ abi, bytecode, args, account: o.walletClient.account, chain: o.walletClient.chain });
+  const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment reverted (tx ${hash})`);
+  return receipt.contractAddress;
+}
+
+export async function send(o: DeployOptions, address: Hex20, abi: Abi, functionName: string, args: unknown[]): Promise<void> {
+  const hash = await o.walletClient.writeContract({
+    address, abi, functionName, args, account: o.walletClient.account, chain: o.walletClient.chain,
+  });
+  const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
+}
+
+export async function deployProtocol(o: DeployOptions): Promise<Deployment> {
+  const market = o.market ?? DEFAULT_MARKET;
+  const owner = o.walletClient.account.address;
+  const startBlock = Number(await o.publicClient.getBlockNumber()) + 1;
+  const oracle = await deployContract(o, priceOracleAbi, priceOracleBytecode, [owner]);
+  const pool = await deployContract(o, marginPoolAbi, marginPoolBytecode, [oracle, owner]);
+
+  let sequencerUptimeFeed: Hex20 | null = null;
+  if (o.sequencerGracePeriod !== undefined) {
+    sequencerUptimeFeed = await deployContract(o, mockV3AggregatorAbi, mockV3AggregatorBytecode, [0, 0n]);
+    await send(o, oracle, priceOracleAbi, "setSequencerUptimeFeed", [sequencerUptimeFeed, BigInt(o.sequencerGracePeriod)]);
+  }
+
+  const assets: Deployment["assets"] = [];
+  for (const spec of market) {
+    const token = await deployContract(o, testTokenAbi, testTokenBytecode, [spec.name, spec.symbol, spec.decimals]);
+    const answer = parseUnitsExact(spec.priceUsd, spec.feedDecimals);
+    const feed =
+      spec.feedKind === "emitting"
+        ? await deployContract(o, emittingAggregatorAbi, emittingAggregatorBytecode, [spec.feedDecimals, answer])
+        : await deployContract(o, mockV3AggregatorAbi, mockV3AggregatorBytecode, [spec.feedDecimals, answer]);
+    const rm = spec.rateModel;
+    const rateModel = await deployContract(o, interestRateModelAbi, interestRateModelBytecode, [
+      parseUnitsExact(rm.baseRate, 27),
+      parseUnitsExact(rm.slope1, 27),
+      parseUnitsExact(rm.slope2, 27),
+      parseUnitsExact(rm.optimalUtilization, 27),
+    ]);
+    await send(o, oracle, priceOracleAbi, "setFeed", [token, feed, spec.heartbeat]);
+    await send(o, pool, marginPoolAbi, "listAsset", [
+      token, rateModel, spec.ltvBps, spec.liquidationThresholdBps, spec.liquidationBonusBps, spec.reserveFactorBps,
+    ]);
+    assets.push({
+      symbol: spec.symbol, address: token, decimals: spec.decimals, feed, feedDecimals: spec.feedDecimals,
+      feedKind: spec.feedKind, heartbeat: spec.heartbeat, rateModel,
+    });
+  }
+
+  return {
+    chainId: await o.publicClient.getChainId(),
+    startBlock,
+    deployer: owner,
+    pool,
+    oracle,
+    sequencerUptimeFeed,
+    deployedAt: new Date().toISOString(),
+    assets,
+  };
+}

@@ -1,0 +1,51 @@
+// The deployment file: what the deploy script writes and the indexer and keeper read.
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte hex address");
+
+export const deploymentSchema = z.object({
+  chainId: z.number().int().positive(),
+  startBlock: z.number().int().nonnegative(),
+  deployer: address,
+  pool: address,
+  oracle: address,
+  sequencerUptimeFeed: address.nullable(),
+  deployedAt: z.string(),
+  assets: z.array(
+    z.object({
+      symbol: z.string(),
+      address,
+      decimals: z.number().int(),
+      feed: address,
+      feedDecimals: z.number().int(),
+      feedKind: z.enum(["silent", "emitting"]),
+      heartbeat: z.number().int().positive(),
+      rateModel: address,
+    }),
+  ),
+});
+
+export type Deployment = z.infer<typeof deploymentSchema>;
+export type Hex20 = `0x${string}`;
+
+export function writeDeployment(file: string, d: Deployment): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(d, null, 2) + "\n");
+}
+
+export function readDeployment(file: string): Deployment {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`cannot read deployment file ${file}: ${(e as Error).message}`);
+  }
+  const parsed = deploymentSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`deployment file ${file} is invalid at ${issue.path.join(".") || "<root>"}: ${issue.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,344 @@
+// Protocol state rebuilt from events alone: assets (risk params, indexes, rates, totals), feeds, positions.
+// Pure and deterministic (no I/O). Every mutation of an unfinalised block is journaled so a reorg can undo it.
+import { createHash } from "node:crypto";
+import type { Address, ChainEvent } from "./events";
+
+export interface AssetState {
+  address: Address;
+  /** listing order, as MarginPool._assets: the contract iterates assets in this order */
+  index: number;
+  decimals: number;
+  rateModel: Address;
+  ltvBps: bigint;
+  liquidationThresholdBps: bigint;
+  liquidationBonusBps: bigint;
+  reserveFactorBps: bigint;
+  liquidityIndex: bigint;
+  borrowIndex: bigint;
+  liquidityRate: bigint;
+  borrowRate: bigint;
+  lastUpdateTimestamp: bigint;
+  totalScaledCollateral: bigint;
+  totalScaledDebt: bigint;
+  deficit: bigint;
+}
+
+export interface FeedConfig {
+  asset: Address;
+  aggregator: Address;
+  heartbeat: bigint;
+  decimals: number;
+}
+
+export interface Position {
+  scaledCollateral: bigint;
+  scaledDebt: bigint;
+}
+
+export interface SequencerConfig {
+  feed: Address;
+  gracePeriod: bigint;
+}
+
+/** What one applied event touched, for the health engine to recompute incrementally. */
+export interface StateChange {
+  accounts: Address[];
+  /** assets whose indexes/rates/params changed */
+  assets: Address[];
+  /** feeds added or replaced */
+  feeds: Address[];
+}
+
+type UndoEntry =
+  | { kind: "position"; account: Address; asset: Address; prev: Position | undefined }
+  | { kind: "asset"; asset: Address; prev: AssetState | undefined }
+  | { kind: "feed"; asset: Address; prev: FeedConfig | undefined }
+  | { kind: "sequencer"; prev: SequencerConfig | null };
+
+/** Thrown when an event contradicts the state (e.g. a burn larger than the balance): the log stream is wrong. */
+export class StateInvariantError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StateInvariantError";
+  }
+}
+
+export class ProtocolState {
+  readonly assets = new Map<Address, AssetState>();
+  readonly feeds = new Map<Address, FeedConfig>(); // by asset
+  readonly accounts = new Map<Address, Map<Address, Position>>(); // account → asset → position
+  sequencer: SequencerConfig | null = null;
+
+  // Invariant: journal holds the undo entries of every block > the last finalized block, in application order;
+  // undoing them in reverse gives exactly the state at the finalized block.
+  private readonly journal = new Map<bigint, UndoEntry[]>();
+  private readonly journaledKeys = new Map<bigint, Set<string>>();
+  /** blocks at or below this are final and not journaled */
+  finalizedBlock = -1n;
+
+  apply(e: ChainEvent): StateChange {
+    const change: StateChange = { accounts: [], assets: [], feeds: [] };
+    const block = e.meta.blockNumber;
+    switch (e.source) {
+      case "feed":
+        return change; // prices are the oracle tracker's business
+      case "oracle":
+        if (e.eventName === "FeedSet") {
+          const { asset, aggregator, heartbeat, decimals } = e.args;
+          this.record(block, `f:${asset}`, () => ({ kind: "feed", asset, prev: this.feeds.get(asset) }));
+          this.feeds.set(asset, { asset, aggregator, heartbeat, decimals });
+          change.feeds.push(asset);
+        } else {
+          this.record(block, "seq", () => ({ kind: "sequencer", prev: this.sequencer }));
+          this.sequencer = { feed: e.args.feed, gracePeriod: e.args.gracePeriod };
+        }
+        return change;
+      case "pool":
+        break;
+    }
+    switch (e.eventName) {
+      case "AssetListed": {
+        const { asset } = e.args;
+        this.record(block, `a:${asset}`, () => ({ kind: "asset", asset, prev: this.assets.get(asset) }));
+        this.assets.set(asset, {
+          address: asset, index: this.assets.size, decimals: e.args.decimals, rateModel: e.args.rateModel,
+          ltvBps: 0n, liquidationThresholdBps: 0n, liquidationBonusBps: 0n, reserveFactorBps: 0n,
+          liquidityIndex: 10n ** 27n, borrowIndex: 10n ** 27n, liquidityRate: 0n, borrowRate: 0n,
+          lastUpdateTimestamp: 0n, totalScaledCollateral: 0n, totalScaledDebt: 0n, deficit: 0n,
+        });
+        change.assets.push(asset);
+        break;
+      }
+      case "RiskParamsSet": {
+        const a = this.mutAsset(block, e.args.asset);
+        a.ltvBps = e.args.ltvBps;
+        a.liquidationThresholdBps = e.args.liquidationThresholdBps;
+        a.liquidationBonusBps = e.args.liquidationBonusBps;
+        a.reserveFactorBps = e.args.reserveFactorBps;
+        change.assets.push(a.address);
+        break;
+      }
+      case "RateModelSet": {
+        this.mutAsset(block, e.args.asset).rateModel = e.args.rateModel;
+        change.assets.push(e.args.asset);
+        break;
+      }
+      case "ReserveDataUpdated": {
+        const a = this.mutAsset(block, e.args.asset);
+        a.liquidityRate = e.args.liquidityRate;
+        a.borrowRate = e.args.borrowRate;
+        a.liquidityIndex = e.args.liquidityIndex;
+        a.borrowIndex = e.args.borrowIndex;
+        a.lastUpdateTimestamp = e.args.timestamp;
+        change.assets.push(a.address);
+        break;
+      }
+      case "Deposit":
+        this.moveCollateral(block, e.args.account, e.args.asset, e.args.scaledAmount);
+        change.accounts.push(e.args.account);
+        break;
+      case "Withdraw":
+        this.moveCollateral(block, e.args.account, e.args.asset, -e.args.scaledAmount);
+        change.accounts.push(e.args.account);
+        break;
+      case "Borrow":
+        this.moveDebt(block, e.args.account, e.args.asset, e.args.scaledAmount, 0n);
+        change.accounts.push(e.args.account);
+        break;
+      case "Repay":
+        this.moveDebt(block, e.args.account, e.args.asset, -e.args.scaledAmount, 0n);
+        change.accounts.push(e.args.account);
+        break;
+      case "Liquidation":
+        this.moveDebt(block, e.args.borrower, e.args.debtAsset, -e.args.debtScaledBurned, 0n);
+        this.moveCollateral(block, e.args.borrower, e.args.collateralAsset, -e.args.collateralScaledBurned);
+        change.accounts.push(e.args.borrower);
+        break;
+      case "BadDebtWrittenOff":
+        this.moveDebt(block, e.args.account, e.args.asset, -e.args.scaledAmount, e.args.reserveDeficit);
+        change.accounts.push(e.args.account);
+        break;
+    }
+    return change;
+  }
+
+  /** Undoes every block above `block`, newest first; returns what the undo touched. */
+  rollbackTo(block: bigint): StateChange {
+    if (block < this.finalizedBlock) throw new StateInvariantError(`cannot roll back to ${block}: block ${this.finalizedBlock} is final`);
+    const touched = { accounts: new Set<Address>(), assets: new Set<Address>(), feeds: new Set<Address>() };
+    const blocks = [...this.journal.keys()].filter((b) => b > block).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    for (const b of blocks) {
+      const entries = this.journal.get(b)!;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const e = entries[i]!;
+        this.undo(e);
+        if (e.kind === "position") touched.accounts.add(e.account);
+        else if (e.kind === "asset") touched.assets.add(e.asset);
+        else if (e.kind === "feed") touched.feeds.add(e.asset);
+      }
+      this.journal.delete(b);
+      this.journaledKeys.delete(b);
+    }
+    return { accounts: [...touched.accounts], assets: [...touched.assets], feeds: [...touched.feeds] };
+  }
+
+  /** Forgets undo data at or below `block`: those blocks can no longer be rolled back. */
+  finalize(block: bigint): void {
+    if (block <= this.finalizedBlock) return;
+    for (const b of [...this.journal.keys()]) {
+      if (b <= block) {
+        this.journal.delete(b);
+        this.journaledKeys.delete(b);
+      }
+    }
+    this.finalizedBlock = block;
+  }
+
+  position(account: Address, asset: Address): Position | undefined {
+    return this.accounts.get(account)?.get(asset);
+  }
+
+  /** sha256 over a canonical dump: the same events give the same digest, whatever the process history. */
+  digest(): string {
+    const h = createHash("sha256");
+    const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [k, a] of sorted(this.assets)) {
+      h.update(`A${k}|${a.index}|${a.decimals}|${a.rateModel}|${a.ltvBps}|${a.liquidationThresholdBps}|${a.liquidationBonusBps}|`);
+      h.update(`${a.reserveFactorBps}|${a.liquidityIndex}|${a.borrowIndex}|${a.liquidityRate}|${a.borrowRate}|${a.lastUpdateTimestamp}|`);
+      h.update(`${a.totalScaledCollateral}|${a.totalScaledDebt}|${a.deficit}\n`);
+    }
+    for (const [k, f] of sorted(this.feeds)) h.update(`F${k}|${f.aggregator}|${f.heartbeat}|${f.decimals}\n`);
+    if (this.sequencer) h.update(`S${this.sequencer.feed}|${this.sequencer.gracePeriod}\n`);
+    for (const [acct, positions] of sorted(this.accounts)) {
+      for (const [asset, p] of sorted(positions)) {
+        if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
+        h.update(`P${acct}|${asset}|${p.scaledCollateral}|${p.scaledDebt}\n`);
+      }
+    }
+    return h.digest("hex");
+  }
+
+  // ---- serialisation for checkpoints (bigints as decimal strings) ----
+
+  /** The undo journal of unfinalised blocks, for a checkpoint; restore with loadJournal. */
+  dumpJournal(): string {
+    return JSON.stringify([...this.journal.entries()], (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
+  }
+
+  loadJournal(json: string): void {
+    this.journal.clear();
+    this.journaledKeys.clear();
+    const entries = JSON.parse(json, (_k, v) => (typeof v === "string" && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as [bigint, UndoEntry[]][];
+    for (const [b, list] of entries) {
+      this.journal.set(b, list);
+      this.journaledKeys.set(b, new Set(list.map(keyOf)));
+    }
+  }
+
+  // ---- internals ----
+
+  private record(block: bigint, key: string, entry: () => UndoEntry): void {
+    if (block <= this.finalizedBlock) return;
+    let keys = this.journaledKeys.get(block);
+    if (!keys) {
+      keys = new Set();
+      this.journaledKeys.set(block, keys);
+      this.journal.set(block, []);
+    }
+    if (keys.has(key)) return;
+    keys.add(key);
+    const e = entry();
+    // Copy the previous value: the live object is mutated in place afterwards.
+    if (e.kind === "position" && e.prev) e.prev = { ...e.prev };
+    if (e.kind === "asset" && e.prev) e.prev = { ...e.prev };
+    this.journal.get(block)!.push(e);
+  }
+
+  private undo(e: UndoEntry): void {
+    switch (e.kind) {
+      case "position": {
+        const m = this.accounts.get(e.account);
+        if (e.prev) {
+          const live = m?.get(e.asset);
+          if (live) Object.assign(live, e.prev);
+          else this.accountMap(e.account).set(e.asset, { ...e.prev });
+        } else if (m) {
+          m.delete(e.asset);
+          if (m.size === 0) this.accounts.delete(e.account);
+        }
+        break;
+      }
+      case "asset": {
+        if (!e.prev) this.assets.delete(e.asset);
+        else {
+          const live = this.assets.get(e.asset);
+          if (live) Object.assign(live, e.prev);
+          else this.assets.set(e.asset, { ...e.prev });
+        }
+        break;
+      }
+      case "feed":
+        if (e.prev) this.feeds.set(e.asset, e.prev);
+        else this.feeds.delete(e.asset);
+        break;
+      case "sequencer":
+        this.sequencer = e.prev;
+        break;
+    }
+  }
+
+  private mutAsset(block: bigint, asset: Address): AssetState {
+    const a = this.assets.get(asset);
+    if (!a) throw new StateInvariantError(`event for unlisted asset ${asset} at block ${block}`);
+    this.record(block, `a:${asset}`, () => ({ kind: "asset", asset, prev: a }));
+    return a;
+  }
+
+  private accountMap(account: Address): Map<Address, Position> {
+    let m = this.accounts.get(account);
+    if (!m) {
+      m = new Map();
+      this.accounts.set(account, m);
+    }
+    return m;
+  }
+
+  private mutPosition(block: bigint, account: Address, asset: Address): Position {
+    this.record(block, `p:${account}:${asset}`, () => ({ kind: "position", account, asset, prev: this.accounts.get(account)?.get(asset) }));
+    const m = this.accountMap(account);
+    let p = m.get(asset);
+    if (!p) {
+      p = { scaledCollateral: 0n, scaledDebt: 0n };
+      m.set(asset, p);
+    }
+    return p;
+  }
+
+  private moveCollateral(block: bigint, account: Address, assetAddr: Address, delta: bigint): void {
+    const asset = this.mutAsset(block, assetAddr);
+    const p = this.mutPosition(block, account, assetAddr);
+    if (p.scaledCollateral + delta < 0n) {
+      throw new StateInvariantError(`collateral of ${account} in ${assetAddr} would go negative at block ${block}`);
+    }
+    p.scaledCollateral += delta;
+    asset.totalScaledCollateral += delta;
+  }
+
+  private moveDebt(block: bigint, account: Address, assetAddr: Address, delta: bigint, deficit: bigint): void {
+    const asset = this.mutAsset(block, assetAddr);
+    const p = this.mutPosition(block, account, assetAddr);
+    if (p.scaledDebt + delta < 0n) throw new StateInvariantError(`debt of ${account} in ${assetAddr} would go negative at block ${block}`);
+    p.scaledDebt += delta;
+    asset.totalScaledDebt += delta;
+    if (deficit !== 0n) asset.deficit = deficit;
+  }
+}
+
+function keyOf(e: UndoEntry): string {
+  switch (e.kind) {
+    case "position": return `p:${e.account}:${e.asset}`;
+    case "asset": return `a:${e.asset}`;
+    case "feed": return `f:${e.asset}`;
+    case "sequencer": return "seq";
+  }
+}

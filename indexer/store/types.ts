@@ -1,0 +1,152 @@
+// The storage contract shared by the PGlite and PostgreSQL back-ends (same SQL on both).
+import type { Address } from "../state/events";
+import type { AssetState, FeedConfig, Position, SequencerConfig } from "../state/state";
+
+export type Hex = `0x${string}`;
+
+/** A block the sync engine has processed and may still see reorged away. */
+export interface BlockRef {
+  number: bigint;
+  hash: Hex;
+  parentHash: Hex;
+  timestamp: bigint;
+}
+
+/** Where the indexer stands: written in the same transaction as the state it describes. */
+export interface Checkpoint {
+  /** last block whose events are fully applied */
+  blockNumber: bigint;
+  blockHash: Hex;
+  /** ProtocolState.finalizedBlock at that moment */
+  finalizedBlock: bigint;
+  /** ProtocolState.dumpJournal(): undo data of unfinalised blocks */
+  journal: string;
+  /** unfinalised blocks, oldest first (hash chain for reorg detection after a restart) */
+  recentBlocks: BlockRef[];
+  /** ProtocolState.digest() at blockNumber */
+  digest: string;
+}
+
+export interface PositionRow extends Position {
+  account: Address;
+  asset: Address;
+}
+
+export interface LiquidationRecord {
+  blockNumber: bigint;
+  logIndex: number;
+  transactionHash: Hex;
+  timestamp: bigint | null;
+  borrower: Address;
+  liquidator: Address;
+  collateralAsset: Address;
+  debtAsset: Address;
+  debtRepaid: bigint;
+  collateralSeized: bigint;
+}
+
+export interface BadDebtRecord {
+  blockNumber: bigint;
+  logIndex: number;
+  transactionHash: Hex;
+  account: Address;
+  asset: Address;
+  amount: bigint;
+  reserveDeficit: bigint;
+}
+
+export interface OracleRound {
+  asset: Address;
+  feed: Address;
+  roundId: bigint;
+  answer: bigint;
+  /** 8-decimal USD, or null when the answer is invalid (≤ 0) */
+  price: bigint | null;
+  updatedAt: bigint;
+  /** block at which marginwatch first saw this round */
+  blockNumber: bigint;
+}
+
+/** The health engine's view of one account, persisted for the API and restarts. */
+export interface AccountHealthRow {
+  account: Address;
+  /** WAD; null when unknown (stale or invalid price); MAX_UINT256 with no debt */
+  healthFactor: bigint | null;
+  status: "healthy" | "warning" | "liquidatable" | "unknown";
+  totalCollateralBase: bigint;
+  totalDebtBase: bigint;
+  blockNumber: bigint;
+}
+
+export type KeeperOutcomeKind = "liquidated" | "skipped-unprofitable" | "already-healthy" | "lost-race" | "reverted" | "failed" | "dry-run";
+
+export interface KeeperOutcome {
+  jobId: string;
+  account: Address;
+  outcome: KeeperOutcomeKind;
+  collateralAsset: Address | null;
+  debtAsset: Address | null;
+  repayAmount: bigint | null;
+  /** estimated profit in USD (8 decimals), bonus value minus gas */
+  expectedProfitBase: bigint | null;
+  transactionHash: Hex | null;
+  blockNumber: bigint | null;
+  gasUsed: bigint | null;
+  reason: string | null;
+  createdAt: Date;
+}
+
+export interface RiskSnapshot {
+  blockNumber: bigint;
+  timestamp: bigint;
+  /** JSON document of aggregates (HF buckets, totals by asset, bad debt) */
+  payload: unknown;
+}
+
+/** Everything one sync batch changed, written in one transaction. */
+export interface BatchWrite {
+  checkpoint: Checkpoint;
+  /** when set, rows of liquidations / bad debt / oracle rounds above this block are deleted first (reorg) */
+  rollbackTo?: bigint;
+  assets: AssetState[];
+  feeds: FeedConfig[];
+  /** positions to upsert; a position with both balances zero is deleted */
+  positions: PositionRow[];
+  /** undefined = unchanged */
+  sequencer?: SequencerConfig | null;
+  liquidations: LiquidationRecord[];
+  badDebt: BadDebtRecord[];
+  oracleRounds: OracleRound[];
+  accountHealth: AccountHealthRow[];
+}
+
+export interface LoadedState {
+  checkpoint: Checkpoint | null;
+  assets: AssetState[];
+  feeds: FeedConfig[];
+  positions: PositionRow[];
+  sequencer: SequencerConfig | null;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+export interface Store {
+  readonly kind: "pglite" | "postgres";
+  /** creates tables if missing; idempotent */
+  migrate(): Promise<void>;
+  commitBatch(batch: BatchWrite): Promise<void>;
+  loadState(): Promise<LoadedState>;
+  listLiquidations(page: Page & { account?: Address }): Promise<LiquidationRecord[]>;
+  listBadDebt(page: Page): Promise<BadDebtRecord[]>;
+  listOracleRounds(asset: Address, page: Page): Promise<OracleRound[]>;
+  recordKeeperOutcome(o: KeeperOutcome): Promise<void>;
+  listKeeperOutcomes(page: Page & { account?: Address; outcome?: KeeperOutcomeKind }): Promise<KeeperOutcome[]>;
+  insertRiskSnapshot(s: RiskSnapshot): Promise<void>;
+  latestRiskSnapshot(): Promise<RiskSnapshot | null>;
+  /** deletes everything (tests, `--reset`) */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}

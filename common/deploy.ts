@@ -34,7 +34,7 @@ export async function deployContract(o: DeployOptions, abi: Abi, bytecode: Hex, 
   const hash = await o.walletClient.deployContract({ abi, bytecode, args, account: o.walletClient.account, chain: o.walletClient.chain });
   const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment reverted (tx ${hash})`);
-  return receipt.contractAddress;
+  return receipt.contractAddress.toLowerCase() as Hex20;
 }
 
 export async function send(o: DeployOptions, address: Hex20, abi: Abi, functionName: string, args: unknown[]): Promise<void> {
@@ -47,7 +47,7 @@ export async function send(o: DeployOptions, address: Hex20, abi: Abi, functionN
 
 export async function deployProtocol(o: DeployOptions): Promise<Deployment> {
   const market = o.market ?? DEFAULT_MARKET;
-  const owner = o.walletClient.account.address;
+  const owner = o.walletClient.account.address.toLowerCase() as Hex20;
   const startBlock = Number(await o.publicClient.getBlockNumber()) + 1;
   const oracle = await deployContract(o, priceOracleAbi, priceOracleBytecode, [owner]);
   const pool = await deployContract(o, marginPoolAbi, marginPoolBytecode, [oracle, owner]);

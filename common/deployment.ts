@@ -3,7 +3,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte hex address");
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte hex address")
+  .transform((v) => v.toLowerCase() as `0x${string}`);
 
 export const deploymentSchema = z.object({
   chainId: z.number().int().positive(),
@@ -27,7 +30,7 @@ export const deploymentSchema = z.object({
   ),
 });
 
-export type Deployment = z.infer<typeof deploymentSchema>;
+export type Deployment = z.output<typeof deploymentSchema>;
 export type Hex20 = `0x${string}`;
 
 export function writeDeployment(file: string, d: Deployment): void {

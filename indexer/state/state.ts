@@ -194,6 +194,28 @@ export class ProtocolState {
     this.finalizedBlock = block;
   }
 
+  /** Rebuilds a state from a checkpoint's rows (see Store.loadState). */
+  static restore(rows: {
+    assets: AssetState[];
+    feeds: FeedConfig[];
+    positions: Array<Position & { account: Address; asset: Address }>;
+    sequencer: SequencerConfig | null;
+    finalizedBlock: bigint;
+    journal: string | null;
+  }): ProtocolState {
+    const s = new ProtocolState();
+    for (const a of [...rows.assets].sort((x, y) => x.index - y.index)) s.assets.set(a.address, { ...a });
+    for (const f of rows.feeds) s.feeds.set(f.asset, { ...f });
+    for (const p of rows.positions) {
+      if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
+      s.accountMap(p.account).set(p.asset, { scaledCollateral: p.scaledCollateral, scaledDebt: p.scaledDebt });
+    }
+    s.sequencer = rows.sequencer ? { ...rows.sequencer } : null;
+    s.finalizedBlock = rows.finalizedBlock;
+    if (rows.journal) s.loadJournal(rows.journal);
+    return s;
+  }
+
   position(account: Address, asset: Address): Position | undefined {
     return this.accounts.get(account)?.get(asset);
   }

@@ -1,0 +1,61 @@
+// Retry with exponential backoff and full jitter, and the one place that says which RPC errors are transient.
+export interface RetryOptions {
+  /** first delay, ms (default 200) */
+  baseMs?: number;
+  /** delay cap, ms (default 10_000) */
+  maxMs?: number;
+  /** attempts before giving up; Infinity retries forever (default 5) */
+  attempts?: number;
+  /** called before each wait, e.g. to log or to mark the RPC unhealthy */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** stop retrying when this says the error is permanent (default: isTransientError) */
+  shouldRetry?: (error: unknown) => boolean;
+  signal?: AbortSignal;
+}
+
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+
+export function backoffDelay(attempt: number, baseMs = 200, maxMs = 10_000): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
+  return Math.floor(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+/** Network-level and rate-limit failures: the same call may succeed later. */
+export function isTransientError(error: unknown): boolean {
+  const text = errorText(error);
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|timed? ?out|HTTP request failed|Too Many Requests|429|502|503|504|rate limit|other side closed|network|UND_ERR/i.test(text);
+}
+
+/** Provider refusals that mean "ask for fewer blocks" on eth_getLogs. */
+export function isRangeTooLargeError(error: unknown): boolean {
+  const text = errorText(error);
+  return /block range|range (is )?too (large|wide|big)|more than \d+ (results|logs)|limit exceeded|response size|query returned more than|too many (results|logs|blocks)|exceed(s|ed) .*(range|limit)|-32005|log response size/i.test(text);
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const e = error as Error & { shortMessage?: string; details?: string; cause?: unknown; code?: unknown };
+    return [e.name, e.message, e.shortMessage, e.details, String(e.code ?? ""), e.cause ? errorText(e.cause) : ""].join(" ");
+  }
+  return String(error);
+}
+
+export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const attempts = opts.attempts ?? 5;
+  const shouldRetry = opts.shouldRetry ?? isTransientError;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (e) {
+      if (attempt + 1 >= attempts || !shouldRetry(e) || opts.signal?.aborted) throw e;
+      const delay = backoffDelay(attempt, opts.baseMs, opts.maxMs);
+      opts.onRetry?.(e, attempt + 1, delay);
+      await sleep(delay, opts.signal);
+    }
+  }
+}

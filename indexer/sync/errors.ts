@@ -1,0 +1,21 @@
+// Sync errors that must stop the indexer instead of being retried.
+
+/** The chain reorganised below the finality depth: the stored state may rest on blocks that no longer exist. */
+export class DeepReorgError extends Error {
+  readonly shortMessage: string;
+  constructor(readonly blockNumber: bigint, readonly finalityDepth: number) {
+    super(
+      `reorg deeper than the finality depth (${finalityDepth} blocks): block ${blockNumber} changed after it was final. ` +
+        `Stop, raise FINALITY_DEPTH if the chain needs it, and re-index from the deployment block (--reset).`,
+    );
+    this.name = "DeepReorgError";
+    this.shortMessage = `reorg deeper than finality depth ${finalityDepth} at block ${blockNumber}`;
+  }
+}
+
+export class ChainMismatchError extends Error {
+  constructor(expected: number, actual: number) {
+    super(`the RPC serves chain id ${actual} but the deployment file is for chain id ${expected}`);
+    this.name = "ChainMismatchError";
+  }
+}

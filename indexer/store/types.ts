@@ -106,7 +106,7 @@ export interface RiskSnapshot {
 /** Everything one sync batch changed, written in one transaction. */
 export interface BatchWrite {
   checkpoint: Checkpoint;
-  /** when set, rows of liquidations / bad debt / oracle rounds above this block are deleted first (reorg) */
+  /** when set, rows of liquidations / bad debt / oracle rounds / risk snapshots above this block are deleted first (reorg) */
   rollbackTo?: bigint;
   assets: AssetState[];
   feeds: FeedConfig[];
@@ -118,6 +118,12 @@ export interface BatchWrite {
   badDebt: BadDebtRecord[];
   oracleRounds: OracleRound[];
   accountHealth: AccountHealthRow[];
+  /** assets removed by a reorg that undid their listing (ProtocolState.rollbackTo deleted them) */
+  deletedAssets?: Address[];
+  /** feeds removed by a reorg that undid their first FeedSet */
+  deletedFeeds?: Address[];
+  /** accounts whose health rows no longer apply (e.g. a reorg undid their only position) */
+  deletedAccountHealth?: Address[];
 }
 
 export interface LoadedState {
@@ -133,6 +139,18 @@ export interface Page {
   offset: number;
 }
 
+/** Filters of the at-risk list; HF bounds are inclusive WAD values and exclude rows with an unknown HF. */
+export interface AccountHealthFilter {
+  status?: AccountHealthRow["status"];
+  maxHealthFactor?: bigint;
+  minHealthFactor?: bigint;
+}
+
+export interface AccountHealthQuery extends AccountHealthFilter, Page {
+  /** "hf-asc": lowest HF first, unknown HF last; "account" (default): by address, stable for paging */
+  order?: "hf-asc" | "account";
+}
+
 export interface Store {
   readonly kind: "pglite" | "postgres";
   /** creates tables if missing; idempotent */
@@ -140,12 +158,17 @@ export interface Store {
   commitBatch(batch: BatchWrite): Promise<void>;
   loadState(): Promise<LoadedState>;
   listLiquidations(page: Page & { account?: Address }): Promise<LiquidationRecord[]>;
-  listBadDebt(page: Page): Promise<BadDebtRecord[]>;
+  listBadDebt(page: Page & { account?: Address }): Promise<BadDebtRecord[]>;
   listOracleRounds(asset: Address, page: Page): Promise<OracleRound[]>;
   recordKeeperOutcome(o: KeeperOutcome): Promise<void>;
   listKeeperOutcomes(page: Page & { account?: Address; outcome?: KeeperOutcomeKind }): Promise<KeeperOutcome[]>;
   insertRiskSnapshot(s: RiskSnapshot): Promise<void>;
   latestRiskSnapshot(): Promise<RiskSnapshot | null>;
+  /** newest block first */
+  listRiskSnapshots(page: Page): Promise<RiskSnapshot[]>;
+  listAccountHealth(query: AccountHealthQuery): Promise<AccountHealthRow[]>;
+  getAccountHealth(account: Address): Promise<AccountHealthRow | null>;
+  countAccounts(filter?: AccountHealthFilter): Promise<number>;
   /** deletes everything (tests, `--reset`) */
   reset(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,184 @@
+// The store's DDL as numbered migrations: the same statements run on PGlite and PostgreSQL.
+//
+// Units: every on-chain uint256 (amounts, indexes, rates, bps, prices, round ids, health factors) is the
+// `uint256` domain, NUMERIC(78,0) with a range check, so a negative or overflowing value is refused by the
+// database instead of being stored; Chainlink answers are `int256`. Block numbers, log indexes and block
+// timestamps are BIGINT/INT: the node reports them as uint64 and they sort and index faster. Addresses and
+// hashes are lower-case hex text, checked by domains, so `=` comparisons never miss on checksum casing.
+
+export interface Migration {
+  version: number;
+  description: string;
+  /** one statement per entry: PGlite's extended protocol runs a single statement per query */
+  statements: string[];
+}
+
+const UINT256_LIMIT = (1n << 256n).toString();
+const INT256_MIN = (-(1n << 255n)).toString();
+const INT256_LIMIT = (1n << 255n).toString();
+
+/** CREATE DOMAIN has no IF NOT EXISTS: swallow duplicate_object so a half-applied schema can be re-migrated. */
+const domain = (name: string, definition: string): string =>
+  `DO $$ BEGIN CREATE DOMAIN ${name} AS ${definition}; EXCEPTION WHEN duplicate_object THEN NULL; END $$`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "initial schema: checkpoint, protocol state, account health, history, keeper outcomes, snapshots",
+    statements: [
+      domain("uint256", `NUMERIC(78,0) CHECK (VALUE >= 0 AND VALUE < ${UINT256_LIMIT})`),
+      domain("int256", `NUMERIC(78,0) CHECK (VALUE >= ${INT256_MIN} AND VALUE < ${INT256_LIMIT})`),
+      domain("address", `TEXT CHECK (VALUE ~ '^0x[0-9a-f]{40}$')`),
+      domain("bytes32", `TEXT CHECK (VALUE ~ '^0x[0-9a-f]{64}$')`),
+
+      // Single row (id = 1), replaced by every batch in the same transaction as the state it describes.
+      `CREATE TABLE IF NOT EXISTS checkpoint (
+        id SMALLINT PRIMARY KEY CHECK (id = 1),
+        block_number BIGINT NOT NULL,
+        block_hash bytes32 NOT NULL,
+        finalized_block BIGINT NOT NULL,
+        journal TEXT NOT NULL,
+        recent_blocks JSONB NOT NULL,
+        digest TEXT NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      )`,
+
+      `CREATE TABLE IF NOT EXISTS assets (
+        address address PRIMARY KEY,
+        listing_index INT NOT NULL,
+        decimals INT NOT NULL,
+        rate_model address NOT NULL,
+        ltv_bps uint256 NOT NULL,
+        liquidation_threshold_bps uint256 NOT NULL,
+        liquidation_bonus_bps uint256 NOT NULL,
+        reserve_factor_bps uint256 NOT NULL,
+        liquidity_index uint256 NOT NULL,
+        borrow_index uint256 NOT NULL,
+        liquidity_rate uint256 NOT NULL,
+        borrow_rate uint256 NOT NULL,
+        last_update_timestamp uint256 NOT NULL,
+        total_scaled_collateral uint256 NOT NULL,
+        total_scaled_debt uint256 NOT NULL,
+        deficit uint256 NOT NULL
+      )`,
+      // Not unique: a reorg may unlist one asset and list another at the same index within one batch.
+      `CREATE INDEX IF NOT EXISTS assets_listing_index_idx ON assets (listing_index)`,
+
+      `CREATE TABLE IF NOT EXISTS feeds (
+        asset address PRIMARY KEY,
+        aggregator address NOT NULL,
+        heartbeat uint256 NOT NULL,
+        decimals INT NOT NULL
+      )`,
+
+      `CREATE TABLE IF NOT EXISTS sequencer (
+        id SMALLINT PRIMARY KEY CHECK (id = 1),
+        feed address NOT NULL,
+        grace_period uint256 NOT NULL
+      )`,
+
+      `CREATE TABLE IF NOT EXISTS positions (
+        account address NOT NULL,
+        asset address NOT NULL,
+        scaled_collateral uint256 NOT NULL,
+        scaled_debt uint256 NOT NULL,
+        PRIMARY KEY (account, asset)
+      )`,
+      `CREATE INDEX IF NOT EXISTS positions_asset_idx ON positions (asset)`,
+
+      `CREATE TABLE IF NOT EXISTS account_health (
+        account address PRIMARY KEY,
+        health_factor uint256,
+        status TEXT NOT NULL CHECK (status IN ('healthy', 'warning', 'liquidatable', 'unknown')),
+        total_collateral_base uint256 NOT NULL,
+        total_debt_base uint256 NOT NULL,
+        block_number BIGINT NOT NULL
+      )`,
+      // At-risk queries: "liquidatable, lowest HF first" and "HF below x" across statuses.
+      `CREATE INDEX IF NOT EXISTS account_health_status_hf_idx ON account_health (status, health_factor)`,
+      `CREATE INDEX IF NOT EXISTS account_health_hf_idx ON account_health (health_factor)`,
+
+      `CREATE TABLE IF NOT EXISTS oracle_rounds (
+        asset address NOT NULL,
+        feed address NOT NULL,
+        round_id uint256 NOT NULL,
+        answer int256 NOT NULL,
+        price uint256,
+        updated_at uint256 NOT NULL,
+        block_number BIGINT NOT NULL,
+        UNIQUE (feed, round_id)
+      )`,
+      `CREATE INDEX IF NOT EXISTS oracle_rounds_asset_idx ON oracle_rounds (asset, updated_at DESC, round_id DESC)`,
+      `CREATE INDEX IF NOT EXISTS oracle_rounds_block_idx ON oracle_rounds (block_number)`,
+
+      `CREATE TABLE IF NOT EXISTS liquidations (
+        block_number BIGINT NOT NULL,
+        log_index INT NOT NULL,
+        transaction_hash bytes32 NOT NULL,
+        timestamp BIGINT,
+        borrower address NOT NULL,
+        liquidator address NOT NULL,
+        collateral_asset address NOT NULL,
+        debt_asset address NOT NULL,
+        debt_repaid uint256 NOT NULL,
+        collateral_seized uint256 NOT NULL,
+        PRIMARY KEY (block_number, log_index)
+      )`,
+      `CREATE INDEX IF NOT EXISTS liquidations_borrower_idx ON liquidations (borrower, block_number DESC, log_index DESC)`,
+
+      `CREATE TABLE IF NOT EXISTS bad_debt (
+        block_number BIGINT NOT NULL,
+        log_index INT NOT NULL,
+        transaction_hash bytes32 NOT NULL,
+        account address NOT NULL,
+        asset address NOT NULL,
+        amount uint256 NOT NULL,
+        reserve_deficit uint256 NOT NULL,
+        PRIMARY KEY (block_number, log_index)
+      )`,
+      `CREATE INDEX IF NOT EXISTS bad_debt_account_idx ON bad_debt (account, block_number DESC, log_index DESC)`,
+
+      // Not unique on job_id: a retried job may record several outcomes (reverted, then liquidated).
+      `CREATE TABLE IF NOT EXISTS keeper_outcomes (
+        id BIGSERIAL PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        account address NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('liquidated', 'skipped-unprofitable', 'already-healthy', 'lost-race', 'reverted', 'failed', 'dry-run')),
+        collateral_asset address,
+        debt_asset address,
+        repay_amount uint256,
+        expected_profit_base NUMERIC(78,0),
+        transaction_hash bytes32,
+        block_number BIGINT,
+        gas_used uint256,
+        reason TEXT,
+        created_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE INDEX IF NOT EXISTS keeper_outcomes_account_idx ON keeper_outcomes (account, created_at DESC, id DESC)`,
+      `CREATE INDEX IF NOT EXISTS keeper_outcomes_outcome_idx ON keeper_outcomes (outcome, created_at DESC, id DESC)`,
+      `CREATE INDEX IF NOT EXISTS keeper_outcomes_created_idx ON keeper_outcomes (created_at DESC, id DESC)`,
+
+      // One snapshot per block: a later write for the same block (e.g. after a reorg) replaces it.
+      `CREATE TABLE IF NOT EXISTS risk_snapshots (
+        block_number BIGINT PRIMARY KEY,
+        timestamp BIGINT NOT NULL,
+        payload JSONB NOT NULL
+      )`,
+    ],
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** The version table itself lives outside the migrations: it records them. */
+export const SCHEMA_VERSION_DDL = `CREATE TABLE IF NOT EXISTS schema_version (
+  version INT PRIMARY KEY,
+  description TEXT NOT NULL,
+  applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)`;
+
+/** Every table holding data (not schema_version): what reset() empties. */
+export const DATA_TABLES = [
+  "checkpoint", "assets", "feeds", "sequencer", "positions", "account_health", "oracle_rounds", "liquidations",
+  "bad_debt", "keeper_outcomes", "risk_snapshots",
+] as const;

@@ -1,0 +1,450 @@
+// The store suite, run unchanged against embedded PGlite and a real PostgreSQL (a fresh schema per run).
+import { expect } from "chai";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import type { Address } from "../../indexer/state/events";
+import type { AssetState } from "../../indexer/state/state";
+import {
+  createSqlStore, MEMORY, openPgliteDb, openPostgresDb, openStore, StoreConnectionError, StoreQueryError, StoreWriteError,
+  type AccountHealthRow, type BatchWrite, type Checkpoint, type Db, type Hex, type KeeperOutcome, type LiquidationRecord,
+  type OracleRound, type PositionRow, type SqlExecutor, type Store,
+} from "../../indexer/store";
+
+const PG_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+const MAX = (1n << 256n) - 1n;
+const INT256_MIN = -(1n << 255n);
+const WAD = 10n ** 18n;
+
+const hex = (n: number | bigint, bytes: number): string => n.toString(16).padStart(bytes * 2, "0");
+const account = (i: number): Address => `0x${hex(0xacc0000 + i, 20)}`;
+const asset = (i: number): Address => `0x${hex(0xa55e7000 + i, 20)}`;
+const feed = (i: number): Address => `0x${hex(0xfeed000 + i, 20)}`;
+const hash = (i: number | bigint): Hex => `0x${hex(i, 32)}`;
+
+function makeAsset(i: number, over: Partial<AssetState> = {}): AssetState {
+  return {
+    address: asset(i), index: i, decimals: 18, rateModel: `0x${hex(0x4a7e + i, 20)}`, ltvBps: 7500n,
+    liquidationThresholdBps: 8250n, liquidationBonusBps: 500n, reserveFactorBps: 1000n, liquidityIndex: 10n ** 27n + BigInt(i),
+    borrowIndex: 10n ** 27n + 7n, liquidityRate: 123n, borrowRate: 456n, lastUpdateTimestamp: 1_700_000_000n,
+    totalScaledCollateral: 10n ** 24n, totalScaledDebt: 10n ** 23n, deficit: 0n, ...over,
+  };
+}
+
+function makeCheckpoint(block: bigint, over: Partial<Checkpoint> = {}): Checkpoint {
+  return {
+    blockNumber: block, blockHash: hash(block), finalizedBlock: block - 64n,
+    journal: JSON.stringify([[`${block}n`, []]]),
+    recentBlocks: [
+      { number: block - 1n, hash: hash(block - 1n), parentHash: hash(block - 2n), timestamp: 1_700_000_000n + block - 1n },
+      { number: block, hash: hash(block), parentHash: hash(block - 1n), timestamp: 1_700_000_000n + block },
+    ],
+    digest: `digest-${block}`, ...over,
+  };
+}
+
+function batch(block: bigint, over: Partial<BatchWrite> = {}): BatchWrite {
+  return {
+    checkpoint: makeCheckpoint(block), assets: [], feeds: [], positions: [], liquidations: [], badDebt: [], oracleRounds: [],
+    accountHealth: [], ...over,
+  };
+}
+
+const liquidation = (block: bigint, logIndex: number, borrower = account(1), debtRepaid = 1000n): LiquidationRecord => ({
+  blockNumber: block, logIndex, transactionHash: hash(block * 1000n + BigInt(logIndex)), timestamp: 1_700_000_000n + block,
+  borrower, liquidator: account(999), collateralAsset: asset(0), debtAsset: asset(1), debtRepaid, collateralSeized: 2000n,
+});
+
+const round = (assetIdx: number, roundId: bigint, block: bigint, answer = 3000_00000000n): OracleRound => ({
+  asset: asset(assetIdx), feed: feed(assetIdx), roundId, answer, price: answer > 0n ? answer : null,
+  updatedAt: 1_700_000_000n + block, blockNumber: block,
+});
+
+const health = (i: number, hf: bigint | null, status: AccountHealthRow["status"], block = 1n): AccountHealthRow => ({
+  account: account(i), healthFactor: hf, status, totalCollateralBase: 1000n * BigInt(i), totalDebtBase: 10n * BigInt(i), blockNumber: block,
+});
+
+const outcome = (i: number, over: Partial<KeeperOutcome> = {}): KeeperOutcome => ({
+  jobId: `job-${i}`, account: account(i % 3), outcome: "liquidated", collateralAsset: asset(0), debtAsset: asset(1),
+  repayAmount: 10n ** 18n, expectedProfitBase: 12_34000000n, transactionHash: hash(i), blockNumber: BigInt(100 + i),
+  gasUsed: 210_000n, reason: null, createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)), ...over,
+});
+
+/** The real Db with a statement counter, to prove batches are written with multi-row statements. */
+function counting(db: Db): Db & { statements: number } {
+  const counter = { statements: 0 };
+  const wrap = (ex: SqlExecutor): SqlExecutor => ({
+    query: (sql, params) => {
+      counter.statements++;
+      return ex.query(sql, params);
+    },
+  });
+  return Object.assign(counter, {
+    kind: db.kind,
+    query: wrap(db).query,
+    transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))),
+    close: () => db.close(),
+  });
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const c = new pg.Client(PG_URL);
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
+
+const randomSchema = (): string => `mw_store_test_${randomBytes(6).toString("hex")}`;
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected the promise to reject");
+}
+
+for (const kind of ["pglite", "postgres"] as const) {
+  describe(`store (${kind})`, function () {
+    this.timeout(60_000);
+    let db: Db & { statements: number };
+    let store: Store;
+    const schema = randomSchema();
+
+    before(async () => {
+      const raw = kind === "pglite" ? await openPgliteDb(MEMORY) : await openPostgresDb(PG_URL, { schema });
+      db = counting(raw);
+      store = createSqlStore(db, kind === "postgres" ? { schema } : {});
+      await store.migrate();
+    });
+
+    after(async () => {
+      await store?.close();
+      if (kind === "postgres") await dropSchema(schema);
+    });
+
+    beforeEach(() => store.reset());
+
+    it("migrate() is idempotent and records the schema version once", async () => {
+      await store.migrate();
+      await store.migrate();
+      const rows = await db.query<{ version: number }>("SELECT version FROM schema_version ORDER BY version");
+      expect(rows.map((r) => r.version)).to.deep.equal([1]);
+      expect(store.kind).to.equal(kind);
+    });
+
+    it("round-trips max uint256, 0 and min int256 exactly", async () => {
+      const extreme = makeAsset(0, {
+        ltvBps: MAX, liquidationThresholdBps: 0n, liquidationBonusBps: MAX, reserveFactorBps: 0n, liquidityIndex: MAX,
+        borrowIndex: MAX - 1n, liquidityRate: 0n, borrowRate: MAX, lastUpdateTimestamp: MAX, totalScaledCollateral: MAX,
+        totalScaledDebt: 0n, deficit: MAX,
+      });
+      const positions: PositionRow[] = [
+        { account: account(1), asset: asset(0), scaledCollateral: MAX, scaledDebt: 0n },
+        { account: account(2), asset: asset(0), scaledCollateral: 0n, scaledDebt: MAX },
+      ];
+      const r = { ...round(0, MAX, 5n, INT256_MIN), updatedAt: MAX };
+      await store.commitBatch(batch(5n, {
+        assets: [extreme], feeds: [{ asset: asset(0), aggregator: feed(0), heartbeat: MAX, decimals: 8 }],
+        sequencer: { feed: feed(99), gracePeriod: MAX }, positions, oracleRounds: [r],
+        liquidations: [liquidation(5n, 0, account(1), MAX)], accountHealth: [health(1, MAX, "healthy"), health(2, 0n, "liquidatable")],
+      }));
+      await store.recordKeeperOutcome(outcome(1, { repayAmount: MAX, gasUsed: 0n, expectedProfitBase: -(10n ** 70n) }));
+
+      const state = await store.loadState();
+      expect(state.assets).to.deep.equal([extreme]);
+      expect(state.feeds[0]!.heartbeat).to.equal(MAX);
+      expect(state.sequencer).to.deep.equal({ feed: feed(99), gracePeriod: MAX });
+      expect(state.positions).to.deep.equal(positions);
+      expect(await store.listOracleRounds(asset(0), { limit: 10, offset: 0 })).to.deep.equal([{ ...r, price: null }]);
+      expect((await store.listLiquidations({ limit: 10, offset: 0 }))[0]!.debtRepaid).to.equal(MAX);
+      expect((await store.getAccountHealth(account(1)))!.healthFactor).to.equal(MAX);
+      expect((await store.getAccountHealth(account(2)))!.healthFactor).to.equal(0n);
+      const [o] = await store.listKeeperOutcomes({ limit: 1, offset: 0 });
+      expect([o!.repayAmount, o!.gasUsed, o!.expectedProfitBase]).to.deep.equal([MAX, 0n, -(10n ** 70n)]);
+    });
+
+    it("refuses values outside uint256 instead of storing them", async () => {
+      const err = await rejection(store.commitBatch(batch(1n, {
+        positions: [{ account: account(1), asset: asset(0), scaledCollateral: MAX + 1n, scaledDebt: 0n }],
+      })));
+      expect(err).to.be.instanceOf(StoreWriteError);
+      expect(err.message).to.match(/commitBatch at block 1 failed: .*uint256/);
+      expect((await store.loadState()).positions).to.deep.equal([]);
+    });
+
+    it("commitBatch then loadState returns identical data, assets in listing order, addresses lower-cased", async () => {
+      const assets = [makeAsset(2), makeAsset(0), makeAsset(1, { decimals: 6 })];
+      const feeds = [0, 1, 2].map((i) => ({ asset: asset(i), aggregator: feed(i), heartbeat: 3600n + BigInt(i), decimals: 8 }));
+      const positions: PositionRow[] = [
+        { account: account(2), asset: asset(1), scaledCollateral: 0n, scaledDebt: 5n },
+        { account: account(1), asset: asset(0), scaledCollateral: 10n ** 30n, scaledDebt: 0n },
+        { account: account(1), asset: asset(1), scaledCollateral: 3n, scaledDebt: 10n ** 20n },
+      ];
+      const cp = makeCheckpoint(100n, { finalizedBlock: -1n, journal: '[["99n",[{"kind":"sequencer","prev":null}]]]' });
+      // Mixed-case input, as a checksummed address would arrive from a config file.
+      const shouting = { ...feeds[0]!, aggregator: feed(0).toUpperCase().replace("0X", "0x") as Address };
+      await store.commitBatch(batch(100n, { checkpoint: cp, assets, feeds: [shouting, ...feeds.slice(1)], positions, sequencer: { feed: feed(7), gracePeriod: 3600n } }));
+
+      const state = await store.loadState();
+      expect(state.checkpoint).to.deep.equal(cp);
+      expect(state.assets).to.deep.equal([makeAsset(0), makeAsset(1, { decimals: 6 }), makeAsset(2)]);
+      expect(state.feeds).to.deep.equal(feeds);
+      expect(state.positions).to.deep.equal([positions[1], positions[2], positions[0]]);
+      expect(state.sequencer).to.deep.equal({ feed: feed(7), gracePeriod: 3600n });
+
+      // sequencer undefined leaves it; null removes it. deletedAssets/deletedFeeds undo a listing.
+      await store.commitBatch(batch(101n));
+      expect((await store.loadState()).sequencer).to.deep.equal({ feed: feed(7), gracePeriod: 3600n });
+      await store.commitBatch(batch(102n, { sequencer: null, deletedAssets: [asset(2)], deletedFeeds: [asset(2)] }));
+      const after = await store.loadState();
+      expect(after.sequencer).to.equal(null);
+      expect(after.assets.map((a) => a.address)).to.deep.equal([asset(0), asset(1)]);
+      expect(after.feeds.map((f) => f.asset)).to.deep.equal([asset(0), asset(1)]);
+    });
+
+    it("commits 20,000 positions in one transaction with a handful of multi-row statements", async () => {
+      const positions: PositionRow[] = [];
+      for (let i = 0; i < 10_000; i++) {
+        for (const a of [0, 1]) positions.push({ account: account(i), asset: asset(a), scaledCollateral: BigInt(i) * 10n ** 18n + 1n, scaledDebt: BigInt(a) * MAX });
+      }
+      const health = Array.from({ length: 10_000 }, (_, i) => ({ account: account(i), healthFactor: BigInt(i) * WAD, status: "healthy" as const, totalCollateralBase: 1n, totalDebtBase: 1n, blockNumber: 7n }));
+      const before = db.statements;
+      const t0 = performance.now();
+      await store.commitBatch(batch(7n, { positions, accountHealth: health }));
+      const ms = performance.now() - t0;
+      const statements = db.statements - before;
+      console.log(`      [${kind}] 20,000 positions + 10,000 health rows: ${ms.toFixed(0)} ms, ${statements} statements`);
+      // 30,000 rows in 5,000-row chunks: 6 data statements + checkpoint; per-row writes would be 30,000.
+      expect(statements <= 10).to.equal(true);
+
+      const [{ n, tx }] = await db.query<{ n: string; tx: string }>("SELECT count(*) AS n, count(DISTINCT xmin::text) AS tx FROM positions");
+      expect([n, tx]).to.deep.equal(["20000", "1"]);
+      const state = await store.loadState();
+      expect(state.positions.length).to.equal(20_000);
+      expect(state.positions.find((p) => p.account === account(9_999) && p.asset === asset(1))).to.deep.equal(
+        { account: account(9_999), asset: asset(1), scaledCollateral: 9_999n * 10n ** 18n + 1n, scaledDebt: MAX },
+      );
+      expect(await store.countAccounts()).to.equal(10_000);
+    });
+
+    it("a failing batch leaves nothing half-written (rollback deletes and upserts included)", async () => {
+      await store.commitBatch(batch(10n, {
+        assets: [makeAsset(0)],
+        positions: [{ account: account(1), asset: asset(0), scaledCollateral: 100n, scaledDebt: 50n }],
+        liquidations: [liquidation(10n, 0)], oracleRounds: [round(0, 1n, 10n)], accountHealth: [health(1, 2n * WAD, "healthy", 10n)],
+      }));
+      const before = await store.loadState();
+
+      const bad = batch(11n, {
+        rollbackTo: 5n, // would delete the liquidation and the round at block 10
+        assets: [makeAsset(0, { borrowIndex: 2n * 10n ** 27n })],
+        positions: [
+          { account: account(1), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n }, // would delete
+          { account: account(2), asset: asset(0), scaledCollateral: 7n, scaledDebt: 0n }, // would insert
+        ],
+        liquidations: [liquidation(11n, 0)],
+        // The last write of the batch violates the uint256 check: everything before it must vanish too.
+        accountHealth: [health(1, WAD, "warning", 11n), { ...health(2, WAD, "healthy", 11n), totalDebtBase: -1n }],
+      });
+      const err = await rejection(store.commitBatch(bad));
+      expect(err).to.be.instanceOf(StoreWriteError);
+      expect((err as StoreWriteError).code).to.equal("23514"); // check_violation
+
+      expect(await store.loadState()).to.deep.equal(before);
+      expect((await store.listLiquidations({ limit: 10, offset: 0 })).map((l) => l.blockNumber)).to.deep.equal([10n]);
+      expect(await store.listOracleRounds(asset(0), { limit: 10, offset: 0 })).to.have.length(1);
+      expect(await store.getAccountHealth(account(1))).to.deep.equal(health(1, 2n * WAD, "healthy", 10n));
+      expect(await store.getAccountHealth(account(2))).to.equal(null);
+    });
+
+    it("rollbackTo removes liquidations, bad debt, oracle rounds and snapshots above the block before the batch's rows", async () => {
+      await store.commitBatch(batch(7n, {
+        liquidations: [liquidation(5n, 0), liquidation(6n, 3), liquidation(7n, 1)],
+        badDebt: [5n, 7n].map((b) => ({ blockNumber: b, logIndex: 2, transactionHash: hash(b), account: account(1), asset: asset(1), amount: 9n, reserveDeficit: 9n })),
+        oracleRounds: [round(0, 1n, 5n), round(0, 2n, 6n), round(0, 3n, 7n)],
+      }));
+      for (const b of [5n, 7n]) await store.insertRiskSnapshot({ blockNumber: b, timestamp: 1_700_000_000n + b, payload: { block: Number(b) } });
+
+      // Reorg to block 5, then the new branch's block 6 brings a different liquidation at the same log index.
+      await store.commitBatch(batch(6n, { rollbackTo: 5n, liquidations: [liquidation(6n, 3, account(2), 777n)], oracleRounds: [round(0, 2n, 6n, 2900_00000000n)] }));
+
+      const liqs = await store.listLiquidations({ limit: 10, offset: 0 });
+      expect(liqs.map((l) => [l.blockNumber, l.logIndex, l.borrower, l.debtRepaid])).to.deep.equal([[6n, 3, account(2), 777n], [5n, 0, account(1), 1000n]]);
+      expect((await store.listBadDebt({ limit: 10, offset: 0 })).map((d) => d.blockNumber)).to.deep.equal([5n]);
+      const rounds = await store.listOracleRounds(asset(0), { limit: 10, offset: 0 });
+      expect(rounds.map((r) => [r.roundId, r.answer])).to.deep.equal([[2n, 2900_00000000n], [1n, 3000_00000000n]]);
+      expect((await store.latestRiskSnapshot())!.blockNumber).to.equal(5n);
+    });
+
+    it("deletes a position whose balances are both zero; the last write of a position in a batch wins", async () => {
+      await store.commitBatch(batch(1n, {
+        positions: [
+          { account: account(1), asset: asset(0), scaledCollateral: 10n, scaledDebt: 0n },
+          { account: account(1), asset: asset(1), scaledCollateral: 0n, scaledDebt: 4n },
+          { account: account(3), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n }, // never stored
+        ],
+      }));
+      expect((await store.loadState()).positions.map((p) => p.asset)).to.deep.equal([asset(0), asset(1)]);
+
+      await store.commitBatch(batch(2n, {
+        positions: [
+          { account: account(1), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n },
+          { account: account(1), asset: asset(1), scaledCollateral: 0n, scaledDebt: 0n },
+          { account: account(1), asset: asset(1), scaledCollateral: 1n, scaledDebt: 4n }, // repaid and re-opened within the batch
+          { account: account(2), asset: asset(0), scaledCollateral: 5n, scaledDebt: 0n },
+          { account: account(2), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n }, // opened and closed within the batch
+        ],
+      }));
+      expect((await store.loadState()).positions).to.deep.equal([{ account: account(1), asset: asset(1), scaledCollateral: 1n, scaledDebt: 4n }]);
+    });
+
+    it("keeps a single checkpoint row, replaced by each batch", async () => {
+      await store.commitBatch(batch(1n));
+      const second = makeCheckpoint(2n, { recentBlocks: [], journal: "[]", digest: "d2" });
+      await store.commitBatch(batch(2n, { checkpoint: second }));
+      expect((await store.loadState()).checkpoint).to.deep.equal(second);
+      const [{ n }] = await db.query<{ n: string }>("SELECT count(*) AS n FROM checkpoint");
+      expect(n).to.equal("1");
+    });
+
+    it("records keeper outcomes and lists them newest first, filtered by account and outcome", async () => {
+      const outcomes = [
+        outcome(1), outcome(2, { outcome: "lost-race", transactionHash: null, gasUsed: null }), outcome(3, { outcome: "failed", reason: "nonce too low" }),
+        outcome(4, { outcome: "skipped-unprofitable", expectedProfitBase: -5_00000000n, collateralAsset: null, debtAsset: null, repayAmount: null, transactionHash: null, blockNumber: null, gasUsed: null }),
+        outcome(5), // same account as outcome(2) (i % 3)
+      ];
+      for (const o of outcomes) await store.recordKeeperOutcome(o);
+
+      const all = await store.listKeeperOutcomes({ limit: 10, offset: 0 });
+      expect(all).to.deep.equal([...outcomes].reverse());
+      expect((await store.listKeeperOutcomes({ limit: 10, offset: 0, account: account(2) })).map((o) => o.jobId)).to.deep.equal(["job-5", "job-2"]);
+      expect((await store.listKeeperOutcomes({ limit: 10, offset: 0, outcome: "liquidated" })).map((o) => o.jobId)).to.deep.equal(["job-5", "job-1"]);
+      expect((await store.listKeeperOutcomes({ limit: 10, offset: 0, account: account(2), outcome: "lost-race" })).map((o) => o.jobId)).to.deep.equal(["job-2"]);
+      expect(await rejection(store.listKeeperOutcomes({ limit: 10, offset: 0, outcome: "won" as never }))).to.be.instanceOf(StoreQueryError);
+    });
+
+    it("pages liquidations and the at-risk list without gaps or overlaps", async () => {
+      const liqs = Array.from({ length: 25 }, (_, i) => liquidation(BigInt(100 + Math.floor(i / 3)), i % 3, account(i % 2)));
+      await store.commitBatch(batch(200n, {
+        liquidations: liqs,
+        accountHealth: [
+          health(1, 3n * WAD, "healthy"), health(2, WAD / 2n, "liquidatable"), health(3, null, "unknown"), health(4, (WAD * 105n) / 100n, "warning"),
+          health(5, MAX, "healthy"), health(6, (WAD * 9n) / 10n, "liquidatable"),
+        ],
+      }));
+
+      const pages = [];
+      for (let offset = 0; offset < 30; offset += 10) pages.push(await store.listLiquidations({ limit: 10, offset }));
+      expect(pages.map((p) => p.length)).to.deep.equal([10, 10, 5]);
+      const keys = pages.flat().map((l) => `${l.blockNumber}:${l.logIndex}`);
+      expect(keys).to.deep.equal(liqs.map((l) => `${l.blockNumber}:${l.logIndex}`).reverse());
+      expect(await store.listLiquidations({ limit: 100, offset: 0, account: account(1) })).to.have.length(12);
+
+      const atRisk = await store.listAccountHealth({ limit: 2, offset: 0, order: "hf-asc" });
+      expect(atRisk.map((h) => h.account)).to.deep.equal([account(2), account(6)]);
+      const next = await store.listAccountHealth({ limit: 10, offset: 2, order: "hf-asc" });
+      expect(next.map((h) => h.account)).to.deep.equal([account(4), account(1), account(5), account(3)]); // unknown HF last
+      const below = await store.listAccountHealth({ limit: 10, offset: 0, order: "hf-asc", maxHealthFactor: (WAD * 105n) / 100n });
+      expect(below.map((h) => h.account)).to.deep.equal([account(2), account(6), account(4)]); // bound inclusive
+      const band = await store.listAccountHealth({ limit: 10, offset: 0, minHealthFactor: WAD, maxHealthFactor: 3n * WAD });
+      expect(band.map((h) => h.account)).to.deep.equal([account(1), account(4)]); // default order: by account
+      expect((await store.listAccountHealth({ limit: 10, offset: 0, status: "liquidatable", order: "hf-asc" })).map((h) => h.account)).to.deep.equal([account(2), account(6)]);
+      expect(await store.countAccounts()).to.equal(6);
+      expect(await store.countAccounts({ status: "liquidatable" })).to.equal(2);
+      expect(await store.countAccounts({ maxHealthFactor: WAD - 1n })).to.equal(2);
+      expect(await store.getAccountHealth(account(3))).to.deep.equal(health(3, null, "unknown"));
+      expect(await store.getAccountHealth(account(42))).to.equal(null);
+
+      expect(await rejection(store.listLiquidations({ limit: 0, offset: 0 }))).to.be.instanceOf(StoreQueryError);
+      expect(await rejection(store.listLiquidations({ limit: 10, offset: -1 }))).to.be.instanceOf(StoreQueryError);
+      expect(await rejection(store.getAccountHealth("0x1234" as Address))).to.be.instanceOf(StoreQueryError);
+    });
+
+    it("stores risk snapshots with bigint payloads, one per block, newest first", async () => {
+      await store.insertRiskSnapshot({ blockNumber: 9n, timestamp: 1_700_000_009n, payload: { totalDebt: MAX, buckets: [1, 2] } });
+      await store.insertRiskSnapshot({ blockNumber: 10n, timestamp: 1_700_000_010n, payload: { v: 1 } });
+      await store.insertRiskSnapshot({ blockNumber: 10n, timestamp: 1_700_000_011n, payload: { v: 2 } }); // replaces
+      expect(await store.latestRiskSnapshot()).to.deep.equal({ blockNumber: 10n, timestamp: 1_700_000_011n, payload: { v: 2 } });
+      const list = await store.listRiskSnapshots({ limit: 10, offset: 0 });
+      expect(list.map((s) => s.blockNumber)).to.deep.equal([10n, 9n]);
+      expect(list[1]!.payload).to.deep.equal({ totalDebt: MAX.toString(), buckets: [1, 2] });
+    });
+
+    it("reset() empties every table", async () => {
+      await store.commitBatch(batch(3n, {
+        assets: [makeAsset(0)], feeds: [{ asset: asset(0), aggregator: feed(0), heartbeat: 1n, decimals: 8 }], sequencer: { feed: feed(1), gracePeriod: 1n },
+        positions: [{ account: account(1), asset: asset(0), scaledCollateral: 1n, scaledDebt: 0n }], liquidations: [liquidation(3n, 0)],
+        oracleRounds: [round(0, 1n, 3n)], accountHealth: [health(1, WAD, "healthy")],
+      }));
+      await store.recordKeeperOutcome(outcome(1));
+      await store.insertRiskSnapshot({ blockNumber: 3n, timestamp: 3n, payload: {} });
+      await store.reset();
+      expect(await store.loadState()).to.deep.equal({ checkpoint: null, assets: [], feeds: [], positions: [], sequencer: null });
+      expect(await store.listLiquidations({ limit: 10, offset: 0 })).to.deep.equal([]);
+      expect(await store.listOracleRounds(asset(0), { limit: 10, offset: 0 })).to.deep.equal([]);
+      expect(await store.listKeeperOutcomes({ limit: 10, offset: 0 })).to.deep.equal([]);
+      expect(await store.latestRiskSnapshot()).to.equal(null);
+      expect(await store.countAccounts()).to.equal(0);
+    });
+
+    it("survives close and reopen through openStore (restart)", async () => {
+      const dataDir = kind === "pglite" ? fs.mkdtempSync(path.join(os.tmpdir(), "marginwatch-store-")) : undefined;
+      const open = () => (kind === "pglite" ? openStore({ dataDir: path.join(dataDir!, "nested", "pglite") }) : openStore({ databaseUrl: PG_URL, schema }));
+      try {
+        const first = await open();
+        const written = batch(42n, {
+          assets: [makeAsset(0), makeAsset(1)], positions: [{ account: account(1), asset: asset(1), scaledCollateral: MAX, scaledDebt: 1n }],
+          sequencer: { feed: feed(5), gracePeriod: 3600n },
+        });
+        await first.commitBatch(written);
+        const expected = await first.loadState();
+        await first.close();
+
+        const second = await open(); // migrate() runs again on an existing schema
+        try {
+          expect(await second.loadState()).to.deep.equal(expected);
+          expect(expected.checkpoint).to.deep.equal(written.checkpoint);
+          expect(second.kind).to.equal(kind);
+        } finally {
+          await second.close();
+        }
+      } finally {
+        if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+describe("openStore (postgres) errors and concurrency", function () {
+  this.timeout(30_000);
+
+  it("says clearly, without the password, that an unreachable PostgreSQL cannot be reached", async () => {
+    const err = await rejection(openStore({ databaseUrl: "postgresql://postgres:s3cret@127.0.0.1:1/test" }));
+    expect(err).to.be.instanceOf(StoreConnectionError);
+    expect(err.message).to.match(/^cannot connect to PostgreSQL at postgresql:\/\/postgres@127\.0\.0\.1:1\/test: .*ECONNREFUSED/);
+    expect(err.message).not.to.contain("s3cret");
+  });
+
+  it("refuses a schema name that would need quoting", async () => {
+    expect(await rejection(openStore({ databaseUrl: PG_URL, schema: 'x"; DROP TABLE y; --' }))).to.be.instanceOf(StoreQueryError);
+  });
+
+  it("two processes migrating one new schema at once both succeed", async () => {
+    const schema = randomSchema();
+    try {
+      const stores = await Promise.all([openStore({ databaseUrl: PG_URL, schema }), openStore({ databaseUrl: PG_URL, schema })]);
+      await stores[0].commitBatch(batch(1n));
+      expect((await stores[1].loadState()).checkpoint!.blockNumber).to.equal(1n);
+      await Promise.all(stores.map((s) => s.close()));
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+});

@@ -1,0 +1,133 @@
+// Typed keeper errors and the one place that decides what a failure means: retryable, lost race, or price problem.
+import {
+  BaseError,
+  decodeErrorResult,
+  HttpRequestError,
+  InternalRpcError,
+  LimitExceededRpcError,
+  NonceTooHighError,
+  NonceTooLowError,
+  ResourceUnavailableRpcError,
+  SocketClosedError,
+  TimeoutError,
+  WebSocketRequestError,
+  type Hex,
+} from "viem";
+import { errorsAbi } from "../common/generated/abis";
+import { errorText, isTransientError } from "../common/retry";
+
+export class KeeperError extends Error {
+  /** one line for logs and outcome rows; never carries a secret */
+  readonly shortMessage: string;
+  constructor(shortMessage: string, options?: { cause?: unknown }) {
+    super(shortMessage, options);
+    this.shortMessage = shortMessage;
+    this.name = new.target.name;
+  }
+}
+
+/** A setting is missing or invalid; raised at start-up only. */
+export class KeeperConfigError extends KeeperError {}
+
+/** The private key is missing, unreadable or malformed. The message never includes the key. */
+export class PrivateKeyError extends KeeperError {}
+
+/** Another signer lock holder kept the lock past our wait (retryable). */
+export class SignerLockTimeoutError extends KeeperError {}
+
+/** Our nonce was used by a transaction this job did not send (another process on the same key): re-plan. */
+export class NonceConsumedError extends KeeperError {}
+
+/** The worker is shutting down: the job is put back (delayed) without using up an attempt. */
+export class ShutdownRequestedError extends KeeperError {}
+
+/** A start-up token approval reverted or could not be sent. */
+export class ApprovalError extends KeeperError {}
+
+/**
+ * Ponder-style `shouldRetry`: true for failures that a later attempt can cure (RPC timeouts, refused connections,
+ * rate limits, our own transient errors); false for everything else (reverts, bad input), which end the job.
+ */
+export function shouldRetry(err: unknown): boolean {
+  if (err instanceof SignerLockTimeoutError || err instanceof NonceConsumedError) return true;
+  if (err instanceof KeeperError) return false;
+  if (err instanceof BaseError) {
+    const transient = err.walk(
+      (e) =>
+        e instanceof HttpRequestError ||
+        e instanceof TimeoutError ||
+        e instanceof SocketClosedError ||
+        e instanceof WebSocketRequestError ||
+        e instanceof LimitExceededRpcError ||
+        e instanceof ResourceUnavailableRpcError ||
+        e instanceof InternalRpcError,
+    );
+    if (transient) return !revertOf(err);
+  }
+  return !revertOf(err) && isTransientError(err);
+}
+
+/** Nonce errors from a node, whichever way viem surfaced them (typed error or raw node message). */
+export function isNonceError(err: unknown): boolean {
+  if (err instanceof BaseError && err.walk((e) => e instanceof NonceTooLowError || e instanceof NonceTooHighError)) return true;
+  const text = errorText(err);
+  return NonceTooLowError.nodeMessage.test(text) || NonceTooHighError.nodeMessage.test(text) || /nonce too low|invalid nonce/i.test(text);
+}
+
+/** The node already has this exact transaction (a re-broadcast): not an error for us. */
+export const isAlreadyKnown = (err: unknown): boolean => /already known|already imported|known transaction/i.test(errorText(err));
+
+/** A replacement offered too little fee: keep waiting for the version already in the pool. */
+export const isUnderpriced = (err: unknown): boolean => /underpriced|fee too low|replacement/i.test(errorText(err));
+
+/** A protocol custom error decoded from revert data. */
+export interface DecodedRevert {
+  name: string;
+  args: readonly unknown[];
+}
+
+const HEX_DATA = /^0x[0-9a-fA-F]{8,}$/;
+
+/** Finds revert data anywhere in a viem error chain and decodes it against the protocol's Errors library. */
+export function revertOf(err: unknown): DecodedRevert | null {
+  if (!(err instanceof BaseError)) return null;
+  let found: DecodedRevert | null = null;
+  err.walk((e) => {
+    if (found) return true;
+    const candidate = e as { raw?: unknown; data?: unknown; reason?: unknown; errorName?: unknown };
+    const decoded = (candidate.data as { errorName?: string; args?: readonly unknown[] } | undefined) ?? undefined;
+    if (decoded && typeof decoded === "object" && typeof decoded.errorName === "string") {
+      found = { name: decoded.errorName, args: decoded.args ?? [] };
+      return true;
+    }
+    for (const raw of [candidate.raw, candidate.data]) {
+      if (typeof raw === "string" && HEX_DATA.test(raw)) {
+        try {
+          const r = decodeErrorResult({ abi: errorsAbi, data: raw as Hex });
+          found = { name: r.errorName, args: (r.args ?? []) as readonly unknown[] };
+          return true;
+        } catch {
+          // not one of ours (e.g. an ERC20 Error(string)); keep walking
+        }
+      }
+    }
+    return false;
+  });
+  if (found) return found;
+  // Error(string) reverts such as an ERC20 transfer failing: name them by their reason.
+  const reverted = err.walk((e) => typeof (e as { reason?: unknown }).reason === "string") as { reason?: string } | null;
+  return reverted?.reason ? { name: "Error", args: [reverted.reason] } : null;
+}
+
+/** The account changed under us: someone else liquidated, repaid or topped up first. */
+export const LOST_RACE_ERRORS: ReadonlySet<string> = new Set(["HealthFactorNotBelowOne", "NoDebt", "NoCollateral"]);
+/** The protocol refuses to price an asset now; retrying within seconds cannot help. */
+export const PRICE_ERRORS: ReadonlySet<string> = new Set(["StalePrice", "InvalidPrice", "SequencerDown", "GracePeriodNotOver", "FeedNotSet"]);
+
+/** A short, secret-free description of any error for outcome rows and logs. */
+export function describeError(err: unknown): string {
+  const revert = revertOf(err);
+  if (revert) return `${revert.name}(${revert.args.map(String).join(", ")})`;
+  if (err instanceof BaseError || err instanceof KeeperError) return err.shortMessage;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,151 @@
+// createKeeper: wires config, clients, Redis, store and logger into a producer + worker pair with start/stop.
+import type { ConnectionOptions } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
+import { erc20Abi, type LocalAccount } from "viem";
+import type { Logger } from "pino";
+import { marginPoolAbi, priceOracleAbi } from "../common/generated/abis";
+import { parseUnitsExact } from "../common/units";
+import type { Store } from "../indexer/store/types";
+import { ensureApprovals } from "./approvals";
+import { BalanceLedger } from "./balance-ledger";
+import type { SnapshotReader } from "./chain/account-snapshot";
+import type { KeeperPublicClient, KeeperWalletClient } from "./chain/clients";
+import type { KeeperConfig } from "./config";
+import { KeeperConfigError } from "./errors";
+import type { Address } from "./job";
+import { LiquidationProcessor } from "./processor";
+import { LiquidationProducer } from "./producer";
+import { NonceManager } from "./tx/nonce-manager";
+import { TransactionSender } from "./tx/sender";
+import { KeeperWorker } from "./worker";
+
+export interface KeeperDeps {
+  publicClient: KeeperPublicClient;
+  /** must carry a local account (privateKeyToAccount): the keeper signs raw transactions itself */
+  walletClient: KeeperWalletClient;
+  store: Store;
+  /** ioredis options for BullMQ and the signer lock */
+  connection: RedisOptions;
+  logger: Logger;
+}
+
+export interface Keeper {
+  readonly address: Address;
+  readonly producer: LiquidationProducer;
+  readonly worker: KeeperWorker;
+  readonly nonceManager: NonceManager;
+  /** approves tokens where needed (unless disabled), then starts the worker */
+  start(): Promise<void>;
+  /** graceful: waits for active jobs to reach a safe point, then closes queues and Redis (not the store) */
+  stop(): Promise<void>;
+}
+
+export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Promise<Keeper> {
+  const account = deps.walletClient.account;
+  if (account.type !== "local") throw new KeeperConfigError("the keeper needs a local account (private key) to sign its own transactions");
+  const local = account as LocalAccount;
+  const pc = deps.publicClient;
+  const logger = deps.logger.child({ keeper: local.address });
+
+  const [chainId, oracle, assets] = await Promise.all([
+    pc.getChainId(),
+    pc.readContract({ address: config.pool, abi: marginPoolAbi, functionName: "oracle" }),
+    pc.readContract({ address: config.pool, abi: marginPoolAbi, functionName: "getAssets" }),
+  ]);
+  const nativePriceFeed = config.nativePriceFeed ?? (await resolveNativeFeed(pc, oracle, assets, config.nativePriceAsset));
+
+  const redis = new Redis({ ...deps.connection, maxRetriesPerRequest: null });
+  const nonceManager = new NonceManager({
+    publicClient: pc,
+    address: local.address,
+    redis,
+    keyPrefix: config.prefix,
+    lockTtlMs: config.signerLockTtlMs,
+    cacheTtlMs: config.nonceCacheTtlMs,
+  });
+  const sender = new TransactionSender({
+    publicClient: pc,
+    account: local,
+    chainId,
+    nonceManager,
+    logger,
+    replaceAfterMs: config.replaceAfterMs,
+    feeBumpBps: config.feeBumpBps,
+    maxFeePerGasCap: config.maxFeePerGasGwei,
+    pollIntervalMs: config.pollIntervalMs,
+  });
+  const reader: SnapshotReader = { publicClient: pc, pool: config.pool, oracle, assets };
+  const shutdown = new AbortController();
+  const processor = new LiquidationProcessor({
+    reader,
+    keeper: local.address,
+    sender,
+    store: deps.store,
+    logger,
+    ledger: new BalanceLedger(),
+    nativePriceFeed,
+    dryRun: config.dryRun,
+    minProfitBase: config.minProfitUsd,
+    maxFeePerGasCap: config.maxFeePerGasGwei,
+    gasLimitMultiplierBps: config.gasLimitMultiplierBps,
+    shutdown: shutdown.signal,
+  });
+  // ioredis options are what BullMQ accepts; its type only adds an index signature.
+  const queueOpts = { connection: deps.connection as ConnectionOptions, queueName: config.queueName, prefix: config.prefix };
+  const producer = new LiquidationProducer({
+    ...queueOpts,
+    attempts: config.attempts,
+    backoffMs: config.backoffMs,
+    keepCompletedSeconds: config.keepCompletedSeconds,
+    keepFailedSeconds: config.keepFailedSeconds,
+  });
+  const worker = new KeeperWorker({
+    ...queueOpts,
+    processor,
+    shutdown,
+    logger,
+    concurrency: config.concurrency,
+    lockDurationMs: config.lockDurationMs,
+    stalledIntervalMs: config.stalledIntervalMs,
+    maxStalledCount: config.maxStalledCount,
+  });
+
+  let stopped = false;
+  return {
+    address: local.address,
+    producer,
+    worker,
+    nonceManager,
+    async start() {
+      if (config.approveOnStart && !config.dryRun) {
+        await ensureApprovals({ publicClient: pc, account: local, chainId, nonceManager, pool: config.pool, assets, maxFeePerGasCap: config.maxFeePerGasGwei, logger });
+      }
+      worker.start();
+      logger.info({ queue: config.queueName, prefix: config.prefix, concurrency: config.concurrency, dryRun: config.dryRun, minProfitBase: config.minProfitUsd.toString() }, "keeper started");
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await worker.close();
+      await producer.close();
+      redis.disconnect();
+      logger.info("keeper stopped");
+    },
+  };
+}
+
+/** The aggregator behind a listed asset named by symbol ("WETH") or address. */
+async function resolveNativeFeed(pc: KeeperPublicClient, oracle: Address, assets: readonly Address[], wanted: string): Promise<Address> {
+  let asset: Address | undefined;
+  if (/^0x[0-9a-fA-F]{40}$/.test(wanted)) asset = assets.find((a) => a.toLowerCase() === wanted.toLowerCase());
+  else {
+    const symbols = await Promise.all(assets.map((a) => pc.readContract({ address: a, abi: erc20Abi, functionName: "symbol" })));
+    asset = assets.find((_, i) => symbols[i]!.toUpperCase() === wanted.toUpperCase());
+  }
+  if (!asset) throw new KeeperConfigError(`nativePriceAsset ${wanted} is not a listed asset; set KEEPER_NATIVE_PRICE_FEED instead`);
+  const feed = await pc.readContract({ address: oracle, abi: priceOracleAbi, functionName: "getFeed", args: [asset] });
+  return feed.aggregator;
+}
+
+/** Convenience for callers holding USD strings. */
+export const usdToBase = (usd: string): bigint => parseUnitsExact(usd, 8);

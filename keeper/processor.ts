@@ -1,0 +1,253 @@
+// The liquidation job, step by step: re-check on chain, size, simulate, price gas, send, confirm, record.
+import { DelayedError, UnrecoverableError, type Job } from "bullmq";
+import { encodeFunctionData, parseEventLogs } from "viem";
+import type { Logger } from "pino";
+import { marginPoolAbi } from "../common/generated/abis";
+import { MAX_UINT256, mulDivDown, mulDivUp, WAD } from "../common/math";
+import type { Store } from "../indexer/store/types";
+import { BalanceLedger } from "./balance-ledger";
+import { readAccountSnapshot, readHealthFactor, type AccountSnapshot, type SnapshotReader } from "./chain/account-snapshot";
+import { describeError, LOST_RACE_ERRORS, PRICE_ERRORS, revertOf, shouldRetry, ShutdownRequestedError } from "./errors";
+import { gasCostBase, quoteFees, readNativePrice, weiForBudget } from "./gas";
+import { liquidationJobDataSchema, type Address, type LiquidationJobData, type LiquidationJobResult, type SentRecord } from "./job";
+import { PRICE_UNAVAILABLE, recordOutcome, type OutcomeFields } from "./outcome";
+import { planLiquidation, REPAY_HEADROOM_BPS, type LiquidationPlan } from "./plan";
+import type { MinedTx, SendJournal, TransactionSender } from "./tx/sender";
+
+/** How far back (blocks) the keeper looks for someone else's Liquidation when an account is healthy again. */
+export const RACE_LOOKBACK_BLOCKS = 10_000n;
+
+export interface ProcessorOptions {
+  reader: SnapshotReader;
+  keeper: Address;
+  sender: TransactionSender;
+  store: Store;
+  logger: Logger;
+  ledger: BalanceLedger;
+  /** Chainlink aggregator of the native token (gas) price */
+  nativePriceFeed: Address;
+  dryRun: boolean;
+  /** USD, 8 decimals */
+  minProfitBase: bigint;
+  maxFeePerGasCap: bigint;
+  gasLimitMultiplierBps: number;
+  /** aborted when the worker shuts down: a job not yet sent is put back; one waiting for a receipt is parked */
+  shutdown: AbortSignal;
+}
+
+type Job_ = Job<LiquidationJobData, LiquidationJobResult>;
+
+/** Thrown inside the pipeline to end the job with an outcome row (and optionally without retry). */
+class Finished {
+  constructor(
+    readonly fields: OutcomeFields,
+    readonly unrecoverable: boolean,
+  ) {}
+}
+
+export class LiquidationProcessor {
+  constructor(private readonly o: ProcessorOptions) {}
+
+  /** BullMQ processor. Retries (transient errors) and re-runs (stalled jobs) end in the state a first run would. */
+  process = async (job: Job_, token?: string): Promise<LiquidationJobResult> => {
+    const data = liquidationJobDataSchema.parse(job.data);
+    const log = this.o.logger.child({ jobId: job.id, account: data.account, attempt: job.attemptsMade + 1 });
+    const journal = jobJournal(job);
+    const record = (f: OutcomeFields) => recordOutcome(this.o.store, job.id!, data.account, f);
+    try {
+      if (data.sent) {
+        const mined = await this.o.sender.resume(data.sent, journal, this.o.shutdown);
+        if (mined) return await this.finishMined(mined, record, log);
+        log.info("earlier send left nothing on chain; planning afresh");
+      }
+      return await this.attempt(job, data, journal, record, log);
+    } catch (e) {
+      if (e instanceof Finished) {
+        const result = await record(e.fields);
+        log.info({ outcome: e.fields.outcome, reason: e.fields.reason }, "job finished");
+        if (e.unrecoverable) throw new UnrecoverableError(e.fields.reason ?? e.fields.outcome);
+        return result;
+      }
+      if (e instanceof ShutdownRequestedError) {
+        // Park the job without using an attempt; its write-ahead record (if any) lets the next run resume.
+        await job.moveToDelayed(Date.now() + 1_000, token);
+        throw new DelayedError();
+      }
+      if (e instanceof UnrecoverableError || e instanceof DelayedError) throw e;
+      const reason = describeError(e);
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (shouldRetry(e) && !lastAttempt) {
+        log.warn({ err: reason }, "transient error; will retry with backoff");
+        throw e;
+      }
+      await record({ outcome: "failed", reason });
+      log.error({ err: reason }, "job failed");
+      throw new UnrecoverableError(reason);
+    }
+  };
+
+  private async attempt(
+    job: Job_,
+    data: ReturnType<typeof liquidationJobDataSchema.parse>,
+    journal: SendJournal,
+    record: (f: OutcomeFields) => Promise<LiquidationJobResult>,
+    log: Logger,
+  ): Promise<LiquidationJobResult> {
+    const o = this.o;
+    if (o.shutdown.aborted) throw new ShutdownRequestedError("shutting down before planning");
+    const pc = o.reader.publicClient;
+    const account = data.account;
+    const block = await pc.getBlockNumber();
+
+    const hf = await priced(() => readHealthFactor(o.reader, account, block));
+    if (hf >= WAD) throw new Finished(await this.healthyOrLost(account, BigInt(data.blockNumber), block), false);
+
+    const snapshot = await priced(() => readAccountSnapshot(o.reader, account, o.keeper, block));
+    // Plan and reserve with no await in between: concurrent jobs in this process never share the same tokens.
+    const plan = planLiquidation(snapshot, o.ledger.available);
+    if (!plan) {
+      throw new Finished({ outcome: "failed", reason: "no executable pair: the keeper holds none of the account's debt assets, or the pool lacks collateral cash" }, true);
+    }
+    const release = o.ledger.reserve(plan.debtAsset, reservedFor(plan));
+    try {
+      const args = [account, plan.collateralAsset, plan.debtAsset, plan.repayArgument] as const;
+      const sim = await simulate(() =>
+        pc.simulateContract({ address: o.reader.pool, abi: marginPoolAbi, functionName: "liquidate", args, account: o.keeper }),
+      );
+      const [repaid, seized] = sim.result;
+      const bonusValueBase = valueOf(snapshot, plan.collateralAsset, seized, "down") - valueOf(snapshot, plan.debtAsset, repaid, "up");
+      const base = { collateralAsset: plan.collateralAsset, debtAsset: plan.debtAsset, repayAmount: repaid };
+
+      const gasEstimate = await pc.estimateContractGas({ address: o.reader.pool, abi: marginPoolAbi, functionName: "liquidate", args, account: o.keeper });
+      const [fees, nativePrice] = await Promise.all([quoteFees(pc, o.maxFeePerGasCap), readNativePrice(pc, o.nativePriceFeed)]);
+      const gasCost = gasCostBase(gasEstimate, fees.maxFeePerGas, nativePrice);
+      const expectedProfitBase = bonusValueBase - gasCost;
+      log.info(
+        { ...strings(base), bonusValueBase: bonusValueBase.toString(), gasEstimate: gasEstimate.toString(), gasCostBase: gasCost.toString(), expectedProfitBase: expectedProfitBase.toString() },
+        "liquidation priced",
+      );
+      if (expectedProfitBase < o.minProfitBase) {
+        throw new Finished({ outcome: "skipped-unprofitable", ...base, expectedProfitBase, reason: `expected profit ${expectedProfitBase} < minimum ${o.minProfitBase} (USD, 8 decimals)` }, false);
+      }
+      if (o.dryRun) throw new Finished({ outcome: "dry-run", ...base, expectedProfitBase, reason: "dry run: simulated only" }, false);
+      if (o.shutdown.aborted) throw new ShutdownRequestedError("shutting down before sending");
+
+      const gas = (gasEstimate * BigInt(o.gasLimitMultiplierBps)) / 10_000n;
+      // Replacements may raise the fee until gas costs eat into the minimum profit, never further.
+      const budgetWei = weiForBudget(bonusValueBase - o.minProfitBase, nativePrice);
+      const maxGasCostWei = gasEstimate === 0n ? 0n : (budgetWei * gas) / gasEstimate;
+      const mined = await o.sender.send(
+        {
+          to: o.reader.pool,
+          data: encodeFunctionData({ abi: marginPoolAbi, functionName: "liquidate", args }),
+          gas,
+          fees,
+          maxGasCostWei,
+          meta: { collateralAsset: plan.collateralAsset, debtAsset: plan.debtAsset, repayAmount: repaid.toString(), expectedProfitBase: expectedProfitBase.toString() },
+        },
+        journal,
+        o.shutdown,
+      );
+      return await this.finishMined(mined, record, log);
+    } finally {
+      release();
+    }
+  }
+
+  private async finishMined(mined: MinedTx, record: (f: OutcomeFields) => Promise<LiquidationJobResult>, log: Logger): Promise<LiquidationJobResult> {
+    const r = mined.record;
+    const fields: OutcomeFields = {
+      collateralAsset: r.collateralAsset,
+      debtAsset: r.debtAsset,
+      repayAmount: BigInt(r.repayAmount),
+      expectedProfitBase: BigInt(r.expectedProfitBase),
+      transactionHash: mined.hash,
+      blockNumber: mined.receipt.blockNumber,
+      gasUsed: mined.receipt.gasUsed,
+      outcome: "liquidated",
+    };
+    if (mined.receipt.status !== "success") {
+      const result = await record({ ...fields, outcome: "reverted", reason: `transaction ${mined.hash} reverted` });
+      log.error({ hash: mined.hash }, "liquidation reverted on chain");
+      throw new UnrecoverableError(result.reason ?? "reverted");
+    }
+    const [event] = parseEventLogs({ abi: marginPoolAbi, eventName: "Liquidation", logs: mined.receipt.logs });
+    if (event) fields.repayAmount = event.args.debtRepaid;
+    const result = await record({ ...fields, reason: mined.versions > 1 ? `mined after ${mined.versions - 1} fee bump(s)` : null });
+    log.info({ hash: mined.hash, gasUsed: mined.receipt.gasUsed.toString(), block: mined.receipt.blockNumber.toString() }, "liquidated");
+    return result;
+  }
+
+  /** HF ≥ 1: "lost-race" if someone else liquidated the account since the opportunity was seen, else "already-healthy". */
+  private async healthyOrLost(account: Address, seenAt: bigint, block: bigint): Promise<OutcomeFields> {
+    const fromBlock = seenAt + 1n > block - RACE_LOOKBACK_BLOCKS ? seenAt + 1n : block - RACE_LOOKBACK_BLOCKS;
+    if (fromBlock > block) return { outcome: "already-healthy", reason: "health factor ≥ 1 on chain" };
+    const events = await this.o.reader.publicClient.getContractEvents({
+      address: this.o.reader.pool,
+      abi: marginPoolAbi,
+      eventName: "Liquidation",
+      args: { borrower: account },
+      fromBlock,
+      toBlock: block,
+    });
+    const other = events.find((e) => e.args.liquidator?.toLowerCase() !== this.o.keeper.toLowerCase());
+    if (other) return { outcome: "lost-race", transactionHash: null, reason: `liquidated first by ${other.args.liquidator} in ${other.transactionHash}` };
+    return { outcome: "already-healthy", reason: "health factor ≥ 1 on chain" };
+  }
+}
+
+/** The job itself is the write-ahead log of what was broadcast. */
+function jobJournal(job: Job_): SendJournal {
+  return {
+    save: async (sent: SentRecord) => {
+      job.data = { ...job.data, sent };
+      await job.updateData(job.data);
+    },
+    clear: async () => {
+      if (!job.data.sent) return;
+      const { sent: _dropped, ...rest } = job.data;
+      job.data = rest;
+      await job.updateData(job.data);
+    },
+  };
+}
+
+/** Runs a read that prices assets; a stale or invalid price ends the job without retry (no retry storm). */
+async function priced<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    const revert = revertOf(e);
+    if (revert && PRICE_ERRORS.has(revert.name)) {
+      throw new Finished({ outcome: "failed", reason: `${PRICE_UNAVAILABLE}: ${describeError(e)}` }, true);
+    }
+    throw e;
+  }
+}
+
+/** Runs the simulation; maps "the account changed under us" to lost-race and price errors as in `priced`. */
+async function simulate<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await priced(run);
+  } catch (e) {
+    if (e instanceof Finished) throw e;
+    const revert = revertOf(e);
+    if (revert && LOST_RACE_ERRORS.has(revert.name)) {
+      throw new Finished({ outcome: "lost-race", reason: `simulation reverted ${describeError(e)}: the account changed since it was planned` }, false);
+    }
+    if (revert) throw new Finished({ outcome: "failed", reason: `simulation reverted ${describeError(e)}` }, true);
+    throw e;
+  }
+}
+
+function valueOf(s: AccountSnapshot, asset: Address, amount: bigint, rounding: "up" | "down"): bigint {
+  const a = s.assets.find((x) => x.asset.toLowerCase() === asset.toLowerCase())!;
+  return rounding === "up" ? mulDivUp(amount, a.price, a.unit) : mulDivDown(amount, a.price, a.unit);
+}
+
+/** Upper bound of what the transaction may pull from the keeper. */
+function reservedFor(plan: LiquidationPlan): bigint {
+  return plan.repayArgument === MAX_UINT256 ? (plan.maxRepay * (10_000n + REPAY_HEADROOM_BPS)) / 10_000n : plan.repayAmount;
+}
+
+const strings = (o: Record<string, unknown>): Record<string, string> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));

@@ -174,6 +174,7 @@ export class Indexer extends EventEmitter {
           this.status.lastHeadChangeAt = Date.now();
         }
         const safe = head - BigInt(this.cfg.finalityDepth);
+        this.deps.logger.debug({ head: String(head), cursor: String(this.status.cursor) }, "sync tick");
         if (this.status.cursor < safe) {
           this.status.phase = this.status.phase === "follow" ? "follow" : "backfill";
           await this.backfillStep(this.status.cursor + 1n, safe, head);
@@ -230,6 +231,15 @@ export class Indexer extends EventEmitter {
 
   private async backfillStep(from: bigint, to: bigint, head: bigint): Promise<void> {
     this.progress(from, head);
+    // The range must extend the chain we hold: a reorg can jump straight past the safe head.
+    const anchor = this.recent.last;
+    if (anchor && anchor.number === from - 1n) {
+      const first = await this.getBlockRef(from);
+      if (first.parentHash !== anchor.hash) {
+        await this.handleReorg();
+        return;
+      }
+    }
     const res = await getLogsAdaptive(this.deps.client, this.watched, from, to, this.range, (e, n) => {
       this.status.rpcError = errorText(e).trim().slice(0, 200);
       if (n % 5 === 1) this.deps.logger.warn({ err: this.status.rpcError, attempt: n }, "eth_getLogs failing; retrying");
@@ -417,6 +427,9 @@ export class Indexer extends EventEmitter {
       badDebt: a.badDebt,
       oracleRounds: a.rounds,
       accountHealth: this.deps.health?.drainHealthRows?.(block.number) ?? [],
+      // A reorg can undo a listing or a first FeedSet: those rows must go too.
+      deletedAssets: [...a.dirtyAssets].filter((x) => !this.state.assets.has(x)),
+      deletedFeeds: [...a.dirtyFeeds].filter((x) => !this.state.feeds.has(x)),
     };
     await this.deps.store.commitBatch(batch);
   }

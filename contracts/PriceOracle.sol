@@ -56,7 +56,13 @@ contract PriceOracle is IPriceOracle {
             revert Errors.StalePrice(asset, updatedAt, feed.heartbeat);
         }
         uint256 price = uint256(answer);
-        if (feed.decimals > PRICE_DECIMALS) return price / 10 ** (feed.decimals - PRICE_DECIMALS);
+        if (feed.decimals > PRICE_DECIMALS) {
+            price /= 10 ** (feed.decimals - PRICE_DECIMALS);
+            // A positive answer below 1e-8 USD truncates to 0: priced at 0, a debt would weigh nothing and any
+            // collateral could borrow the whole reserve. Refuse it like any other unusable answer.
+            if (price == 0) revert Errors.InvalidPrice(asset, answer);
+            return price;
+        }
         return price * 10 ** (PRICE_DECIMALS - feed.decimals);
     }
 
@@ -66,6 +72,9 @@ contract PriceOracle is IPriceOracle {
         // Chainlink sequencer feeds: answer 0 = up, 1 = down; startedAt = when the status last changed.
         (, int256 answer, uint256 startedAt,,) = AggregatorV3Interface(feed).latestRoundData();
         if (answer != 0 || startedAt == 0) revert Errors.SequencerDown();
-        if (block.timestamp - startedAt <= gracePeriod) revert Errors.GracePeriodNotOver(startedAt, gracePeriod);
+        // A startedAt ahead of the chain's clock means "just came up": still in the grace period (and no underflow).
+        if (startedAt > block.timestamp || block.timestamp - startedAt <= gracePeriod) {
+            revert Errors.GracePeriodNotOver(startedAt, gracePeriod);
+        }
     }
 }

@@ -19,8 +19,8 @@ interface IPriceOracle {
     function PRICE_DECIMALS() external view returns (uint8);
 
     /// @notice USD price of one whole unit of `asset`, 8 decimals.
-    /// @dev Reverts with FeedNotSet, InvalidPrice (answer ≤ 0), StalePrice (age > heartbeat), SequencerDown or
-    ///      GracePeriodNotOver.
+    /// @dev Reverts with FeedNotSet, InvalidPrice (answer ≤ 0, or below 1e-8 USD once normalised), StalePrice
+    ///      (age > heartbeat), SequencerDown or GracePeriodNotOver.
     function getAssetPrice(address asset) external view returns (uint256);
 
     /// @notice The feed configuration of `asset` (aggregator zero when none).

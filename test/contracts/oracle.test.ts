@@ -63,6 +63,19 @@ describe("PriceOracle", () => {
       });
     }
 
+    it("InvalidPrice for a positive answer that normalises to 0 (18-decimal feed below 1e-8 USD)", async () => {
+      const f = fx();
+      const dai = f.asset("DAI").address;
+      await setPrice(f, "DAI", "0.00000001"); // 1e10 at 18 decimals: the smallest price an 8-decimal result can hold
+      expect(await f.oracle.read.getAssetPrice([dai])).to.equal(1n);
+      await setPrice(f, "DAI", "0.000000009999999999");
+      await expectRevert(f.oracle.read.getAssetPrice([dai]), "InvalidPrice", [dai, 9_999_999_999n]);
+      // Priced at 0, a DAI debt would weigh nothing: any collateral could drain the DAI reserve.
+      await deposit(f, f.supplier, "DAI", "100000");
+      await deposit(f, f.borrower, "WETH", "1");
+      await expectRevert(f.pool.simulate.borrow([dai, parseUnits("100000", 18)], from(f.borrower)), "InvalidPrice", [dai, 9_999_999_999n]);
+    });
+
     it("FeedNotSet for an asset without a feed", async () => {
       const f = fx();
       const token = await deployToken(f, "NOFEED", 18);
@@ -166,6 +179,13 @@ describe("PriceOracle L2 sequencer check (grace period 3600 s)", () => {
     await expectRevert(price(f), "GracePeriodNotOver", [upSince, GRACE]);
     await mineAt(upSince + GRACE + 1n); // one second more: prices flow
     expect(await price(f)).to.equal(3000n * 10n ** 8n);
+  });
+
+  it("GracePeriodNotOver (not an arithmetic panic) when the feed's startedAt is ahead of the chain's clock", async () => {
+    const f = fx();
+    const ahead = (await latestTimestamp(f)) + 100n;
+    await sequencer(f, 0n, ahead);
+    await expectRevert(price(f), "GracePeriodNotOver", [ahead, GRACE]);
   });
 
   it("SequencerDown while the feed answers 1, and for a round that never started (startedAt 0)", async () => {

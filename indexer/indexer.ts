@@ -69,7 +69,8 @@ export interface IndexerDeps {
   store: Store;
   deployment: Deployment;
   logger: Logger;
-  health?: HealthSink;
+  /** builds the health engine over the (restored) state; called once by start() */
+  createHealth?: (state: ProtocolState) => HealthSink;
   oracle?: OracleTracker;
   config?: Partial<IndexerConfig>;
 }
@@ -88,6 +89,7 @@ export class Indexer extends EventEmitter {
   private loop: Promise<void> | null = null;
   private bar: { update(n: number): void; stop(): void; start(total: number, n: number): void; setTotal(n: number): void } | null = null;
   readonly status: IndexerStatus;
+  health: HealthSink | undefined;
 
   constructor(private readonly deps: IndexerDeps) {
     super();
@@ -122,6 +124,11 @@ export class Indexer extends EventEmitter {
   /** Restores the checkpoint (if any) and starts the loop in the background. */
   async start(): Promise<void> {
     await this.restore();
+    this.health = this.deps.createHealth?.(this.state);
+    // A restored state: every account is new to the engine.
+    if (this.state.accounts.size) {
+      this.health?.onStateChange({ accounts: [...this.state.accounts.keys()], assets: [...this.state.assets.keys()], feeds: [...this.state.feeds.keys()] });
+    }
     this.loop = this.run().catch((e: unknown) => {
       this.status.phase = "failed";
       this.status.fatalError = errorText(e).trim();
@@ -159,7 +166,6 @@ export class Indexer extends EventEmitter {
     this.status.cursor = cp.blockNumber;
     this.status.finalizedBlock = cp.finalizedBlock;
     this.status.lastBlockTimestamp = this.recent.last?.timestamp ?? null;
-    this.deps.health?.onStateChange({ accounts: [...this.state.accounts.keys()], assets: [...this.state.assets.keys()], feeds: [...this.state.feeds.keys()] });
     this.deps.logger.info({ block: cp.blockNumber, accounts: this.state.accounts.size }, "resumed from checkpoint");
   }
 
@@ -248,7 +254,7 @@ export class Indexer extends EventEmitter {
     const end = await this.getBlockRef(res.to);
     // Everything in this range is final: apply, then drop undo data at once.
     const applied = this.applyLogs(res.logs, null);
-    this.deps.health?.onStateChange(applied.change);
+    this.health?.onStateChange(applied.change);
     this.state.finalize(res.to);
     this.recent.reset(end);
     await this.commit(applied, end, undefined);
@@ -291,7 +297,7 @@ export class Indexer extends EventEmitter {
     const applied = this.applyLogs(logs, block);
 
     const poll = await this.rpc(() => this.oracle.poll(this.state, block));
-    const health = this.deps.health;
+    const health = this.health;
     if (health) {
       for (const asset of new Set([...poll.changed, ...applied.priceEvents])) {
         const r = this.oracle.reading(asset);
@@ -337,7 +343,7 @@ export class Indexer extends EventEmitter {
     const change = this.state.rollbackTo(ancestor.number);
     this.oracle.rollbackTo(ancestor.number);
     this.recent.truncate(ancestor.number);
-    this.deps.health?.onRollback(change);
+    this.health?.onRollback(change);
     const applied: Applied = { events: [], change, dirty: new Set(change.accounts.flatMap((acct) => [...this.state.assets.keys()].map((asset) => `${acct}|${asset}`))), dirtyAssets: new Set(change.assets), dirtyFeeds: new Set(change.feeds), liquidations: [], badDebt: [], rounds: [], priceEvents: [], sequencerChanged: true };
     await this.commit(applied, ancestor, ancestor.number);
     this.status.cursor = ancestor.number;
@@ -426,7 +432,7 @@ export class Indexer extends EventEmitter {
       liquidations: a.liquidations,
       badDebt: a.badDebt,
       oracleRounds: a.rounds,
-      accountHealth: this.deps.health?.drainHealthRows?.(block.number) ?? [],
+      accountHealth: this.health?.drainHealthRows?.(block.number) ?? [],
       // A reorg can undo a listing or a first FeedSet: those rows must go too.
       deletedAssets: [...a.dirtyAssets].filter((x) => !this.state.assets.has(x)),
       deletedFeeds: [...a.dirtyFeeds].filter((x) => !this.state.feeds.has(x)),

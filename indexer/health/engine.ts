@@ -1,0 +1,589 @@
+// The health engine: keeps every account's liquidatable / margin-level / unknown status current, incrementally.
+// Float sums in typed arrays and exact anchors say which accounts cannot have changed; everything else is decided
+// by exact bigint math equal to the contract's, and only exact results are reported.
+//
+// What can move an HF, and how each is handled:
+// - a position event: the account is rebuilt from state and re-checked;
+// - a price (or LT) change: the factor delta is pushed into the float sums of that asset's holders only, and they
+//   are re-checked;
+// - interest: Φ = Σ ln(every index) bounds the growth of every index since any earlier moment. An account's exact
+//   anchor (HF, Φ then) bounds its HF now; float sums are taken at per-asset reference indexes and bounded by the
+//   measured growth since. Accounts that interest could move across a threshold before Φ advances by the drift
+//   budget form the WATCH set, re-checked every evaluate; when Φ passes the budget the references are rebased and
+//   the watch set rebuilt in one pass. If an index ever goes backwards (reorg), anchors are dropped and everything
+//   is rebased.
+import { WAD } from "../../common/math";
+import type { ProtocolState, StateChange } from "../state/state";
+import { buildAccountHealth } from "./account-view";
+import { AssetSlot } from "./asset-slot";
+import { AccountBook, DIRTY, LIQ, UNKNOWN, WATCH } from "./book";
+import { ExactContext } from "./exact";
+import { computeAggregates } from "./aggregates";
+import { runStress } from "./stress";
+import { anchorHigh, anchorLow, hfHigh, hfLow, stateHolds, thresholdsFrom, type Thresholds } from "./thresholds";
+import type {
+  AccountHealth, Address, Crossing, HealthEngineOptions, HealthUpdate, LiquidatableEntry, PriceInfo, RiskAggregates,
+  StressResult,
+} from "./types";
+
+/** Delta pushes into the float sums after which they are re-summed from the holder lists (bounds rounding drift). */
+const RESUM_AFTER_PUSHES = 256;
+const RAY_F = 1e27;
+
+interface LiqRecord {
+  since: bigint;
+  healthFactor: bigint;
+  computedAt: bigint;
+}
+
+/** Mutable state shared by the engine, one evaluate pass, aggregates and stress (those two only read). */
+export interface EngineData {
+  state: ProtocolState;
+  book: AccountBook;
+  slots: AssetSlot[];
+  prices: Map<Address, PriceInfo>;
+  thresholds: Thresholds;
+  liq: Map<number, LiqRecord>;
+  unknown: Set<number>;
+  watch: Set<number>;
+}
+
+const lower = (a: string): Address => a.toLowerCase() as Address;
+
+export class HealthEngine {
+  private readonly core: EngineData;
+  private readonly slotOf = new Map<Address, AssetSlot>();
+  private readonly dirty = new Set<number>();
+  /** slots whose price freshness flipped since the last evaluate */
+  private readonly flipped = new Set<AssetSlot>();
+  private pass = 0;
+  private pushes = 0;
+  private full = true;
+  /** Φ at the last rebase, and the last evaluate's index of every slot (to detect time running backwards) */
+  private phiRebase = 0;
+  private readonly lastIndexes = new Map<AssetSlot, { l: bigint; b: bigint }>();
+
+  constructor(readonly state: ProtocolState, opts: HealthEngineOptions = {}) {
+    this.core = {
+      state, book: new AccountBook(), slots: [], prices: new Map(), thresholds: thresholdsFrom(opts),
+      liq: new Map(), unknown: new Set(), watch: new Set(),
+    };
+    for (const account of state.accounts.keys()) this.markDirty(lower(account), false);
+  }
+
+  /** Records a price; holders of the asset are re-checked at the next evaluate. */
+  setPrice(asset: Address, info: PriceInfo): void {
+    this.core.prices.set(lower(asset), { price: info.price, status: info.status });
+  }
+
+  price(asset: Address): PriceInfo | undefined {
+    return this.core.prices.get(lower(asset));
+  }
+
+  /** Call after every ProtocolState.apply: touched accounts are rebuilt at the next evaluate. */
+  onStateChange(change: StateChange): void {
+    for (const a of change.accounts) this.markDirty(lower(a), true);
+  }
+
+  /** Call with the result of ProtocolState.rollbackTo: the undone positions are rebuilt the same way. */
+  onRollback(change: StateChange): void {
+    this.onStateChange(change);
+  }
+
+  evaluate(now: bigint, blockNumber: bigint): HealthUpdate {
+    const { book, thresholds: th } = this.core;
+    const ctx = new ExactContext(this.state, (a) => this.core.prices.get(a), now);
+    const out = new UpdateBuilder(blockNumber, now);
+    this.syncAssets();
+    const flipped = [...this.flipped];
+    this.flipped.clear();
+    const g = this.measureGrowth(ctx);
+    if (g.backwards) book.anchorHf.fill(NaN);
+    const rebase = this.full || g.backwards || g.newHeld || g.phi - this.phiRebase > th.lnBudget;
+    if (rebase) {
+      for (const s of this.core.slots) {
+        const idx = ctx.indexes(s.address);
+        if (idx) s.setRef(idx.liquidityIndex, idx.borrowIndex);
+      }
+      this.phiRebase = g.phi;
+    }
+    const priced = this.applyFactors(rebase);
+    const run = new Pass(this.core, ctx, out, ++this.pass, {
+      gHi: rebase ? 1 : g.gHi, cHi: rebase ? 1 : g.cHi, phi: g.phi, phiNext: this.phiRebase + th.lnBudget,
+    });
+
+    for (const id of this.dirty) {
+      this.rebuild(id);
+      run.refreshUnknown(id);
+    }
+    for (const s of flipped) {
+      const { ids, n } = s.holders;
+      for (let h = 0; h < n; h++) run.refreshUnknown(ids[h]!);
+    }
+    if (rebase) {
+      this.core.watch.clear();
+      for (let id = 0; id < book.size; id++) book.flags[id]! &= ~WATCH;
+      for (let id = 0; id < book.size; id++) run.classify(id);
+    } else {
+      for (const id of this.dirty) run.classify(id);
+      for (const s of priced) {
+        const { ids, n } = s.holders;
+        for (let h = 0; h < n; h++) run.classify(ids[h]!);
+      }
+      for (const id of [...this.core.watch]) run.classify(id);
+    }
+    for (const id of this.dirty) book.flags[id]! &= ~DIRTY;
+    this.dirty.clear();
+    this.full = false;
+    return out.build(rebase, run.recomputed, run.classified);
+  }
+
+  /** Fresh exact card of one account at `now` (does not need evaluate). */
+  account(address: Address, now: bigint): AccountHealth | undefined {
+    const { book } = this.core;
+    const account = lower(address);
+    const held = this.state.accounts.get(account);
+    const id = book.idOf.get(account);
+    if (!held && id === undefined) return undefined;
+    const ctx = new ExactContext(this.state, (a) => this.core.prices.get(a), now);
+    return buildAccountHealth({
+      account,
+      timestamp: now,
+      positions: ctx.positions(held),
+      warningAt: this.warningAt(),
+      marginLevels: this.marginLevels(account),
+      positionVersion: id === undefined ? 0 : book.version[id]!,
+    });
+  }
+
+  liquidatable(): LiquidatableEntry[] {
+    const { book } = this.core;
+    const out: LiquidatableEntry[] = [];
+    for (const [id, r] of this.core.liq) {
+      out.push({ account: book.addresses[id]!, healthFactor: r.healthFactor, since: r.since, computedAt: r.computedAt, positionVersion: book.version[id]! });
+    }
+    return out.sort((a, b) => cmp(a.account, b.account));
+  }
+
+  unknown(): Address[] {
+    return [...this.core.unknown].map((id) => this.core.book.addresses[id]!).sort(cmp);
+  }
+
+  /** Margin levels active for the account (hysteresis state as of the last evaluate). */
+  marginLevels(address: Address): string[] {
+    const id = this.core.book.idOf.get(lower(address));
+    if (id === undefined) return [];
+    const levels = this.core.book.levels[id]!;
+    return this.core.thresholds.names.filter((_n, i) => (levels >> i) & 1);
+  }
+
+  positionVersion(address: Address): number {
+    const id = this.core.book.idOf.get(lower(address));
+    return id === undefined ? 0 : this.core.book.version[id]!;
+  }
+
+  /** Accounts re-checked every evaluate because interest alone could move them across a threshold. */
+  watched(): number {
+    return this.core.watch.size;
+  }
+
+  /** Margin levels with their exact thresholds: crossed down below `down`, resolved at ≥ `up`. */
+  levels(): Array<{ name: string; down: bigint; up: bigint }> {
+    const t = this.core.thresholds;
+    return t.names.map((name, i) => ({ name, down: t.down[i]!, up: t.up[i]! }));
+  }
+
+  /** HF under which an account's status is "warning" (the highest level), null with no levels. */
+  warningAt(): bigint | null {
+    const down = this.core.thresholds.down;
+    return down.length ? down.reduce((a, b) => (a > b ? a : b)) : null;
+  }
+
+  /** Counts for metrics, as of the last evaluate. */
+  stats(): { accounts: number; withDebt: number; liquidatable: number; unknown: number; watched: number } {
+    const { book } = this.core;
+    let withDebt = 0;
+    for (let id = 0; id < book.size; id++) if (book.nDebt[id] !== 0) withDebt++;
+    return { accounts: book.size, withDebt, liquidatable: this.core.liq.size, unknown: this.core.unknown.size, watched: this.core.watch.size };
+  }
+
+  /** Bytes held in typed arrays (accounts + holder lists); the JS map of addresses comes on top. */
+  memoryBytes(): number {
+    return this.core.book.bytes() + this.core.slots.reduce((s, a) => s + a.holders.bytes(), 0);
+  }
+
+  /** Risk overview at `now`, on positions as of the last evaluate and the latest prices. */
+  aggregates(now: bigint): RiskAggregates {
+    this.syncAssets();
+    return computeAggregates(this.core, now);
+  }
+
+  /** Price shocks (asset → fraction, e.g. -0.3) → liquidations and bad debt, exact per account. */
+  stress(shocks: Map<Address, number>, now: bigint): StressResult {
+    this.syncAssets();
+    return runStress(this.core, shocks, now);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private markDirty(account: Address, bump: boolean): void {
+    const { book } = this.core;
+    const id = book.id(account);
+    if (bump) book.version[id]!++;
+    book.flags[id]! |= DIRTY;
+    this.dirty.add(id);
+  }
+
+  /** Registers newly listed assets, copies params and prices; freshness flips wait in `flipped` for evaluate. */
+  private syncAssets(): void {
+    const { slots, book, prices } = this.core;
+    for (const a of this.state.assets.keys()) {
+      if (this.slotOf.has(a)) continue;
+      const s = new AssetSlot(slots.length, a);
+      slots.push(s);
+      this.slotOf.set(a, s);
+      book.ensureAssets(slots.length);
+    }
+    for (const s of slots) {
+      s.syncParams(this.state.assets.get(s.address));
+      if (s.syncPrice(prices.get(s.address))) this.flipped.add(s);
+    }
+  }
+
+  /**
+   * Φ now; the exact growth of each index since its reference (float bounds); whether an index went backwards
+   * since the last evaluate (a reorg or rollback); whether a slot with holders has no reference yet.
+   */
+  private measureGrowth(ctx: ExactContext): { phi: number; gHi: number; cHi: number; backwards: boolean; newHeld: boolean } {
+    let phi = 0;
+    let gHi = 1;
+    let cHi = 1;
+    let backwards = false;
+    let newHeld = false;
+    for (const s of this.core.slots) {
+      const idx = ctx.indexes(s.address);
+      const last = this.lastIndexes.get(s);
+      if (!idx) {
+        if (last) backwards = true; // listing rolled back
+        this.lastIndexes.delete(s);
+        continue;
+      }
+      if (last && (idx.liquidityIndex < last.l || idx.borrowIndex < last.b)) backwards = true;
+      this.lastIndexes.set(s, { l: idx.liquidityIndex, b: idx.borrowIndex });
+      phi += Math.log(Number(idx.liquidityIndex) / RAY_F) + Math.log(Number(idx.borrowIndex) / RAY_F);
+      if (!s.hasRef) {
+        // A new listing: its holders (all dirty) are summed at this reference.
+        if (s.holders.n > 0) newHeld = true;
+        s.setRef(idx.liquidityIndex, idx.borrowIndex);
+        continue;
+      }
+      const gk = Number(idx.borrowIndex) / s.refBF;
+      const ck = Number(idx.liquidityIndex) / s.refLF;
+      if (idx.borrowIndex < s.refB || idx.liquidityIndex < s.refL) backwards = true;
+      if (gk > gHi) gHi = gk;
+      if (ck > cHi) cHi = ck;
+    }
+    return { phi, gHi, cHi, backwards, newHeld };
+  }
+
+  /** Folds changed price / LT factors into the holders' float sums; returns the slots whose factors moved. */
+  private applyFactors(rebase: boolean): AssetSlot[] {
+    const moved: AssetSlot[] = [];
+    for (const s of this.core.slots) {
+      const fc = s.targetFc();
+      const fd = s.targetFd();
+      if (fc === s.fc && fd === s.fd) continue;
+      this.push(s, rebase ? 0 : fc - s.fc, rebase ? 0 : fd - s.fd);
+      s.fc = fc;
+      s.fd = fd;
+      moved.push(s);
+    }
+    if (rebase || this.pushes > RESUM_AFTER_PUSHES) this.resum();
+    return moved;
+  }
+
+  /** Adds a factor delta to every holder's float sums; their exact anchors no longer hold (a price moved). */
+  private push(s: AssetSlot, dfc: number, dfd: number): void {
+    const { ids, sc, sd, n } = s.holders;
+    const { w, d, anchorHf } = this.core.book;
+    for (let h = 0; h < n; h++) {
+      const id = ids[h]!;
+      w[id]! += sc[h]! * dfc;
+      d[id]! += sd[h]! * dfd;
+      anchorHf[id] = NaN;
+    }
+    this.pushes++;
+  }
+
+  /** Recomputes every float sum from the holder lists (after a rebase, or to shed accumulated rounding). */
+  private resum(): void {
+    const w = this.core.book.w.fill(0);
+    const d = this.core.book.d.fill(0);
+    for (const s of this.core.slots) {
+      const { ids, sc, sd, n } = s.holders;
+      const fc = s.fc;
+      const fd = s.fd;
+      for (let h = 0; h < n; h++) {
+        const id = ids[h]!;
+        w[id]! += sc[h]! * fc;
+        d[id]! += sd[h]! * fd;
+      }
+    }
+    this.pushes = 0;
+  }
+
+  /** Re-reads one account's positions from state into the holder lists and its float sums. */
+  private rebuild(id: number): void {
+    const b = this.core.book;
+    const held = this.state.accounts.get(b.addresses[id]!);
+    const stride = b.stride;
+    let nHeld = 0;
+    let nDebt = 0;
+    let w = 0;
+    let d = 0;
+    for (const s of this.core.slots) {
+      const p = held?.get(s.address);
+      const at = id * stride + s.k;
+      const slot = b.slots[at]!;
+      if (p && (p.scaledCollateral !== 0n || p.scaledDebt !== 0n)) {
+        const sc = Number(p.scaledCollateral);
+        const sd = Number(p.scaledDebt);
+        if (slot < 0) b.slots[at] = s.holders.push(id, sc, sd);
+        else {
+          s.holders.sc[slot] = sc;
+          s.holders.sd[slot] = sd;
+        }
+        nHeld++;
+        if (sd !== 0) nDebt++;
+        w += sc * s.fc;
+        d += sd * s.fd;
+      } else if (slot >= 0) {
+        const movedId = s.holders.removeAt(slot);
+        if (movedId >= 0) b.slots[movedId * stride + s.k] = slot;
+        b.slots[at] = -1;
+      }
+    }
+    b.nHeld[id] = nHeld;
+    b.nDebt[id] = nDebt;
+    b.w[id] = w;
+    b.d[id] = d;
+    b.anchorHf[id] = NaN;
+  }
+}
+
+interface Growth {
+  /** largest borrow / liquidity index growth of any asset since its reference */
+  gHi: number;
+  cHi: number;
+  phi: number;
+  /** Φ at which the next rebase happens at the latest: the horizon of the watch set */
+  phiNext: number;
+}
+
+/** One evaluate: the float / anchor prefilter, exact confirmation, transitions. */
+class Pass {
+  recomputed = 0;
+  classified = 0;
+  private readonly errPerPosition: number;
+  private readonly cap: number;
+
+  constructor(
+    private readonly c: EngineData,
+    private readonly ctx: ExactContext,
+    private readonly out: UpdateBuilder,
+    private readonly pass: number,
+    private readonly g: Growth,
+  ) {
+    let err = 0;
+    for (const s of c.slots) err = Math.max(err, s.absError());
+    this.errPerPosition = err;
+    // Without a rebase every index grew by at most e^(ΔΦ) ≤ 1 + budget; max() only absorbs float noise.
+    this.cap = Math.max(1 + c.thresholds.budget, g.gHi, g.cHi);
+  }
+
+  /** Recomputes whether the account's HF depends on a price that is not fresh; handles the transition. */
+  refreshUnknown(id: number): void {
+    const b = this.c.book;
+    let unknown = false;
+    if (b.nDebt[id]! > 0) {
+      const base = id * b.stride;
+      for (const s of this.c.slots) {
+        if (b.slots[base + s.k]! >= 0 && !s.fresh) {
+          unknown = true;
+          break;
+        }
+      }
+    }
+    const was = (b.flags[id]! & UNKNOWN) !== 0;
+    if (unknown === was) return;
+    const address = b.addresses[id]!;
+    if (unknown) {
+      b.flags[id]! |= UNKNOWN;
+      this.c.unknown.add(id);
+      this.out.unknownAdded.push(address);
+      if (b.flags[id]! & LIQ) this.removeLiq(id);
+    } else {
+      b.flags[id]! &= ~UNKNOWN;
+      this.c.unknown.delete(id);
+      this.out.unknownRemoved.push(address);
+      this.exact(id); // the recorded state predates the unknown period: decide it afresh
+      b.stamp[id] = this.pass;
+      this.updateWatch(id);
+    }
+  }
+
+  classify(id: number): void {
+    const b = this.c.book;
+    if (b.stamp[id] === this.pass) return;
+    b.stamp[id] = this.pass;
+    this.classified++;
+    const flags = b.flags[id]!;
+    if (flags & UNKNOWN) {
+      if (flags & WATCH) this.unwatch(id);
+      return; // frozen until a price status or a position of the account changes
+    }
+    const liq = (flags & LIQ) !== 0;
+    if (b.nDebt[id] === 0) {
+      if (liq || b.levels[id] !== 0) this.exact(id); // debt repaid: HF is max, everything resolves
+      if (b.flags[id]! & WATCH) this.unwatch(id);
+      return;
+    }
+    if (liq && flags & DIRTY) {
+      this.exact(id); // refresh the HF the keeper sees after a position change
+      this.updateWatch(id);
+      return;
+    }
+    // Most accounts: the state holds even at the worst growth before the next rebase, hence now, unwatched.
+    if (this.holds(id, this.g.phiNext, this.cap, this.cap)) {
+      if (flags & WATCH) this.unwatch(id);
+      return;
+    }
+    if (this.holds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.watch(id);
+    else {
+      this.exact(id);
+      this.updateWatch(id);
+    }
+  }
+
+  /** Whether the anchor or the float sums prove the recorded state, at Φ = phi and reference growth gHi / cHi. */
+  private holds(id: number, phi: number, gHi: number, cHi: number): boolean {
+    const b = this.c.book;
+    const t = this.c.thresholds;
+    const liq = (b.flags[id]! & LIQ) !== 0;
+    const levels = b.levels[id]!;
+    const a = b.anchorHf[id]!;
+    if (a === a) {
+      const growth = Math.exp(Math.max(0, phi - b.anchorPhi[id]!));
+      const rel = b.anchorRel[id]!;
+      if (stateHolds(anchorLow(a, rel, growth), anchorHigh(a, rel, growth), liq, levels, t)) return true;
+    }
+    const w = b.w[id]!;
+    const d = b.d[id]!;
+    const err = b.nHeld[id]! * this.errPerPosition;
+    return stateHolds(hfLow(w, d, err, gHi, t.band), hfHigh(w, d, err, cHi, t.band), liq, levels, t);
+  }
+
+  private exact(id: number): void {
+    const b = this.c.book;
+    this.recomputed++;
+    const address = b.addresses[id]!;
+    const r = this.ctx.account(address);
+    const hf = r.data.healthFactor;
+    if (r.hasDebt && r.data.totalDebtBase > 0n) {
+      let err = 0; // this account's own rounding slack: one wei of each held asset plus one unit of value, twice
+      for (const p of r.positions) err += Number(p.price) / Number(p.unit) + 2;
+      b.anchorHf[id] = Number(hf) / 1e18;
+      b.anchorRel[id] = err / Number(r.data.totalDebtBase);
+      b.anchorPhi[id] = this.g.phi;
+    } else b.anchorHf[id] = NaN;
+    if (hf < WAD) {
+      const rec = this.c.liq.get(id);
+      if (rec) {
+        rec.healthFactor = hf;
+        rec.computedAt = this.out.blockNumber;
+      } else {
+        this.c.liq.set(id, { since: this.out.blockNumber, healthFactor: hf, computedAt: this.out.blockNumber });
+        b.flags[id]! |= LIQ;
+        this.out.liquidatableAdded.push(address);
+      }
+    } else if (b.flags[id]! & LIQ) this.removeLiq(id);
+    const t = this.c.thresholds;
+    let levels = b.levels[id]!;
+    for (let i = 0; i < t.down.length; i++) {
+      const bit = 1 << i;
+      if (levels & bit) {
+        if (hf >= t.up[i]!) {
+          levels &= ~bit;
+          this.out.crossings.push({ account: address, level: t.names[i]!, direction: "up", healthFactor: hf, order: i });
+        }
+      } else if (hf < t.down[i]!) {
+        levels |= bit;
+        this.out.crossings.push({ account: address, level: t.names[i]!, direction: "down", healthFactor: hf, order: i });
+      }
+    }
+    b.levels[id] = levels;
+  }
+
+  private removeLiq(id: number): void {
+    const b = this.c.book;
+    this.c.liq.delete(id);
+    b.flags[id]! &= ~LIQ;
+    this.out.liquidatableRemoved.push(b.addresses[id]!);
+  }
+
+  /** WATCH ⟺ the state is not proven for any interest growth until the next rebase (Φ ≤ phiNext). */
+  private updateWatch(id: number): void {
+    const b = this.c.book;
+    const stable = b.flags[id]! & UNKNOWN || b.nDebt[id] === 0 ? true : this.holds(id, this.g.phiNext, this.cap, this.cap);
+    if (stable) {
+      if (b.flags[id]! & WATCH) this.unwatch(id);
+    } else this.watch(id);
+  }
+
+  private watch(id: number): void {
+    const b = this.c.book;
+    if (b.flags[id]! & WATCH) return;
+    b.flags[id]! |= WATCH;
+    this.c.watch.add(id);
+  }
+
+  private unwatch(id: number): void {
+    this.c.book.flags[id]! &= ~WATCH;
+    this.c.watch.delete(id);
+  }
+}
+
+type OrderedCrossing = Crossing & { order: number };
+
+class UpdateBuilder {
+  readonly liquidatableAdded: Address[] = [];
+  readonly liquidatableRemoved: Address[] = [];
+  readonly unknownAdded: Address[] = [];
+  readonly unknownRemoved: Address[] = [];
+  readonly crossings: OrderedCrossing[] = [];
+
+  constructor(readonly blockNumber: bigint, readonly timestamp: bigint) {}
+
+  build(rebased: boolean, recomputed: number, classified: number): HealthUpdate {
+    // An account can leave and re-enter within one evaluate (unknown → exact); report the net change only.
+    const net = (added: Address[], removed: Address[]): [Address[], Address[]] => {
+      const a = new Set(added);
+      const r = new Set(removed);
+      for (const x of added) if (r.has(x)) { a.delete(x); r.delete(x); }
+      return [[...a].sort(cmp), [...r].sort(cmp)];
+    };
+    const [liquidatableAdded, liquidatableRemoved] = net(this.liquidatableAdded, this.liquidatableRemoved);
+    const [unknownAdded, unknownRemoved] = net(this.unknownAdded, this.unknownRemoved);
+    const crossings = this.crossings
+      .sort((a, b) => cmp(a.account, b.account) || a.order - b.order)
+      .map(({ order: _o, ...c }) => c);
+    return {
+      blockNumber: this.blockNumber, timestamp: this.timestamp, liquidatableAdded, liquidatableRemoved, unknownAdded,
+      unknownRemoved, crossings, recomputed, classified, rebased,
+    };
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

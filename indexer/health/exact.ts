@@ -1,0 +1,91 @@
+// Exact (bigint) account data at a timestamp, equal to MarginPool.getAccountData to the wei: the only numbers the
+// engine reports. The float prefilter only decides when this needs to run.
+import { accountData, currentIndexes, type AccountData, type PositionInput } from "../../common/math";
+import type { Position, ProtocolState } from "../state/state";
+import type { Address, PriceInfo } from "./types";
+
+export interface ExactPosition extends PositionInput {
+  asset: Address;
+  /** price status as the engine knows it; "missing" when no price was ever set */
+  status: PriceInfo["status"] | "missing";
+}
+
+export interface ExactResult {
+  data: AccountData;
+  positions: ExactPosition[];
+  hasDebt: boolean;
+  /** held assets whose price is not fresh: the chain would revert, so the HF is unknown */
+  unknownAssets: Address[];
+}
+
+/** Per-asset inputs at one timestamp (indexes extrapolated like MarginPool._currentIndexes), cached per asset. */
+export class ExactContext {
+  private readonly cache = new Map<Address, { liquidityIndex: bigint; borrowIndex: bigint; unit: bigint }>();
+
+  constructor(
+    readonly state: ProtocolState,
+    readonly priceOf: (asset: Address) => PriceInfo | undefined,
+    readonly now: bigint,
+  ) {}
+
+  indexes(asset: Address): { liquidityIndex: bigint; borrowIndex: bigint; unit: bigint } | undefined {
+    let c = this.cache.get(asset);
+    if (c) return c;
+    const a = this.state.assets.get(asset);
+    if (!a) return undefined;
+    c = { ...currentIndexes(a, this.now), unit: 10n ** BigInt(a.decimals) };
+    this.cache.set(asset, c);
+    return c;
+  }
+
+  /**
+   * The account's positions as the contract sees them: only assets it holds, in any order (the sums are integer
+   * additions, so order does not change the result). `priceOverride` replaces some prices (stress, what-if).
+   */
+  positions(held: Map<Address, Position> | undefined, priceOverride?: Map<Address, bigint>): ExactPosition[] {
+    const out: ExactPosition[] = [];
+    if (!held) return out;
+    for (const [asset, p] of held) {
+      if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
+      const a = this.state.assets.get(asset);
+      const idx = this.indexes(asset);
+      if (!a || !idx) continue;
+      const info = this.priceOf(asset);
+      const override = priceOverride?.get(asset);
+      out.push({
+        asset,
+        scaledCollateral: p.scaledCollateral,
+        scaledDebt: p.scaledDebt,
+        liquidityIndex: idx.liquidityIndex,
+        borrowIndex: idx.borrowIndex,
+        price: override ?? info?.price ?? 0n,
+        unit: idx.unit,
+        ltvBps: a.ltvBps,
+        liquidationThresholdBps: a.liquidationThresholdBps,
+        status: info ? info.status : "missing",
+      });
+    }
+    return out;
+  }
+
+  account(account: Address, priceOverride?: Map<Address, bigint>): ExactResult {
+    const positions = this.positions(this.state.accounts.get(account), priceOverride);
+    return exactFromPositions(positions);
+  }
+}
+
+export function exactFromPositions(positions: ExactPosition[]): ExactResult {
+  let hasDebt = false;
+  const unknownAssets: Address[] = [];
+  for (const p of positions) {
+    if (p.scaledDebt !== 0n) hasDebt = true;
+    if (p.status !== "fresh") unknownAssets.push(p.asset);
+  }
+  unknownAssets.sort();
+  return { data: accountData(positions), positions, hasDebt, unknownAssets };
+}
+
+/** The chain's liquidation condition without the division: HF < 1 ⟺ Σ value·LT < debt·BPS. */
+export function isLiquidatable(d: AccountData): boolean {
+  return d.totalDebtBase !== 0n && d.weightedThresholdBase < d.totalDebtBase * 10_000n;
+}

@@ -1,0 +1,8 @@
+// The health engine's public surface: the engine, its types, and the helpers the API and benchmarks use.
+export { HealthEngine } from "./engine";
+export { buildAccountHealth, formatHealthFactor } from "./account-view";
+export { ExactContext, exactFromPositions, isLiquidatable } from "./exact";
+export { liquidationPrice } from "./liquidation-price";
+export { shockPrice } from "./stress";
+export { buildSyntheticPopulation, feedPrices, seededRandom } from "./synthetic";
+export type * from "./types";

@@ -1,0 +1,103 @@
+// Margin levels turned into exact WAD thresholds (down / up with hysteresis) and their float twins, plus the
+// float test that proves an account's recorded state cannot have changed.
+import Decimal from "decimal.js";
+import { WAD } from "../../common/math";
+import type { HealthEngineOptions, MarginLevel } from "./types";
+
+export const DEFAULT_LEVELS: MarginLevel[] = [
+  { name: "warning", healthFactor: "1.2" },
+  { name: "critical", healthFactor: "1.05" },
+];
+export const DEFAULT_HYSTERESIS_BPS = 200;
+export const DEFAULT_NEAR_BAND_BPS = 10;
+export const DEFAULT_DRIFT_BUDGET_BPS = 10;
+/** relative error allowed for float accumulation (delta updates, conversions); the band is far wider */
+export const FLOAT_EPS = 1e-9;
+export const MAX_LEVELS = 8;
+
+export interface Thresholds {
+  names: string[];
+  /** crossed down when HF < down[i] */
+  down: bigint[];
+  /** resolved when HF ≥ up[i] */
+  up: bigint[];
+  downF: Float64Array;
+  upF: Float64Array;
+  /** HF at or above which no level is active and nothing can be crossed (max of up) */
+  top: number;
+  band: number;
+  budget: number;
+  /** ln(1 + budget): the Φ advance that triggers a rebase */
+  lnBudget: number;
+}
+
+export function thresholdsFrom(opts: HealthEngineOptions = {}): Thresholds {
+  const levels = opts.levels ?? DEFAULT_LEVELS;
+  if (levels.length > MAX_LEVELS) throw new RangeError(`at most ${MAX_LEVELS} margin levels, got ${levels.length}`);
+  const hyst = BigInt(opts.hysteresisBps ?? DEFAULT_HYSTERESIS_BPS);
+  const bandBps = opts.nearBandBps ?? DEFAULT_NEAR_BAND_BPS;
+  const budgetBps = opts.driftBudgetBps ?? DEFAULT_DRIFT_BUDGET_BPS;
+  if (hyst < 0n || bandBps <= 0 || budgetBps <= 0) throw new RangeError("hysteresisBps ≥ 0, nearBandBps > 0, driftBudgetBps > 0");
+  const down = levels.map((l) => {
+    const v = BigInt(new Decimal(l.healthFactor).mul(WAD.toString()).toFixed(0, Decimal.ROUND_DOWN));
+    if (v <= WAD) throw new RangeError(`margin level ${l.name} must be above 1 (liquidation), got ${l.healthFactor}`);
+    return v;
+  });
+  const up = down.map((d) => (d * (10_000n + hyst)) / 10_000n);
+  const toF = (xs: bigint[]) => Float64Array.from(xs, (x) => Number(x) / 1e18);
+  const upF = toF(up);
+  return {
+    names: levels.map((l) => l.name),
+    down,
+    up,
+    downF: toF(down),
+    upF,
+    top: Math.max(1, ...upF),
+    band: bandBps / 10_000,
+    budget: budgetBps / 10_000,
+    lnBudget: Math.log1p(budgetBps / 10_000),
+  };
+}
+
+/**
+ * True when HF ∈ [lo, hi] proves the recorded state (liquidatable flag, active levels) is still what exact math
+ * would say: every threshold is either cleared or not reached on the same side as recorded.
+ */
+export function stateHolds(lo: number, hi: number, liq: boolean, levels: number, t: Thresholds): boolean {
+  if (liq ? !(hi < 1) : !(lo >= 1)) return false;
+  const n = t.downF.length;
+  for (let i = 0; i < n; i++) {
+    if ((levels >> i) & 1) {
+      if (!(hi < t.upF[i]!)) return false;
+    } else if (!(lo >= t.downF[i]!)) return false;
+  }
+  return true;
+}
+
+// ---- bounds from the float sums (w, d at the reference indexes; err: absolute rounding slack, USD 8-dec units) --
+
+/** A lower bound of the exact HF: collateral at its smallest, debt grown by gHi, minus the safety band. */
+export function hfLow(w: number, d: number, err: number, gHi: number, band: number): number {
+  const wLo = w * (1 - FLOAT_EPS) - err;
+  if (wLo <= 0) return 0;
+  return (wLo / (d * gHi * (1 + FLOAT_EPS) + err)) * (1 - band);
+}
+
+/** An upper bound of the exact HF: collateral grown by cHi, debt at its smallest, plus the safety band. */
+export function hfHigh(w: number, d: number, err: number, cHi: number, band: number): number {
+  const dLo = d * (1 - FLOAT_EPS) - err;
+  if (dLo <= 0) return Infinity;
+  return ((w * cHi * (1 + FLOAT_EPS) + err) / dLo) * (1 + band);
+}
+
+// ---- bounds from an exact anchor: HF `hf` (float of the exact WAD value) when the relative rounding slack was
+// `rel` (= slack / debt); `growth` bounds every index's growth since. Σ value·LT only rises with the liquidity
+// index and each debt value rises at most by growth·value + slack, so no band is needed here. --
+
+export function anchorLow(hf: number, rel: number, growth: number): number {
+  return (hf / (growth + rel)) * (1 - FLOAT_EPS);
+}
+
+export function anchorHigh(hf: number, rel: number, growth: number): number {
+  return (hf + 1e-18 + rel) * growth * (1 + FLOAT_EPS);
+}

@@ -1,0 +1,156 @@
+// Property test of the float prefilter and the interest bounds: on a 20k-account synthetic population, after random
+// price moves, time jumps (small ones inside the drift budget, big ones forcing a rebase), position edits and stale
+// feeds, the engine's liquidatable set, unknown set, margin levels and crossings equal a brute-force exact bigint
+// computation of every account with the same hysteresis rules.
+import { expect } from "chai";
+import { WAD } from "../../common/math";
+import { ExactContext, isLiquidatable } from "../../indexer/health/exact";
+import { HealthEngine } from "../../indexer/health/engine";
+import { buildSyntheticPopulation, feedPrices, seededRandom, type SyntheticPopulation } from "../../indexer/health/synthetic";
+import { thresholdsFrom } from "../../indexer/health/thresholds";
+import type { Address, Crossing, HealthEngineOptions, PriceInfo } from "../../indexer/health/types";
+
+/** The same rules as the engine, applied to every account every step, with no prefilter at all. */
+class ReferenceModel {
+  readonly levels = new Map<Address, number>();
+  constructor(private readonly opts: HealthEngineOptions) {}
+
+  step(pop: SyntheticPopulation, prices: Map<Address, PriceInfo>, now: bigint) {
+    const t = thresholdsFrom(this.opts);
+    const ctx = new ExactContext(pop.state, (a) => prices.get(a), now);
+    const liquidatable: Address[] = [];
+    const unknown: Address[] = [];
+    const crossings: Crossing[] = [];
+    for (const account of [...pop.state.accounts.keys()].sort()) {
+      const r = ctx.account(account);
+      if (r.hasDebt && r.unknownAssets.length > 0) {
+        unknown.push(account);
+        continue;
+      }
+      const hf = r.data.healthFactor;
+      if (isLiquidatable(r.data)) liquidatable.push(account);
+      let lv = this.levels.get(account) ?? 0;
+      t.down.forEach((down, i) => {
+        const bit = 1 << i;
+        if (lv & bit && hf >= t.up[i]!) {
+          lv &= ~bit;
+          crossings.push({ account, level: t.names[i]!, direction: "up", healthFactor: hf });
+        } else if (!(lv & bit) && hf < down) {
+          lv |= bit;
+          crossings.push({ account, level: t.names[i]!, direction: "down", healthFactor: hf });
+        }
+      });
+      this.levels.set(account, lv);
+    }
+    return { liquidatable, unknown, crossings };
+  }
+}
+
+const str = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+
+describe("health engine: float prefilter and interest bounds vs brute-force exact math", function () {
+  this.timeout(60_000);
+
+  // A 1 bps band leaves the float bounds almost no slack: any flaw in the error analysis would show here.
+  const cases: Array<[HealthEngineOptions, number]> = [[{ nearBandBps: 1 }, 20_000], [{}, 8_000]];
+  for (const [opts, size] of cases) {
+    it(`never misses or invents a transition (${size} accounts, ${JSON.stringify(opts)})`, () => {
+      const pop = buildSyntheticPopulation({ accounts: size, assets: 6, seed: 42 });
+      const rand = seededRandom(4242);
+      const engine = new HealthEngine(pop.state, opts);
+      const model = new ReferenceModel(opts);
+      const prices = new Map<Address, PriceInfo>();
+      const setPrice = (asset: Address, info: PriceInfo) => {
+        prices.set(asset, info);
+        engine.setPrice(asset, info);
+      };
+      feedPrices(pop, { setPrice });
+      let now = pop.now;
+      let block = 1n;
+      let driftAdded = 0;
+      let rebases = 0;
+      let exactTotal = 0;
+      const accounts = [...pop.state.accounts.keys()];
+
+      const steps = ["init", "price", "time-small", "edit", "time-small", "price", "time-big", "stale", "price", "fresh",
+        "time-small", "edit", "price", "time-big", "price", "time-small"] as const;
+      for (const step of steps) {
+        block++;
+        if (step === "price") {
+          for (const asset of pop.assets) {
+            if (rand() < 0.5) continue;
+            const p = prices.get(asset)!;
+            const factor = 0.93 + rand() * 0.12;
+            setPrice(asset, { price: BigInt(Math.round(Number(p.price) * factor)), status: p.status });
+          }
+        } else if (step === "time-small") now += 6n * 3600n; // well inside the drift budget at these rates? no: Φ decides
+        else if (step === "time-big") now += 3n * 86400n;
+        else if (step === "stale") setPrice(pop.assets[1]!, { ...prices.get(pop.assets[1]!)!, status: "stale" });
+        else if (step === "fresh") setPrice(pop.assets[1]!, { ...prices.get(pop.assets[1]!)!, status: "fresh" });
+        else if (step === "edit") {
+          const touched: Address[] = [];
+          for (let i = 0; i < 300; i++) {
+            const account = accounts[Math.floor(rand() * accounts.length)]!;
+            const held = pop.state.accounts.get(account)!;
+            const [asset, pos] = [...held.entries()][Math.floor(rand() * held.size)]!;
+            const u = rand();
+            if (u < 0.15) held.delete(asset);
+            else if (pos.scaledDebt > 0n) pos.scaledDebt = (pos.scaledDebt * BigInt(Math.round((0.9 + rand() * 0.2) * 1e6))) / 1_000_000n;
+            else pos.scaledCollateral = (pos.scaledCollateral * BigInt(Math.round((0.85 + rand() * 0.2) * 1e6))) / 1_000_000n;
+            touched.push(account);
+          }
+          engine.onStateChange({ accounts: touched, assets: [], feeds: [] });
+        }
+        const update = engine.evaluate(now, block);
+        const expected = model.step(pop, prices, now);
+        exactTotal += update.recomputed;
+        if (update.rebased) rebases++;
+        if (step.startsWith("time")) driftAdded += update.liquidatableAdded.length;
+
+        expect(engine.liquidatable().map((e) => e.account), `liquidatable after ${step}`).to.deep.equal(expected.liquidatable);
+        expect(engine.unknown(), `unknown after ${step}`).to.deep.equal(expected.unknown);
+        expect(str(update.crossings), `crossings after ${step}`).to.equal(str(expected.crossings));
+        for (const e of engine.liquidatable()) expect(e.healthFactor < WAD).to.equal(true);
+        if (step === "stale") {
+          expect(update.unknownAdded.length).to.be.greaterThan(0);
+          expect(update.liquidatableAdded).to.deep.equal([]);
+        }
+        if (step === "fresh") {
+          expect(update.unknownRemoved.length).to.be.greaterThan(0);
+          expect(engine.unknown()).to.deep.equal([]);
+        }
+      }
+      // Interest alone (time steps, no event, no price) moved accounts under 1, and the engine saw each one.
+      expect(driftAdded).to.be.greaterThan(0);
+      expect(rebases).to.be.greaterThan(1);
+      // The prefilter did its job: far fewer exact computations than a full recompute per step.
+      expect(exactTotal).to.be.lessThan(accounts.length * steps.length * 0.25);
+      console.log(`      ${JSON.stringify(opts)}: ${exactTotal} exact computations over ${steps.length} steps × ${accounts.length} accounts, ` +
+        `${rebases} rebases, ${driftAdded} accounts made liquidatable by interest alone, watch set ${engine.watched()}`);
+    });
+  }
+
+  it("accounts inside the drift budget are caught by the watch set, not by a rebase", () => {
+    const pop = buildSyntheticPopulation({ accounts: 10_000, assets: 6, seed: 7 });
+    // A 3% budget: two days of interest stay inside it, so only the watch set can catch the drift.
+    const opts = { driftBudgetBps: 300 };
+    const engine = new HealthEngine(pop.state, opts);
+    const model = new ReferenceModel(opts);
+    const prices = new Map<Address, PriceInfo>();
+    feedPrices(pop, { setPrice: (a, i) => { prices.set(a, i); engine.setPrice(a, i); } });
+    engine.evaluate(pop.now, 1n);
+    model.step(pop, prices, pop.now);
+    let added = 0;
+    for (let i = 1; i <= 8; i++) {
+      const now = pop.now + BigInt(i) * 6n * 3600n;
+      const update = engine.evaluate(now, 1n + BigInt(i));
+      expect(update.rebased).to.equal(false);
+      expect(update.classified).to.be.lessThan(pop.accounts.length / 4);
+      const expected = model.step(pop, prices, now);
+      expect(engine.liquidatable().map((e) => e.account)).to.deep.equal(expected.liquidatable);
+      expect(str(update.crossings)).to.equal(str(expected.crossings));
+      added += update.liquidatableAdded.length;
+    }
+    expect(added).to.be.greaterThan(0);
+  });
+});

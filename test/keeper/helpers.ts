@@ -8,7 +8,7 @@ import { hardhat } from "viem/chains";
 import pino from "pino";
 import { deployProtocol, type Wallet } from "../../common/deploy";
 import type { Deployment } from "../../common/deployment";
-import { assetOf, borrow, deposit, fund, setPrice, type ChainContext } from "../../common/actions";
+import { assetOf, deposit, fund, setPrice, type ChainContext } from "../../common/actions";
 import { marginPoolAbi } from "../../common/generated/abis";
 import { openStore } from "../../indexer/store";
 import type { Store } from "../../indexer/store/types";
@@ -66,11 +66,26 @@ export async function startChain(port: number): Promise<Chain> {
   return { node, ctx, d, supplier, rival: wallet(3), wallet, rpc: node.rpc, stop: () => node.stop() };
 }
 
+/**
+ * Borrow with an explicit gas limit. eth_estimateGas on a block that shares the last update's timestamp skips
+ * interest accrual; mined one second later the borrow accrues and runs out of gas inside the token transfer
+ * ("SafeERC20: low-level call failed"), so seeding does not rely on the estimate.
+ */
+export async function borrowGas(chain: Chain, w: Wallet, symbol: string, human: string): Promise<void> {
+  const a = assetOf(chain.d, symbol);
+  const hash = await w.writeContract({
+    address: chain.d.pool, abi: marginPoolAbi, functionName: "borrow", args: [a.address, parseUnits(human, a.decimals)],
+    account: w.account, chain: w.chain, gas: 1_000_000n,
+  });
+  const r = await chain.node.publicClient.waitForTransactionReceipt({ hash });
+  if (r.status !== "success") throw new Error(`borrow ${human} ${symbol} reverted`);
+}
+
 /** A borrower with `wethHuman` WETH of collateral and `usdcHuman` USDC of debt (HF = weth·3000·0.825/usdc). */
 export async function openPosition(chain: Chain, walletIndex: number, wethHuman: string, usdcHuman: string): Promise<Wallet> {
   const w = chain.wallet(walletIndex);
   await deposit(chain.ctx, w, "WETH", wethHuman);
-  await borrow(chain.ctx, w, "USDC", usdcHuman);
+  await borrowGas(chain, w, "USDC", usdcHuman);
   return w;
 }
 

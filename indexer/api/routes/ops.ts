@@ -1,0 +1,89 @@
+// Operator routes: /healthz (liveness, checks nothing external), /readyz (indexer readiness), /metrics
+// (Prometheus text), /v1/status (indexer progress and keeper queue, for the dashboard).
+import type { FastifyInstance } from "fastify";
+import { errorBody } from "../errors";
+import { errorSchema } from "../schemas";
+import type { ApiServices } from "../services";
+
+/** A keeper queue that does not answer within this is reported as unavailable rather than holding the request. */
+const QUEUE_TIMEOUT_MS = 1_000;
+
+const noQuery = { type: "object", additionalProperties: false, properties: {} } as const;
+
+export function opsRoutes(app: FastifyInstance, s: ApiServices): void {
+  app.get("/healthz", {
+    schema: {
+      tags: ["ops"], summary: "Liveness: the process serves HTTP (checks nothing external)", querystring: noQuery,
+      response: { 200: { type: "object", properties: { status: { type: "string", enum: ["ok"] } } } },
+    },
+  }, async () => ({ status: "ok" }));
+
+  app.get("/readyz", {
+    schema: {
+      tags: ["ops"], summary: "Readiness: the indexer follows the head, RPC answers, data is fresh", querystring: noQuery,
+      response: {
+        200: { type: "object", properties: { status: { type: "string", enum: ["ready"] }, blockNumber: { type: "string" } } },
+        503: { description: "not ready, with the reason", ...errorSchema },
+      },
+    },
+  }, async (_req, reply) => {
+    const r = s.ctx.indexer.isReady();
+    if (!r.ready) return reply.code(503).send(errorBody("not_ready", r.reason ?? "not ready"));
+    return { status: "ready", blockNumber: s.ctx.indexer.status.cursor.toString() };
+  });
+
+  app.get("/metrics", {
+    schema: { tags: ["ops"], summary: "Prometheus metrics (text exposition format)", querystring: noQuery },
+  }, async (_req, reply) => {
+    const text = await s.ctx.registry.metrics();
+    return reply.type(s.ctx.registry.contentType).send(text);
+  });
+
+  app.get("/v1/status", {
+    schema: {
+      tags: ["ops"], summary: "Indexer progress, readiness and keeper queue counts", querystring: noQuery,
+      response: {
+        200: {
+          type: "object",
+          properties: {
+            phase: { type: "string" }, ready: { type: "boolean" }, reason: { type: ["string", "null"] },
+            head: { type: ["string", "null"] }, blockNumber: { type: "string" }, blockTimestamp: { type: ["string", "null"] },
+            finalizedBlock: { type: "string" }, headLag: { type: ["string", "null"] }, reorgs: { type: "integer" },
+            keeperQueue: { type: ["object", "null"], additionalProperties: { type: "integer" } },
+            keeperQueueError: { type: ["string", "null"] },
+          },
+        },
+      },
+    },
+  }, async () => {
+    const st = s.ctx.indexer.status;
+    const r = s.ctx.indexer.isReady();
+    let keeperQueue: Record<string, number> | null = null;
+    let keeperQueueError: string | null = null;
+    if (s.ctx.keeperQueue) {
+      try {
+        keeperQueue = await withTimeout(s.ctx.keeperQueue.counts(), QUEUE_TIMEOUT_MS);
+      } catch (e) {
+        keeperQueueError = e instanceof Error ? e.message : String(e);
+      }
+    }
+    return {
+      phase: st.phase, ready: r.ready, reason: r.reason,
+      head: st.head === null ? null : st.head.toString(),
+      blockNumber: st.cursor.toString(),
+      blockTimestamp: st.lastBlockTimestamp === null ? null : st.lastBlockTimestamp.toString(),
+      finalizedBlock: st.finalizedBlock.toString(),
+      headLag: st.head === null ? null : (st.head > st.cursor ? st.head - st.cursor : 0n).toString(),
+      reorgs: st.reorgs,
+      keeperQueue, keeperQueueError,
+    };
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new Error(`keeper queue did not answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,102 @@
+// POST /v1/stress (custom price shocks) and GET /v1/stress/scenarios (the fixed scenarios, evaluated).
+import type { FastifyInstance } from "fastify";
+import type { Address } from "../../health";
+import { BadRequestError, clip } from "../errors";
+import { requireAsset } from "../params";
+import { stressJson } from "../scenarios";
+import { errorResponses, errorSchema, stampProps, usdString } from "../schemas";
+import type { ApiServices } from "../services";
+
+export const MIN_SHOCK = -0.99;
+export const MAX_SHOCK = 10;
+
+const resultSchema = {
+  type: "object",
+  properties: {
+    shocks: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          asset: { type: "string" }, symbol: { type: ["string", "null"] }, shock: { type: "number" }, price: { type: "string" },
+          priceUSD: { type: ["string", "null"] }, shockedPrice: { type: "string" }, shockedPriceUSD: { type: ["string", "null"] },
+        },
+      },
+    },
+    accountsLiquidatable: { type: "integer", description: "accounts with HF < 1 under the shock" },
+    newlyLiquidatable: { type: "integer", description: "of those, accounts not liquidatable now" },
+    unknownAccounts: { type: "integer", description: "accounts skipped: a price they depend on is stale or invalid" },
+    debtLiquidatableUSD: usdString,
+    debtLiquidatableBase: { type: "string" },
+    projectedBadDebtUSD: { ...usdString, description: "Σ (debt − collateral) of liquidatable accounts under water" },
+    projectedBadDebtBase: { type: "string" },
+  },
+} as const;
+
+interface StressBody {
+  shocks: Record<string, number>;
+}
+
+export function stressRoutes(app: FastifyInstance, s: ApiServices): void {
+  app.post<{ Body: StressBody }>("/v1/stress", {
+    schema: {
+      tags: ["risk"],
+      summary: "Stress test: shock prices, get the accounts and debt that become liquidatable and the projected bad debt",
+      body: {
+        type: "object",
+        additionalProperties: false,
+        required: ["shocks"],
+        properties: {
+          shocks: {
+            type: "object",
+            description: `asset symbol or address → relative price change, ${MIN_SHOCK} to +${MAX_SHOCK} (e.g. {"WETH": -0.3})`,
+            minProperties: 1,
+            maxProperties: 64,
+            propertyNames: { minLength: 1, maxLength: 42 },
+            additionalProperties: { type: "number", minimum: MIN_SHOCK, maximum: MAX_SHOCK },
+          },
+        },
+      },
+      response: {
+        200: { type: "object", properties: { ...stampProps, ...resultSchema.properties } },
+        415: { description: "body is not application/json", ...errorSchema },
+        413: { description: "body larger than the limit", ...errorSchema },
+        ...errorResponses,
+      },
+    },
+  }, async (req) => {
+    const shocks = new Map<Address, number>();
+    for (const [key, value] of Object.entries(req.body.shocks)) {
+      const a = requireAsset(s.ctx.deployment, key, "shocks key");
+      if (shocks.has(a.address)) throw new BadRequestError(`asset ${a.symbol} is shocked twice (by symbol and by address: "${clip(key, 42)}")`);
+      if (!Number.isFinite(value)) throw new BadRequestError(`shock for ${a.symbol} must be a finite number`);
+      shocks.set(a.address, value);
+    }
+    const { at, result } = s.stress(shocks);
+    return { ...at.stamp, ...stressJson(s.ctx, result) };
+  });
+
+  app.get("/v1/stress/scenarios", {
+    schema: {
+      tags: ["risk"],
+      summary: "Fixed stress scenarios (ETH −30%, BTC −30%, all volatile −40%, stablecoin depeg −10%), evaluated at the latest block",
+      querystring: { type: "object", additionalProperties: false, properties: {} },
+      response: {
+        200: {
+          type: "object",
+          properties: {
+            ...stampProps,
+            scenarios: {
+              type: "array",
+              items: { type: "object", properties: { id: { type: "string" }, name: { type: "string" }, result: resultSchema } },
+            },
+          },
+        },
+        ...errorResponses,
+      },
+    },
+  }, async () => {
+    const { at, results } = s.scenarios();
+    return { ...at.stamp, scenarios: results };
+  });
+}

@@ -69,6 +69,7 @@ export function shouldRetry(err: unknown): boolean {
 
 /** Nonce errors from a node, whichever way viem surfaced them (typed error or raw node message). */
 export function isNonceError(err: unknown): boolean {
+  if (isAlreadyKnown(err)) return false; // viem's NonceTooLowError regex also matches "already known"
   if (err instanceof BaseError && err.walk((e) => e instanceof NonceTooLowError || e instanceof NonceTooHighError)) return true;
   const text = errorText(err);
   return NonceTooLowError.nodeMessage.test(text) || NonceTooHighError.nodeMessage.test(text) || /nonce too low|invalid nonce/i.test(text);

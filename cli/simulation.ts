@@ -138,7 +138,9 @@ export class MarketSimulation {
       for (const [symbol, p] of this.prices) {
         const stable = symbol === "USDC" || symbol === "DAI";
         let next = stable ? 1 + (this.r() - 0.5) * 0.004 : p * (1 + (this.r() - 0.5) * 0.02);
-        if (!stable && !crash && this.r() < 0.02) {
+        // A crash early on (so a fresh `npm start` shows liquidations within a minute), then now and then.
+        const scheduled = symbol === (this.tickNo % 60 === 8 ? "WETH" : this.tickNo % 60 === 38 ? "WBTC" : "");
+        if (!stable && !crash && (scheduled || this.r() < 0.01)) {
           next = p * (0.75 + this.r() * 0.1); // a crash: −15% to −25%
           crash = true;
           this.stats.crashes++;
@@ -191,7 +193,9 @@ export class MarketSimulation {
   }
 
   private async send(wallet: Wallet, address: Hex20, abi: readonly unknown[], functionName: string, args: unknown[]): Promise<`0x${string}`> {
-    return wallet.writeContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, account: wallet.account, chain: wallet.chain });
+    // A fixed gas limit: an estimate taken in the same second as the last reserve update skips the interest
+    // accrual that the mined transaction (a second later) performs, and would run out of gas.
+    return wallet.writeContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, account: wallet.account, chain: wallet.chain, gas: 1_000_000n });
   }
 
   private async waitAll(hashes: `0x${string}`[]): Promise<void> {

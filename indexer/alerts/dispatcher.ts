@@ -71,6 +71,11 @@ export class AlertDispatcher {
     this.redis.disconnect();
   }
 
+  /** Forgets every account's alert state (a fresh embedded chain: nothing from a previous run applies). */
+  async clearState(): Promise<void> {
+    await this.redis.del(this.stateKey);
+  }
+
   /** Margin-call crossings from HealthEngine.evaluate; `card` gives the position card of an account. */
   async onCrossings(crossings: readonly Crossing[], blockNumber: bigint, card: (account: string) => PositionCard | null): Promise<Alert[]> {
     const out: Alert[] = [];

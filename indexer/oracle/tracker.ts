@@ -157,6 +157,8 @@ function classify(feed: FeedConfig, r: RoundData, block: { number: bigint; times
   const base = { ...emptyReading(feed, block), roundId, answer, updatedAt, age };
   if (answer <= 0n) return { ...base, reason: `answer ${answer} ≤ 0` };
   const price = normalisePrice(answer, feed.decimals);
+  // An answer below 1e-8 USD normalises to 0: PriceOracle rejects it as InvalidPrice.
+  if (price === 0n) return { ...base, reason: `answer ${answer} normalises to a zero price` };
   if (seq === "down" || seq === "grace") return { ...base, price, reason: `sequencer ${seq}` };
   if (age > feed.heartbeat) return { ...base, price, status: "stale", reason: `no update for ${age}s (heartbeat ${feed.heartbeat}s)` };
   return { ...base, price, status: "fresh" };

@@ -1,0 +1,179 @@
+// The marginwatch CLI: start (everything), index, keeper, deploy, simulate, health <address>, risk, stress.
+import { Command, Option } from "commander";
+import { createPublicClient, createWalletClient, http, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import Decimal from "decimal.js";
+import { ConfigError, loadConfig, type AppConfig } from "../common/config";
+import { deployProtocol, type Wallet } from "../common/deploy";
+import { readDeployment, writeDeployment } from "../common/deployment";
+import { HARDHAT_KEYS } from "../common/hardhat-node";
+import { createLogger, startApp, type App } from "./app";
+import { MarketSimulation } from "./simulation";
+import { runKeeper, stopOnSignals } from "../keeper/main";
+import { loadPrivateKey } from "../keeper/private-key";
+
+const program = new Command();
+program
+  .name("marginwatch")
+  .description("On-chain margin monitor: exact health factors, risk, margin calls and a liquidation keeper")
+  .showHelpAfterError();
+
+/** Flags shared by the long-running commands; each maps onto an environment variable of common/config.ts. */
+function runtimeFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--rpc-url <url>", "JSON-RPC endpoint (env RPC_URL); omit for the embedded chain"))
+    .addOption(new Option("--deployment <file>", "deployment JSON (env DEPLOYMENT_FILE)"))
+    .addOption(new Option("--database-url <url>", "PostgreSQL URL (env DATABASE_URL); omit for PGlite"))
+    .addOption(new Option("--data-dir <dir>", "data folder (env DATA_DIR)"))
+    .addOption(new Option("--redis-url <url>", "Redis URL (env REDIS_URL)"))
+    .addOption(new Option("--host <host>", "API bind address (env API_HOST)"))
+    .addOption(new Option("--port <port>", "API port (env API_PORT)"))
+    .addOption(new Option("--chain-port <port>", "embedded chain port (env CHAIN_PORT)"))
+    .addOption(new Option("--borrowers <n>", "embedded chain: borrowers to seed (env SIM_BORROWERS)"))
+    .addOption(new Option("--log-level <level>", "pino level (env LOG_LEVEL)"));
+}
+
+function configFrom(flags: Record<string, string | undefined>): AppConfig {
+  return loadConfig(process.env, {
+    RPC_URL: flags.rpcUrl, DEPLOYMENT_FILE: flags.deployment, DATABASE_URL: flags.databaseUrl, DATA_DIR: flags.dataDir,
+    REDIS_URL: flags.redisUrl, API_HOST: flags.host, API_PORT: flags.port, CHAIN_PORT: flags.chainPort,
+    SIM_BORROWERS: flags.borrowers, LOG_LEVEL: flags.logLevel,
+  });
+}
+
+function stopAppOnSignals(app: App): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    app.logger.info({ signal }, "stopping (waiting for active keeper jobs)");
+    app.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+async function runApp(flags: Record<string, string | undefined>, opts: { keeper?: boolean; simulate?: boolean }): Promise<void> {
+  const config = configFrom(flags);
+  const app = await startApp(config, opts);
+  stopAppOnSignals(app);
+  const embedded = !config.RPC_URL;
+  process.stderr.write(
+    `\nmarginwatch is running${embedded ? " on an embedded Hardhat chain with a simulated market" : ` on ${config.RPC_URL}`}\n` +
+      `  dashboard  ${app.url}/\n  API        ${app.url}/v1/risk  (OpenAPI: ${app.url}/openapi.json)\n  metrics    ${app.url}/metrics\n` +
+      `  keeper     ${app.keeper ? `on, signer ${app.keeper.address}` : "off"}\n  stop with Ctrl-C\n\n`,
+  );
+}
+
+runtimeFlags(program.command("start").description("run everything in one process: chain (embedded unless RPC_URL), indexer, API + dashboard, keeper, alerts"))
+  .action((flags) => runApp(flags, {}));
+
+runtimeFlags(program.command("index").description("run the indexer, API, dashboard and alerts (no keeper workers)"))
+  .action((flags) => runApp(flags, { keeper: false, simulate: false }));
+
+program
+  .command("keeper")
+  .description("run keeper workers only (scale out: start several, on several machines, against one Redis)")
+  .action(async () => {
+    const running = await runKeeper(process.env);
+    stopOnSignals(running);
+  });
+
+program
+  .command("deploy")
+  .description("deploy MarginPool with the default market and write the deployment file")
+  .requiredOption("--rpc-url <url>", "JSON-RPC endpoint", process.env.RPC_URL)
+  .option("--out <file>", "deployment file to write", process.env.DEPLOYMENT_FILE ?? "deployments/deployment.json")
+  .option("--sequencer-grace <seconds>", "also deploy an L2 sequencer-uptime feed with this grace period")
+  .action(async (o: { rpcUrl: string; out: string; sequencerGrace?: string }) => {
+    const transport = http(o.rpcUrl);
+    const publicClient = createPublicClient({ transport }) as PublicClient;
+    const chainId = await publicClient.getChainId();
+    // DEPLOYER_PRIVATE_KEY(_FILE) in production; a local Hardhat chain falls back to its well-known account #0.
+    const env = { KEEPER_PRIVATE_KEY: process.env.DEPLOYER_PRIVATE_KEY, KEEPER_PRIVATE_KEY_FILE: process.env.DEPLOYER_PRIVATE_KEY_FILE };
+    const key = env.KEEPER_PRIVATE_KEY || env.KEEPER_PRIVATE_KEY_FILE ? loadPrivateKey(env).reveal() : chainId === 31337 ? HARDHAT_KEYS[0] : null;
+    if (!key) throw new ConfigError("set DEPLOYER_PRIVATE_KEY or DEPLOYER_PRIVATE_KEY_FILE to deploy on a chain other than a local Hardhat one");
+    const walletClient = createWalletClient({ transport, account: privateKeyToAccount(key), chain: { id: chainId } as never }) as Wallet;
+    const d = await deployProtocol({ publicClient, walletClient, sequencerGracePeriod: o.sequencerGrace ? Number(o.sequencerGrace) : undefined });
+    writeDeployment(o.out, d);
+    console.log(`deployed MarginPool ${d.pool} (oracle ${d.oracle}) on chain ${d.chainId} from block ${d.startBlock}; wrote ${o.out}`);
+  });
+
+program
+  .command("simulate")
+  .description("run the market simulation against a Hardhat chain (RPC_URL) and deployment (DEPLOYMENT_FILE)")
+  .requiredOption("--rpc-url <url>", "Hardhat JSON-RPC endpoint", process.env.RPC_URL)
+  .requiredOption("--deployment <file>", "deployment file", process.env.DEPLOYMENT_FILE)
+  .option("--borrowers <n>", "borrowers to seed", "300")
+  .option("--seed <n>", "random seed", "42")
+  .option("--tick-ms <n>", "tick interval", "1500")
+  .action(async (o: { rpcUrl: string; deployment: string; borrowers: string; seed: string; tickMs: string }) => {
+    const deployment = readDeployment(o.deployment);
+    const publicClient = createPublicClient({ transport: http(o.rpcUrl), cacheTime: 0 }) as PublicClient;
+    const sim = new MarketSimulation({
+      url: o.rpcUrl, publicClient, deployment, adminKey: HARDHAT_KEYS[0], fundAddresses: [], borrowers: Number(o.borrowers),
+      seed: Number(o.seed), tickMs: Number(o.tickMs), logger: createLogger(process.env.LOG_LEVEL ?? "info"),
+    });
+    await sim.seed();
+    sim.start();
+    process.on("SIGINT", () => { sim.stop(); process.exit(0); });
+  });
+
+const apiOption = () => new Option("--api <url>", "a running marginwatch API").default(process.env.MARGINWATCH_API ?? "http://127.0.0.1:8080");
+
+async function api<T>(base: string, path: string, init?: RequestInit): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(new URL(path, base), init);
+  } catch (e) {
+    throw new Error(`cannot reach the marginwatch API at ${base} (${(e as Error).message}); start it with \`npm start\` or pass --api`);
+  }
+  const body = (await res.json()) as T & { message?: string };
+  if (!res.ok) throw new Error(`${res.status}: ${body.message ?? JSON.stringify(body)}`);
+  return body;
+}
+
+program
+  .command("health <address>")
+  .description("an account's health factor, collateral, debt and liquidation prices")
+  .addOption(apiOption())
+  .option("--json", "print the raw JSON")
+  .action(async (address: string, o: { api: string; json?: boolean }) => {
+    const a = await api<Record<string, any>>(o.api, `/v1/accounts/${address}`);
+    if (o.json) return console.log(JSON.stringify(a, null, 2));
+    console.log(`account ${address} — block ${a.blockNumber}`);
+    console.log(`  health factor      ${a.healthFactor?.display ?? a.display?.healthFactor ?? a.healthFactor}  (${a.status})`);
+    for (const k of ["totalCollateralUSD", "totalBorrowsUSD", "availableBorrowsUSD", "borrowPowerUsed"]) {
+      const v = a[k] ?? a.display?.[k] ?? a.summary?.[k];
+      if (v !== undefined) console.log(`  ${k.padEnd(19)}${v}`);
+    }
+    for (const lp of a.liquidationPrices ?? []) console.log(`  liquidation price  ${lp.symbol ?? lp.asset}: ${lp.priceUSD ?? "—"} (${lp.dropPct ?? "—"}% drop)`);
+  });
+
+program
+  .command("risk")
+  .description("aggregate risk: totals, HF distribution, bad debt, liquidatable within −20%")
+  .addOption(apiOption())
+  .action(async (o: { api: string }) => console.log(JSON.stringify(await api(o.api, "/v1/risk"), null, 2)));
+
+program
+  .command("stress")
+  .description("price shocks → liquidatable accounts and debt, projected bad debt, e.g. --shock WETH=-0.3")
+  .addOption(apiOption())
+  .requiredOption("--shock <asset=fraction...>", "a shock per asset, e.g. WETH=-0.3 WBTC=-0.2")
+  .action(async (o: { api: string; shock: string[] }) => {
+    const shocks: Record<string, number> = {};
+    for (const s of o.shock) {
+      const m = /^([^=]+)=(-?\d+(\.\d+)?)$/.exec(s);
+      if (!m) throw new ConfigError(`--shock ${s}: expected ASSET=fraction, e.g. WETH=-0.3`);
+      shocks[m[1]!] = new Decimal(m[2]!).toNumber();
+    }
+    console.log(JSON.stringify(await api(o.api, "/v1/stress", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ shocks }) }), null, 2));
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  // Configuration and environment problems are one clear message, not a stack trace.
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`marginwatch: ${msg}\n`);
+  process.exit(e instanceof ConfigError || (e as Error)?.name?.endsWith("ConfigError") ? 2 : 1);
+});

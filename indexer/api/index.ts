@@ -1,7 +1,7 @@
 // The HTTP API and dashboard: buildApi wires fastify (validation, errors, OpenAPI, metrics) to the indexer,
 // health engine and store; listen binds it. Data flows one way: the API only reads.
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import type { ApiContext, ApiOptions } from "./context";
 import { errorBody, installErrorHandlers } from "./errors";
 import { bigintReplacer } from "./format";
@@ -27,9 +27,10 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions): Promise<Fasti
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger at run time; its generic parameters only differ in the types.
     loggerInstance: opts.logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines at info would drown the indexer's logs; onResponse logs failures and debug detail.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     // Unknown query parameters are errors where the schema says so (additionalProperties: false), not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: false } },
     // Malformed URLs (bad percent-encoding) get the same JSON error as everything else.

@@ -1,11 +1,13 @@
 // POST /v1/stress (custom price shocks) and GET /v1/stress/scenarios (the fixed scenarios, evaluated).
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import type { Address } from "../../health";
 import { BadRequestError, clip } from "../errors";
 import { requireAsset } from "../params";
 import { stressJson } from "../scenarios";
 import { errorResponses, errorSchema, stampProps, usdString } from "../schemas";
 import type { ApiServices } from "../services";
+import { zodValidator } from "../zod-validator";
 
 export const MIN_SHOCK = -0.99;
 export const MAX_SHOCK = 10;
@@ -33,12 +35,21 @@ const resultSchema = {
   },
 } as const;
 
-interface StressBody {
-  shocks: Record<string, number>;
-}
+const MAX_SHOCKED_ASSETS = 64;
+
+/** What is accepted (the JSON schema below says the same for the docs; zod does not coerce types). */
+const stressBody = z.object({
+  shocks: z
+    .record(z.string().min(1).max(42, "asset keys are symbols or addresses (at most 42 characters)"), z.number().finite().min(MIN_SHOCK).max(MAX_SHOCK))
+    .refine((o) => Object.keys(o).length >= 1, "give at least one asset to shock")
+    .refine((o) => Object.keys(o).length <= MAX_SHOCKED_ASSETS, `at most ${MAX_SHOCKED_ASSETS} assets`),
+}).strict();
+
+type StressBody = z.infer<typeof stressBody>;
 
 export function stressRoutes(app: FastifyInstance, s: ApiServices): void {
   app.post<{ Body: StressBody }>("/v1/stress", {
+    validatorCompiler: zodValidator({ body: stressBody }),
     schema: {
       tags: ["risk"],
       summary: "Stress test: shock prices, get the accounts and debt that become liquidatable and the projected bad debt",
@@ -51,7 +62,7 @@ export function stressRoutes(app: FastifyInstance, s: ApiServices): void {
             type: "object",
             description: `asset symbol or address → relative price change, ${MIN_SHOCK} to +${MAX_SHOCK} (e.g. {"WETH": -0.3})`,
             minProperties: 1,
-            maxProperties: 64,
+            maxProperties: MAX_SHOCKED_ASSETS,
             propertyNames: { minLength: 1, maxLength: 42 },
             additionalProperties: { type: "number", minimum: MIN_SHOCK, maximum: MAX_SHOCK },
           },
@@ -69,7 +80,6 @@ export function stressRoutes(app: FastifyInstance, s: ApiServices): void {
     for (const [key, value] of Object.entries(req.body.shocks)) {
       const a = requireAsset(s.ctx.deployment, key, "shocks key");
       if (shocks.has(a.address)) throw new BadRequestError(`asset ${a.symbol} is shocked twice (by symbol and by address: "${clip(key, 42)}")`);
-      if (!Number.isFinite(value)) throw new BadRequestError(`shock for ${a.symbol} must be a finite number`);
       shocks.set(a.address, value);
     }
     const { at, result } = s.stress(shocks);

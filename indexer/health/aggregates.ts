@@ -19,7 +19,10 @@ const USD = 1e8;
 export function computeAggregates(data: EngineData, now: bigint): RiskAggregates {
   const { book } = data;
   const s = currentSums(data, now);
-  const distribution: HfBucket[] = BUCKETS.map(([label, min, max]) => ({ label, min, max, accounts: 0, debtUSD: 0 }));
+  const edges = Float64Array.from(BUCKETS.slice(1).map(([, min]) => min!));
+  const bucketAccounts = new Float64Array(BUCKETS.length);
+  const bucketDebt = new Float64Array(BUCKETS.length);
+  const debts = new Float64Array(book.size);
   let withDebt = 0;
   let liquidatable = 0;
   let unknown = 0;
@@ -27,37 +30,37 @@ export function computeAggregates(data: EngineData, now: bigint): RiskAggregates
   let totalDebt = 0;
   let badAccounts = 0;
   let badAmount = 0;
-  const debts: number[] = [];
+  const { flags, nDebt } = book;
   for (let id = 0; id < book.size; id++) {
-    totalCollateral += s.c[id]!;
-    if (book.nDebt[id] === 0) continue;
+    const collateral = s.c[id]!;
+    totalCollateral += collateral;
+    if (nDebt[id] === 0) continue;
     const debt = s.d[id]!;
-    withDebt++;
+    debts[withDebt++] = debt;
     totalDebt += debt;
-    debts.push(debt);
-    if (debt > s.c[id]!) {
+    if (debt > collateral) {
       badAccounts++;
-      badAmount += debt - s.c[id]!;
+      badAmount += debt - collateral;
     }
-    const flags = book.flags[id]!;
-    if (flags & UNKNOWN) {
+    const f = flags[id]!;
+    if (f & UNKNOWN) {
       unknown++;
       continue;
     }
-    let b: number;
-    if (flags & LIQ) {
-      liquidatable++;
-      b = 0;
-    } else {
+    let b = 0;
+    if (f & LIQ) liquidatable++;
+    else {
       // Not liquidatable by exact math: a float HF a hair under 1 still belongs to the first healthy bucket.
       const hf = s.w[id]! / debt;
       b = 1;
-      while (b < BUCKETS.length - 1 && hf >= BUCKETS[b]![2]!) b++;
+      while (b < edges.length && hf >= edges[b]!) b++;
     }
-    distribution[b]!.accounts++;
-    distribution[b]!.debtUSD += debt / USD;
+    bucketAccounts[b]!++;
+    bucketDebt[b]! += debt;
   }
-
+  const distribution: HfBucket[] = BUCKETS.map(([label, min, max], i) => ({
+    label, min, max, accounts: bucketAccounts[i]!, debtUSD: bucketDebt[i]! / USD,
+  }));
   const byAsset = assetTotals(data, now);
   const curves = data.slots.filter((x) => x.listed).map((slot) => curve(data, s, slot.k, slot.address));
   return {
@@ -68,7 +71,7 @@ export function computeAggregates(data: EngineData, now: bigint): RiskAggregates
     distribution,
     byAsset,
     badDebt: { accounts: badAccounts, amountUSD: badAmount / USD, protocolDeficitUSD: byAsset.reduce((a, x) => a + x.deficitUSD, 0) },
-    concentration: concentration(debts, totalDebt),
+    concentration: concentration(debts.subarray(0, withDebt), totalDebt),
     liquidationCurves: curves,
     liquidatableWithin20PctUSD: curves.reduce((a, x) => a + x.within20PctUSD, 0),
   };
@@ -92,15 +95,46 @@ function assetTotals(data: EngineData, now: bigint): AssetRisk[] {
   return out.sort((x, y) => (x.asset < y.asset ? -1 : 1));
 }
 
-function concentration(debts: number[], total: number): { top10Share: number; top1PctShare: number } {
+function concentration(debts: Float64Array, total: number): { top10Share: number; top1PctShare: number } {
   if (total <= 0 || debts.length === 0) return { top10Share: 0, top1PctShare: 0 };
-  const sorted = Float64Array.from(debts).sort();
-  const topSum = (k: number) => {
+  const onePct = Math.max(1, Math.ceil(debts.length / 100));
+  const k1 = Math.min(debts.length, Math.max(onePct, 10));
+  selectLargest(debts, k1); // O(n): the k1 largest move to the end
+  const tail = debts.subarray(debts.length - k1);
+  const sumLargest = (k: number) => {
+    selectLargest(tail, Math.min(k, tail.length));
     let sum = 0;
-    for (let i = sorted.length - 1; i >= Math.max(0, sorted.length - k); i--) sum += sorted[i]!;
+    for (let i = tail.length - Math.min(k, tail.length); i < tail.length; i++) sum += tail[i]!;
     return sum;
   };
-  return { top10Share: topSum(10) / total, top1PctShare: topSum(Math.max(1, Math.ceil(debts.length / 100))) / total };
+  const top1Pct = sumLargest(onePct);
+  return { top10Share: sumLargest(10) / total, top1PctShare: top1Pct / total };
+}
+
+/** Quickselect: rearranges `a` so that its last `k` entries are its `k` largest (in no particular order). */
+function selectLargest(a: Float64Array, k: number): void {
+  let lo = 0;
+  let hi = a.length - 1;
+  const target = a.length - k; // a[target..] must be the largest
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return;
+  }
 }
 
 /**
@@ -108,39 +142,43 @@ function concentration(debts: number[], total: number): { top10Share: number; to
  * the float sums (debt in the same asset falls with the price too), binned in 5% steps down to −50%.
  */
 function curve(data: EngineData, s: ReturnType<typeof currentSums>, k: number, asset: LiquidationCurve["asset"]): LiquidationCurve {
-  const { book } = data;
-  const steps: CurveStep[] = Array.from({ length: CURVE_STEPS }, (_x, i) => ({
-    dropPct: Math.round((i + 1) * CURVE_STEP * 100), accounts: 0, collateralUSD: 0, cumulativeAccounts: 0, cumulativeCollateralUSD: 0,
-  }));
+  const { flags, nDebt } = data.book;
+  const stepAccounts = new Float64Array(CURVE_STEPS);
+  const stepUsd = new Float64Array(CURVE_STEPS);
   let currentUSD = 0;
   const { ids, sc, sd, n } = data.slots[k]!.holders;
+  const cc = s.cc[k]!;
+  const fc = s.fc[k]!;
+  const fd = s.fd[k]!;
   for (let h = 0; h < n; h++) {
     const id = ids[h]!;
-    if (sc[h] === 0 || book.nDebt[id] === 0 || book.flags[id]! & UNKNOWN) continue;
-    const value = (sc[h]! * s.cc[k]!) / USD;
-    if (book.flags[id]! & LIQ) {
+    if (sc[h] === 0 || nDebt[id] === 0 || flags[id]! & UNKNOWN) continue;
+    const value = (sc[h]! * cc) / USD;
+    if (flags[id]! & LIQ) {
       currentUSD += value;
       continue;
     }
-    const wk = sc[h]! * s.fc[k]!;
-    const dk = sd[h]! * s.fd[k]!;
+    const wk = sc[h]! * fc;
+    const dk = sd[h]! * fd;
     const denom = wk - dk;
     if (denom <= 0) continue;
     const ratio = (s.d[id]! - dk - (s.w[id]! - wk)) / denom; // new price / current price at HF = 1
     if (ratio <= 0) continue;
-    const drop = 1 - ratio;
-    const step = Math.max(0, Math.ceil(drop / CURVE_STEP - 1e-9) - 1);
+    const step = Math.max(0, Math.ceil((1 - ratio) / CURVE_STEP - 1e-9) - 1);
     if (step >= CURVE_STEPS) continue;
-    steps[step]!.accounts++;
-    steps[step]!.collateralUSD += value;
+    stepAccounts[step]!++;
+    stepUsd[step]! += value;
   }
   let accounts = 0;
   let usd = 0;
-  for (const st of steps) {
-    accounts += st.accounts;
-    usd += st.collateralUSD;
-    st.cumulativeAccounts = accounts;
-    st.cumulativeCollateralUSD = usd;
+  const steps: CurveStep[] = [];
+  for (let i = 0; i < CURVE_STEPS; i++) {
+    accounts += stepAccounts[i]!;
+    usd += stepUsd[i]!;
+    steps.push({
+      dropPct: Math.round((i + 1) * CURVE_STEP * 100), accounts: stepAccounts[i]!, collateralUSD: stepUsd[i]!,
+      cumulativeAccounts: accounts, cumulativeCollateralUSD: usd,
+    });
   }
   return { asset, currentUSD, steps, within20PctUSD: steps[HEADLINE_STEPS - 1]!.cumulativeCollateralUSD };
 }

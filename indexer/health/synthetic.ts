@@ -66,6 +66,7 @@ function toWei(usd: number, price: number, decimals: number): bigint {
 /** A target HF drawn from a mixture: a few under water, many near the margin levels, a long healthy tail. */
 function drawHf(rand: () => number): number {
   const u = rand();
+  if (u < 0.01) return 0.5 + rand() * 0.35; // debt above the collateral's value: bad debt if liquidated
   if (u < 0.04) return 0.85 + rand() * 0.15;
   if (u < 0.3) return 1 + rand() * 0.3;
   if (u < 0.7) return 1.3 + rand() * 0.7;

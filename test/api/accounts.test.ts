@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { getAddress } from "viem";
 import { MAX_UINT256 } from "../../common/math";
 import { apiWorld, type ApiWorld } from "./world";
-import { displayOf, expectClientError, get } from "./helpers";
+import { displayOf, expectClientError, get, type Res } from "./helpers";
 
 describe("API accounts", function () {
   this.timeout(120_000);
@@ -156,7 +156,7 @@ describe("API accounts", function () {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const r = await get(w.app, `/v1/accounts?limit=3${cursor ? `&cursor=${cursor}` : ""}`);
+        const r: Res = await get(w.app, `/v1/accounts?limit=3${cursor ? `&cursor=${cursor}` : ""}`);
         expect(r.status, r.text).to.equal(200);
         expect(r.body.total).to.equal(full.length);
         seen.push(...r.body.accounts.map((x: Row) => x.account));

@@ -29,6 +29,18 @@ describe("indexer sync (hardhat node over HTTP)", function () {
     return s;
   }
 
+  const PG_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+  const schemas: string[] = [];
+  /** The same tests on both back-ends: PGlite in memory, or PostgreSQL in a fresh schema. */
+  async function storeOf(kind: "pglite" | "postgres"): Promise<Store> {
+    if (kind === "pglite") return memStore();
+    const schema = `mw_sync_${process.pid}_${schemas.length}_${Date.now() % 100000}`;
+    schemas.push(schema);
+    const s = await openStore({ databaseUrl: PG_URL, schema });
+    stores.push(s);
+    return s;
+  }
+
   /** Random but reproducible activity: deposits, borrows, repays, withdraws and price moves. */
   async function activity(seed: number, steps: number): Promise<void> {
     const r = rng(seed);
@@ -60,10 +72,18 @@ describe("indexer sync (hardhat node over HTTP)", function () {
   after(async () => {
     for (const s of stores) await s.close().catch(() => undefined);
     await node?.stop();
+    if (schemas.length) {
+      const { Client } = await import("pg");
+      const c = new Client({ connectionString: PG_URL });
+      await c.connect();
+      for (const schema of schemas) await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    }
   });
 
-  it("backfills in small adaptive ranges, follows the head and equals a fresh rebuild (digest and store)", async () => {
-    const store = await memStore();
+  for (const kind of ["pglite", "postgres"] as const)
+  it(`[${kind}] backfills in small adaptive ranges, follows the head and equals a fresh rebuild (digest and store)`, async () => {
+    const store = await storeOf(kind);
     const indexer = makeIndexer(node.publicClient, store, d, { range: { initial: 4, max: 8 } });
     let batches = 0;
     indexer.on("batch", () => batches++);
@@ -100,8 +120,9 @@ describe("indexer sync (hardhat node over HTTP)", function () {
     expect(rows.size).to.equal(n);
   });
 
-  it("rolls back a reorg to the common ancestor and converges to the fresh-index digest", async () => {
-    const store = await memStore();
+  for (const kind of ["pglite", "postgres"] as const)
+  it(`[${kind}] rolls back a reorg to the common ancestor and converges to the fresh-index digest`, async () => {
+    const store = await storeOf(kind);
     const indexer = makeIndexer(node.publicClient, store, d, { finalityDepth: 8 });
     await indexer.start();
     await indexer.waitForBlock(await node.publicClient.getBlockNumber());

@@ -142,7 +142,7 @@
   function renderCurve(curves, headline) {
     var svg = clear($("liquidation-curve"));
     var legend = clear($("curve-legend"));
-    var W = 480, H = 230, left = 56, right = 10, top = 12, bottom = 34;
+    var W = 480, H = 230, left = 56, right = 22, top = 12, bottom = 34;
     var plotW = W - left - right, plotH = H - top - bottom;
     var series = curves.map(function (c) {
       var base = Number(c.currentUSD);

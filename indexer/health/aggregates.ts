@@ -30,11 +30,10 @@ export function computeAggregates(data: EngineData, now: bigint): RiskAggregates
   let totalDebt = 0;
   let badAccounts = 0;
   let badAmount = 0;
-  const { flags, nDebt } = book;
   for (let id = 0; id < book.size; id++) {
     const collateral = s.c[id]!;
     totalCollateral += collateral;
-    if (nDebt[id] === 0) continue;
+    if (book.nDebt(id) === 0) continue;
     const debt = s.d[id]!;
     debts[withDebt++] = debt;
     totalDebt += debt;
@@ -42,7 +41,7 @@ export function computeAggregates(data: EngineData, now: bigint): RiskAggregates
       badAccounts++;
       badAmount += debt - collateral;
     }
-    const f = flags[id]!;
+    const f = book.flags(id);
     if (f & UNKNOWN) {
       unknown++;
       continue;
@@ -142,7 +141,7 @@ function selectLargest(a: Float64Array, k: number): void {
  * the float sums (debt in the same asset falls with the price too), binned in 5% steps down to −50%.
  */
 function curve(data: EngineData, s: ReturnType<typeof currentSums>, k: number, asset: LiquidationCurve["asset"]): LiquidationCurve {
-  const { flags, nDebt } = data.book;
+  const { book } = data;
   const stepAccounts = new Float64Array(CURVE_STEPS);
   const stepUsd = new Float64Array(CURVE_STEPS);
   let currentUSD = 0;
@@ -152,9 +151,10 @@ function curve(data: EngineData, s: ReturnType<typeof currentSums>, k: number, a
   const fd = s.fd[k]!;
   for (let h = 0; h < n; h++) {
     const id = ids[h]!;
-    if (sc[h] === 0 || nDebt[id] === 0 || flags[id]! & UNKNOWN) continue;
+    const flags = book.flags(id);
+    if (sc[h] === 0 || book.nDebt(id) === 0 || flags & UNKNOWN) continue;
     const value = (sc[h]! * cc) / USD;
-    if (flags[id]! & LIQ) {
+    if (flags & LIQ) {
       currentUSD += value;
       continue;
     }

@@ -2,7 +2,7 @@
 // lists, so a price update walks one asset's holders with no object allocation and no bigint.
 import type { Address } from "./types";
 
-/** Account flag bits (AccountBook.flags). */
+/** Account flag bits (the FLAGS byte of an account record). */
 export const LIQ = 1; // in the liquidatable set (exact)
 export const UNKNOWN = 2; // has debt and holds an asset whose price is not fresh
 export const WATCH = 4; // close enough to a threshold that interest alone could cross it before the next rebase
@@ -54,31 +54,40 @@ export class HolderList {
 }
 
 /**
- * Per-account arrays indexed by a dense id. `w`/`d` are the float HF numerator (Σ value·LT, USD 8-dec units) and
- * denominator at the engine's reference indexes; `slots[id·stride + k]` is the account's slot in asset k's holder
- * list (-1 when it does not hold k). Re-read the array fields after `ensure()`: growth replaces them.
+ * Per-account records indexed by a dense id, one 64-byte cache line each (array of structs: a price update touches
+ * one line per holder instead of one per field). Three views of one buffer:
+ *   f64[id·8 + W | D]: the float HF numerator (Σ value·LT, USD 8-dec units) and denominator at the reference indexes;
+ *   f64[id·8 + ANCHOR_*]: the exact anchor (HF as float, rounding slack / debt, Φ then; HF NaN = no anchor);
+ *   u32[id·16 + STAMP | VERSION], u8[id·64 + FLAGS | LEVELS | N_HELD | N_DEBT].
+ * `slots[id·stride + k]` is the account's slot in asset k's holder list (-1 when it does not hold k).
+ * Re-read the views after `id()` (growth replaces them).
  */
+export const F64_STRIDE = 8;
+export const W = 0;
+export const D = 1;
+export const ANCHOR_HF = 2;
+export const ANCHOR_REL = 3;
+export const ANCHOR_PHI = 4;
+export const U32_STRIDE = 16;
+/** pass number of the last evaluate that classified the account (dedupe within one evaluate) */
+export const STAMP = 10;
+export const VERSION = 11;
+export const U8_STRIDE = 64;
+export const FLAGS = 48;
+/** bit i: margin level i active */
+export const LEVELS = 49;
+export const N_HELD = 50;
+export const N_DEBT = 51;
+
 export class AccountBook {
   readonly addresses: Address[] = [];
   readonly idOf = new Map<Address, number>();
-  w = new Float64Array(0);
-  d = new Float64Array(0);
-  flags = new Uint8Array(0);
-  levels = new Uint8Array(0);
-  nHeld = new Uint8Array(0);
-  nDebt = new Uint8Array(0);
-  version = new Uint32Array(0);
-  /** pass number of the last evaluate that classified the account (dedupe within one evaluate) */
-  stamp = new Uint32Array(0);
-  /**
-   * Exact anchor: the HF (float of the exact WAD value) at the last exact computation, the rounding slack relative
-   * to the debt then, and Φ (Σ ln of all indexes) then. NaN when positions or held prices changed since.
-   */
-  anchorHf = new Float64Array(0);
-  anchorRel = new Float64Array(0);
-  anchorPhi = new Float64Array(0);
+  f64 = new Float64Array(0);
+  u32 = new Uint32Array(0);
+  u8 = new Uint8Array(0);
   slots = new Int32Array(0);
   stride = 8;
+  private capacity = 0;
 
   get size(): number {
     return this.addresses.length;
@@ -94,14 +103,26 @@ export class AccountBook {
     return id;
   }
 
+  // Readable accessors for the cold paths; the hot loops index the views directly.
+  w(id: number): number { return this.f64[id * F64_STRIDE + W]!; }
+  d(id: number): number { return this.f64[id * F64_STRIDE + D]!; }
+  flags(id: number): number { return this.u8[id * U8_STRIDE + FLAGS]!; }
+  levels(id: number): number { return this.u8[id * U8_STRIDE + LEVELS]!; }
+  nHeld(id: number): number { return this.u8[id * U8_STRIDE + N_HELD]!; }
+  nDebt(id: number): number { return this.u8[id * U8_STRIDE + N_DEBT]!; }
+  version(id: number): number { return this.u32[id * U32_STRIDE + VERSION]!; }
+  setFlag(id: number, bit: number, on: boolean): void {
+    const at = id * U8_STRIDE + FLAGS;
+    this.u8[at] = on ? this.u8[at]! | bit : this.u8[at]! & ~bit;
+  }
+
   /** Makes room for `assets` asset columns in the slot table. */
   ensureAssets(assets: number): void {
     if (assets <= this.stride) return;
     let stride = this.stride;
     while (stride < assets) stride *= 2;
-    const cap = this.w.length;
-    const slots = new Int32Array(cap * stride).fill(-1);
-    for (let id = 0; id < cap; id++) {
+    const slots = new Int32Array(this.capacity * stride).fill(-1);
+    for (let id = 0; id < this.capacity; id++) {
       for (let k = 0; k < this.stride; k++) slots[id * stride + k] = this.slots[id * this.stride + k]!;
     }
     this.slots = slots;
@@ -109,33 +130,21 @@ export class AccountBook {
   }
 
   bytes(): number {
-    return this.w.byteLength + this.d.byteLength + this.flags.byteLength + this.levels.byteLength + this.nHeld.byteLength +
-      this.nDebt.byteLength + this.version.byteLength + this.stamp.byteLength + this.slots.byteLength +
-      this.anchorHf.byteLength + this.anchorRel.byteLength + this.anchorPhi.byteLength;
+    return this.f64.byteLength + this.slots.byteLength;
   }
 
   private ensure(n: number): void {
-    const cap = this.w.length;
-    if (n <= cap) return;
-    const next = Math.max(1024, cap * 2, n);
-    this.w = grow(this.w, new Float64Array(next));
-    this.d = grow(this.d, new Float64Array(next));
-    this.flags = grow(this.flags, new Uint8Array(next));
-    this.levels = grow(this.levels, new Uint8Array(next));
-    this.nHeld = grow(this.nHeld, new Uint8Array(next));
-    this.nDebt = grow(this.nDebt, new Uint8Array(next));
-    this.version = grow(this.version, new Uint32Array(next));
-    this.stamp = grow(this.stamp, new Uint32Array(next));
-    this.anchorHf = grow(this.anchorHf, new Float64Array(next).fill(NaN));
-    this.anchorRel = grow(this.anchorRel, new Float64Array(next));
-    this.anchorPhi = grow(this.anchorPhi, new Float64Array(next));
+    if (n <= this.capacity) return;
+    const next = Math.max(1024, this.capacity * 2, n);
+    const buffer = new ArrayBuffer(next * U8_STRIDE);
+    new Uint8Array(buffer).set(this.u8);
+    this.f64 = new Float64Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.u8 = new Uint8Array(buffer);
+    for (let id = this.capacity; id < next; id++) this.f64[id * F64_STRIDE + ANCHOR_HF] = NaN;
     const slots = new Int32Array(next * this.stride).fill(-1);
     slots.set(this.slots);
     this.slots = slots;
+    this.capacity = next;
   }
-}
-
-function grow<T extends Float64Array | Uint8Array | Uint32Array | Int32Array>(old: T, next: T): T {
-  next.set(old as never);
-  return next;
 }

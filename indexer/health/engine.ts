@@ -16,7 +16,10 @@ import { WAD } from "../../common/math";
 import type { ProtocolState, StateChange } from "../state/state";
 import { buildAccountHealth } from "./account-view";
 import { AssetSlot } from "./asset-slot";
-import { AccountBook, DIRTY, LIQ, UNKNOWN, WATCH } from "./book";
+import {
+  ANCHOR_HF, ANCHOR_PHI, ANCHOR_REL, AccountBook, D, DIRTY, F64_STRIDE, FLAGS, LEVELS, LIQ, N_DEBT, N_HELD, STAMP, U32_STRIDE,
+  U8_STRIDE, UNKNOWN, VERSION, W, WATCH,
+} from "./book";
 import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
@@ -28,7 +31,15 @@ import type {
 
 /** Delta pushes into the float sums after which they are re-summed from the holder lists (bounds rounding drift). */
 const RESUM_AFTER_PUSHES = 256;
+/** A factor moving by more than this ratio (either way, or from / to 0) is re-summed rather than pushed. */
+const MAX_DELTA_RATIO = 4;
 const RAY_F = 1e27;
+
+interface Deferred {
+  s: AssetSlot;
+  dfc: number;
+  dfd: number;
+}
 
 interface LiqRecord {
   since: bigint;
@@ -98,7 +109,7 @@ export class HealthEngine {
     const flipped = [...this.flipped];
     this.flipped.clear();
     const g = this.measureGrowth(ctx);
-    if (g.backwards) book.anchorHf.fill(NaN);
+    if (g.backwards) for (let id = 0; id < book.size; id++) book.f64[id * F64_STRIDE + ANCHOR_HF] = NaN;
     const rebase = this.full || g.backwards || g.newHeld || g.phi - this.phiRebase > th.lnBudget;
     if (rebase) {
       for (const s of this.core.slots) {
@@ -107,7 +118,7 @@ export class HealthEngine {
       }
       this.phiRebase = g.phi;
     }
-    const priced = this.applyFactors(rebase);
+    const { moved: priced, deferred } = this.applyFactors(rebase, flipped.length === 0);
     const run = new Pass(this.core, ctx, out, ++this.pass, {
       gHi: rebase ? 1 : g.gHi, cHi: rebase ? 1 : g.cHi, phi: g.phi, phiNext: this.phiRebase + th.lnBudget,
     });
@@ -122,17 +133,20 @@ export class HealthEngine {
     }
     if (rebase) {
       this.core.watch.clear();
-      for (let id = 0; id < book.size; id++) book.flags[id]! &= ~WATCH;
+      for (let id = 0; id < book.size; id++) book.setFlag(id, WATCH, false);
       for (let id = 0; id < book.size; id++) run.classify(id);
     } else {
       for (const id of this.dirty) run.classify(id);
-      for (const s of priced) {
-        const { ids, n } = s.holders;
-        for (let h = 0; h < n; h++) run.classify(ids[h]!);
+      if (deferred) this.pushAndClassify(deferred, run);
+      else {
+        for (const s of priced) {
+          const { ids, n } = s.holders;
+          for (let h = 0; h < n; h++) run.classify(ids[h]!);
+        }
       }
       for (const id of [...this.core.watch]) run.classify(id);
     }
-    for (const id of this.dirty) book.flags[id]! &= ~DIRTY;
+    for (const id of this.dirty) book.setFlag(id, DIRTY, false);
     this.dirty.clear();
     this.full = false;
     return out.build(rebase, run.recomputed, run.classified);
@@ -152,7 +166,7 @@ export class HealthEngine {
       positions: ctx.positions(held),
       warningAt: this.warningAt(),
       marginLevels: this.marginLevels(account),
-      positionVersion: id === undefined ? 0 : book.version[id]!,
+      positionVersion: id === undefined ? 0 : book.version(id),
     });
   }
 
@@ -160,7 +174,7 @@ export class HealthEngine {
     const { book } = this.core;
     const out: LiquidatableEntry[] = [];
     for (const [id, r] of this.core.liq) {
-      out.push({ account: book.addresses[id]!, healthFactor: r.healthFactor, since: r.since, computedAt: r.computedAt, positionVersion: book.version[id]! });
+      out.push({ account: book.addresses[id]!, healthFactor: r.healthFactor, since: r.since, computedAt: r.computedAt, positionVersion: book.version(id) });
     }
     return out.sort((a, b) => cmp(a.account, b.account));
   }
@@ -173,13 +187,13 @@ export class HealthEngine {
   marginLevels(address: Address): string[] {
     const id = this.core.book.idOf.get(lower(address));
     if (id === undefined) return [];
-    const levels = this.core.book.levels[id]!;
+    const levels = this.core.book.levels(id);
     return this.core.thresholds.names.filter((_n, i) => (levels >> i) & 1);
   }
 
   positionVersion(address: Address): number {
     const id = this.core.book.idOf.get(lower(address));
-    return id === undefined ? 0 : this.core.book.version[id]!;
+    return id === undefined ? 0 : this.core.book.version(id);
   }
 
   /** Accounts re-checked every evaluate because interest alone could move them across a threshold. */
@@ -203,7 +217,7 @@ export class HealthEngine {
   stats(): { accounts: number; withDebt: number; liquidatable: number; unknown: number; watched: number } {
     const { book } = this.core;
     let withDebt = 0;
-    for (let id = 0; id < book.size; id++) if (book.nDebt[id] !== 0) withDebt++;
+    for (let id = 0; id < book.size; id++) if (book.nDebt(id) !== 0) withDebt++;
     return { accounts: book.size, withDebt, liquidatable: this.core.liq.size, unknown: this.core.unknown.size, watched: this.core.watch.size };
   }
 
@@ -229,8 +243,8 @@ export class HealthEngine {
   private markDirty(account: Address, bump: boolean): void {
     const { book } = this.core;
     const id = book.id(account);
-    if (bump) book.version[id]!++;
-    book.flags[id]! |= DIRTY;
+    if (bump) book.u32[id * U32_STRIDE + VERSION]!++;
+    book.setFlag(id, DIRTY, true);
     this.dirty.add(id);
   }
 
@@ -286,47 +300,80 @@ export class HealthEngine {
     return { phi, gHi, cHi, backwards, newHeld };
   }
 
-  /** Folds changed price / LT factors into the holders' float sums; returns the slots whose factors moved. */
-  private applyFactors(rebase: boolean): AssetSlot[] {
-    const moved: AssetSlot[] = [];
+  /**
+   * Folds changed price / LT factors into the holders' float sums; returns the slots whose factors moved. When
+   * exactly one moved and `canDefer`, its delta is returned instead, to be pushed in the same pass that classifies
+   * its holders (one walk over their records instead of two: the common case of one feed update per block).
+   */
+  private applyFactors(rebase: boolean, canDefer: boolean): { moved: AssetSlot[]; deferred: Deferred | null } {
+    const changes: Array<{ s: AssetSlot; fc: number; fd: number }> = [];
+    let resum = rebase || this.pushes > RESUM_AFTER_PUSHES;
     for (const s of this.core.slots) {
       const fc = s.targetFc();
       const fd = s.targetFd();
       if (fc === s.fc && fd === s.fd) continue;
-      this.push(s, rebase ? 0 : fc - s.fc, rebase ? 0 : fd - s.fd);
+      changes.push({ s, fc, fd });
+      // A deep move would leave a delta's rounding large next to the shrunken sums: re-sum from scratch instead.
+      if (!(fc <= s.fc * MAX_DELTA_RATIO && s.fc <= fc * MAX_DELTA_RATIO && fd <= s.fd * MAX_DELTA_RATIO && s.fd <= fd * MAX_DELTA_RATIO)) resum = true;
+    }
+    let deferred: Deferred | null = null;
+    if (!resum && canDefer && changes.length === 1) {
+      const { s, fc, fd } = changes[0]!;
+      deferred = { s, dfc: fc - s.fc, dfd: fd - s.fd };
+    } else for (const { s, fc, fd } of changes) this.push(s, resum ? 0 : fc - s.fc, resum ? 0 : fd - s.fd);
+    for (const { s, fc, fd } of changes) {
       s.fc = fc;
       s.fd = fd;
-      moved.push(s);
     }
-    if (rebase || this.pushes > RESUM_AFTER_PUSHES) this.resum();
-    return moved;
+    if (resum) this.resum();
+    return { moved: changes.map((c) => c.s), deferred };
+  }
+
+  /** The deferred push fused with classification. Dirty accounts were just rebuilt at the new factors: no delta. */
+  private pushAndClassify({ s, dfc, dfd }: Deferred, run: Pass): void {
+    const { ids, sc, sd, n } = s.holders;
+    const { f64, u8 } = this.core.book;
+    for (let h = 0; h < n; h++) {
+      const id = ids[h]!;
+      if (!(u8[id * U8_STRIDE + FLAGS]! & DIRTY)) {
+        const at = id * F64_STRIDE;
+        f64[at + W]! += sc[h]! * dfc;
+        f64[at + D]! += sd[h]! * dfd;
+        f64[at + ANCHOR_HF] = NaN;
+      }
+      run.classify(id);
+    }
+    this.pushes++;
   }
 
   /** Adds a factor delta to every holder's float sums; their exact anchors no longer hold (a price moved). */
   private push(s: AssetSlot, dfc: number, dfd: number): void {
     const { ids, sc, sd, n } = s.holders;
-    const { w, d, anchorHf } = this.core.book;
+    const f64 = this.core.book.f64;
     for (let h = 0; h < n; h++) {
-      const id = ids[h]!;
-      w[id]! += sc[h]! * dfc;
-      d[id]! += sd[h]! * dfd;
-      anchorHf[id] = NaN;
+      const at = ids[h]! * F64_STRIDE;
+      f64[at + W]! += sc[h]! * dfc;
+      f64[at + D]! += sd[h]! * dfd;
+      f64[at + ANCHOR_HF] = NaN;
     }
     this.pushes++;
   }
 
   /** Recomputes every float sum from the holder lists (after a rebase, or to shed accumulated rounding). */
   private resum(): void {
-    const w = this.core.book.w.fill(0);
-    const d = this.core.book.d.fill(0);
+    const { f64, size } = this.core.book;
+    for (let id = 0; id < size; id++) {
+      f64[id * F64_STRIDE + W] = 0;
+      f64[id * F64_STRIDE + D] = 0;
+    }
     for (const s of this.core.slots) {
       const { ids, sc, sd, n } = s.holders;
       const fc = s.fc;
       const fd = s.fd;
       for (let h = 0; h < n; h++) {
-        const id = ids[h]!;
-        w[id]! += sc[h]! * fc;
-        d[id]! += sd[h]! * fd;
+        const at = ids[h]! * F64_STRIDE;
+        f64[at + W]! += sc[h]! * fc;
+        f64[at + D]! += sd[h]! * fd;
       }
     }
     this.pushes = 0;
@@ -363,11 +410,11 @@ export class HealthEngine {
         b.slots[at] = -1;
       }
     }
-    b.nHeld[id] = nHeld;
-    b.nDebt[id] = nDebt;
-    b.w[id] = w;
-    b.d[id] = d;
-    b.anchorHf[id] = NaN;
+    b.u8[id * U8_STRIDE + N_HELD] = nHeld;
+    b.u8[id * U8_STRIDE + N_DEBT] = nDebt;
+    b.f64[id * F64_STRIDE + W] = w;
+    b.f64[id * F64_STRIDE + D] = d;
+    b.f64[id * F64_STRIDE + ANCHOR_HF] = NaN;
   }
 }
 
@@ -405,7 +452,7 @@ class Pass {
   refreshUnknown(id: number): void {
     const b = this.c.book;
     let unknown = false;
-    if (b.nDebt[id]! > 0) {
+    if (b.nDebt(id) > 0) {
       const base = id * b.stride;
       for (const s of this.c.slots) {
         if (b.slots[base + s.k]! >= 0 && !s.fresh) {
@@ -414,38 +461,38 @@ class Pass {
         }
       }
     }
-    const was = (b.flags[id]! & UNKNOWN) !== 0;
+    const was = (b.flags(id) & UNKNOWN) !== 0;
     if (unknown === was) return;
     const address = b.addresses[id]!;
     if (unknown) {
-      b.flags[id]! |= UNKNOWN;
+      b.setFlag(id, UNKNOWN, true);
       this.c.unknown.add(id);
       this.out.unknownAdded.push(address);
-      if (b.flags[id]! & LIQ) this.removeLiq(id);
+      if (b.flags(id) & LIQ) this.removeLiq(id);
     } else {
-      b.flags[id]! &= ~UNKNOWN;
+      b.setFlag(id, UNKNOWN, false);
       this.c.unknown.delete(id);
       this.out.unknownRemoved.push(address);
       this.exact(id); // the recorded state predates the unknown period: decide it afresh
-      b.stamp[id] = this.pass;
+      b.u32[id * U32_STRIDE + STAMP] = this.pass;
       this.updateWatch(id);
     }
   }
 
   classify(id: number): void {
-    const b = this.c.book;
-    if (b.stamp[id] === this.pass) return;
-    b.stamp[id] = this.pass;
+    const { u8, u32 } = this.c.book;
+    if (u32[id * U32_STRIDE + STAMP] === this.pass) return;
+    u32[id * U32_STRIDE + STAMP] = this.pass;
     this.classified++;
-    const flags = b.flags[id]!;
+    const flags = u8[id * U8_STRIDE + FLAGS]!;
     if (flags & UNKNOWN) {
       if (flags & WATCH) this.unwatch(id);
       return; // frozen until a price status or a position of the account changes
     }
     const liq = (flags & LIQ) !== 0;
-    if (b.nDebt[id] === 0) {
-      if (liq || b.levels[id] !== 0) this.exact(id); // debt repaid: HF is max, everything resolves
-      if (b.flags[id]! & WATCH) this.unwatch(id);
+    if (u8[id * U8_STRIDE + N_DEBT] === 0) {
+      if (liq || u8[id * U8_STRIDE + LEVELS] !== 0) this.exact(id); // debt repaid: HF is max, everything resolves
+      if (flags & WATCH) this.unwatch(id);
       return;
     }
     if (liq && flags & DIRTY) {
@@ -467,19 +514,21 @@ class Pass {
 
   /** Whether the anchor or the float sums prove the recorded state, at Φ = phi and reference growth gHi / cHi. */
   private holds(id: number, phi: number, gHi: number, cHi: number): boolean {
-    const b = this.c.book;
+    const { f64, u8 } = this.c.book;
     const t = this.c.thresholds;
-    const liq = (b.flags[id]! & LIQ) !== 0;
-    const levels = b.levels[id]!;
-    const a = b.anchorHf[id]!;
+    const r = id * F64_STRIDE;
+    const m = id * U8_STRIDE;
+    const liq = (u8[m + FLAGS]! & LIQ) !== 0;
+    const levels = u8[m + LEVELS]!;
+    const a = f64[r + ANCHOR_HF]!;
     if (a === a) {
-      const growth = Math.exp(Math.max(0, phi - b.anchorPhi[id]!));
-      const rel = b.anchorRel[id]!;
+      const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
+      const rel = f64[r + ANCHOR_REL]!;
       if (stateHolds(anchorLow(a, rel, growth), anchorHigh(a, rel, growth), liq, levels, t)) return true;
     }
-    const w = b.w[id]!;
-    const d = b.d[id]!;
-    const err = b.nHeld[id]! * this.errPerPosition;
+    const w = f64[r + W]!;
+    const d = f64[r + D]!;
+    const err = u8[m + N_HELD]! * this.errPerPosition;
     return stateHolds(hfLow(w, d, err, gHi, t.band), hfHigh(w, d, err, cHi, t.band), liq, levels, t);
   }
 
@@ -489,13 +538,14 @@ class Pass {
     const address = b.addresses[id]!;
     const r = this.ctx.account(address);
     const hf = r.data.healthFactor;
+    const at = id * F64_STRIDE;
     if (r.hasDebt && r.data.totalDebtBase > 0n) {
       let err = 0; // this account's own rounding slack: one wei of each held asset plus one unit of value, twice
       for (const p of r.positions) err += Number(p.price) / Number(p.unit) + 2;
-      b.anchorHf[id] = Number(hf) / 1e18;
-      b.anchorRel[id] = err / Number(r.data.totalDebtBase);
-      b.anchorPhi[id] = this.g.phi;
-    } else b.anchorHf[id] = NaN;
+      b.f64[at + ANCHOR_HF] = Number(hf) / 1e18;
+      b.f64[at + ANCHOR_REL] = err / Number(r.data.totalDebtBase);
+      b.f64[at + ANCHOR_PHI] = this.g.phi;
+    } else b.f64[at + ANCHOR_HF] = NaN;
     if (hf < WAD) {
       const rec = this.c.liq.get(id);
       if (rec) {
@@ -503,12 +553,12 @@ class Pass {
         rec.computedAt = this.out.blockNumber;
       } else {
         this.c.liq.set(id, { since: this.out.blockNumber, healthFactor: hf, computedAt: this.out.blockNumber });
-        b.flags[id]! |= LIQ;
+        b.setFlag(id, LIQ, true);
         this.out.liquidatableAdded.push(address);
       }
-    } else if (b.flags[id]! & LIQ) this.removeLiq(id);
+    } else if (b.flags(id) & LIQ) this.removeLiq(id);
     const t = this.c.thresholds;
-    let levels = b.levels[id]!;
+    let levels = b.levels(id);
     for (let i = 0; i < t.down.length; i++) {
       const bit = 1 << i;
       if (levels & bit) {
@@ -521,34 +571,34 @@ class Pass {
         this.out.crossings.push({ account: address, level: t.names[i]!, direction: "down", healthFactor: hf, order: i });
       }
     }
-    b.levels[id] = levels;
+    b.u8[id * U8_STRIDE + LEVELS] = levels;
   }
 
   private removeLiq(id: number): void {
     const b = this.c.book;
     this.c.liq.delete(id);
-    b.flags[id]! &= ~LIQ;
+    b.setFlag(id, LIQ, false);
     this.out.liquidatableRemoved.push(b.addresses[id]!);
   }
 
   /** WATCH ⟺ the state is not proven for any interest growth until the next rebase (Φ ≤ phiNext). */
   private updateWatch(id: number): void {
     const b = this.c.book;
-    const stable = b.flags[id]! & UNKNOWN || b.nDebt[id] === 0 ? true : this.holds(id, this.g.phiNext, this.cap, this.cap);
+    const stable = b.flags(id) & UNKNOWN || b.nDebt(id) === 0 ? true : this.holds(id, this.g.phiNext, this.cap, this.cap);
     if (stable) {
-      if (b.flags[id]! & WATCH) this.unwatch(id);
+      if (b.flags(id) & WATCH) this.unwatch(id);
     } else this.watch(id);
   }
 
   private watch(id: number): void {
     const b = this.c.book;
-    if (b.flags[id]! & WATCH) return;
-    b.flags[id]! |= WATCH;
+    if (b.flags(id) & WATCH) return;
+    b.setFlag(id, WATCH, true);
     this.c.watch.add(id);
   }
 
   private unwatch(id: number): void {
-    this.c.book.flags[id]! &= ~WATCH;
+    this.c.book.setFlag(id, WATCH, false);
     this.c.watch.delete(id);
   }
 }

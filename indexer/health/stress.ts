@@ -39,14 +39,14 @@ export function runStress(data: EngineData, shocks: ReadonlyMap<Address, number>
   let debt = 0n;
   let bad = 0n;
   for (let id = 0; id < book.size; id++) {
-    if (book.nDebt[id] === 0) continue;
-    const flags = book.flags[id]!;
+    if (book.nDebt(id) === 0) continue;
+    const flags = book.flags(id);
     if (flags & UNKNOWN) {
       unknown++;
       continue;
     }
     // Sums are at `now` exactly (no growth bound needed); the band still absorbs float rounding.
-    if (hfLow(s.w[id]!, s.d[id]!, book.nHeld[id]! * s.errPerPosition, 1, thresholds.band) >= 1) continue;
+    if (hfLow(s.w[id]!, s.d[id]!, book.nHeld(id) * s.errPerPosition, 1, thresholds.band) >= 1) continue;
     recomputed++;
     const r = ctx.account(book.addresses[id]!, override);
     if (!isLiquidatable(r.data)) continue;

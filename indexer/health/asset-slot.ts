@@ -24,6 +24,9 @@ export class AssetSlot {
   /** factors currently folded into every holder's float sums (USD 8-dec units per scaled wei) */
   fc = 0;
   fd = 0;
+  /** price and LT those factors were computed with: a change of either (not of the references) voids anchors */
+  appliedPriceF = 0;
+  appliedLtF = 0;
 
   constructor(readonly k: number, readonly address: Address) {}
 

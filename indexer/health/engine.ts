@@ -316,17 +316,23 @@ export class HealthEngine {
       // A deep move would leave a delta's rounding large next to the shrunken sums: re-sum from scratch instead.
       if (!(fc <= s.fc * MAX_DELTA_RATIO && s.fc <= fc * MAX_DELTA_RATIO && fd <= s.fd * MAX_DELTA_RATIO && s.fd <= fd * MAX_DELTA_RATIO)) resum = true;
     }
+    // A rebase alone moves every factor (new references) but no HF: exact anchors stay valid, no holder is re-checked
+    // for it (the rebase classifies everyone anyway).
+    const priced = changes.filter(({ s }) => s.priceF !== s.appliedPriceF || s.ltF !== s.appliedLtF);
     let deferred: Deferred | null = null;
-    if (!resum && canDefer && changes.length === 1) {
-      const { s, fc, fd } = changes[0]!;
+    if (!resum && canDefer && priced.length === 1 && changes.length === 1) {
+      const { s, fc, fd } = priced[0]!;
       deferred = { s, dfc: fc - s.fc, dfd: fd - s.fd };
-    } else for (const { s, fc, fd } of changes) this.push(s, resum ? 0 : fc - s.fc, resum ? 0 : fd - s.fd);
+    } else if (resum) for (const { s } of priced) this.invalidateAnchors(s);
+    else for (const { s, fc, fd } of changes) this.push(s, fc - s.fc, fd - s.fd);
     for (const { s, fc, fd } of changes) {
       s.fc = fc;
       s.fd = fd;
+      s.appliedPriceF = s.priceF;
+      s.appliedLtF = s.ltF;
     }
     if (resum) this.resum();
-    return { moved: changes.map((c) => c.s), deferred };
+    return { moved: priced.map((c) => c.s), deferred };
   }
 
   /** The deferred push fused with classification. Dirty accounts were just rebuilt at the new factors: no delta. */
@@ -357,6 +363,12 @@ export class HealthEngine {
       f64[at + ANCHOR_HF] = NaN;
     }
     this.pushes++;
+  }
+
+  private invalidateAnchors(s: AssetSlot): void {
+    const { ids, n } = s.holders;
+    const f64 = this.core.book.f64;
+    for (let h = 0; h < n; h++) f64[ids[h]! * F64_STRIDE + ANCHOR_HF] = NaN;
   }
 
   /** Recomputes every float sum from the holder lists (after a rebase, or to shed accumulated rounding). */

@@ -45,16 +45,20 @@ export class ShutdownRequestedError extends KeeperError {}
 export class ApprovalError extends KeeperError {}
 
 /**
- * Ponder-style `shouldRetry`: true for failures that a later attempt can cure (RPC timeouts, refused connections,
- * rate limits, our own transient errors); false for everything else (reverts, bad input), which end the job.
+ * Ponder-style `shouldRetry`: true for failures that a later attempt can cure (RPC timeouts, refused or dropped
+ * connections, rate limits, 5xx, our own transient errors); false for everything else (reverts, bad input),
+ * which end the job. viem errors are judged by their class and HTTP status only: their messages embed the
+ * request body, whose hex would match a text pattern such as "502" by chance.
  */
 export function shouldRetry(err: unknown): boolean {
   if (err instanceof SignerLockTimeoutError || err instanceof NonceConsumedError) return true;
   if (err instanceof KeeperError) return false;
   if (err instanceof BaseError) {
-    const transient = err.walk(
+    if (revertOf(err)) return false;
+    const http = err.walk((e) => e instanceof HttpRequestError) as HttpRequestError | null;
+    if (http) return http.status === undefined || http.status === 408 || http.status === 429 || http.status >= 500;
+    return !!err.walk(
       (e) =>
-        e instanceof HttpRequestError ||
         e instanceof TimeoutError ||
         e instanceof SocketClosedError ||
         e instanceof WebSocketRequestError ||
@@ -62,9 +66,8 @@ export function shouldRetry(err: unknown): boolean {
         e instanceof ResourceUnavailableRpcError ||
         e instanceof InternalRpcError,
     );
-    if (transient) return !revertOf(err);
   }
-  return !revertOf(err) && isTransientError(err);
+  return isTransientError(err);
 }
 
 /** Nonce errors from a node, whichever way viem surfaced them (typed error or raw node message). */

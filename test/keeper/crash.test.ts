@@ -5,13 +5,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { MAX_UINT256 } from "../../common/math";
 import { testTokenAbi } from "../../common/generated/abis";
-import { write } from "../../common/actions";
 import { liquidationJobId, type LiquidationJobData, type LiquidationJobResult } from "../../keeper/job";
 import { LiquidationProducer } from "../../keeper/producer";
 import { openStore } from "../../indexer/store";
 import type { Store } from "../../indexer/store/types";
 import {
-  dropPrefix, headContext, KEEPER_ADDRESS, KEEPER_KEY, liquidations, nonceOf, openPosition, opportunityFor, REDIS, setPrice,
+  dropPrefix, headContext, send, KEEPER_ADDRESS, KEEPER_KEY, liquidations, nonceOf, openPosition, opportunityFor, REDIS, setPrice,
   startChain, startKeeper, uniqueQueue, waitFor, type Chain,
 } from "./helpers";
 
@@ -65,7 +64,7 @@ describe("keeper: worker processes killed or stopped mid-job", function () {
   before(async () => {
     [store, chain] = await Promise.all([openStore({ dataDir: "memory://" }), startChain(PORT)]);
     // Approvals up front: the nonce then counts liquidations only.
-    for (const a of chain.d.assets) await write(chain.ctx, chain.wallet(2), a.address, testTokenAbi, "approve", [chain.d.pool, MAX_UINT256]);
+    for (const a of chain.d.assets) await send(chain, chain.wallet(2), a.address, testTokenAbi, "approve", [chain.d.pool, MAX_UINT256]);
     snap = await chain.rpc<string>("evm_snapshot");
   });
   beforeEach(async () => {

@@ -2,14 +2,15 @@
 import { Writable } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { createWalletClient, http, parseUnits, toHex, type Hex } from "viem";
+import { createPublicClient, createWalletClient, http, parseUnits, toHex, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import pino from "pino";
 import { deployProtocol, type Wallet } from "../../common/deploy";
 import type { Deployment } from "../../common/deployment";
-import { assetOf, deposit, fund, setPrice, type ChainContext } from "../../common/actions";
-import { marginPoolAbi } from "../../common/generated/abis";
+import { assetOf, setPrice, type ChainContext } from "../../common/actions";
+import { MAX_UINT256 } from "../../common/math";
+import { marginPoolAbi, testTokenAbi } from "../../common/generated/abis";
 import { openStore } from "../../indexer/store";
 import type { Store } from "../../indexer/store/types";
 import { createKeeper, type Keeper } from "../../keeper/keeper";
@@ -49,42 +50,64 @@ export interface Chain {
 /** Starts a hardhat node on `port` (keeper range 8610–8629), deploys the default market, seeds liquidity. */
 export async function startChain(port: number): Promise<Chain> {
   const node = await startHardhatNode(port);
+  // Reads retry: under load the node now and then drops a kept-alive connection ("other side closed").
+  const publicClient = createPublicClient({ chain: hardhat, transport: http(node.url, { retryCount: 3 }), pollingInterval: 50, cacheTime: 0 }) as PublicClient;
+  const handle: NodeHandle = { ...node, publicClient };
   const admin = node.wallet(0); // #0's fixture key is right; #2 and #4 in test/fixtures/node.ts are not, so keys are derived here
-  const d = await deployProtocol({ publicClient: node.publicClient, walletClient: admin });
-  const ctx: ChainContext = { publicClient: node.publicClient, deployment: d, admin };
+  const d = await deployProtocol({ publicClient, walletClient: admin });
+  const ctx: ChainContext = { publicClient, deployment: d, admin };
   const wallet = (i: number): Wallet =>
     createWalletClient({ chain: hardhat, transport: http(node.url, { retryCount: 0 }), account: mnemonicToAccount(MNEMONIC, { addressIndex: i }) }) as Wallet;
-  const supplier = wallet(1);
-  await deposit(ctx, supplier, "USDC", "5000000");
-  await deposit(ctx, supplier, "DAI", "5000000");
-  await deposit(ctx, supplier, "WETH", "1000");
-  // The keeper and the rival hold debt assets to repay with.
+  const chain: Chain = { node: handle, ctx, d, supplier: wallet(1), rival: wallet(3), wallet, rpc: node.rpc, stop: () => node.stop() };
+  await depositGas(chain, chain.supplier, "USDC", "5000000");
+  await depositGas(chain, chain.supplier, "DAI", "5000000");
+  await depositGas(chain, chain.supplier, "WETH", "1000");
+  // The keeper and the rival hold debt assets to repay with (and approved the pool for them).
   for (const w of [wallet(2), wallet(3)]) {
-    await fund(ctx, w, "USDC", parseUnits("2000000", 6));
-    await fund(ctx, w, "DAI", parseUnits("2000000", 18));
+    await fundGas(chain, w, "USDC", "2000000");
+    await fundGas(chain, w, "DAI", "2000000");
   }
-  return { node, ctx, d, supplier, rival: wallet(3), wallet, rpc: node.rpc, stop: () => node.stop() };
+  return chain;
 }
 
 /**
- * Borrow with an explicit gas limit. eth_estimateGas on a block that shares the last update's timestamp skips
- * interest accrual; mined one second later the borrow accrues and runs out of gas inside the token transfer
- * ("SafeERC20: low-level call failed"), so seeding does not rely on the estimate.
+ * Sends with a fixed gas limit and waits; throws on revert. Pool actions are not sent with viem's estimate:
+ * eth_estimateGas on a block that shares the reserve's last-update timestamp skips interest accrual, and mined
+ * one second later the action accrues and runs out of gas inside the token transfer ("SafeERC20: low-level
+ * call failed"), which made seeding flaky under load.
  */
-export async function borrowGas(chain: Chain, w: Wallet, symbol: string, human: string): Promise<void> {
-  const a = assetOf(chain.d, symbol);
+export async function send(chain: Chain, w: Wallet, address: `0x${string}`, abi: readonly unknown[], functionName: string, args: readonly unknown[]): Promise<Hex> {
   const hash = await w.writeContract({
-    address: chain.d.pool, abi: marginPoolAbi, functionName: "borrow", args: [a.address, parseUnits(human, a.decimals)],
-    account: w.account, chain: w.chain, gas: 1_000_000n,
+    address, abi: abi as never, functionName: functionName as never, args: args as never, account: w.account, chain: w.chain, gas: 1_000_000n,
   });
   const r = await chain.node.publicClient.waitForTransactionReceipt({ hash });
-  if (r.status !== "success") throw new Error(`borrow ${human} ${symbol} reverted`);
+  if (r.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
+  return hash;
+}
+
+/** Mints `human` of `symbol` to the wallet and approves the pool for it (max). */
+export async function fundGas(chain: Chain, w: Wallet, symbol: string, human: string): Promise<bigint> {
+  const a = assetOf(chain.d, symbol);
+  const amount = parseUnits(human, a.decimals);
+  await send(chain, w, a.address, testTokenAbi, "mint", [w.account.address, amount]);
+  await send(chain, w, a.address, testTokenAbi, "approve", [chain.d.pool, MAX_UINT256]);
+  return amount;
+}
+
+export async function depositGas(chain: Chain, w: Wallet, symbol: string, human: string): Promise<void> {
+  const amount = await fundGas(chain, w, symbol, human);
+  await send(chain, w, chain.d.pool, marginPoolAbi, "deposit", [assetOf(chain.d, symbol).address, amount, w.account.address]);
+}
+
+export async function borrowGas(chain: Chain, w: Wallet, symbol: string, human: string): Promise<void> {
+  const a = assetOf(chain.d, symbol);
+  await send(chain, w, chain.d.pool, marginPoolAbi, "borrow", [a.address, parseUnits(human, a.decimals)]);
 }
 
 /** A borrower with `wethHuman` WETH of collateral and `usdcHuman` USDC of debt (HF = weth·3000·0.825/usdc). */
 export async function openPosition(chain: Chain, walletIndex: number, wethHuman: string, usdcHuman: string): Promise<Wallet> {
   const w = chain.wallet(walletIndex);
-  await deposit(chain.ctx, w, "WETH", wethHuman);
+  await depositGas(chain, w, "WETH", wethHuman);
   await borrowGas(chain, w, "USDC", usdcHuman);
   return w;
 }

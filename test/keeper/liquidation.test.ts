@@ -7,12 +7,11 @@ import { WAD } from "../../common/math";
 import { marginPoolAbi } from "../../common/generated/abis";
 import type { LiquidationJobResult } from "../../keeper/job";
 import { liquidationJobId } from "../../keeper/job";
-import { write } from "../../common/actions";
 import { MAX_UINT256 } from "../../common/math";
 import { testTokenAbi } from "../../common/generated/abis";
 import {
   assetOf, dropPrefix, dumpPrefix, headContext, healthFactor, KEEPER_ADDRESS, KEEPER_KEY, liquidations, nonceOf, openPosition,
-  opportunityFor, setPrice, startChain, startKeeper, uniqueQueue, waitFor, type Chain, type TestKeeper,
+  opportunityFor, send, setPrice, startChain, startKeeper, uniqueQueue, waitFor, type Chain, type TestKeeper,
 } from "./helpers";
 
 const PORT = 8611;
@@ -123,7 +122,7 @@ describe("keeper: liquidation pipeline (hardhat node + Redis)", function () {
   /** Approves the pool for every asset from the keeper's account, so start-up sends nothing and nonces count only liquidations. */
   async function preApprove(): Promise<void> {
     const w = chain.wallet(2);
-    for (const a of chain.d.assets) await write(chain.ctx, w, a.address, testTokenAbi, "approve", [chain.d.pool, MAX_UINT256]);
+    for (const a of chain.d.assets) await send(chain, w, a.address, testTokenAbi, "approve", [chain.d.pool, MAX_UINT256]);
   }
 
   async function enqueue(k: TestKeeper, account: `0x${string}`, since?: bigint, healthFactor?: bigint) {
@@ -161,7 +160,7 @@ describe("keeper: liquidation pipeline (hardhat node + Redis)", function () {
     const k = await keeper({ ...queue("race") }, { start: false });
     const { jobId } = await enqueue(k, borrower.account.address);
     // The rival takes the 50% close factor, which lifts the HF above 1.
-    await write(chain.ctx, chain.rival, chain.d.pool, marginPoolAbi, "liquidate", [
+    await send(chain, chain.rival, chain.d.pool, marginPoolAbi, "liquidate", [
       borrower.account.address, assetOf(chain.d, "WETH").address, assetOf(chain.d, "USDC").address, MAX_UINT256,
     ]);
     expect((await healthFactor(chain, borrower.account.address)) >= WAD).to.equal(true);

@@ -2,12 +2,11 @@
 // the best-bonus pair wins, the close factor (50%, 100% under HF 0.95) and the keeper's balance bound the repay.
 import { expect } from "chai";
 import { parseUnits } from "viem";
-import { deposit } from "../../common/actions";
 import { marginPoolAbi } from "../../common/generated/abis";
 import { MAX_UINT256, WAD } from "../../common/math";
 import { readAccountSnapshot, type AccountSnapshot, type SnapshotReader } from "../../keeper/chain/account-snapshot";
 import { planLiquidation, planPairs, type LiquidationPlan } from "../../keeper/plan";
-import { assetOf, borrowGas, KEEPER_ADDRESS, setPrice, startChain, type Chain } from "./helpers";
+import { assetOf, borrowGas, depositGas, KEEPER_ADDRESS, setPrice, startChain, type Chain } from "./helpers";
 
 const PORT = 8610;
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
@@ -31,8 +30,8 @@ describe("keeper: liquidation sizing equals the pool's", function () {
     // Two collaterals (WETH 5% bonus, WBTC 6.5%) and two debts: HF 1.20 at the start.
     const w = chain.wallet(6);
     borrower = w.account.address;
-    await deposit(chain.ctx, w, "WETH", "10");
-    await deposit(chain.ctx, w, "WBTC", "0.5");
+    await depositGas(chain, w, "WETH", "10");
+    await depositGas(chain, w, "WBTC", "0.5");
     await borrowGas(chain, w, "USDC", "25000");
     await borrowGas(chain, w, "DAI", "15000");
     snap = await chain.rpc<string>("evm_snapshot");

@@ -138,7 +138,7 @@ describe("keeper: transactions (nonce manager, sender)", function () {
     const transport = http(node.url, { retryCount: 0 });
     const lag = custom({
       request: async ({ method, params }: { method: string; params?: unknown }) => {
-        const real = transport({ chain: hardhat }).request;
+        const real = transport({ chain: hardhat, retryCount: 2 }).request;
         const result = await real({ method, params } as never);
         if (method === "eth_getTransactionCount" && lagging > 0) {
           lagging--;

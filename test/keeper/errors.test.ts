@@ -1,0 +1,50 @@
+// Error classification (pure): what is retried, what is a nonce error, what revert a viem error carries.
+import { expect } from "chai";
+import {
+  ContractFunctionRevertedError, encodeErrorResult, HttpRequestError, InternalRpcError, InvalidInputRpcError, RpcRequestError,
+  TimeoutError,
+} from "viem";
+import { errorsAbi } from "../../common/generated/abis";
+import { isAlreadyKnown, isNonceError, LOST_RACE_ERRORS, NonceConsumedError, PRICE_ERRORS, PrivateKeyError, revertOf, shouldRetry } from "../../keeper/errors";
+
+const URL = "http://127.0.0.1:1";
+/** A raw transaction whose hex happens to contain "502" and "429", as viem puts it in every RPC error's message. */
+const BODY = { method: "eth_sendRawTransaction", params: ["0x02f8b1502429504503aa"] };
+const rpc = (code: number, message: string) => new RpcRequestError({ body: BODY, error: { code, message }, url: URL });
+
+describe("keeper: error classification", () => {
+  it("retries dropped connections, timeouts, 429 and 5xx; not 4xx, bad input or our own permanent errors", () => {
+    expect(shouldRetry(new HttpRequestError({ url: URL, body: BODY, details: "fetch failed" }))).to.equal(true);
+    expect(shouldRetry(new HttpRequestError({ url: URL, body: BODY, status: 503 }))).to.equal(true);
+    expect(shouldRetry(new HttpRequestError({ url: URL, body: BODY, status: 429 }))).to.equal(true);
+    expect(shouldRetry(new HttpRequestError({ url: URL, body: BODY, status: 400 }))).to.equal(false);
+    expect(shouldRetry(new TimeoutError({ body: BODY, url: URL }))).to.equal(true);
+    expect(shouldRetry(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8545"), { code: "ECONNREFUSED" }))).to.equal(true);
+    // the request body's hex contains "502": still not transient
+    expect(shouldRetry(new InvalidInputRpcError(rpc(-32000, "Nonce too low. Expected nonce to be 3 but got 2.")))).to.equal(false);
+    expect(shouldRetry(new NonceConsumedError("x"))).to.equal(true);
+    expect(shouldRetry(new PrivateKeyError("x"))).to.equal(false);
+  });
+
+  it("nonce errors, whatever the node's capitalisation; 'already known' is not one", () => {
+    expect(isNonceError(new InvalidInputRpcError(rpc(-32000, "Nonce too low. Expected nonce to be 3 but got 2.")))).to.equal(true);
+    expect(isNonceError(new InvalidInputRpcError(rpc(-32000, "nonce too high")))).to.equal(true);
+    const known = new InvalidInputRpcError(rpc(-32000, "already known"));
+    expect(isAlreadyKnown(known)).to.equal(true);
+    expect(isNonceError(known)).to.equal(false);
+  });
+
+  it("decodes protocol reverts from raw revert data and classifies lost races and price problems; a revert is never retried", () => {
+    const data = encodeErrorResult({ abi: errorsAbi, errorName: "StalePrice", args: ["0x00000000000000000000000000000000000000a1", 1n, 3600n] });
+    const err = new InternalRpcError(new RpcRequestError({ body: BODY, error: { code: -32603, message: "reverted", data }, url: URL }));
+    // viem keeps the node's revert data on the RpcRequestError inside
+    const decoded = revertOf(err);
+    expect(decoded!.name).to.equal("StalePrice");
+    expect(PRICE_ERRORS.has(decoded!.name)).to.equal(true);
+    const lost = encodeErrorResult({ abi: errorsAbi, errorName: "HealthFactorNotBelowOne", args: ["0x00000000000000000000000000000000000000a1", 10n ** 18n] });
+    const reverted = new ContractFunctionRevertedError({ abi: errorsAbi, data: lost, functionName: "liquidate" });
+    expect(revertOf(reverted)!.name).to.equal("HealthFactorNotBelowOne");
+    expect(LOST_RACE_ERRORS.has(revertOf(reverted)!.name)).to.equal(true);
+    expect(shouldRetry(reverted)).to.equal(false);
+  });
+});

@@ -94,7 +94,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     if (embedded) await store.reset();
 
     // Queues of an embedded run are per chain instance: a previous run's job ids must not swallow this run's.
-    const prefix = embedded ? "{marginwatch-embedded}" : env.KEEPER_PREFIX || "{marginwatch}";
+    const prefix = embedded ? `{marginwatch-embedded-${config.CHAIN_PORT}}` : env.KEEPER_PREFIX || "{marginwatch}";
     if (embedded) await obliterate(redis, prefix, ["liquidations", "alerts", "alerts-webhooks"]);
 
     // ---- alerts

@@ -22,8 +22,19 @@ export interface HealthSink {
   onStateChange(change: StateChange): void;
   onRollback(change: StateChange): void;
   evaluate(now: bigint, blockNumber: bigint): unknown;
-  /** rows to persist for accounts whose health changed in the last evaluate() */
-  drainHealthRows?(blockNumber: bigint): BatchWrite["accountHealth"];
+  /** the exact view of one account, persisted for the accounts a block touched */
+  account?(address: Address, now: bigint):
+    | { healthFactor: bigint | null; status: "healthy" | "warning" | "liquidatable" | "unknown"; totalCollateralBase: bigint; totalDebtBase: bigint }
+    | undefined;
+}
+
+/** The lists of a health update that name accounts whose row in the store must be refreshed. */
+interface HealthUpdateLists {
+  liquidatableAdded?: Address[];
+  liquidatableRemoved?: Address[];
+  unknownAdded?: Address[];
+  unknownRemoved?: Address[];
+  crossings?: Array<{ account: Address }>;
 }
 
 export interface IndexerConfig {
@@ -312,12 +323,29 @@ export class Indexer extends EventEmitter {
     if (finalized > this.state.finalizedBlock) this.state.finalize(finalized);
     this.recent.prune(this.state.finalizedBlock);
     applied.rounds.push(...poll.rounds);
+    applied.healthRows = this.healthRows(applied.change.accounts, healthUpdate as HealthUpdateLists | undefined, block);
     await this.commit(applied, block, undefined);
     this.status.cursor = number;
     this.status.finalizedBlock = this.state.finalizedBlock;
     this.status.lastBlockTimestamp = block.timestamp;
     for (const a of poll.alerts) this.emitAlert(a);
     this.emit("block", { block, phase: "follow", events: applied.events, health: healthUpdate } satisfies BlockProcessed);
+  }
+
+  /** Store rows for the accounts this block touched: position events, status changes and level crossings. */
+  private healthRows(changed: Address[], u: HealthUpdateLists | undefined, block: BlockRef): BatchWrite["accountHealth"] {
+    const health = this.health;
+    if (!health?.account) return [];
+    const touched = new Set<Address>(changed);
+    for (const list of [u?.liquidatableAdded, u?.liquidatableRemoved, u?.unknownAdded, u?.unknownRemoved]) for (const a of list ?? []) touched.add(a);
+    for (const c of u?.crossings ?? []) touched.add(c.account);
+    const rows: BatchWrite["accountHealth"] = [];
+    for (const account of touched) {
+      const h = health.account(account, block.timestamp);
+      if (!h) continue;
+      rows.push({ account, healthFactor: h.healthFactor, status: h.status, totalCollateralBase: h.totalCollateralBase, totalDebtBase: h.totalDebtBase, blockNumber: block.number });
+    }
+    return rows;
   }
 
   private emitAlert(a: OracleAlert): void {
@@ -432,7 +460,7 @@ export class Indexer extends EventEmitter {
       liquidations: a.liquidations,
       badDebt: a.badDebt,
       oracleRounds: a.rounds,
-      accountHealth: this.health?.drainHealthRows?.(block.number) ?? [],
+      accountHealth: a.healthRows ?? [],
       // A reorg can undo a listing or a first FeedSet: those rows must go too.
       deletedAssets: [...a.dirtyAssets].filter((x) => !this.state.assets.has(x)),
       deletedFeeds: [...a.dirtyFeeds].filter((x) => !this.state.feeds.has(x)),
@@ -454,4 +482,5 @@ interface Applied {
   /** assets whose price moved by an AnswerUpdated event in this block */
   priceEvents: Address[];
   sequencerChanged: boolean;
+  healthRows?: BatchWrite["accountHealth"];
 }

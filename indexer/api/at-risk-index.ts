@@ -1,9 +1,10 @@
-// The at-risk order of every account, rebuilt at most once per block from the health engine's in-memory data
-// (the ProtocolState it evaluates, its prices, its exact liquidatable and unknown sets): a float HF per account in
-// typed arrays with a rigorous error bound, exact bigint math (equal to the contract's) only for the accounts a
-// float could misplace against a filter bound, and for the rows a page returns.
+// The at-risk view of every account at one block: a float HF per account with a rigorous error bound, summed from
+// the PositionTable against per-asset factors (the engine's prices, indexes at `now`), plus the engine's exact
+// liquidatable and unknown sets. Exact bigint math (equal to the contract's) runs only for the accounts a float
+// could misplace against a filter bound or the warning level, and for the rows a page returns.
 import type { AccountStatus, Address, HealthEngine } from "../health";
 import { ExactContext } from "../health";
+import type { PositionTable } from "./position-table";
 
 /** Sort ranks: accounts with debt and a known HF first (by HF), then no debt (HF ∞), then unknown HF. */
 export const RANK_KNOWN = 0;
@@ -12,6 +13,7 @@ export const RANK_UNKNOWN = 2;
 
 const WAD_F = 1e18;
 const RAY_F = 1e27;
+const MAX_ASSETS = 16;
 /** Relative slack of the float sums (bigint → float conversions, a few additions); the band below is far wider. */
 const FLOAT_EPS = 1e-9;
 /** Safety band on top: costs a handful of exact computations, makes a wrong float decision impossible. */
@@ -33,76 +35,72 @@ export interface SortKey {
   address: string;
 }
 
-interface AssetFactors {
-  bit: number;
-  /** per scaled wei, USD 8-dec units: collateral value × LT / BPS, and debt value */
-  fc: number;
-  fd: number;
-  /** rounding slack of one position (one wei of amount, one unit of value, on each side) */
-  err: number;
-}
-
 export class AtRiskIndex {
   readonly size: number;
-  /** account ids sorted by (rank, hf, address) */
-  readonly order: Uint32Array;
-  private readonly addresses: Address[] = [];
+  private readonly addresses: readonly Address[];
   private readonly rank: Uint8Array;
   private readonly hf: Float64Array;
   private readonly lo: Float64Array;
   private readonly hi: Float64Array;
-  /** bit i set: holds the asset listed at index i (MAX_ASSETS is 16) */
+  /** bit i set: holds the asset listed at index i */
   private readonly held: Uint32Array;
   private readonly liq: Uint8Array;
   private readonly exactCache = new Map<number, bigint>();
   private readonly ctx: ExactContext;
   private readonly warnF: number;
 
-  constructor(readonly health: HealthEngine, readonly now: bigint, private readonly warningAt: bigint | null) {
+  constructor(table: PositionTable, health: HealthEngine, readonly now: bigint, private readonly warningAt: bigint | null) {
     const state = health.state;
+    table.sync(state);
     this.ctx = new ExactContext(state, (a) => health.price(a), now);
-    const factors = new Map<Address, AssetFactors>();
+    // Per listing index: weighted collateral and debt value per scaled wei (USD 8-dec units), and the rounding
+    // slack of one position (one wei of amount, one unit of value, each side), as the engine's float prefilter.
+    const fc = new Float64Array(MAX_ASSETS);
+    const fd = new Float64Array(MAX_ASSETS);
+    const err = new Float64Array(MAX_ASSETS);
     for (const [address, a] of state.assets) {
       const idx = this.ctx.indexes(address);
       const p = health.price(address);
       const price = p && p.price > 0n ? Number(p.price) : 0;
       const unit = 10 ** a.decimals;
-      const lIdx = idx ? Number(idx.liquidityIndex) / RAY_F : 0;
-      const bIdx = idx ? Number(idx.borrowIndex) / RAY_F : 0;
-      factors.set(address, {
-        bit: 1 << a.index,
-        fc: ((price * lIdx) / unit) * (Number(a.liquidationThresholdBps) / 1e4),
-        fd: (price * bIdx) / unit,
-        err: price / unit + 2,
-      });
+      fc[a.index] = idx ? ((price * (Number(idx.liquidityIndex) / RAY_F)) / unit) * (Number(a.liquidationThresholdBps) / 1e4) : 0;
+      fd[a.index] = idx ? (price * (Number(idx.borrowIndex) / RAY_F)) / unit : 0;
+      err[a.index] = price / unit + 2;
     }
-    const liquidatable = new Set<string>(health.liquidatable().map((e) => e.account));
-    const unknown = new Set<string>(health.unknown());
-    const n = state.accounts.size;
+    const n = table.size;
     this.size = n;
+    this.addresses = table.addresses;
     this.rank = new Uint8Array(n);
     this.hf = new Float64Array(n);
     this.lo = new Float64Array(n);
     this.hi = new Float64Array(n);
     this.held = new Uint32Array(n);
     this.liq = new Uint8Array(n);
-    let id = 0;
-    for (const [account, positions] of state.accounts) {
-      this.addresses.push(account);
+    const unknown = new Uint8Array(n);
+    for (const a of health.unknown()) {
+      const id = table.id(a);
+      if (id !== undefined) unknown[id] = 1;
+    }
+    for (const e of health.liquidatable()) {
+      const id = table.id(e.account);
+      if (id !== undefined) this.liq[id] = 1;
+    }
+    const { start, count, asset, sc, sd } = table;
+    for (let id = 0; id < n; id++) {
       let w = 0;
       let d = 0;
-      let err = 0;
+      let e = 0;
       let mask = 0;
       let debt = false;
-      for (const [asset, p] of positions) {
-        if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
-        const f = factors.get(asset);
-        if (!f) continue;
-        mask |= f.bit;
-        err += f.err;
-        if (p.scaledCollateral !== 0n) w += Number(p.scaledCollateral) * f.fc;
-        if (p.scaledDebt !== 0n) {
-          d += Number(p.scaledDebt) * f.fd;
+      const s = start[id]!;
+      const end = s + count[id]!;
+      for (let k = s; k < end; k++) {
+        const i = asset[k]!;
+        mask |= 1 << i;
+        e += err[i]!;
+        w += sc[k]! * fc[i]!;
+        if (sd[k]! !== 0) {
+          d += sd[k]! * fd[i]!;
           debt = true;
         }
       }
@@ -110,26 +108,20 @@ export class AtRiskIndex {
       if (!debt) {
         this.rank[id] = RANK_NO_DEBT;
         this.hf[id] = this.lo[id] = this.hi[id] = Infinity;
-      } else if (unknown.has(account)) {
+      } else if (unknown[id]) {
         this.rank[id] = RANK_UNKNOWN;
         this.hf[id] = NaN;
       } else {
         this.rank[id] = RANK_KNOWN;
         this.hf[id] = d > 0 ? w / d : Infinity;
-        const wLo = w * (1 - FLOAT_EPS) - err;
-        const dHi = d * (1 + FLOAT_EPS) + err;
-        const dLo = d * (1 - FLOAT_EPS) - err;
+        const wLo = w * (1 - FLOAT_EPS) - e;
+        const dHi = d * (1 + FLOAT_EPS) + e;
+        const dLo = d * (1 - FLOAT_EPS) - e;
         this.lo[id] = wLo <= 0 ? 0 : (wLo / dHi) * (1 - BAND);
-        this.hi[id] = dLo <= 0 ? Infinity : ((w * (1 + FLOAT_EPS) + err) / dLo) * (1 + BAND);
-        this.liq[id] = liquidatable.has(account) ? 1 : 0;
+        this.hi[id] = dLo <= 0 ? Infinity : ((w * (1 + FLOAT_EPS) + e) / dLo) * (1 + BAND);
       }
-      id++;
     }
     this.warnF = warningAt === null ? 0 : Number(warningAt) / WAD_F;
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => this.compareIds(a, b));
-    this.order = order;
   }
 
   address(id: number): Address {
@@ -139,18 +131,6 @@ export class AtRiskIndex {
   key(id: number): SortKey {
     const rank = this.rank[id]!;
     return { rank, hf: rank === RANK_KNOWN ? this.hf[id]! : 0, address: this.addresses[id]! };
-  }
-
-  /** First position in the order strictly after `k` (keyset paging). */
-  positionAfter(k: SortKey): number {
-    let lo = 0;
-    let hi = this.size;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareKeys(this.key(this.order[mid]!), k) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   /** Exact HF (WAD) at the index's `now`, as MarginPool.healthFactor computes it; cached. */
@@ -203,8 +183,8 @@ export class AtRiskIndex {
     return this.exactHf(id) >= bound;
   }
 
-  /** compareKeys without allocating: the sort calls this n·log n times. */
-  private compareIds(a: number, b: number): number {
+  /** Order of two accounts by (rank, hf, address), without allocating: selection calls this often. */
+  compareIds(a: number, b: number): number {
     const ra = this.rank[a]!;
     const rb = this.rank[b]!;
     if (ra !== rb) return ra - rb;
@@ -217,10 +197,16 @@ export class AtRiskIndex {
     const y = this.addresses[b]!;
     return x < y ? -1 : x > y ? 1 : 0;
   }
-}
 
-export function compareKeys(a: SortKey, b: SortKey): number {
-  if (a.rank !== b.rank) return a.rank - b.rank;
-  if (a.hf !== b.hf) return a.hf < b.hf ? -1 : 1;
-  return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
+  /** > 0 when account `id` sorts after the key `k`. */
+  compareToKey(id: number, k: SortKey): number {
+    const r = this.rank[id]!;
+    if (r !== k.rank) return r - k.rank;
+    if (r === RANK_KNOWN) {
+      const h = this.hf[id]!;
+      if (h !== k.hf) return h < k.hf ? -1 : 1;
+    }
+    const x = this.addresses[id]!;
+    return x < k.address ? -1 : x > k.address ? 1 : 0;
+  }
 }

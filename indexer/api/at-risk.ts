@@ -34,27 +34,66 @@ export function decodeKeyCursor(cursor: string): SortKey {
   return { rank: Number(m[1]), hf, address: m[3]! };
 }
 
+/**
+ * One pass over every account: count the matches, keep the `offset + limit + 1` smallest after the cursor in a
+ * bounded max-heap (no full sort: a page of a million accounts costs one linear scan).
+ */
 export function queryAtRisk(ix: AtRiskIndex, f: AtRiskFilter, page: { limit: number; offset?: number; cursor?: string }): AtRiskPage {
-  const start = page.cursor !== undefined ? ix.positionAfter(decodeKeyCursor(page.cursor)) : 0;
-  let skip = page.offset ?? 0;
+  const after = page.cursor !== undefined ? decodeKeyCursor(page.cursor) : null;
+  const offset = page.offset ?? 0;
+  const keep = offset + page.limit + 1;
+  const heap = new MaxHeap(keep, (a, b) => ix.compareIds(a, b));
   let total = 0;
-  const ids: number[] = [];
-  let more = false;
-  for (let p = 0; p < ix.size; p++) {
-    const id = ix.order[p]!;
+  for (let id = 0; id < ix.size; id++) {
     if (!ix.matches(id, f)) continue;
     total++;
-    if (p < start) continue;
-    if (skip > 0) {
-      skip--;
-      continue;
-    }
-    if (ids.length < page.limit) ids.push(id);
-    else more = true;
+    if (after && ix.compareToKey(id, after) <= 0) continue;
+    heap.offer(id);
   }
-  const rows = ids.map((id) => row(ix, id));
+  const sorted = heap.sorted();
+  const ids = sorted.slice(offset, offset + page.limit);
+  const more = sorted.length > offset + page.limit;
   const last = ids[ids.length - 1];
-  return { total, rows, nextCursor: more && last !== undefined ? encodeKeyCursor(ix.key(last)) : null };
+  return { total, rows: ids.map((id) => row(ix, id)), nextCursor: more && last !== undefined ? encodeKeyCursor(ix.key(last)) : null };
+}
+
+/** Keeps the `cap` smallest items seen (by `cmp`). */
+class MaxHeap {
+  private readonly items: number[] = [];
+
+  constructor(private readonly cap: number, private readonly cmp: (a: number, b: number) => number) {}
+
+  offer(x: number): void {
+    const h = this.items;
+    if (h.length < this.cap) {
+      h.push(x);
+      let i = h.length - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (this.cmp(h[i]!, h[p]!) <= 0) break;
+        [h[i], h[p]] = [h[p]!, h[i]!];
+        i = p;
+      }
+      return;
+    }
+    if (this.cmp(x, h[0]!) >= 0) return;
+    h[0] = x;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.cmp(h[l]!, h[m]!) > 0) m = l;
+      if (r < h.length && this.cmp(h[r]!, h[m]!) > 0) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+
+  sorted(): number[] {
+    return [...this.items].sort(this.cmp);
+  }
 }
 
 function row(ix: AtRiskIndex, id: number): AtRiskRow {

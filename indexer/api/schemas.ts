@@ -3,7 +3,7 @@
 export const MAX_LIMIT = 500;
 export const DEFAULT_LIMIT = 50;
 /** paging deeper than this is not a use case; it bounds the work a request can ask for */
-export const MAX_OFFSET = 1_000_000;
+export const MAX_OFFSET = 100_000;
 
 export const addressPattern = "^0x[0-9a-fA-F]{40}$";
 

@@ -3,11 +3,14 @@
 import type { HealthEngineOptions, RiskAggregates, StressResult } from "../health";
 import { warningLevel } from "./account-card";
 import { AtRiskIndex } from "./at-risk-index";
+import { PositionTable } from "./position-table";
 import { type ApiContext, type At, Epoch, currentBlock } from "./context";
 import { evaluateScenarios, type ScenarioResult } from "./scenarios";
 
 export class ApiServices {
   readonly epoch: Epoch;
+  /** float copy of the positions, kept current from indexer events, for the at-risk list */
+  private readonly table: PositionTable;
   readonly atRisk: () => { at: At; index: AtRiskIndex };
   readonly aggregates: () => { at: At; risk: RiskAggregates };
   readonly scenarios: () => { at: At; results: ScenarioResult[] };
@@ -18,9 +21,10 @@ export class ApiServices {
   constructor(readonly ctx: ApiContext, healthOptions?: HealthEngineOptions) {
     this.warningAt = warningLevel(healthOptions);
     this.epoch = new Epoch(ctx.indexer);
+    this.table = new PositionTable(ctx.indexer);
     this.atRisk = this.epoch.memo(() => {
       const at = currentBlock(ctx);
-      return { at, index: new AtRiskIndex(ctx.health, at.timestamp, this.warningAt) };
+      return { at, index: new AtRiskIndex(this.table, ctx.health, at.timestamp, this.warningAt) };
     });
     this.aggregates = this.epoch.memo(() => {
       const at = currentBlock(ctx);
@@ -43,5 +47,6 @@ export class ApiServices {
 
   close(): void {
     this.epoch.detach();
+    this.table.detach();
   }
 }

@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import { getAddress } from "viem";
 import { MAX_UINT256 } from "../../common/math";
-import { apiWorld, type ApiWorld } from "./world";
+import { apiWorld, borrow, type ApiWorld } from "./world";
 import { displayOf, expectClientError, get, type Res } from "./helpers";
 
 describe("API accounts", function () {
@@ -172,6 +172,22 @@ describe("API accounts", function () {
       const second = await get(w.app, "/v1/accounts?limit=3&offset=3");
       expect(second.body.accounts.map((x: Row) => x.account)).to.deep.equal(full.slice(3, 6));
       expect((await get(w.app, "/v1/accounts")).body.limit).to.equal(50);
+    });
+
+    it("re-ranks an account when its position changes on chain", async () => {
+      const order = async () => (await all()).rows.map((r) => r.account);
+      const before = await order();
+      expect(before.indexOf(w.b.b4.address)).to.be.greaterThan(before.indexOf(w.b.b1.address)); // 2.67 after 1.24
+      await borrow(w.chain, w.b.b4.wallet, "WETH", "1.3"); // 8000 / 6900 ≈ 1.16: now ahead of b1
+      await w.synced();
+      const { rows, blockNumber } = await all();
+      const after = rows.map((r) => r.account);
+      expect(after.indexOf(w.b.b4.address)).to.be.lessThan(after.indexOf(w.b.b1.address));
+      const wads = rows.map((r) => BigInt(r.healthFactorWad!));
+      for (let i = 1; i < wads.length; i++) expect(wads[i - 1]! <= wads[i]!, `order at ${i}`).to.equal(true);
+      const b4 = rows.find((r) => r.account === w.b.b4.address)!;
+      expect(b4.healthFactorWad).to.equal((await w.chainHf(w.b.b4.address, BigInt(blockNumber))).toString());
+      expect(b4.status).to.equal("warning");
     });
 
     it("rejects bad filters and paging with a 400 that names the problem", async () => {

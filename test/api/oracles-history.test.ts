@@ -122,6 +122,12 @@ describe("API oracles and history", function () {
       expect(page.body.nextCursor).to.equal(null);
       // After the liquidation b3 is healthy again: 3.125 WETH against 6900 USDC.
       expect((await get(w.app, `/v1/accounts/${w.b.b3.address}`)).body.status).to.not.equal("liquidatable");
+      // The at-risk list took the liquidation event: still in exact ascending order, b3 at its new HF.
+      const list = (await get(w.app, "/v1/accounts?limit=500")).body;
+      const wads = list.accounts.filter((a: { healthFactorWad: string | null }) => a.healthFactorWad !== null).map((a: { healthFactorWad: string }) => BigInt(a.healthFactorWad));
+      for (let i = 1; i < wads.length; i++) expect(wads[i - 1] <= wads[i], `order at ${i}`).to.equal(true);
+      const b3Row = list.accounts.find((a: { account: string }) => a.account === w.b.b3.address);
+      expect(b3Row.healthFactorWad).to.equal((await w.chainHf(w.b.b3.address, BigInt(list.blockNumber))).toString());
 
       expectClientError(await get(w.app, "/v1/liquidations?account=0x12"), 400, /account/);
       expectClientError(await get(w.app, "/v1/liquidations?limit=100000"), 400, /limit/);

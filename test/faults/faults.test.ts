@@ -1,0 +1,35 @@
+// Fault injection against the real processes (spawned `marginwatch start|index|keeper|deploy`): reorgs, RPC
+// outages, kill -9, Redis restarts, oracle faults, bad input, secrets. Slow extra cases run with FAULTS_FULL=1.
+// Ends with a table of faults injected / survived / data lost. Ports 8670–8699.
+import { dropPrefixes, dropSchemas, killAll, ledger, stopChain } from "./harness";
+import { reorgCases } from "./cases/reorg";
+import { rpcCases } from "./cases/rpc";
+import { crashCases } from "./cases/crash";
+import { redisCases } from "./cases/redis";
+import { oracleCases } from "./cases/oracle";
+import { configCases } from "./cases/config";
+import { secretsCases } from "./cases/secrets";
+
+const only = process.env.FAULTS_ONLY?.split(",").map((s) => s.trim());
+const want = (name: string) => !only || only.includes(name);
+
+describe("faults: real processes under injected faults", function () {
+  this.timeout(300_000);
+
+  after(async () => {
+    await killAll();
+    await stopChain();
+    await dropSchemas().catch(() => undefined);
+    await dropPrefixes().catch(() => undefined);
+    process.stdout.write(ledger.summary());
+  });
+
+  if (want("reorg")) reorgCases();
+  if (want("rpc")) rpcCases();
+  if (want("crash")) crashCases();
+  if (want("redis")) redisCases();
+  if (want("oracle")) oracleCases();
+  if (want("config")) configCases();
+  // Last: scans everything the cases above captured.
+  if (want("secrets")) secretsCases();
+});

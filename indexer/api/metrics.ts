@@ -8,7 +8,6 @@ export const METRIC_NAMES = {
   requests: "marginwatch_api_requests_total",
   duration: "marginwatch_api_request_duration_seconds",
   tracked: "marginwatch_accounts_tracked",
-  withDebt: "marginwatch_accounts_with_debt",
   liquidatable: "marginwatch_accounts_liquidatable",
   unknown: "marginwatch_accounts_unknown",
   headLag: "marginwatch_indexer_head_lag_blocks",
@@ -60,21 +59,6 @@ export function registerApiMetrics(app: FastifyInstance, ctx: ApiContext): void 
   new Gauge({
     name: METRIC_NAMES.unknown, help: "Accounts with debt whose health factor depends on a stale or invalid price", registers,
     collect() { this.set(health.unknown().length); },
-  });
-  new Gauge({
-    name: METRIC_NAMES.withDebt, help: "Accounts with debt", registers,
-    collect() {
-      let n = 0;
-      for (const positions of indexer.state.accounts.values()) {
-        for (const p of positions.values()) {
-          if (p.scaledDebt !== 0n) {
-            n++;
-            break;
-          }
-        }
-      }
-      this.set(n);
-    },
   });
   new Gauge({
     name: METRIC_NAMES.headLag, help: "Blocks between the chain head and the last block the indexer processed", registers,

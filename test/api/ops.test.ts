@@ -66,7 +66,6 @@ describe("API operations", function () {
     const m = r.text;
     const value = (re: RegExp): number => Number(re.exec(m)?.[1] ?? NaN);
     expect(value(/^marginwatch_accounts_tracked (\d+)$/m)).to.equal(w.indexer.state.accounts.size);
-    expect(value(/^marginwatch_accounts_with_debt (\d+)$/m)).to.equal(w.borrowers.length);
     expect(value(/^marginwatch_accounts_liquidatable (\d+)$/m)).to.equal(w.health.liquidatable().length);
     expect(value(/^marginwatch_accounts_unknown (\d+)$/m)).to.equal(w.health.unknown().length);
     expect(value(/^marginwatch_indexer_head_lag_blocks (\d+)$/m)).to.be.within(0, 5);

@@ -111,9 +111,10 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     let health!: HealthEngine;
+    const healthOptions = { levels: config.ALERT_LEVELS, hysteresisBps: config.ALERT_HYSTERESIS_BPS };
     const indexer = new Indexer({
       client, store, deployment, logger: logger.child({ component: "indexer" }),
-      createHealth: (state) => (health = new HealthEngine(state, { levels: config.ALERT_LEVELS, hysteresisBps: config.ALERT_HYSTERESIS_BPS })),
+      createHealth: (state) => (health = new HealthEngine(state, healthOptions)),
       config: {
         finalityDepth: config.FINALITY_DEPTH ?? (embedded ? 2 : 12),
         pollIntervalMs: embedded ? Math.min(config.POLL_INTERVAL_MS, 250) : config.POLL_INTERVAL_MS,
@@ -187,7 +188,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     const keeperQueue = keeper ? keeper.producer.queue : null;
     const app: FastifyInstance = await buildApi(
       { indexer, health, store, deployment, registry, keeperQueue: keeperQueue ? { counts: () => keeperQueue.getJobCounts() } : undefined },
-      { logger: logger.child({ component: "api" }) },
+      { logger: logger.child({ component: "api" }), healthOptions },
     );
     const url = await listen(app, { host: config.API_HOST, port: config.API_PORT });
     cleanups.push(() => app.close());

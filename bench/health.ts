@@ -1,0 +1,195 @@
+// Health engine at scale, on a synthetic population (no chain): build time, memory per account, price update →
+// updated liquidatable set (p50/p99), full recompute, and the same work done by exact bigint math alone.
+// Each size runs in its own child process (`node --expose-gc`), so heap deltas after GC belong to that size only.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { HealthEngine } from "../indexer/health/engine";
+import { ExactContext, isLiquidatable } from "../indexer/health/exact";
+import { buildSyntheticPopulation, feedPrices, seededRandom } from "../indexer/health/synthetic";
+import type { Address, PriceInfo } from "../indexer/health/types";
+import { emit, median, note, percentile, relay } from "./report";
+
+export interface HealthBenchOptions {
+  accounts: number;
+  /** random price moves timed through the engine (default 50) */
+  moves: number;
+  /** price moves timed through the exact-only path (default 5; each walks every holder in bigint) */
+  exactMoves: number;
+  assets: number;
+  seed: number;
+}
+
+/** Runs one size in a child `node --expose-gc` and relays its figure lines. */
+export function runHealthChild(o: HealthBenchOptions): Promise<void> {
+  // ~1.2 KB of heap per account for the synthetic ProtocolState (Maps of bigints) plus the engine: give big runs room.
+  const heapMb = Math.max(2048, Math.ceil((o.accounts * 6_000) / 1e6));
+  const args = [
+    "--expose-gc",
+    `--max-old-space-size=${heapMb}`,
+    "-r",
+    "ts-node/register/transpile-only",
+    path.join(__dirname, "health.ts"),
+    "--child",
+    JSON.stringify(o),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: path.resolve(__dirname, ".."), stdio: ["ignore", "pipe", "inherit"] });
+    let buf = "";
+    child.stdout.on("data", (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line && !relay(line)) process.stderr.write(line + "\n");
+      }
+    });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`health bench child (${o.accounts} accounts) exited with ${code ?? signal}`))));
+  });
+}
+
+type Gc = () => void;
+
+function heapUsed(gc: Gc): number {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/** The child: builds the population, then measures. Prints figure lines only. */
+function measure(o: HealthBenchOptions): void {
+  const gc = (globalThis as { gc?: Gc }).gc;
+  if (!gc) throw new Error("run with node --expose-gc");
+  const p = { accounts: o.accounts, assets: o.assets, positions: "3-5", seed: o.seed };
+  const n = o.accounts;
+
+  const h0 = heapUsed(gc);
+  let t = performance.now();
+  const pop = buildSyntheticPopulation({ accounts: n, assets: o.assets, seed: o.seed });
+  const populationMs = performance.now() - t;
+  const h1 = heapUsed(gc);
+  note(`health ${n}: population built in ${Math.round(populationMs)} ms`);
+
+  t = performance.now();
+  const engine = new HealthEngine(pop.state);
+  feedPrices(pop, engine);
+  let now = pop.now;
+  let block = 1n;
+  const first = engine.evaluate(now, block);
+  const buildMs = performance.now() - t;
+  const h2 = heapUsed(gc);
+  const stateBytes = (h1 - h0) / n;
+  const engineBytes = (h2 - h1) / n;
+  emit("health.population_build_ms", populationMs, "ms", { ...p, what: "synthetic ProtocolState (not the engine)" });
+  emit("health.engine_build_ms", buildMs, "ms", { ...p, what: "new HealthEngine + prices + first evaluate (every account classified)", exact: first.recomputed });
+  emit("health.engine_bytes_per_account", engineBytes, "B", { ...p, what: "heap+arrayBuffers delta after GC, engine only", target: "< 1024" });
+  emit("health.engine_typed_bytes_per_account", engine.memoryBytes() / n, "B", { ...p, what: "typed arrays of the engine (book + holder lists)" });
+  emit("health.state_bytes_per_account", stateBytes, "B", { ...p, what: "ProtocolState (positions as Maps of bigints), shared with the indexer" });
+
+  const rand = seededRandom(o.seed + 7);
+  const assets = pop.assets;
+  const holders = new Map<Address, Address[]>();
+  for (const [account, positions] of pop.state.accounts) {
+    for (const a of positions.keys()) (holders.get(a) ?? holders.set(a, []).get(a)!).push(account);
+  }
+  const move = (): { asset: Address; factor: number } => {
+    const asset = assets[Math.floor(rand() * assets.length)]!;
+    // ±0.1–5%, drawn symmetric so prices wander without drifting away
+    const factor = 1 + (rand() < 0.5 ? -1 : 1) * (0.001 + rand() * 0.049);
+    return { asset, factor };
+  };
+  const setPrice = (asset: Address, factor: number) => {
+    const cur = engine.price(asset)!.price;
+    const next = BigInt(Math.max(1, Math.round(Number(cur) * factor)));
+    engine.setPrice(asset, { price: next, status: "fresh" });
+    pop.prices.set(asset, next);
+  };
+
+  // Warm-up (JIT), untimed.
+  for (let i = 0; i < 5; i++) {
+    const m = move();
+    setPrice(m.asset, m.factor);
+    now += 12n;
+    engine.evaluate(now, ++block);
+  }
+  const times: number[] = [];
+  const exact: number[] = [];
+  const holdersMoved: number[] = [];
+  const changed: number[] = [];
+  for (let i = 0; i < o.moves; i++) {
+    const m = move();
+    now += 12n;
+    const start = performance.now();
+    setPrice(m.asset, m.factor);
+    const u = engine.evaluate(now, ++block);
+    times.push(performance.now() - start);
+    exact.push(u.recomputed);
+    holdersMoved.push(holders.get(m.asset)?.length ?? 0);
+    changed.push(u.liquidatableAdded.length + u.liquidatableRemoved.length);
+  }
+  const moveParams = { ...p, moves: o.moves, move: "one asset ±0.1–5%, +12 s", target: n >= 1_000_000 ? "< 100 ms" : "(target is at 1M)" };
+  emit("health.price_update_p50_ms", median(times), "ms", moveParams);
+  emit("health.price_update_p99_ms", percentile(times, 99), "ms", moveParams);
+  emit("health.price_update_max_ms", Math.max(...times), "ms", moveParams);
+  emit("health.price_update_exact_checks_p50", median(exact), "accounts", { ...p, what: "bigint confirmations per update (the rest decided by the float prefilter)", holders_p50: median(holdersMoved) });
+  emit("health.price_update_set_changes_p50", median(changed), "accounts", { ...p, what: "liquidatable added+removed per update" });
+
+  // Full recompute: a time jump past the interest drift budget forces a rebase — every account re-classified.
+  const rebase: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    now += 86_400n;
+    const start = performance.now();
+    const u = engine.evaluate(now, ++block);
+    rebase.push(performance.now() - start);
+    if (!u.rebased) note(`health ${n}: +1 day did not rebase`);
+  }
+  emit("health.full_recompute_ms", median(rebase), "ms", { ...p, what: "rebase: every account re-summed and classified (+1 day of interest)", runs: 3 });
+
+  // The same with exact bigint math only: HF of every holder of the moved asset (incremental, no prefilter), and
+  // of every account (a full exact scan), with common/math accountData as the contract computes it.
+  const priceOf = (a: Address): PriceInfo | undefined => {
+    const v = pop.prices.get(a);
+    return v === undefined ? undefined : { price: v, status: "fresh" };
+  };
+  const exactMoveTimes: number[] = [];
+  for (let i = 0; i < o.exactMoves; i++) {
+    const m = move();
+    now += 12n;
+    const start = performance.now();
+    setPrice(m.asset, m.factor);
+    const ctx = new ExactContext(pop.state, priceOf, now);
+    let liq = 0;
+    for (const account of holders.get(m.asset) ?? []) if (isLiquidatable(ctx.account(account).data)) liq++;
+    exactMoveTimes.push(performance.now() - start);
+    void liq;
+  }
+  emit("health.exact_price_update_p50_ms", median(exactMoveTimes), "ms", { ...p, moves: o.exactMoves, what: "exact bigint HF of every holder of the moved asset, no prefilter" });
+
+  // Engine and brute force at the same moment: the engine's set must equal the exact scan's.
+  engine.evaluate(now, ++block);
+  const start = performance.now();
+  const ctx = new ExactContext(pop.state, priceOf, now);
+  const brute = new Set<Address>();
+  for (const account of pop.state.accounts.keys()) if (isLiquidatable(ctx.account(account).data)) brute.add(account);
+  const fullExactMs = performance.now() - start;
+  const mine = new Set(engine.liquidatable().map((e) => e.account));
+  let mismatches = 0;
+  for (const a of brute) if (!mine.has(a)) mismatches++;
+  for (const a of mine) if (!brute.has(a)) mismatches++;
+  emit("health.exact_full_scan_ms", fullExactMs, "ms", { ...p, what: "exact bigint HF of every account (brute force)" });
+  emit("health.liquidatable_accounts", brute.size, "accounts", { ...p, what: "at the end of the run (exact scan)" });
+  emit("health.liquidatable_mismatches", mismatches, "accounts", { ...p, what: "engine set vs exact scan; must be 0" });
+  emit("health.speedup_vs_exact_full", fullExactMs / median(times), "x", { ...p, what: "exact full scan ÷ engine price update p50" });
+}
+
+if (require.main === module && process.argv[2] === "--child") {
+  try {
+    measure(JSON.parse(process.argv[3]!) as HealthBenchOptions);
+    process.exit(0);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  }
+}

@@ -137,8 +137,8 @@ describe("keeper: worker processes killed or stopped mid-job", function () {
 
   async function completed(producer: LiquidationProducer, jobId: string): Promise<LiquidationJobResult> {
     return waitFor("the job to complete", async () => {
-      const job = await producer.queue.getJob(jobId);
-      return job && (await job.getState()) === "completed" ? (job.returnvalue as LiquidationJobResult) : undefined;
+      if ((await producer.queue.getJobState(jobId)) !== "completed") return undefined;
+      return (await producer.queue.getJob(jobId))!.returnvalue as LiquidationJobResult;
     }, 60_000);
   }
 

@@ -50,6 +50,25 @@ export interface Chain {
 /** Starts a hardhat node on `port` (keeper range 8610–8629), deploys the default market, seeds liquidity. */
 export async function startChain(port: number): Promise<Chain> {
   const node = await startHardhatNode(port);
+  let stopping = false;
+  // A node that dies under a test is reported with its exit code or signal (else the test only sees ECONNREFUSED).
+  const report = () => {
+    if (!stopping) console.error(`[keeper tests] hardhat node on port ${port} exited unexpectedly (code ${node.child.exitCode}, signal ${node.child.signalCode})`);
+  };
+  if (node.child.exitCode !== null || node.child.signalCode !== null) report();
+  else node.child.once("exit", report);
+  try {
+    const chain = await seedChain(node);
+    return { ...chain, stop: () => ((stopping = true), node.stop()) };
+  } catch (e) {
+    // Never leave a node behind: an orphan keeps the port and answers the next run's readiness probe.
+    stopping = true;
+    await node.stop();
+    throw e;
+  }
+}
+
+async function seedChain(node: NodeHandle): Promise<Chain> {
   // Reads retry: under load the node now and then drops a kept-alive connection ("other side closed").
   const publicClient = createPublicClient({ chain: hardhat, transport: http(node.url, { retryCount: 3 }), pollingInterval: 50, cacheTime: 0 }) as PublicClient;
   const handle: NodeHandle = { ...node, publicClient };

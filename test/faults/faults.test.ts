@@ -9,6 +9,7 @@ import { redisCases } from "./cases/redis";
 import { oracleCases } from "./cases/oracle";
 import { configCases } from "./cases/config";
 import { secretsCases } from "./cases/secrets";
+import { bugCases } from "./cases/bugs";
 
 const only = process.env.FAULTS_ONLY?.split(",").map((s) => s.trim());
 const want = (name: string) => !only || only.includes(name);
@@ -30,6 +31,7 @@ describe("faults: real processes under injected faults", function () {
   if (want("redis")) redisCases();
   if (want("oracle")) oracleCases();
   if (want("config")) configCases();
+  if (want("bugs")) bugCases();
   // Last: scans everything the cases above captured.
   if (want("secrets")) secretsCases();
 });

@@ -11,7 +11,7 @@ import { parseUnits, type Hex } from "viem";
 import { readDeployment } from "../../../common/deployment";
 import { mockV3AggregatorAbi } from "../../../common/generated/abis";
 import {
-  baseEnv, captureApi, chain, Cli, fault, freshDb, freshKey, freshPrefix, PORTS, queueJobs, request, send, sleep, txAccounting, until,
+  baseEnv, bugIt, captureApi, chain, Cli, fault, freshDb, freshKey, freshPrefix, PORTS, queueJobs, request, send, sleep, txAccounting, until,
   waitHealthy, world, type World,
 } from "../harness";
 
@@ -42,6 +42,9 @@ export function oracleCases(): void {
       expect(deploy.out).to.match(/deployed MarginPool 0x[0-9a-f]{40}/);
       const d = readDeployment(file);
       expect(d.sequencerUptimeFeed).to.match(/^0x[0-9a-f]{40}$/);
+      // The sequencer feed starts "up" at deployment: its grace period runs first.
+      await c.rpc("evm_increaseTime", [GRACE + 1]);
+      await c.mine();
       w = await world("oracle", d);
       v = await w.openPosition(6, "10", "20000"); // HF 1.24 at WETH 3000, 0.99 at 2400
       await w.deposit(7, "WBTC", "1");
@@ -72,35 +75,62 @@ export function oracleCases(): void {
     }
 
     /**
-     * Applies a fault, checks unknown + alert + nothing sent over a few blocks, then restores. Returns the number
-     * of transactions the keeper got mined meanwhile (must be 0).
+     * Applies a fault; checks the account is unknown, an oracle alert is queued and logged, and nothing is sent
+     * over a few blocks; then restores (also when a check failed, so one failure does not cascade).
      */
     async function badPrice(name: string, account: Hex, alertType: string, apply: () => Promise<unknown>, restore: () => Promise<unknown>): Promise<void> {
       await fault("oracle", name, async (f) => {
         const alertsBefore = await oracleAlerts(alertType);
+        const logsBefore = cli.logs().filter((l) => String(l.msg).startsWith(`oracle alert: ${alertType}`)).length;
         const before = await txAccounting(w.chain, keeper, from);
         const liqBefore = (await w.liquidations(undefined, account)).length;
-        await apply();
-        await until(`${account} unknown`, async () => (await accountStatus(account)) === "unknown", 30_000);
-        await until(`a ${alertType} alert queued`, async () => (await oracleAlerts(alertType)) > alertsBefore, 15_000);
-        expect(cli.logs().some((l) => String(l.msg).startsWith(`oracle alert: ${alertType}`))).to.equal(true);
-        const oracles = await request(`${API}/v1/oracles`);
-        expect(oracles.status).to.equal(200);
-        // Blocks go by: the producer sees the account every block, the keeper must not act on it.
-        await w.chain.mine(3);
-        await sleep(1_500);
-        const after = await txAccounting(w.chain, keeper, from);
-        const liq = (await w.liquidations(undefined, account)).length - liqBefore;
-        f.lost(after.mined - before.mined, "transactions sent on a bad price");
-        expect(liq, "Liquidation events").to.equal(0);
-        expect(after.nonce, "keeper nonce").to.equal(before.nonce);
-        expect(cli.logs().filter((l) => l.account === account && /liquidation sent/.test(String(l.msg))).length).to.equal(0);
-        await restore();
+        try {
+          await apply();
+          await until(`${account} unknown`, async () => (await accountStatus(account)) === "unknown", 30_000);
+          // Blocks go by: the producer sees the account every block, the keeper must not act on it.
+          await w.chain.mine(3);
+          await sleep(1_500);
+          const after = await txAccounting(w.chain, keeper, from);
+          const liq = (await w.liquidations(undefined, account)).length - liqBefore;
+          f.lost(after.mined - before.mined, "transactions sent on a bad price");
+          expect(liq, "Liquidation events").to.equal(0);
+          expect(after.nonce, "keeper nonce").to.equal(before.nonce);
+          expect(cli.logs().filter((l) => l.account === account && /liquidation sent/.test(String(l.msg))).length).to.equal(0);
+          expect(await accountStatus(account)).to.equal("unknown");
+          await until(`a ${alertType} alert queued`, async () => (await oracleAlerts(alertType)) > alertsBefore, 15_000);
+          expect(cli.logs().filter((l) => String(l.msg).startsWith(`oracle alert: ${alertType}`)).length).to.be.greaterThan(logsBefore);
+        } finally {
+          await restore();
+        }
         await until(`${account} priced again`, async () => (await accountStatus(account)) !== "unknown", 30_000);
       });
     }
 
-    it("a stale feed (round older than the heartbeat, at a price that would liquidate): unknown, heartbeat alert, nothing sent; fresh again → liquidated once", async () => {
+    // u's collateral is WBTC, a silent feed (MockV3Aggregator): the indexer sees its faults by polling.
+    const wbtcBack = () => w.setPrice("WBTC", "60000");
+
+    it("zero and negative answers (a naive reader would price the collateral at 0): unknown, feed-invalid alert, nothing sent", async () => {
+      await badPrice("zero answer (WBTC)", u, "feed-invalid", () => w.setRound("WBTC", 0n, 0), wbtcBack);
+      await badPrice("negative answer (WBTC)", u, "feed-invalid", () => w.setRound("WBTC", -45_000n * 10n ** 8n, 0), wbtcBack);
+    });
+
+    it("a feed whose code reverts, and one returning short data (hardhat_setCode): unknown, feed-invalid alert, nothing sent", async () => {
+      const feed = w.asset("WBTC").feed;
+      const code = await w.chain.rpc<Hex>("eth_getCode", [feed, "latest"]);
+      for (const [label, bytecode] of [["reverts", REVERTING], ["returns short data", SHORT]] as const) {
+        await badPrice(`feed code ${label} (WBTC)`, u, "feed-invalid",
+          async () => {
+            await w.chain.rpc("hardhat_setCode", [feed, bytecode]);
+            await w.chain.mine();
+          },
+          async () => {
+            await w.chain.rpc("hardhat_setCode", [feed, code]);
+            await wbtcBack();
+          });
+      }
+    });
+
+    it("a stale feed (a round older than the heartbeat, at a price that would liquidate): unknown, heartbeat alert, nothing sent; fresh again → liquidated once", async () => {
       await badPrice("stale feed (WBTC round 4000 s old)", u, "heartbeat-missed",
         () => w.setRound("WBTC", parseUnits("45000", 8), 4_000),
         () => w.setPrice("WBTC", "45000"));
@@ -109,25 +139,13 @@ export function oracleCases(): void {
       expect((await w.liquidations(undefined, u)).length).to.equal(1);
     });
 
-    it("zero and negative answers: unknown, feed-invalid alert, nothing sent", async () => {
-      await badPrice("zero answer (WETH)", v, "feed-invalid", () => w.setRound("WETH", 0n, 0), () => w.setPrice("WETH", "3000"));
-      await badPrice("negative answer (WETH)", v, "feed-invalid", () => w.setRound("WETH", -2400n * 10n ** 8n, 0), () => w.setPrice("WETH", "3000"));
-    });
-
-    it("a feed whose code reverts, and one returning short data (hardhat_setCode): unknown, feed-invalid alert, nothing sent", async () => {
-      const feed = w.asset("WETH").feed;
-      const code = await w.chain.rpc<Hex>("eth_getCode", [feed, "latest"]);
-      for (const [label, bytecode] of [["reverts", REVERTING], ["returns short data", SHORT]] as const) {
-        await badPrice(`feed code ${label} (WETH)`, v, "feed-invalid",
-          async () => {
-            await w.chain.rpc("hardhat_setCode", [feed, bytecode]);
-            await w.chain.mine();
-          },
-          async () => {
-            await w.chain.rpc("hardhat_setCode", [feed, code]);
-            await w.setPrice("WETH", "3000");
-          });
-      }
+    // BUG (indexer/oracle/tracker.ts, OracleTracker.onAnswerUpdated): for an emitting aggregator (WETH and DAI in the
+    // default market) the AnswerUpdated event replaces the feed's current reading before the block's poll, so the
+    // poll sees no status change and raises no alert: a zero, negative or stale answer delivered by an event never
+    // produces feed-invalid / heartbeat-missed (nor feed-recovered). The account is still marked unknown and
+    // nothing is sent. Runs with FAULTS_BUGS=1; un-skip when fixed.
+    bugIt("BUG: a zero answer on an emitting feed (WETH) raises a feed-invalid alert", async () => {
+      await badPrice("zero answer on an emitting feed (WETH)", v, "feed-invalid", () => w.setRound("WETH", 0n, 0), () => w.setPrice("WETH", "3000"));
     });
 
     it("the L2 sequencer down (then in its grace period) while the price would liquidate: unknown, sequencer alert, nothing sent; up → liquidated once", async () => {

@@ -17,7 +17,7 @@ export async function naiveVsMarginwatch(chain: BenchChain, follower: Follower, 
   const n = chain.borrowers.length;
   const accounts = chain.borrowers.map((b) => b.address);
   const counter = createCounter();
-  const naive = countingClient(chain.node.url, counter, { batchSize: 1000, timeoutMs: 120_000 });
+  const naive = countingClient(chain.node.url, counter, { batchSize: 1000, timeoutMs: 600_000 });
   const p = { borrowers: n, accounts_indexed: follower.health.stats().accounts, blocks, batch: 1000 };
 
   const naiveMs: number[] = [];

@@ -7,7 +7,7 @@
 //   --chain-accounts 1000,10000 on-chain borrowers for the naive-keeper and latency runs (the largest chain is
 //                               also the backfill chain)
 //   --events 100000             watched events the backfill chain must hold (topped up with supplier deposits)
-//   --moves 50                  price moves timed per health size;  --rounds 5  latency rounds;  --blocks 3  naive blocks
+//   --moves 50                  price moves timed per health size;  --rounds 5  latency rounds;  --blocks 2  naive blocks
 //   --throughput-accounts 100   liquidatable accounts per throughput setup
 //   --port 8650                 first hardhat node port (uses this and the next two)
 //   --pg-url URL                PostgreSQL for the backfill (default $DATABASE_URL or postgres://postgres@127.0.0.1:5432/test)
@@ -47,7 +47,7 @@ function parseArgs(argv: string[]): Options {
     events: 100_000,
     moves: 50,
     rounds: 5,
-    blocks: 3,
+    blocks: 2,
     throughputAccounts: 100,
     port: 8650,
     pgUrl: process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",

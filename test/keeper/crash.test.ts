@@ -41,6 +41,17 @@ class KeeperProcess {
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
   }
 
+  /** Exit code, or an error if the process has not exited within `ms`. */
+  async exitCode(ms = 30_000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`keeper process did not exit within ${ms} ms`)), ms)));
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   has(msg: string): boolean {
     return this.lines.some((l) => l.includes(`"msg":"${msg}"`));
   }
@@ -154,7 +165,7 @@ describe("keeper: worker processes killed or stopped mid-job", function () {
     const victim = await waitFor("the sender's log line", async () => workers.find((w) => w.has("liquidation sent")));
     const survivor = workers.find((w) => w !== victim)!;
     victim.kill("SIGKILL");
-    await victim.exited;
+    await victim.exitCode();
     expect(await producer.queue.getJobState(jobId)).to.equal("active"); // orphaned: its lock expires, nobody renews it
 
     await waitFor("the stalled job to be resumed", async () => survivor.has("resuming wait for a transaction sent earlier"), 60_000);
@@ -171,7 +182,7 @@ describe("keeper: worker processes killed or stopped mid-job", function () {
 
     // A graceful stop of the survivor: SIGTERM → exit code 0.
     survivor.kill("SIGTERM");
-    expect(await survivor.exited).to.equal(0);
+    expect(await survivor.exitCode()).to.equal(0);
     const bare = KEEPER_KEY.slice(2).toLowerCase();
     expect([...victim.lines, ...survivor.lines].some((l) => l.toLowerCase().includes(bare))).to.equal(false);
   });
@@ -183,7 +194,7 @@ describe("keeper: worker processes killed or stopped mid-job", function () {
     const { borrower, jobId, fromBlock } = await liquidatableJob(producer, 7);
     const sent = await sentAndPending(producer, jobId);
     child.kill("SIGTERM");
-    expect(await child.exited).to.equal(0);
+    expect(await child.exitCode()).to.equal(0);
     expect(child.has("keeper stopped")).to.equal(true);
     expect(await producer.queue.getJobState(jobId)).to.equal("delayed");
     const parked = await producer.queue.getJob(jobId);

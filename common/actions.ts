@@ -29,8 +29,10 @@ export async function write(
   args: readonly unknown[],
   wait = true,
 ): Promise<`0x${string}`> {
+  // A fixed gas limit: an estimate taken in the same second as a reserve's last update skips the interest accrual
+  // that the mined transaction (a second later) performs, and would run out of gas.
   const hash = await wallet.writeContract({
-    address, abi: abi as never, functionName: functionName as never, args: args as never, account: wallet.account, chain: wallet.chain,
+    address, abi: abi as never, functionName: functionName as never, args: args as never, account: wallet.account, chain: wallet.chain, gas: 1_500_000n,
   });
   if (wait) {
     const r = await ctx.publicClient.waitForTransactionReceipt({ hash });

@@ -38,12 +38,17 @@ export function isRangeTooLargeError(error: unknown): boolean {
   return /block range|range (is )?too (large|wide|big)|more than \d+ (results|logs)|limit exceeded|response size|query returned more than|too many (results|logs|blocks)|exceed(s|ed) .*(range|limit)|-32005|log response size/i.test(text);
 }
 
+/**
+ * The words of an error and its causes, for classification and logs. viem's messages embed the request body:
+ * long hex strings (calldata, signed transactions) are cut so a "429" or "503" inside them cannot match.
+ */
 export function errorText(error: unknown): string {
+  const clean = (s: string | undefined) => (s ?? "").replace(/0x[0-9a-fA-F]{16,}/g, "0x…");
   if (error instanceof Error) {
-    const e = error as Error & { shortMessage?: string; details?: string; cause?: unknown; code?: unknown };
-    return [e.name, e.message, e.shortMessage, e.details, String(e.code ?? ""), e.cause ? errorText(e.cause) : ""].join(" ");
+    const e = error as Error & { shortMessage?: string; details?: string; cause?: unknown; code?: unknown; status?: unknown };
+    return [e.name, clean(e.message), clean(e.shortMessage), clean(e.details), String(e.code ?? ""), String(e.status ?? ""), e.cause ? errorText(e.cause) : ""].join(" ");
   }
-  return String(error);
+  return clean(String(error));
 }
 
 export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {

@@ -38,7 +38,7 @@ export const PORTS = {
 
 export const FULL = !!process.env.FAULTS_FULL;
 export const REDIS_MAIN = { host: "127.0.0.1", port: 6379 } as const;
-const PG_BASE = process.env.FAULTS_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const PG_BASE = process.env.FAULTS_PG_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -100,8 +100,11 @@ export const ledger = {
       lines.push("  " + c.padEnd(22) + String(rows.length).padStart(8) + String(s).padStart(10) + String(l).padStart(11));
     }
     lines.push("  " + "-".repeat(54), "  " + "total".padEnd(22) + String(ti).padStart(8) + String(ts).padStart(10) + String(tl).padStart(11));
-    const bad = ledger.rows.filter((r) => r.survived !== true || r.dataLost);
-    for (const r of bad) lines.push(`  ! ${r.category} / ${r.fault}: ${r.survived === null ? "not finished" : r.survived ? "survived" : "NOT survived"}${r.note ? ` — ${r.note}` : ""}`);
+    for (const r of ledger.rows) {
+      const bad = r.survived !== true || r.dataLost > 0;
+      if (!bad && !r.note) continue;
+      lines.push(`  ${bad ? "!" : "·"} ${r.category} / ${r.fault}: ${r.survived === null ? "not finished" : r.survived ? "survived" : "NOT survived"}${r.note ? ` — ${r.note}` : ""}`);
+    }
     return lines.join("\n") + "\n";
   },
 };
@@ -134,7 +137,7 @@ export const secrets: Hex[] = [];
 /** Redis prefixes used by processes (port → prefixes), for cleanup and for the job-data scan. */
 export const prefixesUsed: Array<{ port: number; prefix: string }> = [];
 
-const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "mw-faults-"));
+export const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "mw-faults-"));
 
 // ------------------------------------------------------------------------------------------------ spawned CLI
 
@@ -432,7 +435,16 @@ export interface World {
   fundKeeper(key: Hex): Promise<Hex>;
 }
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mw-faults-d-"));
+export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mw-faults-d-"));
+
+/** Removes the suite's temporary files; process logs are kept (and their folder printed) when something failed. */
+export function cleanupTmp(): string | null {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const failed = ledger.rows.some((r) => r.survived !== true);
+  if (failed || process.env.FAULTS_KEEP) return logDir;
+  fs.rmSync(logDir, { recursive: true, force: true });
+  return null;
+}
 
 /** Deploys the default market (or adopts `existing`), writes the deployment file and seeds liquidity. */
 export async function world(label: string, existing?: Deployment): Promise<World> {
@@ -549,9 +561,16 @@ export async function freshDb(label: string): Promise<Db> {
   schemas.push(schema);
   return {
     schema,
-    url: `${PG_BASE}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    url: withSearchPath(PG_BASE, schema),
     open: () => openStore({ databaseUrl: PG_BASE, schema }),
   };
+}
+
+/** The URL with `options=-c search_path=<schema>` (pg passes it to the server at connect time). */
+function withSearchPath(base: string, schema: string): string {
+  const u = new URL(base);
+  u.searchParams.set("options", `-c search_path=${schema}`);
+  return u.toString();
 }
 
 export async function dropSchemas(): Promise<void> {

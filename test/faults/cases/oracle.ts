@@ -5,13 +5,11 @@
 // liquidated (the keeper was alive all along).
 import { expect } from "chai";
 import path from "node:path";
-import os from "node:os";
-import fs from "node:fs";
 import { parseUnits, type Hex } from "viem";
 import { readDeployment } from "../../../common/deployment";
 import { mockV3AggregatorAbi } from "../../../common/generated/abis";
 import {
-  baseEnv, bugIt, captureApi, chain, Cli, fault, freshDb, freshKey, freshPrefix, PORTS, queueJobs, request, send, sleep, txAccounting, until,
+  baseEnv, bugIt, captureApi, chain, Cli, fault, freshDb, freshKey, freshPrefix, PORTS, queueJobs, request, send, sleep, tmp, txAccounting, until,
   waitHealthy, world, type World,
 } from "../harness";
 
@@ -35,7 +33,7 @@ export function oracleCases(): void {
 
     before(async () => {
       const c = await chain();
-      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mwf-oracle-")), "deployment.json");
+      const file = path.join(tmp, "oracle-cli-deployment.json");
       const deploy = new Cli("oracle-deploy", ["deploy", "--rpc-url", c.url, "--out", file, "--sequencer-grace", String(GRACE)], {});
       const exit = await deploy.waitExit(180_000);
       expect(exit.code, deploy.tail()).to.equal(0);

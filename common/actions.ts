@@ -84,14 +84,5 @@ export async function setPrice(ctx: ChainContext, symbol: string, usd: string): 
   await write(ctx, ctx.admin, a.feed, abi, "updateAnswer", [parseUnits(usd, a.feedDecimals)]);
 }
 
-/** Small deterministic PRNG (mulberry32) so simulations and tests are reproducible from a seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (mulberry32) so simulations and tests are reproducible from a seed. */
+export { seededRandom as rng } from "./random";

@@ -1,5 +1,6 @@
 // Deterministic synthetic populations (N accounts, 3–5 positions over 4–8 assets) for property tests and
 // benchmarks: a ProtocolState filled directly, with prices, so the engine can be driven without a chain.
+import { seededRandom } from "../../common/random";
 import { RAY } from "../../common/math";
 import { ProtocolState, type AssetState, type Position } from "../state/state";
 import type { Address, PriceInfo } from "./types";
@@ -41,17 +42,7 @@ const TEMPLATES: Template[] = [
   { price: 100, decimals: 18, ltv: 6600, lt: 7300, bonus: 750 }, // AAVE
 ];
 
-/** mulberry32: small, fast, seeded; the same seed gives the same population on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 const hex40 = (rand: () => number): Address =>
   `0x${Array.from({ length: 5 }, () => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, "0")).join("")}` as Address;

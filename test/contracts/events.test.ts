@@ -1,5 +1,6 @@
 // Property: the pool's events alone rebuild every balance exactly. A seeded random run of every action (with a
 // liquidation and a bad-debt write-off) is replayed through indexer/state and compared with the contract's views.
+import { seededRandom } from "../../common/random";
 import { expect } from "chai";
 import type { Log } from "viem";
 import { deposit, tx, type Fixture, type Wallet } from "../fixtures/protocol";
@@ -13,17 +14,8 @@ import {
   useFixture,
 } from "./helpers";
 
-/** mulberry32: a tiny deterministic PRNG, so a failure reproduces with the same seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32 (common/random.ts): a failure reproduces with the same seed.
+const rng = seededRandom;
 
 const SYMBOLS = ["WETH", "WBTC", "USDC", "DAI"] as const;
 

@@ -17,6 +17,7 @@ import { hardhat } from "viem/chains";
 import { deployProtocol, type Wallet } from "../../common/deploy";
 import { writeDeployment, type Deployment } from "../../common/deployment";
 import { assetOf, type ChainContext } from "../../common/actions";
+import { seededRandom } from "../../common/random";
 import { emittingAggregatorAbi, marginPoolAbi, mockV3AggregatorAbi, testTokenAbi } from "../../common/generated/abis";
 import { openStore } from "../../indexer/store";
 import type { Store } from "../../indexer/store/types";
@@ -137,7 +138,12 @@ export const secrets: Hex[] = [];
 /** Redis prefixes used by processes (port → prefixes), for cleanup and for the job-data scan. */
 export const prefixesUsed: Array<{ port: number; prefix: string }> = [];
 
-export const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "mw-faults-"));
+let logDirPath: string | null = null;
+/** Folder of the spawned processes' output files (created on first use). */
+export function logDir(): string {
+  logDirPath ??= fs.mkdtempSync(path.join(os.tmpdir(), "mw-faults-"));
+  return logDirPath;
+}
 
 // ------------------------------------------------------------------------------------------------ spawned CLI
 
@@ -161,7 +167,7 @@ export class Cli {
     const base: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !CONFIG_VARS.test(k)) base[k] = v;
     for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
-    this.file = path.join(logDir, `${label.replace(/[^a-z0-9-]+/gi, "_")}-${Date.now()}.log`);
+    this.file = path.join(logDir(), `${label.replace(/[^a-z0-9-]+/gi, "_")}-${Date.now()}.log`);
     this.child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: base, stdio: ["ignore", "pipe", "pipe"] });
     this.child.stdout!.on("data", (d: Buffer) => {
       this.out += d.toString();
@@ -435,14 +441,22 @@ export interface World {
   fundKeeper(key: Hex): Promise<Hex>;
 }
 
-export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mw-faults-d-"));
+let tmpPath: string | null = null;
+/** Folder of deployment files (created on first use). */
+export function tmp(): string {
+  tmpPath ??= fs.mkdtempSync(path.join(os.tmpdir(), "mw-faults-d-"));
+  return tmpPath;
+}
 
 /** Removes the suite's temporary files; process logs are kept (and their folder printed) when something failed. */
 export function cleanupTmp(): string | null {
-  fs.rmSync(tmp, { recursive: true, force: true });
+  if (tmpPath) fs.rmSync(tmpPath, { recursive: true, force: true });
+  tmpPath = null;
+  if (!logDirPath) return null;
   const failed = ledger.rows.some((r) => r.survived !== true);
-  if (failed || process.env.FAULTS_KEEP) return logDir;
-  fs.rmSync(logDir, { recursive: true, force: true });
+  if (failed || process.env.FAULTS_KEEP) return logDirPath;
+  fs.rmSync(logDirPath, { recursive: true, force: true });
+  logDirPath = null;
   return null;
 }
 
@@ -450,7 +464,7 @@ export function cleanupTmp(): string | null {
 export async function world(label: string, existing?: Deployment): Promise<World> {
   const c = await chain();
   const d = existing ?? (await deployProtocol({ publicClient: c.pc, walletClient: c.wallet(0) }));
-  const file = path.join(tmp, `${label}.json`);
+  const file = path.join(tmp(), `${label}.json`);
   writeDeployment(file, d);
   const ctx: ChainContext = { publicClient: c.pc, deployment: d, admin: c.wallet(0) };
   const approved = new Set<string>();
@@ -748,14 +762,7 @@ export const pidAlive = (pid: number): boolean => {
 
 /** Reproducible random activity by wallets #6–#11: deposits, borrows, repays, withdrawals and WETH/WBTC price moves. */
 export async function activity(w: World, seed: number, steps: number, wallets: readonly number[] = [6, 7, 8, 9, 10, 11]): Promise<number> {
-  let r = seed >>> 0;
-  const rand = () => {
-    r = (r + 0x6d2b79f5) >>> 0;
-    let t = r;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(seed);
   let ok = 0;
   for (let i = 0; i < steps; i++) {
     const who = wallets[Math.floor(rand() * wallets.length)]!;

@@ -1,6 +1,7 @@
 // API fuzzing over raw HTTP (no URL normalisation): every route of the running process's OpenAPI document with
 // hostile path parameters, query strings, bodies, content types, methods and sizes, plus crafted cases.
 import http from "node:http";
+import { seededRandom } from "../../../common/random";
 import { captured } from "../harness";
 
 export interface FuzzResult {
@@ -57,17 +58,6 @@ const HOSTILE: string[] = [
   "constructor", "prototype", "ñ", "😀", "\u202e", "%", "%%", "%zz", "\\", "|", "a".repeat(201), "b".repeat(5000), "WETH", "weth",
   "USDC", "o:5", "bzo1", "bzo5OTk5OTk5OTk5", "bzotMQ", "liquidatable", "unknown", "csv", "json", "xml",
 ];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Route {
   method: string;
@@ -146,7 +136,7 @@ export function crafted(): RawReq[] {
 }
 
 function randomRequests(routes: Route[], n: number, seed: number): RawReq[] {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const out: RawReq[] = [];
   for (let i = 0; i < n; i++) {

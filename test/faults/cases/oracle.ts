@@ -33,7 +33,7 @@ export function oracleCases(): void {
 
     before(async () => {
       const c = await chain();
-      const file = path.join(tmp, "oracle-cli-deployment.json");
+      const file = path.join(tmp(), "oracle-cli-deployment.json");
       const deploy = new Cli("oracle-deploy", ["deploy", "--rpc-url", c.url, "--out", file, "--sequencer-grace", String(GRACE)], {});
       const exit = await deploy.waitExit(180_000);
       expect(exit.code, deploy.tail()).to.equal(0);

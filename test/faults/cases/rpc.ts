@@ -2,7 +2,7 @@
 // mid-follow (503s, connection resets), malformed logs from the RPC, and hostile API input while it runs.
 import { expect } from "chai";
 import {
-  activity, baseEnv, ledger, Cli, convergence, fault, freshDb, freshPrefix, FULL, PORTS, request, sleep, status, until, waitCursor,
+  activity, baseEnv, Cli, convergence, fault, freshDb, freshPrefix, FULL, ledger, PORTS, request, sleep, status, until, waitCursor,
   waitHealthy, world, type Db, type World,
 } from "../harness";
 import { startChaosProxy, type ChaosProxy } from "../chaos-proxy";
@@ -18,8 +18,10 @@ function truncated(real: RawLog, logIndex: number): RawLog {
 }
 
 export function rpcCases(): void {
-  const isPoolLog = (l: RawLog) => String(l.data).length > 2 + 64 && Array.isArray(l.topics) && (l.topics as string[]).length > 0 && pool !== "" && String(l.address).toLowerCase() === pool;
   let pool = "";
+  /** a pool log with more than one word of data (cut to 20 bytes it cannot decode) */
+  const isPoolLog = (l: RawLog) =>
+    String(l.address).toLowerCase() === pool && String(l.data).length > 2 + 64 && Array.isArray(l.topics) && l.topics.length > 0;
 
   describe("RPC outage, malformed logs and hostile API input (`index` behind a proxy)", function () {
     this.timeout(180_000);
@@ -82,7 +84,7 @@ export function rpcCases(): void {
         const head = await w.chain.head();
         await waitCursor(API, head, 60_000, cli);
         await until("ready after the outage", async () => (await request(`${API}/readyz`)).status === 200, 15_000);
-        expect(cli.logCount(/sync step failed|eth_getLogs failing/) + cli.logCount(/retrying/)).to.be.greaterThan(0);
+        expect(cli.logCount(/retrying/), "the outage was logged").to.be.greaterThan(0);
         const c = await convergence(db, w);
         f.lost(c.positionDiffs, "positions");
         expect(c.stored).to.equal(c.fresh);
@@ -108,7 +110,7 @@ export function rpcCases(): void {
             const res = await request(`${API}/readyz`);
             return res.status === 503 ? res : undefined;
           }, 15_000);
-          expect(r.body.message).to.match(/RPC failing|phase|stuck/);
+          expect(r.body.message).to.match(/RPC failing/);
         }
         const left = seconds * 1000 - (Date.now() - down);
         if (left > 0) await sleep(left);
@@ -159,8 +161,10 @@ export function rpcCases(): void {
     });
 
     it("hostile API input (every route, random and crafted): only 4xx, the process stays up and /healthz answers 200", async () => {
-      await fault("bad-input", "API fuzzing against `index`", async () => {
+      await fault("bad-input", "API fuzzing against `index`", async (f) => {
         const r = await fuzzApi(API, 7, FULL ? 1500 : 400);
+        const by = Object.entries(r.byStatus).map(([s, n]) => `${n}×${s}`).join(" ");
+        f.survived(`${r.requests} requests: ${by}`);
         expect(r.serverErrors, JSON.stringify(r.serverErrorSamples, null, 1)).to.deep.equal([]);
         expect(r.requests).to.be.greaterThan(300);
         expect(r.clientErrors).to.be.greaterThan(200);

@@ -123,7 +123,7 @@ describe("indexer sync (hardhat node over HTTP)", function () {
   for (const kind of ["pglite", "postgres"] as const)
   it(`[${kind}] rolls back a reorg to the common ancestor and converges to the fresh-index digest`, async () => {
     const store = await storeOf(kind);
-    const indexer = makeIndexer(node.publicClient, store, d, { finalityDepth: 8 });
+    const indexer = makeIndexer(node.publicClient, store, d, { finalityDepth: 32 });
     await indexer.start();
     await indexer.waitForBlock(await node.publicClient.getBlockNumber());
 
@@ -145,7 +145,7 @@ describe("indexer sync (hardhat node over HTTP)", function () {
     await indexer.stop();
 
     // A restart from the checkpoint taken after the reorg gives the same state.
-    const again = makeIndexer(node.publicClient, store, d, { finalityDepth: 8 });
+    const again = makeIndexer(node.publicClient, store, d, { finalityDepth: 32 });
     await again.start();
     await again.waitForBlock(headB);
     expect(again.state.digest()).to.equal(reference.digest());

@@ -1,5 +1,7 @@
 // Benchmark chains: a hardhat node with the protocol and the bench batcher deployed, and fast bulk seeding
 // (automine off, node-signed transactions in JSON-RPC batches, one evm_mine per block) of borrowers and suppliers.
+import fs from "node:fs";
+import path from "node:path";
 import { concat, encodeFunctionData, getContractAddress, keccak256, pad, parseUnits, toHex, type Hex } from "viem";
 import { deployContract, deployProtocol } from "../common/deploy";
 import type { Deployment, Hex20 } from "../common/deployment";
@@ -27,6 +29,8 @@ export interface BenchChain {
   nextSalt: number;
   /** borrowers seeded so far, with what they hold */
   borrowers: SeededBorrower[];
+  /** highest resident memory of the node seen so far, MB (sampled every second) */
+  peakRssMb: number;
   stop(): Promise<void>;
 }
 
@@ -64,10 +68,57 @@ export async function rpcBatch(url: string, calls: RpcCall[]): Promise<unknown[]
   });
 }
 
+/**
+ * Hardhat 2.29's EDR keeps each request's execution trace (~0.4 KB per EVM step) in native memory owned by a small
+ * JS object; V8 sees a tiny heap and does not collect it for a long time, so seeding 10k borrowers or a naive
+ * keeper's eth_call storm grows the node by tens of GB. bench/node-gc.js, preloaded into the node, runs a full GC
+ * every second; a 1 MB young generation makes the short-lived ones go sooner still.
+ */
+const NODE_OPTIONS_EXTRA = `--max-semi-space-size=1 --require ${path.join(__dirname, "node-gc.js")}`;
+
+/** startHardhatNode with NODE_OPTIONS_EXTRA: the child reads NODE_OPTIONS at spawn, before the function's first await. */
+function startNode(port: number): Promise<NodeHandle> {
+  const saved = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = [saved, NODE_OPTIONS_EXTRA].filter(Boolean).join(" ");
+  try {
+    return startHardhatNode(port);
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+}
+
+/** Resident memory of a process, MB (Linux /proc); null elsewhere. */
+export function rssMb(pid: number | undefined): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The node is killed (and the run fails) above this resident size: the bench shares its machine. */
+export const NODE_RSS_LIMIT_MB = Number(process.env.BENCH_NODE_RSS_LIMIT_MB ?? 8_000);
+
 export async function startBenchChain(port: number): Promise<BenchChain> {
   // Compile first: a multi-second synchronous compile would stall the event loop while the node's sockets idle.
   const bytecode = batcherBytecode();
-  const node = await startHardhatNode(port);
+  const node = await startNode(port);
+  let peak = 0;
+  const watchdog = setInterval(() => {
+    const mb = rssMb(node.child.pid) ?? 0;
+    peak = Math.max(peak, mb);
+    if (mb > NODE_RSS_LIMIT_MB && node.child.exitCode === null) {
+      process.stderr.write(`[bench] hardhat node on :${port} uses ${mb} MB (> BENCH_NODE_RSS_LIMIT_MB=${NODE_RSS_LIMIT_MB}): killing it\n`);
+      node.child.kill("SIGKILL");
+    }
+  }, 1_000);
+  watchdog.unref();
+  const stop = async () => {
+    clearInterval(watchdog);
+    await node.stop();
+  };
   try {
     await withSocketRetry(() => node.rpc("evm_setBlockGasLimit", [toHex(BLOCK_GAS_LIMIT)]));
     const wallet = node.wallet(0);
@@ -76,13 +127,18 @@ export async function startBenchChain(port: number): Promise<BenchChain> {
     const admin = wallet.account.address.toLowerCase() as Hex20;
     const batcher = await deployContract({ publicClient: node.publicClient, walletClient: wallet }, [], bytecode, []);
     const borrowerImpl = ((await node.publicClient.readContract({ address: batcher, abi: batcherAbi, functionName: "borrowerImpl" })) as Hex20).toLowerCase() as Hex20;
-    const chain: BenchChain = { node, d, ctx, admin, batcher, borrowerImpl, nextSalt: 1, borrowers: [], stop: () => node.stop() };
+    const chain: BenchChain = {
+      node, d, ctx, admin, batcher, borrowerImpl, nextSalt: 1, borrowers: [], stop,
+      get peakRssMb() {
+        return peak;
+      },
+    };
     // Deep liquidity to borrow from, deposited by the batcher on the admin's behalf.
     const liquidity: Record<string, string> = { WBTC: "1000000", WETH: "10000000", USDC: "100000000000", DAI: "100000000000" };
     await bulkSend(chain, d.assets.map((a) => call(admin, batcher, batcherAbi, "depositFor", [d.pool, a.address, [parseUnits(liquidity[a.symbol] ?? "1000000", a.decimals)], [admin]], 1_000_000n)));
     return chain;
   } catch (e) {
-    await node.stop();
+    await stop();
     throw e;
   }
 }
@@ -111,7 +167,10 @@ export function call(from: Hex20, to: Hex20, abi: readonly unknown[], functionNa
 export async function bulkSend(chain: BenchChain, txs: readonly RawTx[], perBlock = 400): Promise<{ blocks: number; ms: number }> {
   const url = chain.node.url;
   const started = performance.now();
-  const automine = (await chain.node.rpc<boolean>("hardhat_getAutomine")) ?? true;
+  // Callers build their transactions synchronously (thousands of ABI encodings): let the event loop notice any
+  // keep-alive socket the node closed meanwhile before reusing one.
+  await new Promise((r) => setTimeout(r, 20));
+  const automine = (await withSocketRetry(() => chain.node.rpc<boolean>("hardhat_getAutomine"))) ?? true;
   await chain.node.rpc("evm_setAutomine", [false]);
   let blocks = 0;
   try {
@@ -144,7 +203,8 @@ export async function bulkSend(chain: BenchChain, txs: readonly RawTx[], perBloc
       blocks++;
     }
   } finally {
-    await chain.node.rpc("evm_setAutomine", [automine]);
+    // Never mask the error that got us here.
+    await chain.node.rpc("evm_setAutomine", [automine]).catch(() => undefined);
   }
   return { blocks, ms: performance.now() - started };
 }
@@ -166,7 +226,7 @@ function units(usd: number, symbol: string, decimals: number): bigint {
 const BORROWERS_PER_TX = 40;
 const DEPOSITS_PER_TX = 120;
 /** batcher transactions per block */
-const TXS_PER_BLOCK = 8;
+const TXS_PER_BLOCK = 2;
 
 export interface BorrowerSpec {
   count: number;

@@ -1,6 +1,10 @@
 // The common keeper design, for comparison: on every block, ask the pool for healthFactor() of every known borrower
-// (a JSON-RPC batch of eth_call, 1000 per HTTP request, since Multicall3 is not deployed on the local chain), versus
-// marginwatch's incremental indexer following the same blocks. Both count their calls with a counting transport.
+// (JSON-RPC batches of 100 eth_call, one HTTP request in flight — what a Multicall3 aggregate of 100 calls would
+// do; Multicall3 is not deployed on the local chain), versus marginwatch's incremental indexer following the same
+// blocks. Both count their calls with a counting transport.
+//
+// One request in flight on purpose: the hardhat node keeps every call's execution trace until its HTTP response
+// is sent, so thousands of calls in concurrent batches hold gigabytes at once (see bench/chain.ts).
 import { marginPoolAbi } from "../common/generated/abis";
 import { WAD } from "../common/math";
 import type { Hex20 } from "../common/deployment";
@@ -12,13 +16,15 @@ import { emit, median, note } from "./report";
 
 /** Head detection is the same one call for both designs (and depends on the poll interval): left out of per-block counts. */
 const HEAD_POLL = "eth_blockNumber";
+/** eth_call per JSON-RPC batch (one HTTP request) */
+export const NAIVE_BATCH = 100;
 
 export async function naiveVsMarginwatch(chain: BenchChain, follower: Follower, blocks: number): Promise<void> {
   const n = chain.borrowers.length;
   const accounts = chain.borrowers.map((b) => b.address);
   const counter = createCounter();
-  const naive = countingClient(chain.node.url, counter, { batchSize: 1000, timeoutMs: 600_000 });
-  const p = { borrowers: n, accounts_indexed: follower.health.stats().accounts, blocks, batch: 1000 };
+  const naive = countingClient(chain.node.url, counter, { batchSize: NAIVE_BATCH, timeoutMs: 600_000 });
+  const p = { borrowers: n, accounts_indexed: follower.health.stats().accounts, blocks, batch: NAIVE_BATCH };
 
   const naiveMs: number[] = [];
   const naiveCalls: number[] = [];
@@ -47,9 +53,13 @@ export async function naiveVsMarginwatch(chain: BenchChain, follower: Follower, 
     const before = counter.snapshot();
     const t1 = performance.now();
     const head = await naive.getBlockNumber({ cacheTime: 0 });
-    const hfs = await Promise.allSettled(
-      accounts.map((account) => naive.readContract({ address: chain.d.pool, abi: marginPoolAbi, functionName: "healthFactor", args: [account], blockNumber: head < block ? head : block })),
-    );
+    const at = head < block ? head : block;
+    const hfs: PromiseSettledResult<bigint>[] = [];
+    for (let i = 0; i < accounts.length; i += NAIVE_BATCH) {
+      // issued in one tick: viem sends them as one JSON-RPC batch
+      const part = accounts.slice(i, i + NAIVE_BATCH);
+      hfs.push(...(await Promise.allSettled(part.map((account) => naive.readContract({ address: chain.d.pool, abi: marginPoolAbi, functionName: "healthFactor", args: [account], blockNumber: at })))));
+    }
     const liquidatable = new Set<Hex20>();
     hfs.forEach((r, i) => {
       if (r.status === "fulfilled" && r.value < WAD) liquidatable.add(accounts[i]!);

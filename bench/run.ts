@@ -108,6 +108,10 @@ async function withChain(port: number, borrowers: number, run: (chain: BenchChai
     emit("chain.seed_borrowers_ms", s.ms, "ms", { borrowers, txs: s.txs, blocks: s.blocks, events: s.events, how: "bench batcher: 40 borrower clones per tx" });
     note(`chain :${port}: ${borrowers} borrowers seeded in ${Math.round(performance.now() - t)} ms`);
     await run(chain);
+    emit("chain.node_peak_rss_mb", chain.peakRssMb, "MB", { borrowers, what: "hardhat node resident memory, peak of 1 s samples (node runs with --max-semi-space-size=1, see bench/chain.ts)" });
+  } catch (e) {
+    if (chain.node.child.exitCode !== null) note(`hardhat node on :${port} exited with ${chain.node.child.exitCode}`);
+    throw e;
   } finally {
     await chain.stop();
   }

@@ -22,7 +22,7 @@ import { createKeeper, keeperConfigFromEnv, loadPrivateKey, type Keeper } from "
 import { redisOptionsFromUrl } from "../keeper/main";
 import { REDACTED_PATHS } from "../keeper/logger";
 import { MarketSimulation } from "./simulation";
-import { checkRedis } from "./redis-check";
+import { checkRedis } from "../common/redis-check";
 import type { Crossing } from "../indexer/health/types";
 
 export interface App {
@@ -45,6 +45,8 @@ export interface StartOptions {
   keeper?: boolean;
   /** run the market simulation on the embedded chain (default true) */
   simulate?: boolean;
+  /** forget the stored index and re-index from the deployment block */
+  reset?: boolean;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
 }
@@ -91,7 +93,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     const dataDir = embedded ? path.join(config.DATA_DIR, "embedded", "pglite") : path.join(config.DATA_DIR, "pglite");
     const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir });
     cleanups.push(() => store.close());
-    if (embedded) await store.reset();
+    if (embedded || opts.reset) await store.reset();
 
     // Queues of an embedded run are per chain instance: a previous run's job ids must not swallow this run's.
     const prefix = embedded ? `{marginwatch-embedded-${config.CHAIN_PORT}}` : env.KEEPER_PREFIX || "{marginwatch}";

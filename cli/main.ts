@@ -30,7 +30,8 @@ function runtimeFlags(cmd: Command): Command {
     .addOption(new Option("--port <port>", "API port (env API_PORT)"))
     .addOption(new Option("--chain-port <port>", "embedded chain port (env CHAIN_PORT)"))
     .addOption(new Option("--borrowers <n>", "embedded chain: borrowers to seed (env SIM_BORROWERS)"))
-    .addOption(new Option("--log-level <level>", "pino level (env LOG_LEVEL)"));
+    .addOption(new Option("--log-level <level>", "pino level (env LOG_LEVEL)"))
+    .addOption(new Option("--reset", "forget the stored index and re-index from the deployment block"));
 }
 
 function configFrom(flags: Record<string, string | undefined>): AppConfig {
@@ -55,7 +56,7 @@ function stopAppOnSignals(app: App): void {
 
 async function runApp(flags: Record<string, string | undefined>, opts: { keeper?: boolean; simulate?: boolean }): Promise<void> {
   const config = configFrom(flags);
-  const app = await startApp(config, opts);
+  const app = await startApp(config, { ...opts, reset: Boolean(flags.reset) });
   stopAppOnSignals(app);
   const embedded = !config.RPC_URL;
   process.stderr.write(

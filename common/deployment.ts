@@ -38,17 +38,25 @@ export function writeDeployment(file: string, d: Deployment): void {
   fs.writeFileSync(file, JSON.stringify(d, null, 2) + "\n");
 }
 
+/** A missing or invalid deployment file: a configuration problem (the CLI exits with code 2). */
+export class DeploymentConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DeploymentConfigError";
+  }
+}
+
 export function readDeployment(file: string): Deployment {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
-    throw new Error(`cannot read deployment file ${file}: ${(e as Error).message}`);
+    throw new DeploymentConfigError(`cannot read deployment file ${file}: ${(e as Error).message}`);
   }
   const parsed = deploymentSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`deployment file ${file} is invalid at ${issue.path.join(".") || "<root>"}: ${issue.message}`);
+    throw new DeploymentConfigError(`deployment file ${file} is invalid at ${issue.path.join(".") || "<root>"}: ${issue.message}`);
   }
   return parsed.data;
 }

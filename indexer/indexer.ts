@@ -5,14 +5,14 @@ import { EventEmitter } from "node:events";
 import type { Log, PublicClient } from "viem";
 import type { Logger } from "pino";
 import type { Deployment } from "../common/deployment";
-import { errorText, isTransientError, sleep, backoffDelay } from "../common/retry";
+import { errorText, isTransientError, sleep, backoffDelay, retry } from "../common/retry";
 import type { Address, ChainEvent } from "./state/events";
 import { ProtocolState, StateInvariantError, type StateChange } from "./state/state";
 import type { BadDebtRecord, BatchWrite, BlockRef, Hex, LiquidationRecord, OracleRound, PositionRow, Store } from "./store/types";
 import { AdaptiveRange, type AdaptiveRangeOptions } from "./sync/adaptive-range";
 import { decodeLogs, getLogsAdaptive, type WatchedContracts } from "./sync/get-logs";
 import { RecentBlocks } from "./sync/recent-blocks";
-import { ChainMismatchError, DeepReorgError } from "./sync/errors";
+import { ChainMismatchError, DeepReorgError, InconsistentNodeError, RpcUnreachableError } from "./sync/errors";
 import { OracleTracker, type OracleAlert } from "./oracle/tracker";
 import type { MalformedLogError } from "./state/events";
 
@@ -166,7 +166,13 @@ export class Indexer extends EventEmitter {
   }
 
   private async restore(): Promise<void> {
-    const chainId = await this.rpc(() => this.deps.client.getChainId());
+    let chainId: number;
+    try {
+      // A few tries only: an unreachable RPC at start-up is a configuration problem to report, not to wait out.
+      chainId = await retry(() => this.deps.client.getChainId(), { attempts: 5, baseMs: 300, maxMs: 3_000, signal: this.abort.signal });
+    } catch (e) {
+      throw new RpcUnreachableError((e as { shortMessage?: string }).shortMessage ?? errorText(e).trim().slice(0, 200));
+    }
     if (chainId !== this.deps.deployment.chainId) throw new ChainMismatchError(this.deps.deployment.chainId, chainId);
     const loaded = await this.deps.store.loadState();
     if (!loaded.checkpoint) return;
@@ -233,6 +239,7 @@ export class Indexer extends EventEmitter {
       } catch (e) {
         this.status.rpcError = errorText(e).trim().slice(0, 200);
         if (!isTransientError(e) || this.abort.signal.aborted) throw e;
+        if (attempt % 10 === 0) this.deps.logger.warn({ err: this.status.rpcError, attempt: attempt + 1 }, "RPC unreachable; retrying");
         await sleep(backoffDelay(Math.min(attempt, 6), 200, 5_000), this.abort.signal);
       }
     }
@@ -368,6 +375,11 @@ export class Indexer extends EventEmitter {
       throw new DeepReorgError(blocks[blocks.length - 1]?.number ?? this.state.finalizedBlock, this.cfg.finalityDepth);
     }
     const depth = Number(this.status.cursor - ancestor.number);
+    if (depth === 0) {
+      // Our newest block is still canonical, yet the next block does not name it as parent: the node is
+      // mid-update or inconsistent. Nothing to undo; back off and ask again.
+      throw new InconsistentNodeError(ancestor.number);
+    }
     const change = this.state.rollbackTo(ancestor.number);
     this.oracle.rollbackTo(ancestor.number);
     this.recent.truncate(ancestor.number);

@@ -55,6 +55,8 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
   const nativePriceFeed = config.nativePriceFeed ?? (await resolveNativeFeed(pc, oracle, assets, config.nativePriceAsset));
 
   const redis = new Redis({ ...deps.connection, maxRetriesPerRequest: null });
+  // Without a listener ioredis prints each reconnect failure as an unhandled error; it reconnects by itself.
+  redis.on("error", (e: Error) => deps.logger.debug({ err: e.message }, "signer-lock Redis connection error"));
   const nonceManager = new NonceManager({
     publicClient: pc,
     address: local.address,

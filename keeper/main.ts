@@ -3,11 +3,13 @@
 //   RPC_URL                   JSON-RPC endpoint (default http://127.0.0.1:8545)
 //   DEPLOYMENT_FILE           deployment JSON giving the pool (default deployments/localhost.json); KEEPER_POOL overrides
 //   REDIS_URL                 redis://[user:pass@]host:port[/db] (default redis://127.0.0.1:6379); rediss:// for TLS
-//   DATABASE_URL              PostgreSQL; otherwise PGlite in MARGINWATCH_DATA_DIR (default .data/pglite)
+//   DATABASE_URL              PostgreSQL; otherwise PGlite in $DATA_DIR/pglite (default .data/pglite), as `index` uses
 //   KEEPER_PRIVATE_KEY | KEEPER_PRIVATE_KEY_FILE   the signer (never logged)
 //   KEEPER_*                  every key of keeper/config.ts, e.g. KEEPER_DRY_RUN=true, KEEPER_MIN_PROFIT_USD=5
 //   LOG_LEVEL                 pino level (default info)
 import fs from "node:fs";
+import path from "node:path";
+import { checkRedis } from "../common/redis-check";
 import type { RedisOptions } from "ioredis";
 import { createPublicClient, createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -61,7 +63,9 @@ export async function runKeeper(env: NodeJS.ProcessEnv, logger: Logger = createK
   const transport = http(env.RPC_URL ?? "http://127.0.0.1:8545", { retryCount: 2 });
   const publicClient = createPublicClient({ transport, pollingInterval: config.pollIntervalMs });
   const walletClient = createWalletClient({ transport, account: privateKeyToAccount(key.reveal()) });
-  const store = await openStore({ databaseUrl: env.DATABASE_URL || undefined, dataDir: env.MARGINWATCH_DATA_DIR || undefined });
+  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  await checkRedis(redisUrl, redisOptionsFromUrl(redisUrl));
+  const store = await openStore({ databaseUrl: env.DATABASE_URL || undefined, dataDir: env.DATA_DIR === "memory://" ? "memory://" : path.join(env.DATA_DIR || ".data", "pglite") });
   let keeper: Keeper;
   try {
     keeper = await createKeeper(config, { publicClient, walletClient, store, connection: redisOptionsFromUrl(env.REDIS_URL ?? "redis://127.0.0.1:6379"), logger });

@@ -42,6 +42,8 @@ export class AlertDispatcher {
 
   constructor(private readonly o: AlertDispatcherOptions) {
     this.redis = new Redis({ ...o.connection, maxRetriesPerRequest: null, lazyConnect: true });
+    // Without a listener ioredis prints every reconnect failure as an unhandled error; BullMQ reports outages.
+    this.redis.on("error", (e: Error) => o.logger.debug({ err: e.message }, "alert state Redis connection error"));
     const prefix = o.prefix ?? "{marginwatch}";
     this.queue = new Queue<Alert>(o.queueName ?? "alerts", { connection: o.connection as never, prefix });
     this.hooks = o.webhookUrls?.length ? new Queue<WebhookJob>(`${o.queueName ?? "alerts"}-webhooks`, { connection: o.connection as never, prefix }) : null;
@@ -134,6 +136,11 @@ export class AlertDispatcher {
     const now = Date.now();
     if (prevState === state && (prevVariant ?? "") === (variant ?? "")) return null;
     if (!stored && state === "resolved") return null; // nothing was ever raised
+    if (state === "resolved" && stored?.endsWith("|muted")) {
+      // The trigger was muted by the cooldown: its resolve is not news either.
+      await client.hset(this.stateKey, key, `${state}|${variant ?? ""}|${now}`);
+      return null;
+    }
     if (state === "triggered" && prevState === "resolved" && now - Number(prevAt) < this.cooldownMs && alert.severity !== "critical") {
       await client.hset(this.stateKey, key, `${state}|${variant ?? ""}|${now}|muted`);
       return null;

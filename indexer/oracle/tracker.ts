@@ -52,6 +52,9 @@ type RoundData = readonly [bigint, bigint, bigint, bigint, bigint];
 export class OracleTracker {
   private readonly current = new Map<Address, FeedReading>(); // by asset
   private readonly history = new Map<Address, OracleRound[]>(); // by asset, newest last
+  /** status last alerted per asset: AnswerUpdated events replace readings between polls, so transitions are
+   *  judged against what was last announced, not against the latest reading */
+  private readonly announced = new Map<Address, FeedStatus>();
   sequencerStatus: SequencerStatus = "none";
   private readonly historyLimit: number;
 
@@ -106,7 +109,8 @@ export class OracleTracker {
         const round = this.remember(reading);
         if (round) rounds.push(round);
       }
-      alerts.push(...transitionAlerts(prev, reading));
+      alerts.push(...transitionAlerts(this.announced.get(feed.asset), reading));
+      this.announced.set(feed.asset, reading.status);
     });
     return { changed, rounds, alerts };
   }
@@ -176,8 +180,8 @@ function sequencerStatusOf(
   return now - startedAt <= state.sequencer.gracePeriod ? "grace" : "up";
 }
 
-function transitionAlerts(prev: FeedReading | undefined, next: FeedReading): OracleAlert[] {
-  if (prev?.status === next.status) return [];
+function transitionAlerts(prev: FeedStatus | undefined, next: FeedReading): OracleAlert[] {
+  if (prev === next.status) return [];
   const { asset, feed, blockNumber } = next;
   if (next.status === "stale") {
     return [{ type: "heartbeat-missed", asset, feed, updatedAt: next.updatedAt, heartbeat: next.heartbeat, age: next.age, blockNumber }];

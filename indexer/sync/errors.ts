@@ -6,7 +6,7 @@ export class DeepReorgError extends Error {
   constructor(readonly blockNumber: bigint, readonly finalityDepth: number) {
     super(
       `reorg deeper than the finality depth (${finalityDepth} blocks): block ${blockNumber} changed after it was final. ` +
-        `Stop, raise FINALITY_DEPTH if the chain needs it, and re-index from the deployment block (--reset).`,
+        `Stop, raise FINALITY_DEPTH if the chain needs it, and re-index from the deployment block ("marginwatch index --reset").`,
     );
     this.name = "DeepReorgError";
     this.shortMessage = `reorg deeper than finality depth ${finalityDepth} at block ${blockNumber}`;
@@ -17,5 +17,20 @@ export class ChainMismatchError extends Error {
   constructor(expected: number, actual: number) {
     super(`the RPC serves chain id ${actual} but the deployment file is for chain id ${expected}`);
     this.name = "ChainMismatchError";
+  }
+}
+
+export class RpcUnreachableError extends Error {
+  constructor(reason: string) {
+    super(`cannot reach the RPC endpoint at start-up: ${reason}. Check RPC_URL and that the node is running.`);
+    this.name = "RpcUnreachableError";
+  }
+}
+
+/** The node served a block whose parent is not the (still canonical) block before it: transient, retried. */
+export class InconsistentNodeError extends Error {
+  constructor(readonly blockNumber: bigint) {
+    super(`the node's block ${blockNumber + 1n} does not extend its block ${blockNumber}; retrying`);
+    this.name = "InconsistentNodeError";
   }
 }

@@ -112,7 +112,7 @@ describe("keeper: worker processes killed or stopped mid-job", function () {
       KEEPER_STALLED_INTERVAL_MS: "500",
       KEEPER_POLL_INTERVAL_MS: "50",
       KEEPER_REPLACE_AFTER_MS: "600000",
-      MARGINWATCH_DATA_DIR: "memory://",
+      DATA_DIR: "memory://",
       DATABASE_URL: "",
       LOG_LEVEL: "debug",
     };

@@ -62,6 +62,9 @@ export interface IndexerStatus {
   /** ms epoch when the head last advanced */
   lastHeadChangeAt: number;
   rpcError: string | null;
+  /** the last failed sync step's error while steps keep failing (cleared by a successful step) */
+  syncError: string | null;
+  consecutiveFailures: number;
   fatalError: string | null;
   reorgs: number;
   malformedLogs: number;
@@ -109,7 +112,7 @@ export class Indexer extends EventEmitter {
     this.oracle = deps.oracle ?? new OracleTracker(deps.client);
     this.status = {
       phase: "starting", head: null, cursor: BigInt(deps.deployment.startBlock) - 1n, finalizedBlock: -1n,
-      lastBlockTimestamp: null, lastRpcOkAt: 0, lastHeadChangeAt: Date.now(), rpcError: null, fatalError: null,
+      lastBlockTimestamp: null, lastRpcOkAt: 0, lastHeadChangeAt: Date.now(), rpcError: null, syncError: null, consecutiveFailures: 0, fatalError: null,
       reorgs: 0, malformedLogs: 0, eventsApplied: 0,
     };
   }
@@ -126,6 +129,7 @@ export class Indexer extends EventEmitter {
     if (s.fatalError) return { ready: false, reason: s.fatalError };
     if (s.phase !== "follow") return { ready: false, reason: `phase ${s.phase}` };
     if (s.rpcError && now - s.lastRpcOkAt > this.cfg.pollIntervalMs * 3) return { ready: false, reason: `RPC failing: ${s.rpcError}` };
+    if (s.syncError && s.consecutiveFailures >= 3) return { ready: false, reason: `sync failing: ${s.syncError}` };
     if (now - s.lastHeadChangeAt > this.cfg.stallTimeoutMs) {
       return { ready: false, reason: `head stuck at ${s.head} for ${Math.round((now - s.lastHeadChangeAt) / 1000)}s` };
     }
@@ -209,10 +213,14 @@ export class Indexer extends EventEmitter {
           await sleep(this.cfg.pollIntervalMs, signal);
         }
         failures = 0;
+        this.status.syncError = null;
+        this.status.consecutiveFailures = 0;
       } catch (e) {
         if (signal.aborted) break;
         if (e instanceof DeepReorgError || e instanceof StateInvariantError || e instanceof ChainMismatchError) throw e;
         failures++;
+        this.status.syncError = errorText(e).trim().slice(0, 300);
+        this.status.consecutiveFailures = failures;
         const delay = backoffDelay(Math.min(failures, 6), 250, 10_000);
         this.deps.logger.warn({ err: errorText(e).slice(0, 300), retryInMs: delay }, "sync step failed; retrying");
         await sleep(delay, signal);

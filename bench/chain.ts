@@ -71,10 +71,10 @@ export async function rpcBatch(url: string, calls: RpcCall[]): Promise<unknown[]
 /**
  * Hardhat 2.29's EDR keeps each request's execution trace (~0.4 KB per EVM step) in native memory owned by a small
  * JS object; V8 sees a tiny heap and does not collect it for a long time, so seeding 10k borrowers or a naive
- * keeper's eth_call storm grows the node by tens of GB. bench/node-gc.js, preloaded into the node, runs a full GC
- * every second; a 1 MB young generation makes the short-lived ones go sooner still.
+ * keeper's eth_call storm grows the node by tens of GB. startHardhatNode preloads common/hardhat-node-gc.js (a full
+ * GC every second); a 1 MB young generation makes the short-lived ones go sooner still.
  */
-const NODE_OPTIONS_EXTRA = `--max-semi-space-size=1 --require ${path.join(__dirname, "node-gc.js")}`;
+const NODE_OPTIONS_EXTRA = `--max-semi-space-size=1`;
 
 /** startHardhatNode with NODE_OPTIONS_EXTRA: the child reads NODE_OPTIONS at spawn, before the function's first await. */
 function startNode(port: number): Promise<NodeHandle> {

@@ -44,7 +44,9 @@ export async function jsonRpc<T>(url: string, method: string, params: unknown[] 
 
 export async function startHardhatNode(port: number, timeoutMs = 60_000): Promise<NodeHandle> {
   const root = path.resolve(__dirname, "..");
-  const child = spawn(process.execPath, [require.resolve("hardhat/internal/cli/cli"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+  // The GC preload keeps a long-running node's memory bounded (see hardhat-node-gc.js).
+  const gcPreload = path.join(__dirname, "hardhat-node-gc.js");
+  const child = spawn(process.execPath, ["--require", gcPreload, require.resolve("hardhat/internal/cli/cli"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },

@@ -1,6 +1,7 @@
 // Fault-suite harness: spawns the real CLI (`node bin/marginwatch.js …`) with captured output, one shared
 // `hardhat node` for the suite, per-case deployments, PostgreSQL schemas and Redis prefixes, fresh keeper keys,
 // store-vs-fresh-rebuild digests, and the ledger of faults injected / survived / data lost printed at the end.
+import { dumpKeys } from "../fixtures/redis-dump";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -607,18 +608,7 @@ export async function dumpPrefix(port: number, prefix: string): Promise<string> 
   redis.on("error", () => undefined);
   try {
     await redis.connect();
-    const out: string[] = [];
-    for (const key of await redis.keys(`${prefix}*`)) {
-      const type = await redis.type(key);
-      out.push(key);
-      if (type === "hash") out.push(JSON.stringify(await redis.hgetall(key)));
-      else if (type === "string") out.push(String(await redis.get(key)));
-      else if (type === "list") out.push(JSON.stringify(await redis.lrange(key, 0, -1)));
-      else if (type === "zset") out.push(JSON.stringify(await redis.zrange(key, "0", "-1")));
-      else if (type === "set") out.push(JSON.stringify(await redis.smembers(key)));
-      else if (type === "stream") out.push(JSON.stringify(await redis.xrange(key, "-", "+")));
-    }
-    return out.join("\n");
+    return await dumpKeys(redis, prefix);
   } catch {
     return "";
   } finally {

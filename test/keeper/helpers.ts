@@ -1,4 +1,5 @@
 // Keeper test kit: a hardhat node with the protocol deployed, named actors, unique BullMQ queues, captured logs.
+import { dumpKeys } from "../fixtures/redis-dump";
 import { Writable } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
@@ -179,17 +180,7 @@ export async function dropPrefix(prefix: string): Promise<void> {
 export async function dumpPrefix(prefix: string): Promise<string> {
   const redis = new Redis(REDIS);
   try {
-    const out: string[] = [];
-    for (const key of await redis.keys(`${prefix}*`)) {
-      const type = await redis.type(key);
-      if (type === "hash") out.push(JSON.stringify(await redis.hgetall(key)));
-      else if (type === "string") out.push(String(await redis.get(key)));
-      else if (type === "list") out.push(JSON.stringify(await redis.lrange(key, 0, -1)));
-      else if (type === "zset") out.push(JSON.stringify(await redis.zrange(key, "0", "-1")));
-      else if (type === "set") out.push(JSON.stringify(await redis.smembers(key)));
-      else if (type === "stream") out.push(JSON.stringify(await redis.xrange(key, "-", "+")));
-    }
-    return out.join("\n");
+    return await dumpKeys(redis, prefix);
   } finally {
     redis.disconnect();
   }

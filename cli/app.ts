@@ -1,6 +1,5 @@
 // `marginwatch start`: everything in one process — chain (embedded or RPC_URL), indexer + health engine, HTTP API
 // and dashboard, keeper workers fed by the producer, margin-call alerts, and (embedded) the market simulation.
-import fs from "node:fs";
 import path from "node:path";
 import pino, { type Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
@@ -12,7 +11,7 @@ import type { AppConfig } from "../common/config";
 import { readDeployment, writeDeployment, type Deployment } from "../common/deployment";
 import { deployProtocol } from "../common/deploy";
 import { startHardhatNode, HARDHAT_KEYS, type NodeHandle } from "../common/hardhat-node";
-import { Indexer } from "../indexer/indexer";
+import { Indexer, type BlockProcessed } from "../indexer/indexer";
 import { HealthEngine, type HealthUpdate } from "../indexer/health";
 import { openStore } from "../indexer/store";
 import type { Store } from "../indexer/store/types";
@@ -156,11 +155,11 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
 
     // ---- wiring: health updates → producer and alerts; oracle faults → alerts
     let lastSnapshot = 0n;
-    indexer.on("block", (ev: { block: { number: bigint; hash: `0x${string}`; timestamp: bigint }; health: HealthUpdate | undefined }) => {
+    indexer.on("block", (ev: BlockProcessed) => {
       void onBlock(ev).catch((e: unknown) => logger.error({ err: (e as Error).message }, "post-block work failed"));
     });
-    const onBlock = async (ev: { block: { number: bigint; hash: `0x${string}`; timestamp: bigint }; health: HealthUpdate | undefined }) => {
-      const upd = ev.health;
+    const onBlock = async (ev: BlockProcessed) => {
+      const upd = ev.health as HealthUpdate | undefined;
       if (!upd) return;
       if (keeper) {
         const opps = [
@@ -210,9 +209,4 @@ async function obliterate(connection: ReturnType<typeof redisOptionsFromUrl>, pr
     await q.obliterate({ force: true });
     await q.close();
   }
-}
-
-export function writePidFile(file: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, String(process.pid));
 }

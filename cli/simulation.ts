@@ -56,7 +56,7 @@ export class MarketSimulation {
 
   /** Funds the keeper, creates `borrowers` accounts with positions spread from HF ≈ 1.05 to ≈ 3. */
   async seed(): Promise<void> {
-    const { publicClient, deployment } = this.ctx;
+    const { deployment } = this.ctx;
     const admin = this.ctx.admin;
     const started = Date.now();
     // Liquidity for every asset, and a treasury for deposits on behalf of borrowers.
@@ -101,7 +101,6 @@ export class MarketSimulation {
       }
       await this.waitAll(deposits);
       const borrows = await Promise.all(part.map(async (b, j) => {
-        const c = assetOf(deployment, b.collateral);
         const spec = DEFAULT_MARKET.find((s) => s.symbol === b.collateral)!;
         // Target HF between ≈ 1.04 and ≈ 3: debt = collateral · LT / HF, capped under the LTV limit.
         const hf = 1.04 + Math.pow(this.r(), 2) * 2;
@@ -109,13 +108,11 @@ export class MarketSimulation {
         const debtUsd = Math.min((sizes[j]! * spec.liquidationThresholdBps) / 10_000 / hf, maxByLtv);
         const d = assetOf(deployment, b.debt);
         const amount = usdToUnits(debtUsd, this.prices.get(b.debt)!, d.decimals);
-        void c;
         return this.send(b.wallet, deployment.pool, marginPoolAbi, "borrow", [d.address, amount]).catch(() => null);
       }));
       await this.waitAll(borrows.filter((h): h is `0x${string}` => h !== null));
     }
     this.o.logger.info({ borrowers: n, ms: Date.now() - started }, "simulation: borrowers seeded");
-    void publicClient;
   }
 
   start(): void {

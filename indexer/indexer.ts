@@ -10,7 +10,7 @@ import type { Address, ChainEvent } from "./state/events";
 import { ProtocolState, StateInvariantError, type StateChange } from "./state/state";
 import type { BadDebtRecord, BatchWrite, BlockRef, Hex, LiquidationRecord, OracleRound, PositionRow, Store } from "./store/types";
 import { AdaptiveRange, type AdaptiveRangeOptions } from "./sync/adaptive-range";
-import { decodeLogs, getLogsAdaptive, type WatchedContracts } from "./sync/get-logs";
+import { decodeLogs, getLogsAdaptive, watchedAddresses, type WatchedContracts } from "./sync/get-logs";
 import { RecentBlocks } from "./sync/recent-blocks";
 import { ChainMismatchError, DeepReorgError, InconsistentNodeError, RpcUnreachableError } from "./sync/errors";
 import { OracleTracker, type OracleAlert } from "./oracle/tracker";
@@ -319,7 +319,8 @@ export class Indexer extends EventEmitter {
       await this.handleReorg();
       return;
     }
-    const logs = await this.rpc(() => this.deps.client.getLogs({ address: [this.watched.pool, this.watched.oracle, ...this.watched.feeds], blockHash: block.hash }));
+    const address = watchedAddresses(this.watched);
+    const logs = await this.rpc(() => this.deps.client.getLogs({ address, blockHash: block.hash }));
     const applied = this.applyLogs(logs, block);
 
     const poll = await this.rpc(() => this.oracle.poll(this.state, block));
@@ -392,7 +393,12 @@ export class Indexer extends EventEmitter {
     this.oracle.rollbackTo(ancestor.number);
     this.recent.truncate(ancestor.number);
     this.health?.onRollback(change);
-    const applied: Applied = { events: [], change, dirty: new Set(change.accounts.flatMap((acct) => [...this.state.assets.keys()].map((asset) => `${acct}|${asset}`))), dirtyAssets: new Set(change.assets), dirtyFeeds: new Set(change.feeds), liquidations: [], badDebt: [], rounds: [], priceEvents: [], sequencerChanged: true };
+    const applied = emptyApplied();
+    applied.change = change;
+    for (const acct of change.accounts) for (const asset of this.state.assets.keys()) applied.dirty.add(`${acct}|${asset}`);
+    for (const asset of change.assets) applied.dirtyAssets.add(asset);
+    for (const f of change.feeds) applied.dirtyFeeds.add(f);
+    applied.sequencerChanged = true;
     await this.commit(applied, ancestor, ancestor.number);
     this.status.cursor = ancestor.number;
     this.status.reorgs++;
@@ -405,10 +411,8 @@ export class Indexer extends EventEmitter {
   private applyLogs(logs: Log[], block: BlockRef | null): Applied {
     const { events, malformed } = decodeLogs(logs, this.watched);
     for (const m of malformed) this.reportMalformed(m);
-    const a: Applied = {
-      events, change: { accounts: [], assets: [], feeds: [] }, dirty: new Set(), dirtyAssets: new Set(), dirtyFeeds: new Set(),
-      liquidations: [], badDebt: [], rounds: [], priceEvents: [], sequencerChanged: false,
-    };
+    const a = emptyApplied();
+    a.events = events;
     const accounts = new Set<Address>();
     let lastTimestamp: bigint | null = block?.timestamp ?? null;
     for (const e of events) {
@@ -503,4 +507,11 @@ interface Applied {
   priceEvents: Address[];
   sequencerChanged: boolean;
   healthRows?: BatchWrite["accountHealth"];
+}
+
+function emptyApplied(): Applied {
+  return {
+    events: [], change: { accounts: [], assets: [], feeds: [] }, dirty: new Set(), dirtyAssets: new Set(), dirtyFeeds: new Set(),
+    liquidations: [], badDebt: [], rounds: [], priceEvents: [], sequencerChanged: false,
+  };
 }

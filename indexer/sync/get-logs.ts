@@ -11,6 +11,9 @@ export interface WatchedContracts {
   feeds: Address[];
 }
 
+/** Every contract whose logs are fetched, in one list for eth_getLogs. */
+export const watchedAddresses = (w: WatchedContracts): Address[] => [w.pool, w.oracle, ...w.feeds];
+
 export interface DecodeResult {
   events: ChainEvent[];
   malformed: MalformedLogError[];
@@ -59,7 +62,7 @@ export async function getLogsAdaptive(
   onRetry?: (error: unknown, attempt: number) => void,
   signal?: AbortSignal,
 ): Promise<RangeResult> {
-  const address = [watched.pool, watched.oracle, ...watched.feeds];
+  const address = watchedAddresses(watched);
   for (let attempt = 0; ; ) {
     const end = to < from + BigInt(range.size) - 1n ? to : from + BigInt(range.size) - 1n;
     try {

@@ -12,12 +12,13 @@ import { readDeployment, writeDeployment, type Deployment } from "../common/depl
 import { deployProtocol } from "../common/deploy";
 import { startHardhatNode, HARDHAT_KEYS, type NodeHandle } from "../common/hardhat-node";
 import { Indexer, type BlockProcessed } from "../indexer/indexer";
-import { HealthEngine, type HealthUpdate } from "../indexer/health";
+import { HealthEngine } from "../indexer/health";
 import { openStore } from "../indexer/store";
 import type { Store } from "../indexer/store/types";
 import { buildApi, listen } from "../indexer/api";
 import { AlertDispatcher } from "../indexer/alerts/dispatcher";
 import { createKeeper, keeperConfigFromEnv, loadPrivateKey, type Keeper } from "../keeper";
+import type { Opportunity } from "../keeper/producer";
 import { redisOptionsFromUrl } from "../keeper/main";
 import { REDACTED_PATHS } from "../keeper/logger";
 import { MarketSimulation } from "./simulation";
@@ -153,36 +154,48 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     await indexer.start();
     cleanups.push(() => indexer.stop());
 
-    // ---- wiring: health updates → producer and alerts; oracle faults → alerts
+    // ---- wiring: every published view → producer and alerts; oracle faults → alerts. What is read from the engine
+    // is read synchronously in the "block" listener, which runs right after publication: the view it names.
     let lastSnapshot = 0n;
+    const producing = keeper ? new LatestOnly<Opportunity[]>() : null;
     indexer.on("block", (ev: BlockProcessed) => {
-      void onBlock(ev).catch((e: unknown) => logger.error({ err: (e as Error).message }, "post-block work failed"));
-    });
-    const onBlock = async (ev: BlockProcessed) => {
-      const upd = ev.health as HealthUpdate | undefined;
+      const upd = ev.health;
       if (!upd) return;
-      if (keeper) {
-        const opps = [
-          ...health.liquidatable().map((l) => ({ account: l.account, healthFactor: l.healthFactor, since: l.since, positionVersion: l.positionVersion, status: "liquidatable" as const })),
-          ...health.unknown().map((a) => ({ account: a, healthFactor: 0n, since: ev.block.number, positionVersion: health.positionVersion(a), status: "unknown" as const })),
-        ];
-        const r = await keeper.producer.enqueueOpportunities(opps, { blockNumber: ev.block.number, blockHash: ev.block.hash });
-        if (r.enqueued) logger.info({ block: String(ev.block.number), ...r }, "liquidation jobs enqueued");
+      const at = ev.block;
+      if (producing && keeper) {
+        const unusable = new Set(ev.view.unusablePrices);
+        const opps: Opportunity[] = [];
+        for (const l of health.liquidatable()) {
+          // Never on a price that is not fresh at this block: the keeper would act on a number the chain refuses.
+          const held = indexer.state.accounts.get(l.account);
+          const priceUnusable = held ? [...held.keys()].some((asset) => unusable.has(asset)) : false;
+          opps.push({ account: l.account, healthFactor: l.healthFactor, since: l.since, positionVersion: l.positionVersion, status: priceUnusable ? "unknown" : "liquidatable" });
+        }
+        for (const a of health.unknown()) opps.push({ account: a, healthFactor: 0n, since: at.number, positionVersion: health.positionVersion(a), status: "unknown" });
+        producing.run({ blockNumber: at.number, blockHash: at.hash }, opps, async (ctx, list) => {
+          const r = await keeper.producer.enqueueOpportunities(list, ctx);
+          if (r.enqueued) logger.info({ block: String(ctx.blockNumber), ...r }, "liquidation jobs enqueued");
+        }).catch((e: unknown) => logger.error({ err: (e as Error).message }, "enqueueing liquidation jobs failed"));
       }
-      const card = (account: string) => {
-        const h = health.account(account as `0x${string}`, ev.block.timestamp);
+      const cards = new Map<string, ReturnType<typeof cardOf>>();
+      const cardOf = (account: string) => {
+        const h = health.account(account as `0x${string}`, at.timestamp);
         return h ? { healthFactor: h.display.healthFactor, totalCollateralUSD: h.display.totalCollateralUSD, totalBorrowsUSD: h.display.totalBorrowsUSD, availableBorrowsUSD: h.display.availableBorrowsUSD, borrowPowerUsed: h.display.borrowPowerUsed } : null;
       };
+      const hfOf = (account: `0x${string}`) => health.account(account, at.timestamp)?.healthFactor ?? 0n;
       const liquidatableCrossings: Crossing[] = [
-        ...upd.liquidatableAdded.map((account) => ({ account, level: "liquidatable", direction: "down" as const, healthFactor: health.account(account, ev.block.timestamp)?.healthFactor ?? 0n })),
-        ...upd.liquidatableRemoved.map((account) => ({ account, level: "liquidatable", direction: "up" as const, healthFactor: health.account(account, ev.block.timestamp)?.healthFactor ?? 0n })),
+        ...upd.liquidatableAdded.map((account) => ({ account, level: "liquidatable", direction: "down" as const, healthFactor: hfOf(account) })),
+        ...upd.liquidatableRemoved.map((account) => ({ account, level: "liquidatable", direction: "up" as const, healthFactor: hfOf(account) })),
       ];
-      await alerts.onCrossings([...upd.crossings, ...liquidatableCrossings], ev.block.number, card);
-      if (ev.block.number - lastSnapshot >= 50n) {
-        lastSnapshot = ev.block.number;
-        await store.insertRiskSnapshot({ blockNumber: ev.block.number, timestamp: ev.block.timestamp, payload: health.aggregates(ev.block.timestamp) });
-      }
-    };
+      const crossings = [...upd.crossings, ...liquidatableCrossings];
+      for (const c of crossings) if (!cards.has(c.account)) cards.set(c.account, cardOf(c.account));
+      const risk = at.number - lastSnapshot >= 50n ? health.aggregates(at.timestamp) : null;
+      if (risk) lastSnapshot = at.number;
+      void (async () => {
+        await alerts.onCrossings(crossings, at.number, (a) => cards.get(a) ?? null);
+        if (risk) await store.insertRiskSnapshot({ blockNumber: at.number, timestamp: at.timestamp, payload: risk });
+      })().catch((e: unknown) => logger.error({ err: (e as Error).message }, "post-block work failed"));
+    });
     indexer.on("alert", (a) => void alerts.onOracleAlerts([a]).catch((e: unknown) => logger.error({ err: (e as Error).message }, "alert delivery failed")));
 
     // ---- API + dashboard
@@ -210,3 +223,33 @@ async function obliterate(connection: ReturnType<typeof redisOptionsFromUrl>, pr
     await q.close();
   }
 }
+
+/**
+ * Runs an async job for the newest input only: while one runs, later inputs replace each other and the last one
+ * runs next. The producer is re-run on the newest published view instead of queueing one run per block behind a
+ * slow Redis (every opportunity still open is in the newest view).
+ */
+class LatestOnly<T> {
+  private running: Promise<void> | null = null;
+  private next: { ctx: EnqueueCtx; input: T; fn: (ctx: EnqueueCtx, input: T) => Promise<void> } | null = null;
+
+  run(ctx: EnqueueCtx, input: T, fn: (ctx: EnqueueCtx, input: T) => Promise<void>): Promise<void> {
+    this.next = { ctx, input, fn };
+    if (!this.running) {
+      this.running = (async () => {
+        try {
+          while (this.next) {
+            const n = this.next;
+            this.next = null;
+            await n.fn(n.ctx, n.input);
+          }
+        } finally {
+          this.running = null;
+        }
+      })();
+    }
+    return this.running;
+  }
+}
+
+type EnqueueCtx = { blockNumber: bigint; blockHash: `0x${string}` };

@@ -1,4 +1,8 @@
 // Retry with exponential backoff and full jitter, and the one place that says which RPC errors are transient.
+import {
+  AbiDecodingDataSizeInvalidError, AbiDecodingDataSizeTooSmallError, AbiDecodingZeroDataError, ContractFunctionRevertedError,
+  ContractFunctionZeroDataError, ExecutionRevertedError, HttpRequestError, SliceOffsetOutOfBoundsError, TimeoutError,
+} from "viem";
 export interface RetryOptions {
   /** first delay, ms (default 200) */
   baseMs?: number;
@@ -64,4 +68,21 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryO
       await sleep(delay, opts.signal);
     }
   }
+}
+
+/**
+ * Whether a failed contract read is the contract's own answer — a revert, no code, or data that does not decode —
+ * rather than a transport failure. Judged by viem's error classes along the `cause` chain, never by message text:
+ * an answer is a reading to classify, anything else must be retried.
+ */
+export function isContractAnswer(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    if (
+      e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError || e instanceof ExecutionRevertedError
+      || e instanceof AbiDecodingZeroDataError || e instanceof AbiDecodingDataSizeTooSmallError || e instanceof AbiDecodingDataSizeInvalidError
+      || e instanceof SliceOffsetOutOfBoundsError
+    ) return true;
+    if (e instanceof HttpRequestError || e instanceof TimeoutError) return false;
+  }
+  return false;
 }

@@ -1,8 +1,12 @@
 // The indexer: backfills then follows the chain, keeps ProtocolState, feeds the oracle tracker and the health
-// engine, and checkpoints every batch to the store in one transaction. Data flows one way:
-// chain → sync → state → health engine → (store, listeners: keeper producer, alerts, API).
+// engine, checkpoints every step to the store in one transaction, then publishes it. Data flows one way:
+// chain → sync → state → health engine → published snapshot → (store, listeners: keeper producer, alerts, API).
+//
+// Every step — a caught-up range or one block at the head — has two halves: a fetch that changes nothing (block
+// headers, logs, every feed read at the step's last block), then a synchronous apply under the publication's write
+// gate (state, readings, health evaluated at that block's timestamp) closed by the store commit and `publish`.
 import { EventEmitter } from "node:events";
-import type { Log, PublicClient } from "viem";
+import type { PublicClient } from "viem";
 import type { Logger } from "pino";
 import type { Deployment } from "../common/deployment";
 import { errorText, isTransientError, sleep, backoffDelay, retry } from "../common/retry";
@@ -12,30 +16,42 @@ import type { BadDebtRecord, BatchWrite, BlockRef, Hex, LiquidationRecord, Oracl
 import { AdaptiveRange, type AdaptiveRangeOptions } from "./sync/adaptive-range";
 import { decodeLogs, getLogsAdaptive, watchedAddresses, type WatchedContracts } from "./sync/get-logs";
 import { RecentBlocks } from "./sync/recent-blocks";
-import { ChainMismatchError, DeepReorgError, InconsistentNodeError, RpcUnreachableError } from "./sync/errors";
-import { OracleTracker, type OracleAlert } from "./oracle/tracker";
-import type { MalformedLogError } from "./state/events";
+import { ChainMismatchError, DeepReorgError, InconsistentNodeError, MalformedLogStreamError, RpcUnreachableError } from "./sync/errors";
+import { OracleTracker, type FeedRead, type OracleAlert } from "./oracle/tracker";
+import { MalformedLogError } from "./state/events";
+import type { HealthUpdate } from "./health/types";
+import { Publication, type PublishedView } from "./snapshot";
 
 /** What the indexer needs from a health engine; indexer/health implements it. */
 export interface HealthSink {
   setPrice(asset: Address, info: { price: bigint; status: "fresh" | "stale" | "invalid" }): void;
   onStateChange(change: StateChange): void;
   onRollback(change: StateChange): void;
-  evaluate(now: bigint, blockNumber: bigint): unknown;
+  evaluate(now: bigint, blockNumber: bigint): HealthUpdate;
   /** the exact view of one account, persisted for the accounts a block touched */
   account?(address: Address, now: bigint):
     | { healthFactor: bigint | null; status: "healthy" | "warning" | "liquidatable" | "unknown"; totalCollateralBase: bigint; totalDebtBase: bigint }
     | undefined;
 }
 
-/** The lists of a health update that name accounts whose row in the store must be refreshed. */
-interface HealthUpdateLists {
-  liquidatableAdded?: Address[];
-  liquidatableRemoved?: Address[];
-  unknownAdded?: Address[];
-  unknownRemoved?: Address[];
-  crossings?: Array<{ account: Address }>;
+/** One applied step, before its commit: what a step hook may turn into rows of the same transaction. */
+export interface AppliedStep {
+  block: BlockRef;
+  kind: PublishedView["kind"];
+  /** the first step since start(): in-memory hysteresis starts afresh here */
+  first: boolean;
+  health: HealthUpdate | undefined;
+  oracleAlerts: OracleAlert[];
 }
+
+/** Rows a hook adds to the step's batch, and what it does once that batch is committed. */
+export interface StepContribution {
+  batch?: Partial<BatchWrite>;
+  afterCommit?: () => void;
+}
+
+/** Called synchronously after a step is applied, before its commit (e.g. the alert outbox). */
+export type StepHook = (step: AppliedStep) => StepContribution | void;
 
 export interface IndexerConfig {
   /** blocks after which a block is final; a reorg deeper than this stops the indexer (default 12) */
@@ -47,9 +63,11 @@ export interface IndexerConfig {
   range?: AdaptiveRangeOptions;
   /** show a cli-progress bar during backfill (default: stderr is a TTY) */
   progress?: boolean;
+  /** consecutive failures of a step on a log that does not decode before the indexer stops (default 8) */
+  malformedLimit: number;
 }
 
-export const DEFAULT_INDEXER_CONFIG: IndexerConfig = { finalityDepth: 12, pollIntervalMs: 1000, stallTimeoutMs: 60_000 };
+export const DEFAULT_INDEXER_CONFIG: IndexerConfig = { finalityDepth: 12, pollIntervalMs: 1000, stallTimeoutMs: 60_000, malformedLimit: 8 };
 
 export interface IndexerStatus {
   phase: "starting" | "backfill" | "follow" | "stopped" | "failed";
@@ -75,7 +93,8 @@ export interface BlockProcessed {
   block: BlockRef;
   phase: "backfill" | "follow";
   events: ChainEvent[];
-  health: unknown;
+  health: HealthUpdate | undefined;
+  view: PublishedView;
 }
 
 export interface IndexerDeps {
@@ -87,11 +106,14 @@ export interface IndexerDeps {
   createHealth?: (state: ProtocolState) => HealthSink;
   oracle?: OracleTracker;
   config?: Partial<IndexerConfig>;
+  /** contributes rows to each step's transaction (see StepHook) */
+  onStep?: StepHook;
 }
 
 /**
- * Events: "block" (BlockProcessed, follow mode, after commit), "batch" ({from, to, events}), "reorg"
- * ({ancestor, depth}), "alert" (OracleAlert), "malformed" (MalformedLogError), "caught-up", "fatal" (Error).
+ * Events, all after the step is committed and published: "block" (BlockProcessed, every publication), "batch"
+ * ({from, to, events}, a caught-up range), "reorg" ({ancestor, depth}), "alert" (OracleAlert), "malformed"
+ * (MalformedLogError, the step is retried), "caught-up", "fatal" (Error).
  */
 export class Indexer extends EventEmitter {
   readonly cfg: IndexerConfig;
@@ -104,6 +126,10 @@ export class Indexer extends EventEmitter {
   private bar: { update(n: number): void; stop(): void; start(total: number, n: number): void; setTotal(n: number): void } | null = null;
   readonly status: IndexerStatus;
   health: HealthSink | undefined;
+  /** the only view readers may use: see indexer/snapshot.ts */
+  readonly snapshots = new Publication();
+  private firstStep = true;
+  private malformedStreak = 0;
 
   constructor(private readonly deps: IndexerDeps) {
     super();
@@ -129,6 +155,7 @@ export class Indexer extends EventEmitter {
     if (s.fatalError) return { ready: false, reason: s.fatalError };
     if (s.phase !== "follow") return { ready: false, reason: `phase ${s.phase}` };
     if (s.rpcError && now - s.lastRpcOkAt > this.cfg.pollIntervalMs * 3) return { ready: false, reason: `RPC failing: ${s.rpcError}` };
+    if (this.malformedStreak > 0 && s.syncError) return { ready: false, reason: `sync stopped on an undecodable log (attempt ${this.malformedStreak} of ${this.cfg.malformedLimit}): ${s.syncError}` };
     if (s.syncError && s.consecutiveFailures >= 3) return { ready: false, reason: `sync failing: ${s.syncError}` };
     if (now - s.lastHeadChangeAt > this.cfg.stallTimeoutMs) {
       return { ready: false, reason: `head stuck at ${s.head} for ${Math.round((now - s.lastHeadChangeAt) / 1000)}s` };
@@ -202,22 +229,32 @@ export class Indexer extends EventEmitter {
         }
         const safe = head - BigInt(this.cfg.finalityDepth);
         this.deps.logger.debug({ head: String(head), cursor: String(this.status.cursor) }, "sync tick");
-        if (this.status.cursor < safe) {
+        if (!this.snapshots.current && this.status.cursor >= BigInt(this.deps.deployment.startBlock)) {
+          // Resumed from a checkpoint: publish it (prices read and health evaluated at that block) before moving on.
+          await this.republish();
+        } else if (this.status.cursor < safe) {
           this.status.phase = this.status.phase === "follow" ? "follow" : "backfill";
-          await this.backfillStep(this.status.cursor + 1n, safe, head);
+          await this.rangeStep(this.status.cursor + 1n, safe, head);
         } else if (this.status.cursor < head) {
           if (this.status.phase !== "follow") this.enterFollow();
-          await this.followStep(this.status.cursor + 1n);
+          await this.blockStep(this.status.cursor + 1n);
         } else {
           if (this.status.phase !== "follow") this.enterFollow();
           await sleep(this.cfg.pollIntervalMs, signal);
         }
         failures = 0;
+        this.malformedStreak = 0;
         this.status.syncError = null;
         this.status.consecutiveFailures = 0;
       } catch (e) {
         if (signal.aborted) break;
         if (e instanceof DeepReorgError || e instanceof StateInvariantError || e instanceof ChainMismatchError) throw e;
+        if (e instanceof MalformedLogError) {
+          // A watched log that does not decode is an RPC fault: the cursor never passes it. Retried, then a loud stop.
+          this.status.malformedLogs++;
+          this.emit("malformed", e);
+          if (++this.malformedStreak >= this.cfg.malformedLimit) throw new MalformedLogStreamError(e, this.malformedStreak);
+        }
         failures++;
         this.status.syncError = errorText(e).trim().slice(0, 300);
         this.status.consecutiveFailures = failures;
@@ -259,9 +296,20 @@ export class Indexer extends EventEmitter {
     return { number, hash: b.hash, parentHash: b.parentHash, timestamp: b.timestamp };
   }
 
-  // ---------------------------------------------------------------- backfill: final blocks, large ranges
+  /** Every feed the state names, plus feeds set by `events`, read at `block` (no state change). */
+  private readFeeds(events: ChainEvent[], block: BlockRef): Promise<FeedRead> {
+    const aggregators: Address[] = [];
+    let sequencer: Address | null = null;
+    for (const e of events) {
+      if (e.eventName === "FeedSet") aggregators.push(e.args.aggregator.toLowerCase() as Address);
+      if (e.eventName === "SequencerUptimeFeedSet") sequencer = e.args.feed.toLowerCase() as Address;
+    }
+    return this.rpc(() => this.oracle.read(this.state, block, { aggregators, sequencer }));
+  }
 
-  private async backfillStep(from: bigint, to: bigint, head: bigint): Promise<void> {
+  // ---------------------------------------------------------------- a caught-up range: final blocks, one publication
+
+  private async rangeStep(from: bigint, to: bigint, head: bigint): Promise<void> {
     this.progress(from, head);
     // The range must extend the chain we hold: a reorg can jump straight past the safe head.
     const anchor = this.recent.last;
@@ -277,17 +325,11 @@ export class Indexer extends EventEmitter {
       if (n % 5 === 1) this.deps.logger.warn({ err: this.status.rpcError, attempt: n }, "eth_getLogs failing; retrying");
     }, this.abort.signal);
     this.status.lastRpcOkAt = Date.now();
+    const events = decodeLogs(res.logs, this.watched);
     const end = await this.getBlockRef(res.to);
-    // Everything in this range is final: apply, then drop undo data at once.
-    const applied = this.applyLogs(res.logs, null);
-    this.health?.onStateChange(applied.change);
-    this.state.finalize(res.to);
-    this.recent.reset(end);
-    await this.commit(applied, end, undefined);
-    this.status.cursor = res.to;
-    this.status.finalizedBlock = res.to;
-    this.status.lastBlockTimestamp = end.timestamp;
-    this.emit("batch", { from: res.from, to: res.to, events: applied.events });
+    const feeds = await this.readFeeds(events, end);
+    await this.applyStep({ kind: "range", from: res.from, end, events, feeds, final: true });
+    this.emit("batch", { from: res.from, to: res.to, events });
   }
 
   private progress(from: bigint, head: bigint): void {
@@ -308,48 +350,129 @@ export class Indexer extends EventEmitter {
 
   // ---------------------------------------------------------------- follow: one block at a time, reorg-aware
 
-  private async followStep(number: bigint): Promise<void> {
+  private async blockStep(number: bigint): Promise<void> {
     const block = await this.getBlockRef(number);
-    let parent = this.recent.last;
-    if (!parent) {
-      parent = await this.getBlockRef(number - 1n);
-      this.recent.reset(parent);
-    }
+    const parent = this.recent.last ?? (await this.getBlockRef(number - 1n));
     if (block.parentHash !== parent.hash) {
-      await this.handleReorg();
+      if (this.recent.last) await this.handleReorg();
       return;
     }
     const address = watchedAddresses(this.watched);
     const logs = await this.rpc(() => this.deps.client.getLogs({ address, blockHash: block.hash }));
-    const applied = this.applyLogs(logs, block);
+    // A log from another branch (a node answering mid-reorg) is not this block's: the step is retried.
+    const foreign = logs.find((l) => l.blockHash !== block.hash);
+    if (foreign) throw new InconsistentNodeError(number);
+    const events = decodeLogs(logs, this.watched);
+    const feeds = await this.readFeeds(events, block);
+    if (!this.recent.last) this.recent.reset(parent);
+    await this.applyStep({ kind: "block", from: number, end: block, events, feeds, final: false });
+  }
 
-    const poll = await this.rpc(() => this.oracle.poll(this.state, block));
-    const health = this.health;
-    if (health) {
-      for (const asset of new Set([...poll.changed, ...applied.priceEvents])) {
-        const r = this.oracle.reading(asset);
-        if (r) health.setPrice(asset, { price: r.price ?? 0n, status: r.status });
+  /** Publishes the restored checkpoint: its block's prices read and health evaluated, nothing else applied. */
+  private async republish(): Promise<void> {
+    const end = this.recent.last ?? (await this.getBlockRef(this.status.cursor));
+    const feeds = await this.readFeeds([], end);
+    await this.applyStep({ kind: "block", from: end.number + 1n, end, events: [], feeds, final: false, replay: true });
+  }
+
+  /**
+   * The apply half of a step, under the write gate: logs → state, readings → prices, health at `end`, store
+   * commit, publish. A failed commit puts state, readings and engine back to the published block.
+   */
+  private async applyStep(step: { kind: "range" | "block"; from: bigint; end: BlockRef; events: ChainEvent[]; feeds: FeedRead; final: boolean; replay?: boolean }): Promise<void> {
+    const { end } = step;
+    const prevCursor = this.status.cursor;
+    this.snapshots.beginWrite();
+    let afterCommit: (() => void) | undefined;
+    let applied: Applied;
+    let poll: ReturnType<OracleTracker["apply"]>;
+    let health: HealthUpdate | undefined;
+    try {
+      applied = this.applyEvents(step.events);
+      poll = this.oracle.apply(this.state, step.feeds);
+      this.syncPrices();
+      this.health?.onStateChange(applied.change);
+      health = this.health?.evaluate(end.timestamp, end.number);
+      if (step.final) {
+        this.state.finalize(end.number);
+        this.oracle.finalize(end.number);
+        this.recent.reset(end);
+      } else {
+        if (!step.replay) this.recent.push(end);
+        const finalized = end.number - BigInt(this.cfg.finalityDepth);
+        if (finalized > this.state.finalizedBlock) {
+          this.state.finalize(finalized);
+          this.oracle.finalize(finalized);
+        }
+        this.recent.prune(this.state.finalizedBlock);
       }
-      health.onStateChange(applied.change);
+      applied.rounds.push(...poll.rounds);
+      applied.healthRows = this.healthRows(applied.change.accounts, health, end);
+      const contribution = this.deps.onStep?.({ block: end, kind: step.kind, first: this.firstStep, health, oracleAlerts: poll.alerts }) ?? undefined;
+      afterCommit = contribution?.afterCommit;
+      await this.commit(applied, end, undefined, contribution?.batch);
+    } catch (e) {
+      await this.recoverFromStore(prevCursor).finally(() => this.snapshots.abortWrite());
+      throw e;
     }
-    const healthUpdate = health?.evaluate(block.timestamp, block.number);
-
-    this.recent.push(block);
-    const finalized = number - BigInt(this.cfg.finalityDepth);
-    if (finalized > this.state.finalizedBlock) this.state.finalize(finalized);
-    this.recent.prune(this.state.finalizedBlock);
-    applied.rounds.push(...poll.rounds);
-    applied.healthRows = this.healthRows(applied.change.accounts, healthUpdate as HealthUpdateLists | undefined, block);
-    await this.commit(applied, block, undefined);
-    this.status.cursor = number;
+    this.firstStep = false;
+    this.status.cursor = end.number;
     this.status.finalizedBlock = this.state.finalizedBlock;
-    this.status.lastBlockTimestamp = block.timestamp;
+    this.status.lastBlockTimestamp = end.timestamp;
+    afterCommit?.();
+    const view = this.publish(step.kind, step.from, end);
     for (const a of poll.alerts) this.emitAlert(a);
-    this.emit("block", { block, phase: "follow", events: applied.events, health: healthUpdate } satisfies BlockProcessed);
+    this.emit("block", { block: end, phase: step.kind === "range" ? "backfill" : "follow", events: applied.events, health, view } satisfies BlockProcessed);
+  }
+
+  private publish(kind: PublishedView["kind"], from: bigint, block: BlockRef): PublishedView {
+    const readings = new Map(this.oracle.readings().map((r) => [r.asset, Object.freeze({ ...r })]));
+    const unusable = [...this.state.feeds.keys()].filter((a) => readings.get(a)?.status !== "fresh").sort();
+    return this.snapshots.publish({
+      block, finalizedBlock: this.state.finalizedBlock, kind, from, readings, sequencer: this.oracle.sequencerStatus, unusablePrices: unusable,
+    });
+  }
+
+  /** Gives the health engine every asset's price and status as the tracker holds them (unchanged ones cost nothing). */
+  private syncPrices(): void {
+    const health = this.health;
+    if (!health) return;
+    for (const asset of this.state.assets.keys()) {
+      const r = this.oracle.reading(asset);
+      health.setPrice(asset, r ? { price: r.price ?? 0n, status: r.status } : { price: 0n, status: "invalid" });
+    }
+  }
+
+  /**
+   * After a failed apply (the commit did not happen): the store still holds the published block. State and
+   * readings go back there — by the undo journals where they reach, else from the store's checkpoint — and the
+   * engine rebuilds what changed.
+   */
+  private async recoverFromStore(cursor: bigint): Promise<void> {
+    const touched = new Set<Address>(this.state.accounts.keys());
+    const assets = new Set<Address>(this.state.assets.keys());
+    const loaded = await this.deps.store.loadState();
+    const restored = loaded.checkpoint
+      ? ProtocolState.restore({ ...loaded, finalizedBlock: loaded.checkpoint.finalizedBlock, journal: loaded.checkpoint.journal })
+      : new ProtocolState();
+    this.state.replaceWith(restored);
+    for (const a of this.state.accounts.keys()) touched.add(a);
+    for (const a of this.state.assets.keys()) assets.add(a);
+    this.oracle.rollbackTo(cursor);
+    const recent = loaded.checkpoint?.recentBlocks ?? [];
+    if (recent.length) {
+      this.recent.reset(recent[0]!);
+      for (const b of recent.slice(1)) this.recent.push(b);
+    } else this.recent.clear();
+    this.syncPrices();
+    this.health?.onRollback({ accounts: [...touched], assets: [...assets], feeds: [...this.state.feeds.keys()] });
+    const view = this.snapshots.current;
+    if (view) this.health?.evaluate(view.block.timestamp, view.block.number);
+    this.deps.logger.warn({ block: String(cursor) }, "a step failed before its commit; state restored to the published block");
   }
 
   /** Store rows for the accounts this block touched: position events, status changes and level crossings. */
-  private healthRows(changed: Address[], u: HealthUpdateLists | undefined, block: BlockRef): BatchWrite["accountHealth"] {
+  private healthRows(changed: Address[], u: HealthUpdate | undefined, block: BlockRef): BatchWrite["accountHealth"] {
     const health = this.health;
     if (!health?.account) return [];
     const touched = new Set<Address>(changed);
@@ -369,7 +492,7 @@ export class Indexer extends EventEmitter {
     this.emit("alert", a);
   }
 
-  /** Walks back the unfinalised chain to the common ancestor, undoes the orphaned blocks and checkpoints. */
+  /** Walks back the unfinalised chain to the common ancestor, undoes the orphaned blocks, commits and publishes. */
   private async handleReorg(): Promise<void> {
     const blocks = [...this.recent.all].reverse();
     let ancestor: BlockRef | null = null;
@@ -389,34 +512,45 @@ export class Indexer extends EventEmitter {
       // mid-update or inconsistent. Nothing to undo; back off and ask again.
       throw new InconsistentNodeError(ancestor.number);
     }
-    const change = this.state.rollbackTo(ancestor.number);
-    this.oracle.rollbackTo(ancestor.number);
-    this.recent.truncate(ancestor.number);
-    this.health?.onRollback(change);
-    const applied = emptyApplied();
-    applied.change = change;
-    for (const acct of change.accounts) for (const asset of this.state.assets.keys()) applied.dirty.add(`${acct}|${asset}`);
-    for (const asset of change.assets) applied.dirtyAssets.add(asset);
-    for (const f of change.feeds) applied.dirtyFeeds.add(f);
-    applied.sequencerChanged = true;
-    await this.commit(applied, ancestor, ancestor.number);
+    const prevCursor = this.status.cursor;
+    this.snapshots.beginWrite();
+    let health: HealthUpdate | undefined;
+    try {
+      const change = this.state.rollbackTo(ancestor.number);
+      this.oracle.rollbackTo(ancestor.number);
+      this.recent.truncate(ancestor.number);
+      this.syncPrices();
+      this.health?.onRollback(change);
+      health = this.health?.evaluate(ancestor.timestamp, ancestor.number);
+      const applied = emptyApplied();
+      applied.change = change;
+      for (const acct of change.accounts) for (const asset of this.state.assets.keys()) applied.dirty.add(`${acct}|${asset}`);
+      for (const asset of change.assets) applied.dirtyAssets.add(asset);
+      for (const f of change.feeds) applied.dirtyFeeds.add(f);
+      applied.sequencerChanged = true;
+      applied.healthRows = this.healthRows(change.accounts, health, ancestor);
+      await this.commit(applied, ancestor, ancestor.number);
+    } catch (e) {
+      await this.recoverFromStore(prevCursor).finally(() => this.snapshots.abortWrite());
+      throw e;
+    }
     this.status.cursor = ancestor.number;
+    this.status.lastBlockTimestamp = ancestor.timestamp;
     this.status.reorgs++;
+    const view = this.publish("rollback", ancestor.number + 1n, ancestor);
     this.deps.logger.warn({ ancestor: String(ancestor.number), depth }, "chain reorganised; rolled back to the common ancestor");
     this.emit("reorg", { ancestor: ancestor.number, depth });
+    this.emit("block", { block: ancestor, phase: "follow", events: [], health, view } satisfies BlockProcessed);
   }
 
   // ---------------------------------------------------------------- applying and committing
 
-  private applyLogs(logs: Log[], block: BlockRef | null): Applied {
-    const { events, malformed } = decodeLogs(logs, this.watched);
-    for (const m of malformed) this.reportMalformed(m);
+  private applyEvents(events: ChainEvent[]): Applied {
     const a = emptyApplied();
     a.events = events;
     const accounts = new Set<Address>();
-    let lastTimestamp: bigint | null = block?.timestamp ?? null;
+    let lastTimestamp: bigint | null = null;
     for (const e of events) {
-      if (block && e.meta.blockHash !== block.hash) continue; // a log from another branch: ignore
       const c = this.state.apply(e);
       this.status.eventsApplied++;
       for (const acct of c.accounts) accounts.add(acct);
@@ -446,25 +580,13 @@ export class Indexer extends EventEmitter {
             account: e.args.account, asset: e.args.asset, amount: e.args.amount, reserveDeficit: e.args.reserveDeficit,
           });
           break;
-        case "AnswerUpdated":
-          if (block) {
-            const asset = this.oracle.onAnswerUpdated(this.state, e.meta.address, e.args, block);
-            if (asset) a.priceEvents.push(asset);
-          }
-          break;
       }
     }
     a.change = { accounts: [...accounts], assets: [...a.dirtyAssets], feeds: [...a.dirtyFeeds] };
     return a;
   }
 
-  private reportMalformed(m: MalformedLogError): void {
-    this.status.malformedLogs++;
-    this.deps.logger.error({ err: m.message }, "skipping a malformed log");
-    this.emit("malformed", m);
-  }
-
-  private async commit(a: Applied, block: BlockRef, rollbackTo: bigint | undefined): Promise<void> {
+  private async commit(a: Applied, block: BlockRef, rollbackTo: bigint | undefined, extra?: Partial<BatchWrite>): Promise<void> {
     const positions: PositionRow[] = [];
     for (const key of a.dirty) {
       const [account, asset] = key.split("|") as [Address, Address];
@@ -488,6 +610,7 @@ export class Indexer extends EventEmitter {
       // A reorg can undo a listing or a first FeedSet: those rows must go too.
       deletedAssets: [...a.dirtyAssets].filter((x) => !this.state.assets.has(x)),
       deletedFeeds: [...a.dirtyFeeds].filter((x) => !this.state.feeds.has(x)),
+      ...extra,
     };
     await this.deps.store.commitBatch(batch);
   }
@@ -503,8 +626,6 @@ interface Applied {
   liquidations: LiquidationRecord[];
   badDebt: BadDebtRecord[];
   rounds: OracleRound[];
-  /** assets whose price moved by an AnswerUpdated event in this block */
-  priceEvents: Address[];
   sequencerChanged: boolean;
   healthRows?: BatchWrite["accountHealth"];
 }
@@ -512,6 +633,6 @@ interface Applied {
 function emptyApplied(): Applied {
   return {
     events: [], change: { accounts: [], assets: [], feeds: [] }, dirty: new Set(), dirtyAssets: new Set(), dirtyFeeds: new Set(),
-    liquidations: [], badDebt: [], rounds: [], priceEvents: [], sequencerChanged: false,
+    liquidations: [], badDebt: [], rounds: [], sequencerChanged: false,
   };
 }

@@ -7,7 +7,7 @@ import type { HealthEngine, HealthEngineOptions } from "../health";
 import type { Indexer } from "../indexer";
 import type { Address } from "../state/events";
 import type { Store } from "../store/types";
-import { NotReadyError } from "./errors";
+import type { PublishedView } from "../snapshot";
 
 export interface KeeperQueueCounts {
   /** BullMQ job counts by state (waiting, active, completed, failed, delayed, …) */
@@ -42,55 +42,22 @@ export interface BlockStamp {
   lastUpdated: string;
 }
 
+/** The published view an answer is computed on, with its stamp. */
 export interface At {
   blockNumber: bigint;
   timestamp: bigint;
   stamp: BlockStamp;
-}
-
-/**
- * Counts the indexer's state changes (blocks, backfill batches, reorgs) so per-block results (aggregates, the
- * at-risk order, scenarios) are computed once per block however often the dashboard polls.
- */
-export class Epoch {
-  value = 0;
-  private readonly bump = (): void => {
-    this.value++;
-  };
-
-  constructor(private readonly indexer: Indexer) {
-    for (const ev of ["block", "batch", "reorg"] as const) indexer.on(ev, this.bump);
-  }
-
-  detach(): void {
-    for (const ev of ["block", "batch", "reorg"] as const) this.indexer.off(ev, this.bump);
-  }
-
-  /** Memoises `fn` for the current epoch. */
-  memo<T>(fn: () => T): () => T {
-    let at = -1;
-    let v: T | undefined;
-    return () => {
-      if (at !== this.value) {
-        v = fn();
-        at = this.value;
-      }
-      return v as T;
-    };
-  }
+  view: PublishedView;
 }
 
 export function stampOf(blockNumber: bigint, timestamp: bigint): BlockStamp {
   return { blockNumber: blockNumber.toString(), blockTimestamp: timestamp.toString(), lastUpdated: new Date(Number(timestamp) * 1000).toISOString() };
 }
 
-/** The last block the indexer fully processed; 503 before the first one. */
-export function currentBlock(ctx: ApiContext): At {
-  const s = ctx.indexer.status;
-  if (s.lastBlockTimestamp === null || s.cursor < BigInt(ctx.deployment.startBlock)) {
-    throw new NotReadyError(`no block indexed yet (indexer ${s.phase}); retry shortly`);
-  }
-  return { blockNumber: s.cursor, timestamp: s.lastBlockTimestamp, stamp: stampOf(s.cursor, s.lastBlockTimestamp) };
+/** The stamp of a published view. */
+export function atOf(view: PublishedView): At {
+  const { number, timestamp } = view.block;
+  return { blockNumber: number, timestamp, stamp: stampOf(number, timestamp), view };
 }
 
 export type DeploymentAsset = Deployment["assets"][number];

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { symbolOf, type ApiContext } from "./context";
+import type { FeedReading } from "../oracle/tracker";
 
 export const METRIC_NAMES = {
   requests: "marginwatch_api_requests_total",
@@ -47,39 +48,42 @@ export function registerApiMetrics(app: FastifyInstance, ctx: ApiContext): void 
     duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });
 
+  // Figures about chain data come from the published view (read under its gate), never from half-applied state.
   const { indexer, health } = ctx;
+  const snap = indexer.snapshots;
   new Gauge({
     name: METRIC_NAMES.tracked, help: "Accounts that ever held a position", registers,
-    collect() { this.set(indexer.state.accounts.size); },
+    async collect() { this.set((await snap.tryRead(() => indexer.state.accounts.size)) ?? 0); },
   });
   new Gauge({
-    name: METRIC_NAMES.liquidatable, help: "Accounts with health factor below 1 (exact, as of the last block)", registers,
-    collect() { this.set(health.liquidatable().length); },
+    name: METRIC_NAMES.liquidatable, help: "Accounts with health factor below 1 (exact, as of the published block)", registers,
+    async collect() { this.set((await snap.tryRead(() => health.liquidatable().length)) ?? 0); },
   });
   new Gauge({
     name: METRIC_NAMES.unknown, help: "Accounts with debt whose health factor depends on a stale or invalid price", registers,
-    collect() { this.set(health.unknown().length); },
+    async collect() { this.set((await snap.tryRead(() => health.unknown().length)) ?? 0); },
   });
   new Gauge({
-    name: METRIC_NAMES.headLag, help: "Blocks between the chain head and the last block the indexer processed", registers,
+    name: METRIC_NAMES.headLag, help: "Blocks between the chain head and the published block", registers,
     collect() {
-      const s = indexer.status;
-      this.set(s.head === null ? 0 : Math.max(0, Number(s.head - s.cursor)));
+      const head = indexer.status.head;
+      const at = snap.current?.block.number;
+      this.set(head === null || at === undefined ? 0 : Math.max(0, Number(head - at)));
     },
   });
   new Gauge({
-    name: METRIC_NAMES.lastBlock, help: "Last block the indexer fully processed", registers,
-    collect() { this.set(Math.max(0, Number(indexer.status.cursor))); },
+    name: METRIC_NAMES.lastBlock, help: "The published block: fully applied, priced, evaluated and committed", registers,
+    collect() { this.set(Math.max(0, Number(snap.current?.block.number ?? 0n))); },
   });
-  const perFeed = (name: string, help: string, value: (r: ReturnType<typeof indexer.oracle.readings>[number]) => number) =>
+  const perFeed = (name: string, help: string, value: (r: FeedReading) => number) =>
     new Gauge({
       name, help, labelNames: ["asset"] as const, registers,
       collect() {
         this.reset();
-        for (const r of indexer.oracle.readings()) this.set({ asset: symbolOf(ctx, r.asset) ?? r.asset }, value(r));
+        for (const r of snap.current?.readings.values() ?? []) this.set({ asset: symbolOf(ctx, r.asset) ?? r.asset }, value(r));
       },
     });
-  perFeed(METRIC_NAMES.feedAge, "Seconds since the feed's last update, at the last block read", (r) => Number(r.age));
+  perFeed(METRIC_NAMES.feedAge, "Seconds since the feed's last update, at the published block", (r) => Number(r.age));
   perFeed(METRIC_NAMES.feedHeartbeat, "The feed's heartbeat in seconds (stale beyond it)", (r) => Number(r.heartbeat));
   perFeed(METRIC_NAMES.feedStale, "1 when the feed is stale or invalid, else 0", (r) => (r.status === "fresh" ? 0 : 1));
 }

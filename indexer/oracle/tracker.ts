@@ -1,9 +1,10 @@
-// Oracle tracker: reads every feed's latestRoundData each block (real Chainlink proxies emit no events), also takes
-// AnswerUpdated events for an immediate reaction, and classifies each feed fresh / stale / invalid as PriceOracle does.
+// Oracle tracker: reads every feed's latestRoundData at every published block (real Chainlink proxies emit no events)
+// and classifies each feed fresh / stale / invalid as PriceOracle does. Reading (I/O) and taking the readings (pure,
+// journaled for reorgs) are separate steps, so nothing changes until the block they belong to is applied.
 import type { PublicClient } from "viem";
 import { mockV3AggregatorAbi } from "../../common/generated/abis";
 import { normalisePrice } from "../../common/math";
-import { errorText } from "../../common/retry";
+import { isContractAnswer } from "../../common/retry";
 import type { Address } from "../state/events";
 import type { FeedConfig, ProtocolState } from "../state/state";
 import type { OracleRound } from "../store/types";
@@ -48,13 +49,28 @@ export interface OracleTrackerOptions {
 }
 
 type RoundData = readonly [bigint, bigint, bigint, bigint, bigint];
+type RoundResult = { ok: true; r: RoundData } | { ok: false; error: string };
+
+/** What `read` fetched at one block, before it is classified. */
+export interface FeedRead {
+  block: { number: bigint; timestamp: bigint };
+  sequencerFeed: Address | null;
+  sequencer: RoundResult | null;
+  /** by aggregator address (lower case) */
+  rounds: Map<Address, RoundResult>;
+}
+
+type UndoEntry =
+  | { kind: "reading"; asset: Address; prev: FeedReading | undefined; announced: FeedStatus | undefined }
+  | { kind: "sequencer"; prev: SequencerStatus };
 
 export class OracleTracker {
   private readonly current = new Map<Address, FeedReading>(); // by asset
   private readonly history = new Map<Address, OracleRound[]>(); // by asset, newest last
-  /** status last alerted per asset: AnswerUpdated events replace readings between polls, so transitions are
-   *  judged against what was last announced, not against the latest reading */
+  /** status last alerted per asset: transitions are judged against what was last announced */
   private readonly announced = new Map<Address, FeedStatus>();
+  /** undo entries of every unfinalised block, in application order */
+  private readonly journal = new Map<bigint, UndoEntry[]>();
   sequencerStatus: SequencerStatus = "none";
   private readonly historyLimit: number;
 
@@ -74,35 +90,53 @@ export class OracleTracker {
     return [...(this.history.get(asset) ?? [])];
   }
 
-  /** Reads all feeds (and the sequencer feed) at `block` in one batched round trip. */
-  async poll(state: ProtocolState, block: { number: bigint; timestamp: bigint }): Promise<PollResult> {
-    const feeds = [...state.feeds.values()];
-    const read = (address: Address) =>
+  /**
+   * Reads, at `block`, every aggregator the state names plus `extra` ones (feeds set by logs not yet applied), and the
+   * sequencer feed, in one batched round trip. Changes nothing: `apply` takes the result once the block's logs are
+   * applied. A transport failure throws (the caller retries the step); a revert or an undecodable answer is a reading.
+   */
+  async read(state: ProtocolState, block: { number: bigint; timestamp: bigint }, extra: { aggregators?: Address[]; sequencer?: Address | null } = {}): Promise<FeedRead> {
+    const aggregators = new Set<Address>([...state.feeds.values()].map((f) => f.aggregator));
+    for (const a of extra.aggregators ?? []) aggregators.add(a.toLowerCase() as Address);
+    const seqFeed = extra.sequencer ?? state.sequencer?.feed ?? null;
+    const read = (address: Address): Promise<RoundResult> =>
       this.client
         .readContract({ address, abi: mockV3AggregatorAbi, functionName: "latestRoundData", blockNumber: block.number })
         .then((r) => ({ ok: true as const, r: r as RoundData }))
         .catch((e: unknown) => {
-          // Transport failures must surface (the caller retries the block); a revert or garbage answer is a reading.
-          if (/HTTP request failed|fetch failed|ECONNREFUSED|timed? ?out|socket/i.test(errorText(e))) throw e;
+          if (!isContractAnswer(e)) throw e;
           return { ok: false as const, error: (e as { shortMessage?: string }).shortMessage ?? String(e) };
         });
-    const [seq, ...results] = await Promise.all([state.sequencer ? read(state.sequencer.feed) : Promise.resolve(null), ...feeds.map((f) => read(f.aggregator))]);
+    const list = [...aggregators].sort();
+    const [seq, ...results] = await Promise.all([seqFeed ? read(seqFeed) : Promise.resolve(null), ...list.map(read)]);
+    return { block: { number: block.number, timestamp: block.timestamp }, sequencerFeed: seqFeed, sequencer: seq, rounds: new Map(list.map((a, i) => [a, results[i]!])) };
+  }
 
+  /**
+   * Takes a `read` result as the readings at its block, classified against the (already updated) state. Journaled:
+   * `rollbackTo` restores the readings of an earlier unfinalised block exactly.
+   */
+  apply(state: ProtocolState, fr: FeedRead): PollResult {
+    const block = fr.block;
+    const undo: UndoEntry[] = [];
     const alerts: OracleAlert[] = [];
     const prevSeq = this.sequencerStatus;
-    this.sequencerStatus = sequencerStatusOf(state, seq, block.timestamp);
+    undo.push({ kind: "sequencer", prev: prevSeq });
+    const seqRes = state.sequencer && state.sequencer.feed === fr.sequencerFeed ? fr.sequencer : state.sequencer ? { ok: false as const, error: "sequencer feed not read" } : null;
+    this.sequencerStatus = sequencerStatusOf(state, seqRes, block.timestamp);
     if (prevSeq !== this.sequencerStatus && this.sequencerStatus !== "none") {
       alerts.push({ type: `sequencer-${this.sequencerStatus}` as "sequencer-up", blockNumber: block.number });
     }
 
     const changed: Address[] = [];
     const rounds: OracleRound[] = [];
-    feeds.forEach((feed, i) => {
-      const res = results[i]!;
+    for (const feed of state.feeds.values()) {
+      const res = fr.rounds.get(feed.aggregator) ?? { ok: false as const, error: "feed not read at this block" };
       const reading = res.ok
         ? classify(feed, res.r, block, this.sequencerStatus)
         : { ...emptyReading(feed, block), reason: `latestRoundData failed: ${res.error}` };
       const prev = this.current.get(feed.asset);
+      undo.push({ kind: "reading", asset: feed.asset, prev, announced: this.announced.get(feed.asset) });
       this.current.set(feed.asset, reading);
       if (!prev || prev.price !== reading.price || prev.status !== reading.status) changed.push(feed.asset);
       if (res.ok && (!prev || prev.roundId !== reading.roundId || prev.feed !== reading.feed)) {
@@ -111,29 +145,44 @@ export class OracleTracker {
       }
       alerts.push(...transitionAlerts(this.announced.get(feed.asset), reading));
       this.announced.set(feed.asset, reading.status);
-    });
+    }
+    // A feed removed by the state (a reorg undid its FeedSet) has no reading any more.
+    for (const asset of [...this.current.keys()]) {
+      if (state.feeds.has(asset)) continue;
+      undo.push({ kind: "reading", asset, prev: this.current.get(asset), announced: this.announced.get(asset) });
+      this.current.delete(asset);
+      this.announced.delete(asset);
+      changed.push(asset);
+    }
+    const list = this.journal.get(block.number) ?? [];
+    list.push(...undo);
+    this.journal.set(block.number, list);
     return { changed, rounds, alerts };
   }
 
-  /**
-   * An AnswerUpdated event from an emitting aggregator: the price is taken at once (status by age at the event's
-   * block); the next poll confirms it with latestRoundData.
-   */
-  onAnswerUpdated(state: ProtocolState, feed: Address, ev: { current: bigint; roundId: bigint; updatedAt: bigint }, block: { number: bigint; timestamp: bigint }): Address | null {
-    const cfg = [...state.feeds.values()].find((f) => f.aggregator === feed);
-    if (!cfg) return null;
-    const reading = classify(cfg, [ev.roundId, ev.current, ev.updatedAt, ev.updatedAt, ev.roundId], block, this.sequencerStatus);
-    const prev = this.current.get(cfg.asset);
-    if (prev && prev.roundId >= ev.roundId && prev.feed === feed) return null;
-    this.current.set(cfg.asset, reading);
-    this.remember(reading);
-    return cfg.asset;
+  /** Undoes every reading taken above `block` (a reorg, or a step whose commit failed). */
+  rollbackTo(block: bigint): void {
+    const blocks = [...this.journal.keys()].filter((b) => b > block).sort((a, b) => (a < b ? 1 : -1));
+    for (const b of blocks) {
+      const entries = this.journal.get(b)!;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const u = entries[i]!;
+        if (u.kind === "sequencer") this.sequencerStatus = u.prev;
+        else {
+          if (u.prev) this.current.set(u.asset, u.prev);
+          else this.current.delete(u.asset);
+          if (u.announced) this.announced.set(u.asset, u.announced);
+          else this.announced.delete(u.asset);
+        }
+      }
+      this.journal.delete(b);
+    }
+    for (const [asset, list] of this.history) this.history.set(asset, list.filter((x) => x.blockNumber <= block));
   }
 
-  /** Forget readings above `block` (reorg): the next poll re-reads them. */
-  rollbackTo(block: bigint): void {
-    for (const [asset, r] of this.current) if (r.blockNumber > block) this.current.delete(asset);
-    for (const [asset, list] of this.history) this.history.set(asset, list.filter((x) => x.blockNumber <= block));
+  /** Drops undo data of blocks at or below `block` (final: never rolled back). */
+  finalize(block: bigint): void {
+    for (const b of this.journal.keys()) if (b <= block) this.journal.delete(b);
   }
 
   private remember(r: FeedReading): OracleRound | null {
@@ -170,7 +219,7 @@ function classify(feed: FeedConfig, r: RoundData, block: { number: bigint; times
 
 function sequencerStatusOf(
   state: ProtocolState,
-  res: { ok: true; r: RoundData } | { ok: false; error: string } | null,
+  res: RoundResult | null,
   now: bigint,
 ): SequencerStatus {
   if (!state.sequencer || !res) return "none";

@@ -216,6 +216,22 @@ export class ProtocolState {
     return s;
   }
 
+  /** Takes over `other`'s contents in place (holders of this object keep seeing the current state). */
+  replaceWith(other: ProtocolState): void {
+    this.assets.clear();
+    for (const [k, v] of other.assets) this.assets.set(k, v);
+    this.feeds.clear();
+    for (const [k, v] of other.feeds) this.feeds.set(k, v);
+    this.accounts.clear();
+    for (const [k, v] of other.accounts) this.accounts.set(k, v);
+    this.sequencer = other.sequencer;
+    this.finalizedBlock = other.finalizedBlock;
+    this.journal.clear();
+    for (const [k, v] of other.journal) this.journal.set(k, v);
+    this.journaledKeys.clear();
+    for (const [k, v] of other.journaledKeys) this.journaledKeys.set(k, v);
+  }
+
   position(account: Address, asset: Address): Position | undefined {
     return this.accounts.get(account)?.get(asset);
   }

@@ -34,3 +34,13 @@ export class InconsistentNodeError extends Error {
     this.name = "InconsistentNodeError";
   }
 }
+
+/** A watched log kept failing to decode: the RPC serves a broken log stream, and the cursor must not pass it. */
+export class MalformedLogStreamError extends Error {
+  readonly shortMessage: string;
+  constructor(readonly last: Error, readonly attempts: number) {
+    super(`${last.message} — still undecodable after ${attempts} attempts: the RPC serves broken logs. Stopping rather than skip a log; check the node, then restart.`, { cause: last });
+    this.name = "MalformedLogStreamError";
+    this.shortMessage = `malformed log stream (${attempts} attempts)`;
+  }
+}

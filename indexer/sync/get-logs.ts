@@ -1,6 +1,6 @@
 // eth_getLogs over a block range for the watched contracts, decoded and ordered, with adaptive range sizing.
 import type { Log, PublicClient } from "viem";
-import { decodeLog, MalformedLogError, type Address, type ChainEvent } from "../state/events";
+import { decodeLog, type Address, type ChainEvent } from "../state/events";
 import { backoffDelay, errorText, isRangeTooLargeError, isTransientError, sleep } from "../../common/retry";
 import type { AdaptiveRange } from "./adaptive-range";
 
@@ -14,33 +14,26 @@ export interface WatchedContracts {
 /** Every contract whose logs are fetched, in one list for eth_getLogs. */
 export const watchedAddresses = (w: WatchedContracts): Address[] => [w.pool, w.oracle, ...w.feeds];
 
-export interface DecodeResult {
-  events: ChainEvent[];
-  malformed: MalformedLogError[];
-}
-
-export function decodeLogs(logs: Log[], watched: WatchedContracts): DecodeResult {
+/**
+ * Decodes and orders the logs of watched contracts. A watched log that does not decode throws MalformedLogError:
+ * it is an RPC fault to retry, never a log to skip.
+ */
+export function decodeLogs(logs: Log[], watched: WatchedContracts): ChainEvent[] {
   const pool = watched.pool.toLowerCase();
   const oracle = watched.oracle.toLowerCase();
   const feeds = new Set(watched.feeds.map((f) => f.toLowerCase()));
   const events: ChainEvent[] = [];
-  const malformed: MalformedLogError[] = [];
   for (const log of logs) {
     const addr = log.address.toLowerCase();
     const kind = addr === pool ? "pool" : addr === oracle ? "oracle" : feeds.has(addr) ? "feed" : null;
     if (!kind) continue;
-    try {
-      const e = decodeLog(log, kind);
-      if (e) events.push(e);
-    } catch (err) {
-      if (err instanceof MalformedLogError) malformed.push(err);
-      else throw err;
-    }
+    const e = decodeLog(log, kind);
+    if (e) events.push(e);
   }
   events.sort((a, b) =>
     a.meta.blockNumber === b.meta.blockNumber ? a.meta.logIndex - b.meta.logIndex : a.meta.blockNumber < b.meta.blockNumber ? -1 : 1,
   );
-  return { events, malformed };
+  return events;
 }
 
 export interface RangeResult {

@@ -34,6 +34,10 @@ export class RecentBlocks {
     this.blocks = this.blocks.filter((b) => b.number <= number);
   }
 
+  clear(): void {
+    this.blocks = [];
+  }
+
   reset(anchor: BlockRef): void {
     this.blocks = [anchor];
   }

@@ -131,15 +131,16 @@ export function accountRoutes(app: FastifyInstance, s: ApiServices): void {
     if (f.minHealthFactor !== undefined && f.maxHealthFactor !== undefined && f.minHealthFactor > f.maxHealthFactor) {
       throw new BadRequestError(`minHealthFactor ${q.minHealthFactor} is above maxHealthFactor ${q.maxHealthFactor}`);
     }
-    const { at, index } = s.atRisk();
-    if (q.asset !== undefined) {
-      const a = requireAsset(s.ctx.deployment, q.asset);
-      const listed = s.ctx.health.state.assets.get(a.address as Address);
-      if (!listed) return { ...at.stamp, total: 0, limit: q.limit, nextCursor: null, accounts: [] };
-      f.assetIndex = listed.index;
-    }
-    const page = queryAtRisk(index, f, { limit: q.limit ?? DEFAULT_LIMIT, offset: q.offset, cursor: q.cursor });
-    return { ...at.stamp, total: page.total, limit: q.limit, nextCursor: page.nextCursor, accounts: page.rows };
+    const asset = q.asset === undefined ? undefined : requireAsset(s.ctx.deployment, q.asset);
+    return s.read((at) => {
+      if (asset) {
+        const listed = s.ctx.health.state.assets.get(asset.address as Address);
+        if (!listed) return { ...at.stamp, total: 0, limit: q.limit, nextCursor: null, accounts: [] };
+        f.assetIndex = listed.index;
+      }
+      const page = queryAtRisk(s.atRisk(at), f, { limit: q.limit ?? DEFAULT_LIMIT, offset: q.offset, cursor: q.cursor });
+      return { ...at.stamp, total: page.total, limit: q.limit, nextCursor: page.nextCursor, accounts: page.rows };
+    });
   });
 
   app.get<{ Params: { address: string } }>("/v1/accounts/:address", {
@@ -151,10 +152,11 @@ export function accountRoutes(app: FastifyInstance, s: ApiServices): void {
     },
   }, async (req) => {
     const account = parseAddress(req.params.address, "address");
-    const at = s.block();
     const health = s.ctx.health;
-    const card = health.account(account, at.timestamp);
-    if (!card) throw new NotFoundError(`account ${account} has never held a position`);
-    return { ...at.stamp, ...accountCard(s.ctx, card, whatIf(health, account, at.timestamp, s.warningAt)) };
+    return s.read((at) => {
+      const card = health.account(account, at.timestamp);
+      if (!card) throw new NotFoundError(`account ${account} has never held a position`);
+      return { ...at.stamp, ...accountCard(s.ctx, card, whatIf(health, account, at.timestamp, s.warningAt)) };
+    });
   });
 }

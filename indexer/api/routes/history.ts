@@ -55,7 +55,7 @@ export function historyRoutes(app: FastifyInstance, s: ApiServices): void {
     const q = req.query;
     const offset = startOf(q);
     const account = q.account === undefined ? undefined : parseAddress(q.account, "account");
-    const at = s.block();
+    const at = await s.block();
     const rows = await s.ctx.store.listLiquidations({ limit: q.limit + 1, offset, account });
     return {
       ...at.stamp,
@@ -106,7 +106,7 @@ export function historyRoutes(app: FastifyInstance, s: ApiServices): void {
     const q = req.query;
     const offset = startOf(q);
     const account = q.account === undefined ? undefined : parseAddress(q.account, "account");
-    const at = s.block();
+    const at = await s.block();
     const rows = await s.ctx.store.listKeeperOutcomes({ limit: q.limit + 1, offset, account, outcome: q.outcome });
     const str = (v: bigint | null) => (v === null ? null : v.toString());
     return {

@@ -29,7 +29,9 @@ export function opsRoutes(app: FastifyInstance, s: ApiServices): void {
   }, async (_req, reply) => {
     const r = s.ctx.indexer.isReady();
     if (!r.ready) return reply.code(503).send(errorBody("not_ready", r.reason ?? "not ready"));
-    return { status: "ready", blockNumber: s.ctx.indexer.status.cursor.toString() };
+    const view = s.ctx.indexer.snapshots.current;
+    if (!view) return reply.code(503).send(errorBody("not_ready", "no block published yet"));
+    return { status: "ready", blockNumber: view.block.number.toString() };
   });
 
   app.get("/metrics", {
@@ -58,6 +60,7 @@ export function opsRoutes(app: FastifyInstance, s: ApiServices): void {
   }, async () => {
     const st = s.ctx.indexer.status;
     const r = s.ctx.indexer.isReady();
+    const view = s.ctx.indexer.snapshots.current;
     let keeperQueue: Record<string, number> | null = null;
     let keeperQueueError: string | null = null;
     if (s.ctx.keeperQueue) {
@@ -70,10 +73,10 @@ export function opsRoutes(app: FastifyInstance, s: ApiServices): void {
     return {
       phase: st.phase, ready: r.ready, reason: r.reason,
       head: st.head === null ? null : st.head.toString(),
-      blockNumber: st.cursor.toString(),
-      blockTimestamp: st.lastBlockTimestamp === null ? null : st.lastBlockTimestamp.toString(),
-      finalizedBlock: st.finalizedBlock.toString(),
-      headLag: st.head === null ? null : (st.head > st.cursor ? st.head - st.cursor : 0n).toString(),
+      blockNumber: (view?.block.number ?? st.cursor).toString(),
+      blockTimestamp: view ? view.block.timestamp.toString() : null,
+      finalizedBlock: (view?.finalizedBlock ?? st.finalizedBlock).toString(),
+      headLag: st.head === null || !view ? null : (st.head > view.block.number ? st.head - view.block.number : 0n).toString(),
       reorgs: st.reorgs,
       keeperQueue, keeperQueueError,
     };

@@ -59,22 +59,11 @@ export function oracleRoutes(app: FastifyInstance, s: ApiServices): void {
       },
     },
   }, async () => {
-    const at = s.block();
-    const oracle = s.ctx.indexer.oracle;
-    const read = new Map(oracle.readings().map((r) => [r.asset, r]));
-    const feeds = [...s.ctx.indexer.state.feeds.values()]
-      .sort((a, b) => (a.asset < b.asset ? -1 : 1))
-      .map((f) => {
-        const r = read.get(f.asset);
-        if (r) return feedJson(s, r);
-        // Configured but not read yet (first block after start): say so rather than hide the feed.
-        return {
-          asset: f.asset, symbol: symbolOf(s.ctx, f.asset), feed: f.aggregator, price: null, priceUSD: null, answer: "0", roundId: "0",
-          updatedAt: "0", age: "0", heartbeat: f.heartbeat.toString(), ageRatio: "0", status: "invalid" as const,
-          reason: "not read yet", readAtBlock: null,
-        };
-      });
-    return { ...at.stamp, sequencer: { status: oracle.sequencerStatus }, feeds };
+    // Every configured feed is read at every published block: the readings are those of the stamped block.
+    return s.read((at) => {
+      const feeds = [...at.view.readings.values()].sort((a, b) => (a.asset < b.asset ? -1 : 1)).map((r) => feedJson(s, r));
+      return { ...at.stamp, sequencer: { status: at.view.sequencer }, feeds };
+    });
   });
 
   app.get<{ Params: { asset: string }; Querystring: { limit: number; offset?: number; cursor?: string } }>("/v1/oracles/:asset/rounds", {
@@ -110,7 +99,7 @@ export function oracleRoutes(app: FastifyInstance, s: ApiServices): void {
     const q = req.query;
     checkPaging(q);
     const offset = q.cursor !== undefined ? decodeOffsetCursor(q.cursor) : q.offset ?? 0;
-    const at = s.block();
+    const at = await s.block();
     const rows = await s.ctx.store.listOracleRounds(a.address as Address, { limit: q.limit + 1, offset });
     const more = rows.length > q.limit;
     return {

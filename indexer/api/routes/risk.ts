@@ -65,13 +65,17 @@ export function riskRoutes(app: FastifyInstance, s: ApiServices): void {
       },
     },
   }, async (req, reply) => {
-    const { at, risk } = s.aggregates();
-    if (req.query.format === "csv") {
+    const csv = req.query.format === "csv";
+    const out = await s.read((at) => {
+      const risk = s.aggregates(at);
+      return csv ? { at, text: riskCsv(s.ctx, risk, at.stamp) } : { at, json: { ...at.stamp, ...riskJson(s.ctx, risk) } };
+    });
+    if ("text" in out) {
       return reply
         .type("text/csv; charset=utf-8")
-        .header("content-disposition", `attachment; filename="marginwatch-risk-${at.blockNumber}.csv"`)
-        .send(riskCsv(s.ctx, risk, at.stamp));
+        .header("content-disposition", `attachment; filename="marginwatch-risk-${out.at.blockNumber}.csv"`)
+        .send(out.text);
     }
-    return { ...at.stamp, ...riskJson(s.ctx, risk) };
+    return out.json;
   });
 }

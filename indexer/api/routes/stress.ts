@@ -82,8 +82,7 @@ export function stressRoutes(app: FastifyInstance, s: ApiServices): void {
       if (shocks.has(a.address)) throw new BadRequestError(`asset ${a.symbol} is shocked twice (by symbol and by address: "${clip(key, 42)}")`);
       shocks.set(a.address, value);
     }
-    const { at, result } = s.stress(shocks);
-    return { ...at.stamp, ...stressJson(s.ctx, result) };
+    return s.read((at) => ({ ...at.stamp, ...stressJson(s.ctx, s.stress(at, shocks)) }));
   });
 
   app.get("/v1/stress/scenarios", {
@@ -106,7 +105,6 @@ export function stressRoutes(app: FastifyInstance, s: ApiServices): void {
       },
     },
   }, async () => {
-    const { at, results } = s.scenarios();
-    return { ...at.stamp, scenarios: results };
+    return s.read((at) => ({ ...at.stamp, scenarios: s.scenarios(at) }));
   });
 }

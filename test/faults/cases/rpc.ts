@@ -89,9 +89,9 @@ export function rpcCases(): void {
         f.lost(c.positionDiffs, "positions");
         expect(c.stored).to.equal(c.fresh);
         expect(c.positionDiffs).to.equal(0);
-        // The malformed log of the backfill was logged and skipped; everything else was indexed (same digest).
+        // The malformed log failed its range once; the range was fetched again and nothing was skipped (same digest).
         expect(injected).to.equal(1);
-        expect(cli.logCount(/malformed log/)).to.equal(1);
+        expect(cli.logCount(/sync step failed; retrying.*malformed log|malformed log.*sync step failed; retrying/)).to.equal(1);
         malformed.survived();
       });
     });
@@ -136,7 +136,7 @@ export function rpcCases(): void {
       await followOutage("hang", 6, 25);
     });
 
-    it("an RPC returning malformed logs (known topic, truncated data) while following: each logged and skipped, the rest indexed", async () => {
+    it("an RPC returning malformed logs (known topic, truncated data) while following: each fails its step, which is retried; nothing skipped", async () => {
       await fault("bad-input", "malformed logs from the RPC", async (f) => {
         const before = cli.logCount(/malformed log/);
         let injected = 0;
@@ -157,6 +157,7 @@ export function rpcCases(): void {
         const c = await convergence(db, w);
         f.lost(c.positionDiffs, "positions");
         expect(c.stored).to.equal(c.fresh);
+        expect(c.positionDiffs).to.equal(0);
       });
     });
 
@@ -171,6 +172,37 @@ export function rpcCases(): void {
         expect(cli.alive).to.equal(true);
         expect((await request(`${API}/healthz`)).status).to.equal(200);
         expect((await request(`${API}/readyz`)).status).to.equal(200);
+      });
+    });
+
+    it("an RPC that keeps serving an undecodable log: /readyz names it at once, the cursor never passes it, then a loud stop", async () => {
+      await fault("bad-input", "a log that never decodes", async (f) => {
+        let injected = 0;
+        let badBlock = -1n;
+        proxy.transformLogs = (logs) => {
+          const real = logs.find(isPoolLog);
+          if (badBlock < 0n && real) badBlock = BigInt(real.blockNumber as string);
+          const here = logs.filter(isPoolLog).find((l) => BigInt(l.blockNumber as string) === badBlock);
+          if (!here) return logs;
+          injected++;
+          return [...logs, truncated(here, 0x7100)];
+        };
+        await activity(w, 41, 3);
+        const r = await until("/readyz 503 naming the undecodable log", async () => {
+          const res = await request(`${API}/readyz`);
+          return res.status === 503 && /undecodable log/.test(String(res.body.message)) ? res : undefined;
+        }, 30_000);
+        expect(r.body.message).to.match(/malformed log/);
+        expect(BigInt((await status(API)).blockNumber) < badBlock).to.equal(true);
+        await cli.waitFor(/indexer stopped on a fatal error/, 90_000);
+        const after = await request(`${API}/readyz`);
+        expect(after.status).to.equal(503);
+        expect(after.body.message).to.match(/still undecodable after \d+ attempts/);
+        expect(BigInt((await status(API)).blockNumber) < badBlock, "the cursor stayed before the bad block").to.equal(true);
+        expect(injected).to.be.greaterThanOrEqual(8);
+        expect(cli.alive).to.equal(true);
+        proxy.transformLogs = null;
+        f.survived(`stopped after ${injected} attempts at block ${badBlock}`);
       });
     });
   });

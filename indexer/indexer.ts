@@ -252,6 +252,7 @@ export class Indexer extends EventEmitter {
         if (e instanceof MalformedLogError) {
           // A watched log that does not decode is an RPC fault: the cursor never passes it. Retried, then a loud stop.
           this.status.malformedLogs++;
+          this.deps.logger.error({ err: e.message }, "malformed log from the RPC: the step is retried and the cursor held");
           this.emit("malformed", e);
           if (++this.malformedStreak >= this.cfg.malformedLimit) throw new MalformedLogStreamError(e, this.malformedStreak);
         }

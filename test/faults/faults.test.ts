@@ -4,12 +4,13 @@
 // an own redis-server on 8689; PostgreSQL (a fresh schema per process family, dropped at the end).
 //   FAULTS_FULL=1   slower extra cases (hung RPC, keeper killed before its broadcast, each config error alone,
 //                   more fuzzing)
-//   FAULTS_ONLY=reorg,rpc,crash,redis,oracle,config,bugs,secrets   run some families
+//   FAULTS_ONLY=reorg,rpc,behind,crash,redis,oracle,config,bugs,secrets   run some families
 //   FAULTS_BUGS=1   run the known-bug tests (they fail until the bugs are fixed)
 //   FAULTS_KEEP=1   keep the PostgreSQL schemas and Redis keys; process logs are under $TMPDIR/mw-faults-*
 import { cleanupTmp, dropPrefixes, dropSchemas, killAll, ledger, stopChain } from "./harness";
 import { reorgCases } from "./cases/reorg";
 import { rpcCases } from "./cases/rpc";
+import { behindCases } from "./cases/behind";
 import { crashCases } from "./cases/crash";
 import { redisCases } from "./cases/redis";
 import { oracleCases } from "./cases/oracle";
@@ -34,6 +35,7 @@ describe("faults: real processes under injected faults", function () {
 
   if (want("reorg")) reorgCases();
   if (want("rpc")) rpcCases();
+  if (want("behind")) behindCases();
   if (want("crash")) crashCases();
   if (want("redis")) redisCases();
   if (want("oracle")) oracleCases();

@@ -32,8 +32,8 @@ const BIN = path.join(ROOT, "bin", "marginwatch.js");
 /** Ports of this suite (8670–8699): chain, proxies, APIs, the suite's own redis-server, a port nobody listens on. */
 export const PORTS = {
   chain: 8670,
-  proxy: { reorg: 8671, rpc: 8672, crash: 8673, keeperCrash: 8674, redis: 8675, oracle: 8676, secrets: 8677 },
-  api: { reorg: 8680, rpc: 8681, crash: 8682, redis: 8683, oracle: 8684, secrets: 8685, misc: 8686 },
+  proxy: { reorg: 8671, rpc: 8672, crash: 8673, keeperCrash: 8674, redis: 8675, oracle: 8676, secrets: 8677, behind: 8678 },
+  api: { reorg: 8680, rpc: 8681, crash: 8682, redis: 8683, oracle: 8684, secrets: 8685, misc: 8686, behind: 8687 },
   redis: 8689,
   dead: 8699,
 } as const;

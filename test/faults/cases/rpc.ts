@@ -91,7 +91,7 @@ export function rpcCases(): void {
         expect(c.positionDiffs).to.equal(0);
         // The malformed log failed its range once; the range was fetched again and nothing was skipped (same digest).
         expect(injected).to.equal(1);
-        expect(cli.logCount(/sync step failed; retrying.*malformed log|malformed log.*sync step failed; retrying/)).to.equal(1);
+        expect(cli.logCount(/malformed log/)).to.equal(1);
         malformed.survived();
       });
     });

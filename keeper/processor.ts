@@ -194,7 +194,8 @@ export class LiquidationProcessor {
     const pause = Math.min(Math.max(o.priceRetryMs, o.priceRetryMs * 2 ** Math.min(parked.count, 30)), Math.max(o.priceRetryMs, o.priceRetryMaxMs));
     const at = Math.min(now + pause, deadline);
     await setJobData(job, { ...job.data, parked });
-    if (previous) log.info({ reason, rechecks: parked.count, nextCheckInMs: at - now }, "price still unavailable: job stays parked");
+    // Debug: a stale feed parks every job that depends on it, each re-checked up to every priceRetryMaxMs.
+    if (previous) log.debug({ reason, rechecks: parked.count, nextCheckInMs: at - now }, "price still unavailable: job stays parked");
     await job.moveToDelayed(at, token);
     throw new DelayedError();
   }

@@ -77,6 +77,17 @@ export const keeperConfigSchema = z.object({
   signerLockTtlMs: int(100).default(30_000),
   /** How long the last used nonce is remembered in Redis (covers RPC nodes whose pending view lags). Default 60000 ms. */
   nonceCacheTtlMs: int(100).default(60_000),
+  /**
+   * A job whose price reads revert (StalePrice, InvalidPrice, SequencerDown, GracePeriodNotOver, FeedNotSet) before
+   * it sends is parked — delayed, no attempt used — and re-checked until the feed is usable again, for at most
+   * this long from the first refusal; then it ends with outcome "price-unavailable". Env KEEPER_PRICE_WAIT_MS.
+   * Default 600000 ms (10 minutes).
+   */
+  priceWaitMs: int(0).default(600_000),
+  /** First re-check of a parked job; doubles on each re-check up to `priceRetryMaxMs`. Default 1000 ms. */
+  priceRetryMs: int(10).default(1_000),
+  /** Longest pause between two re-checks of a parked job (never below `priceRetryMs`). Default 10000 ms. */
+  priceRetryMaxMs: int(10).default(10_000),
   /** Approve the pool for every listed asset at start-up where the allowance is insufficient. Default true. */
   approveOnStart: bool.default(true),
 });

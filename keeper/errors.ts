@@ -13,6 +13,7 @@ import {
   WebSocketRequestError,
   type Hex,
 } from "viem";
+import { getNodeError } from "viem/utils";
 import { errorsAbi } from "../common/generated/abis";
 import { errorText, isTransientError } from "../common/retry";
 
@@ -46,13 +47,15 @@ export class ApprovalError extends KeeperError {}
 
 /**
  * Ponder-style `shouldRetry`: true for failures that a later attempt can cure (RPC timeouts, refused or dropped
- * connections, rate limits, 5xx, our own transient errors); false for everything else (reverts, bad input),
- * which end the job. viem errors are judged by their class and HTTP status only: their messages embed the
- * request body, whose hex would match a text pattern such as "502" by chance.
+ * connections, rate limits, 5xx, our own transient errors, a nonce error the nonce manager could not cure within
+ * its retries); false for everything else (reverts, bad input), which end the job. viem errors are judged by their
+ * class and HTTP status only: their messages embed the request body, whose hex would match a text pattern such as
+ * "502" by chance.
  */
 export function shouldRetry(err: unknown): boolean {
   if (err instanceof SignerLockTimeoutError || err instanceof NonceConsumedError) return true;
   if (err instanceof KeeperError) return false;
+  if (isNonceConflict(err)) return true;
   if (err instanceof BaseError) {
     if (revertOf(err)) return false;
     const http = err.walk((e) => e instanceof HttpRequestError) as HttpRequestError | null;
@@ -70,13 +73,40 @@ export function shouldRetry(err: unknown): boolean {
   return isTransientError(err);
 }
 
-/** Nonce errors from a node, whichever way viem surfaced them (typed error or raw node message). */
+/**
+ * The node refused a transaction's nonce: too low (already used), too high (a gap: a remembered nonce from another
+ * chain instance, e.g. an embedded chain restarted), or already used under another name. Judged by viem's node
+ * error classes: an error already typed by viem (`NonceTooLowError`, `NonceTooHighError` anywhere in its `cause`
+ * chain) or a raw RPC error that viem's own `getNodeError` maps to one — which lower-cases the node's message, so
+ * Hardhat's "Nonce too high" counts (viem's `nodeMessage` regexes alone are case-sensitive). Messages viem has no
+ * class for ("nonce has already been used", "invalid nonce", Nethermind's "OldNonce") are matched by text.
+ * "already known" is not a nonce error (viem's NonceTooLowError pattern would say it is): the node has our bytes.
+ */
 export function isNonceError(err: unknown): boolean {
-  if (isAlreadyKnown(err)) return false; // viem's NonceTooLowError regex also matches "already known"
-  if (err instanceof BaseError && err.walk((e) => e instanceof NonceTooLowError || e instanceof NonceTooHighError)) return true;
-  const text = errorText(err);
-  return NonceTooLowError.nodeMessage.test(text) || NonceTooHighError.nodeMessage.test(text) || /nonce too low|invalid nonce/i.test(text);
+  if (isAlreadyKnown(err)) return false;
+  if (err instanceof BaseError) {
+    if (err.walk((e) => e instanceof NonceTooLowError || e instanceof NonceTooHighError)) return true;
+    const node = nodeErrorOf(err);
+    if (node instanceof NonceTooLowError || node instanceof NonceTooHighError) return true;
+  }
+  return /nonce too (low|high)|nonce has already been used|invalid nonce|\bOldNonce\b/i.test(errorText(err));
 }
+
+/** viem's typed node error for the RPC error inside `err` (what `sendTransaction` would have thrown), if any. */
+function nodeErrorOf(err: BaseError): BaseError | null {
+  const rpc = err.walk((e) => e instanceof BaseError && typeof e.details === "string" && e.details.length > 0) as BaseError | null;
+  return rpc ? (getNodeError(rpc, {}) as BaseError) : null;
+}
+
+/**
+ * A first send at a nonce that a transaction still in the node's pool already holds (viem has no class for it):
+ * our nonce was wrong — the pool knows a transaction we forgot — so re-read the pending count, as for a nonce error.
+ */
+export const isReplacementUnderpriced = (err: unknown): boolean =>
+  !isAlreadyKnown(err) && /replacement (transaction )?underpriced|replacement fee too low/i.test(errorText(err));
+
+/** Our nonce is wrong for this chain: drop the remembered one, re-read the chain's pending count, send again. */
+export const isNonceConflict = (err: unknown): boolean => isNonceError(err) || isReplacementUnderpriced(err);
 
 /** The node already has this exact transaction (a re-broadcast): not an error for us. */
 export const isAlreadyKnown = (err: unknown): boolean => /already known|already imported|known transaction/i.test(errorText(err));
@@ -125,7 +155,7 @@ export function revertOf(err: unknown): DecodedRevert | null {
 
 /** The account changed under us: someone else liquidated, repaid or topped up first. */
 export const LOST_RACE_ERRORS: ReadonlySet<string> = new Set(["HealthFactorNotBelowOne", "NoDebt", "NoCollateral"]);
-/** The protocol refuses to price an asset now; retrying within seconds cannot help. */
+/** The protocol refuses to price an asset now: the job is parked (delayed, with backoff) until the feed is usable. */
 export const PRICE_ERRORS: ReadonlySet<string> = new Set(["StalePrice", "InvalidPrice", "SequencerDown", "GracePeriodNotOver", "FeedNotSet"]);
 
 /** A short, secret-free description of any error for outcome rows and logs. */

@@ -1,13 +1,13 @@
 // Public surface of the keeper: the producer the health engine calls, createKeeper, config and errors.
-export { createKeeper, type Keeper, type KeeperDeps } from "./keeper";
+export { createKeeper, resetKeeperState, type Keeper, type KeeperDeps } from "./keeper";
 export { keeperConfigSchema, parseKeeperConfig, keeperConfigFromEnv, envNameOf, type KeeperConfig, type KeeperConfigInput } from "./config";
-export { LiquidationProducer, type Opportunity, type EnqueueContext, type EnqueueResult, type ProducerOptions } from "./producer";
+export { LiquidationProducer, REFUSED_METRIC, type Opportunity, type EnqueueContext, type EnqueueResult, type ProducerOptions } from "./producer";
 export { KeeperWorker, type KeeperWorkerOptions } from "./worker";
 export { LiquidationProcessor } from "./processor";
 export { liquidationJobId, LIQUIDATION_JOB, type LiquidationJobData, type LiquidationJobResult } from "./job";
 export { planLiquidation, planPairs, planPair, type LiquidationPlan } from "./plan";
 export { ensureApprovals } from "./approvals";
-export { NonceManager } from "./tx/nonce-manager";
+export { NonceManager, clearSignerState, signerKeyBase } from "./tx/nonce-manager";
 export { TransactionSender } from "./tx/sender";
 export { createKeeperLogger } from "./logger";
 export { loadPrivateKey, parsePrivateKey, SecretKey } from "./private-key";

@@ -41,6 +41,19 @@ export const sentRecordSchema = z.object({
 });
 export type SentRecord = z.infer<typeof sentRecordSchema>;
 
+/**
+ * A job parked because the protocol could not price an asset (one parking episode): when it began, how many
+ * re-checks since, and the last refusal. Cleared once the prices are usable again or the episode ends.
+ */
+export const parkedRecordSchema = z.object({
+  /** ms since the epoch of the first refusal of this episode */
+  since: z.number().int().nonnegative(),
+  /** re-checks that found the price still unusable */
+  count: z.number().int().nonnegative(),
+  reason: z.string(),
+});
+export type ParkedRecord = z.infer<typeof parkedRecordSchema>;
+
 export const liquidationJobDataSchema = z.object({
   account: address,
   /** health factor seen by the producer, WAD, decimal string */
@@ -50,6 +63,7 @@ export const liquidationJobDataSchema = z.object({
   since: uint,
   positionVersion: z.number().int().nonnegative(),
   sent: sentRecordSchema.optional(),
+  parked: parkedRecordSchema.optional(),
 });
 export type LiquidationJobData = z.input<typeof liquidationJobDataSchema>;
 

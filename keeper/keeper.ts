@@ -1,6 +1,7 @@
 // createKeeper: wires config, clients, Redis, store and logger into a producer + worker pair with start/stop.
 import type { ConnectionOptions } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
+import type { Registry } from "prom-client";
 import { erc20Abi, type LocalAccount } from "viem";
 import type { Logger } from "pino";
 import { marginPoolAbi, priceOracleAbi } from "../common/generated/abis";
@@ -15,7 +16,7 @@ import { KeeperConfigError } from "./errors";
 import type { Address } from "./job";
 import { LiquidationProcessor } from "./processor";
 import { LiquidationProducer } from "./producer";
-import { NonceManager } from "./tx/nonce-manager";
+import { clearSignerState, NonceManager } from "./tx/nonce-manager";
 import { TransactionSender } from "./tx/sender";
 import { KeeperWorker } from "./worker";
 
@@ -27,6 +28,8 @@ export interface KeeperDeps {
   /** ioredis options for BullMQ and the signer lock */
   connection: RedisOptions;
   logger: Logger;
+  /** prom-client registry for the keeper's metrics (marginwatch_keeper_refused_total); none by default */
+  registry?: Registry;
 }
 
 export interface Keeper {
@@ -36,6 +39,12 @@ export interface Keeper {
   readonly nonceManager: NonceManager;
   /** approves tokens where needed (unless disabled), then starts the worker */
   start(): Promise<void>;
+  /**
+   * Deletes every Redis key the keeper keeps for its signer under its prefix (signer lock, remembered nonces) and
+   * returns their names. Call it before start() when the chain is new (an embedded chain started from genesis);
+   * never while another process sends with this key on this prefix. Queue contents are not touched.
+   */
+  resetChainState(): Promise<string[]>;
   /** graceful: waits for active jobs to reach a safe point, then closes queues and Redis (not the store) */
   stop(): Promise<void>;
 }
@@ -64,6 +73,7 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
     keyPrefix: config.prefix,
     lockTtlMs: config.signerLockTtlMs,
     cacheTtlMs: config.nonceCacheTtlMs,
+    logger,
   });
   const sender = new TransactionSender({
     publicClient: pc,
@@ -90,6 +100,9 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
     minProfitBase: config.minProfitUsd,
     maxFeePerGasCap: config.maxFeePerGasGwei,
     gasLimitMultiplierBps: config.gasLimitMultiplierBps,
+    priceWaitMs: config.priceWaitMs,
+    priceRetryMs: config.priceRetryMs,
+    priceRetryMaxMs: config.priceRetryMaxMs,
     shutdown: shutdown.signal,
   });
   // ioredis options are what BullMQ accepts; its type only adds an index signature.
@@ -100,6 +113,7 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
     backoffMs: config.backoffMs,
     keepCompletedSeconds: config.keepCompletedSeconds,
     keepFailedSeconds: config.keepFailedSeconds,
+    registry: deps.registry,
   });
   const worker = new KeeperWorker({
     ...queueOpts,
@@ -125,6 +139,11 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
       worker.start();
       logger.info({ queue: config.queueName, prefix: config.prefix, concurrency: config.concurrency, dryRun: config.dryRun, minProfitBase: config.minProfitUsd.toString() }, "keeper started");
     },
+    async resetChainState() {
+      const deleted = await nonceManager.clearAll();
+      logger.info({ keys: deleted.length }, "cleared the signer's Redis state (lock, remembered nonces) for a new chain");
+      return deleted;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -147,6 +166,21 @@ async function resolveNativeFeed(pc: KeeperPublicClient, oracle: Address, assets
   if (!asset) throw new KeeperConfigError(`nativePriceAsset ${wanted} is not a listed asset; set KEEPER_NATIVE_PRICE_FEED instead`);
   const feed = await pc.readContract({ address: oracle, abi: priceOracleAbi, functionName: "getFeed", args: [asset] });
   return feed.aggregator;
+}
+
+/**
+ * resetChainState() without a keeper: deletes the signer lock and remembered nonces of `address` under `prefix`
+ * (see Keeper.resetChainState) over a short-lived connection, and returns the deleted key names.
+ */
+export async function resetKeeperState(connection: RedisOptions, prefix: string, address: Address): Promise<string[]> {
+  const redis = new Redis({ ...connection, lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on("error", () => undefined); // surfaced by the command below
+  try {
+    await redis.connect();
+    return await clearSignerState(redis, prefix, address);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Convenience for callers holding USD strings. */

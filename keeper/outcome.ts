@@ -3,7 +3,10 @@ import type { Hex } from "viem";
 import type { KeeperOutcome, KeeperOutcomeKind, Store } from "../indexer/store/types";
 import type { Address, LiquidationJobResult } from "./job";
 
-/** failedReason prefix of jobs that failed only because the protocol could not price an asset (producer retries them). */
+/**
+ * Outcome of a job that could not get a usable price (parked, then given up), and the failedReason prefix of jobs
+ * that older keepers failed for the same reason; the producer re-runs both when the account is liquidatable again.
+ */
 export const PRICE_UNAVAILABLE = "price-unavailable";
 
 export interface OutcomeFields {
@@ -35,13 +38,18 @@ export async function recordOutcome(store: Store, jobId: string, account: Addres
     createdAt: new Date(),
   };
   await store.recordKeeperOutcome(row);
+  return resultOf(f);
+}
+
+/** The job result for these fields, without writing a row (an episode whose row is already written). */
+export function resultOf(f: OutcomeFields): LiquidationJobResult {
   return {
-    outcome: row.outcome,
-    transactionHash: row.transactionHash,
-    collateralAsset: row.collateralAsset,
-    debtAsset: row.debtAsset,
-    repayAmount: row.repayAmount === null ? null : row.repayAmount.toString(),
-    expectedProfitBase: row.expectedProfitBase === null ? null : row.expectedProfitBase.toString(),
-    reason: row.reason,
+    outcome: f.outcome,
+    transactionHash: f.transactionHash ?? null,
+    collateralAsset: f.collateralAsset ?? null,
+    debtAsset: f.debtAsset ?? null,
+    repayAmount: f.repayAmount === undefined || f.repayAmount === null ? null : f.repayAmount.toString(),
+    expectedProfitBase: f.expectedProfitBase === undefined || f.expectedProfitBase === null ? null : f.expectedProfitBase.toString(),
+    reason: f.reason ?? null,
   };
 }

@@ -9,8 +9,8 @@ import { BalanceLedger } from "./balance-ledger";
 import { readAccountSnapshot, readHealthFactor, type AccountSnapshot, type SnapshotReader } from "./chain/account-snapshot";
 import { describeError, LOST_RACE_ERRORS, PRICE_ERRORS, revertOf, shouldRetry, ShutdownRequestedError } from "./errors";
 import { gasCostBase, quoteFees, readNativePrice, weiForBudget } from "./gas";
-import { liquidationJobDataSchema, type Address, type LiquidationJobData, type LiquidationJobResult, type SentRecord } from "./job";
-import { PRICE_UNAVAILABLE, recordOutcome, type OutcomeFields } from "./outcome";
+import { liquidationJobDataSchema, type Address, type LiquidationJobData, type LiquidationJobResult, type ParkedRecord, type SentRecord } from "./job";
+import { recordOutcome, resultOf, type OutcomeFields } from "./outcome";
 import { planLiquidation, REPAY_HEADROOM_BPS, type LiquidationPlan } from "./plan";
 import type { MinedTx, SendJournal, TransactionSender } from "./tx/sender";
 
@@ -31,6 +31,11 @@ export interface ProcessorOptions {
   minProfitBase: bigint;
   maxFeePerGasCap: bigint;
   gasLimitMultiplierBps: number;
+  /** a job parked for want of a usable price ends ("price-unavailable") once parked this long */
+  priceWaitMs: number;
+  /** first re-check of a parked job, doubling up to priceRetryMaxMs */
+  priceRetryMs: number;
+  priceRetryMaxMs: number;
   /** aborted when the worker shuts down: a job not yet sent is put back; one waiting for a receipt is parked */
   shutdown: AbortSignal;
 }
@@ -43,6 +48,11 @@ class Finished {
     readonly fields: OutcomeFields,
     readonly unrecoverable: boolean,
   ) {}
+}
+
+/** Thrown inside the pipeline when the protocol refuses to price an asset: the job is parked, not failed. */
+class PriceUnavailable {
+  constructor(readonly reason: string) {}
 }
 
 export class LiquidationProcessor {
@@ -62,6 +72,7 @@ export class LiquidationProcessor {
       }
       return await this.attempt(job, data, journal, record, log);
     } catch (e) {
+      if (e instanceof PriceUnavailable) return await this.park(job, token, e.reason, record, log);
       if (e instanceof Finished) {
         const result = await record(e.fields);
         log.info({ outcome: e.fields.outcome, reason: e.fields.reason }, "job finished");
@@ -118,7 +129,10 @@ export class LiquidationProcessor {
       const bonusValueBase = valueOf(snapshot, plan.collateralAsset, seized, "down") - valueOf(snapshot, plan.debtAsset, repaid, "up");
       const base = { collateralAsset: plan.collateralAsset, debtAsset: plan.debtAsset, repayAmount: repaid };
 
-      const gasEstimate = await pc.estimateContractGas({ address: o.reader.pool, abi: marginPoolAbi, functionName: "liquidate", args, account: o.keeper });
+      const gasEstimate = await simulate(() =>
+        pc.estimateContractGas({ address: o.reader.pool, abi: marginPoolAbi, functionName: "liquidate", args, account: o.keeper }),
+      );
+      if (data.parked) await this.unpark(job, log);
       const [fees, nativePrice] = await Promise.all([quoteFees(pc, o.maxFeePerGasCap), readNativePrice(pc, o.nativePriceFeed)]);
       const gasCost = gasCostBase(gasEstimate, fees.maxFeePerGas, nativePrice);
       const expectedProfitBase = bonusValueBase - gasCost;
@@ -152,6 +166,46 @@ export class LiquidationProcessor {
     } finally {
       release();
     }
+  }
+
+  /**
+   * The protocol refused to price an asset before anything was sent. The first refusal of an episode writes the one
+   * "price-unavailable" row of that episode; the job is then put back (delayed, no attempt used) with a doubling
+   * pause, until the prices are usable or `priceWaitMs` has passed since the first refusal — then the job
+   * completes with outcome "price-unavailable" (no second row). Never a failure: the feed, not the job, is at fault.
+   */
+  private async park(job: Job_, token: string | undefined, reason: string, record: (f: OutcomeFields) => Promise<LiquidationJobResult>, log: Logger): Promise<LiquidationJobResult> {
+    const o = this.o;
+    const now = Date.now();
+    const previous = job.data.parked;
+    const parked: ParkedRecord = previous ? { since: previous.since, count: previous.count + 1, reason } : { since: now, count: 0, reason };
+    const deadline = parked.since + o.priceWaitMs;
+    if (!previous) {
+      await record({ outcome: "price-unavailable", reason: `${reason}: nothing sent; waiting up to ${Math.round(o.priceWaitMs / 1000)} s for a usable price` });
+      log.warn({ reason, priceWaitMs: o.priceWaitMs }, "price unavailable: job parked until the feed is usable again");
+    }
+    if (now >= deadline) {
+      // The episode ends here; a re-run (the producer, once the account is liquidatable again) starts a new one.
+      await setJobData(job, withoutParked(job.data));
+      const waitedS = Math.round((now - parked.since) / 1000);
+      log.warn({ reason, waitedMs: now - parked.since, rechecks: parked.count }, "price still unavailable after the maximum wait: job ends without sending");
+      return resultOf({ outcome: "price-unavailable", reason: `no usable price for ${waitedS} s (${parked.count} re-checks), nothing sent: ${reason}` });
+    }
+    const pause = Math.min(Math.max(o.priceRetryMs, o.priceRetryMs * 2 ** Math.min(parked.count, 30)), Math.max(o.priceRetryMs, o.priceRetryMaxMs));
+    const at = Math.min(now + pause, deadline);
+    await setJobData(job, { ...job.data, parked });
+    // Debug: a stale feed parks every job that depends on it, each re-checked up to every priceRetryMaxMs.
+    if (previous) log.debug({ reason, rechecks: parked.count, nextCheckInMs: at - now }, "price still unavailable: job stays parked");
+    await job.moveToDelayed(at, token);
+    throw new DelayedError();
+  }
+
+  /** Prices are usable again: the parking episode is over (a later refusal starts a new one, with its own row). */
+  private async unpark(job: Job_, log: Logger): Promise<void> {
+    const parked = job.data.parked;
+    if (!parked) return;
+    await setJobData(job, withoutParked(job.data));
+    log.info({ parkedMs: Date.now() - parked.since, rechecks: parked.count }, "prices usable again: parked job proceeds");
   }
 
   private async finishMined(mined: MinedTx, record: (f: OutcomeFields) => Promise<LiquidationJobResult>, log: Logger): Promise<LiquidationJobResult> {
@@ -196,6 +250,16 @@ export class LiquidationProcessor {
   }
 }
 
+async function setJobData(job: Job_, data: LiquidationJobData): Promise<void> {
+  job.data = data;
+  await job.updateData(data);
+}
+
+function withoutParked(data: LiquidationJobData): LiquidationJobData {
+  const { parked: _dropped, ...rest } = data;
+  return rest;
+}
+
 /** The job itself is the write-ahead log of what was broadcast. */
 function jobJournal(job: Job_): SendJournal {
   return {
@@ -212,15 +276,13 @@ function jobJournal(job: Job_): SendJournal {
   };
 }
 
-/** Runs a read that prices assets; a stale or invalid price ends the job without retry (no retry storm). */
+/** Runs a read that prices assets; a stale or invalid price parks the job (PriceUnavailable), never fails it. */
 async function priced<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (e) {
     const revert = revertOf(e);
-    if (revert && PRICE_ERRORS.has(revert.name)) {
-      throw new Finished({ outcome: "failed", reason: `${PRICE_UNAVAILABLE}: ${describeError(e)}` }, true);
-    }
+    if (revert && PRICE_ERRORS.has(revert.name)) throw new PriceUnavailable(describeError(e));
     throw e;
   }
 }
@@ -230,7 +292,7 @@ async function simulate<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await priced(run);
   } catch (e) {
-    if (e instanceof Finished) throw e;
+    if (e instanceof PriceUnavailable) throw e;
     const revert = revertOf(e);
     if (revert && LOST_RACE_ERRORS.has(revert.name)) {
       throw new Finished({ outcome: "lost-race", reason: `simulation reverted ${describeError(e)}: the account changed since it was planned` }, false);

@@ -1,8 +1,13 @@
 // Producer: turns the health engine's liquidatable set into BullMQ jobs, one per opportunity, idempotently.
-import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import { Queue, type ConnectionOptions, type Job, type JobsOptions } from "bullmq";
+import { Counter, type Registry } from "prom-client";
 import type { Hex } from "viem";
-import { LIQUIDATION_JOB, liquidationJobId, type Address, type LiquidationJobData } from "./job";
+import { LIQUIDATION_JOB, liquidationJobId, type Address, type LiquidationJobData, type LiquidationJobResult } from "./job";
 import { PRICE_UNAVAILABLE } from "./outcome";
+
+/** Counter of opportunities the producer would not enqueue, by reason (today only "price-unavailable"). */
+export const REFUSED_METRIC = "marginwatch_keeper_refused_total";
+export type RefusalReason = typeof PRICE_UNAVAILABLE;
 
 /** One liquidatable (or price-unknown) account as the health engine sees it. */
 export interface Opportunity {
@@ -27,9 +32,12 @@ export interface EnqueueResult {
   enqueued: number;
   /** opportunities whose job already exists (any state): nothing added */
   duplicates: number;
-  /** status "unknown": counted, never enqueued */
+  /** status "unknown": counted (here and in marginwatch_keeper_refused_total{reason="price-unavailable"}), never enqueued */
   skippedUnknown: number;
-  /** failed jobs re-queued because they failed only for want of a usable price, which is now back */
+  /**
+   * existing jobs that were waiting for, or gave up on, a usable price, re-run now that the account is reported
+   * liquidatable (which implies the price is usable): parked jobs woken at once, "price-unavailable" jobs run again
+   */
   retried: number;
 }
 
@@ -47,10 +55,18 @@ export interface ProducerOptions {
   keepCompletedSeconds?: number;
   /** failed jobs kept this long; default 604800 s */
   keepFailedSeconds?: number;
+  /**
+   * prom-client registry for marginwatch_keeper_refused_total; without one the counter still counts but is not
+   * exported (there is no global registry). A registry that already holds the counter (a second producer, a
+   * restart in the same process) keeps counting on it.
+   */
+  registry?: Registry;
 }
 
 export class LiquidationProducer {
   readonly queue: Queue<LiquidationJobData>;
+  /** marginwatch_keeper_refused_total{reason} */
+  readonly refused: Counter<"reason">;
   private readonly jobOptions: JobsOptions;
 
   constructor(opts: ProducerOptions) {
@@ -65,6 +81,7 @@ export class LiquidationProducer {
       removeOnComplete: { age: opts.keepCompletedSeconds ?? 86_400 },
       removeOnFail: { age: opts.keepFailedSeconds ?? 604_800 },
     };
+    this.refused = refusedCounter(opts.registry);
   }
 
   /**
@@ -77,12 +94,13 @@ export class LiquidationProducer {
     for (const opp of opps) {
       if (opp.status !== "liquidatable") {
         result.skippedUnknown++;
+        this.refused.inc({ reason: PRICE_UNAVAILABLE });
         continue;
       }
       const jobId = liquidationJobId(opp.account, opp.since, opp.positionVersion);
       const state = await this.queue.getJobState(jobId);
       if (state !== "unknown") {
-        if (state === "failed" && (await this.retryIfPriceFailure(jobId))) result.retried++;
+        if (await this.rerunIfWaitingForPrice(jobId, state)) result.retried++;
         else result.duplicates++;
         continue;
       }
@@ -101,17 +119,48 @@ export class LiquidationProducer {
   }
 
   /**
-   * A job that failed because a price was stale or invalid is retried when the account is reported liquidatable
-   * again (which implies the price is usable): otherwise its id would block the opportunity for good.
+   * The account is reported liquidatable, so its prices are usable again. A job of this opportunity that is parked
+   * for want of a price is woken now instead of at its next re-check; one that gave up (completed
+   * "price-unavailable", or failed "price-unavailable: …" by a keeper before parking existed) is run again —
+   * otherwise its id would block the opportunity until it expires. Anything else is a plain duplicate.
    */
-  private async retryIfPriceFailure(jobId: string): Promise<boolean> {
-    const job = await this.queue.getJob(jobId);
-    if (!job || !job.failedReason?.startsWith(PRICE_UNAVAILABLE)) return false;
-    await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
-    return true;
+  private async rerunIfWaitingForPrice(jobId: string, state: string): Promise<boolean> {
+    if (state !== "delayed" && state !== "completed" && state !== "failed") return false;
+    const job = (await this.queue.getJob(jobId)) as Job<LiquidationJobData, LiquidationJobResult> | undefined;
+    if (!job) return false;
+    try {
+      if (state === "delayed") {
+        if (!job.data.parked) return false; // put back by a shutdown, not parked
+        await job.promote();
+      } else if (state === "completed") {
+        if ((job.returnvalue as LiquidationJobResult | null)?.outcome !== PRICE_UNAVAILABLE) return false;
+        await job.retry("completed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+      } else {
+        if (!job.failedReason?.startsWith(PRICE_UNAVAILABLE)) return false;
+        await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+      }
+      return true;
+    } catch {
+      // The job moved on meanwhile (its delay ran out, another producer re-ran it): nothing to do.
+      return false;
+    }
   }
 
   async close(): Promise<void> {
     await this.queue.close();
   }
+}
+
+function refusedCounter(registry: Registry | undefined): Counter<"reason"> {
+  const existing = registry?.getSingleMetric(REFUSED_METRIC);
+  if (existing) return existing as Counter<"reason">;
+  const counter = new Counter({
+    name: REFUSED_METRIC,
+    help: "Liquidation opportunities the keeper producer refused to enqueue, by reason (price-unavailable: the health factor depends on a stale or invalid price); one per opportunity per enqueue call (block)",
+    labelNames: ["reason"] as const,
+    registers: registry ? [registry] : [],
+  });
+  // The series exists (at 0) from the start, so rate() and alerts see the first refusal.
+  counter.inc({ reason: PRICE_UNAVAILABLE }, 0);
+  return counter;
 }

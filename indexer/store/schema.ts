@@ -166,6 +166,15 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: "keeper outcome 'price-unavailable' (a job parked, or given up, for want of a usable price)",
+    statements: [
+      // Postgres names an unnamed column CHECK <table>_<column>_check; replaced so existing databases accept the new kind.
+      `ALTER TABLE keeper_outcomes DROP CONSTRAINT IF EXISTS keeper_outcomes_outcome_check`,
+      `ALTER TABLE keeper_outcomes ADD CONSTRAINT keeper_outcomes_outcome_check CHECK (outcome IN ('liquidated', 'skipped-unprofitable', 'already-healthy', 'lost-race', 'reverted', 'failed', 'dry-run', 'price-unavailable'))`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -19,7 +19,7 @@ export const MAX_PAGE = 10_000;
 
 const HEALTH_STATUSES: readonly AccountHealthRow["status"][] = ["healthy", "warning", "liquidatable", "unknown"];
 const OUTCOMES: readonly KeeperOutcomeKind[] = [
-  "liquidated", "skipped-unprofitable", "already-healthy", "lost-race", "reverted", "failed", "dry-run",
+  "liquidated", "skipped-unprofitable", "already-healthy", "lost-race", "reverted", "failed", "dry-run", "price-unavailable",
 ];
 
 // ---- codecs: bigint ⇄ decimal string, never through a JS number ----

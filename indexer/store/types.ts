@@ -78,7 +78,9 @@ export interface AccountHealthRow {
   blockNumber: bigint;
 }
 
-export type KeeperOutcomeKind = "liquidated" | "skipped-unprofitable" | "already-healthy" | "lost-race" | "reverted" | "failed" | "dry-run";
+/** "price-unavailable": the protocol could not price an asset (stale/invalid feed, sequencer); nothing was sent. */
+export type KeeperOutcomeKind =
+  | "liquidated" | "skipped-unprofitable" | "already-healthy" | "lost-race" | "reverted" | "failed" | "dry-run" | "price-unavailable";
 
 export interface KeeperOutcome {
   jobId: string;

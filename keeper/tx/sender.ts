@@ -3,7 +3,7 @@
 import { keccak256, TransactionReceiptNotFoundError, TransactionNotFoundError, type Hex, type LocalAccount, type TransactionReceipt } from "viem";
 import type { Logger } from "pino";
 import type { KeeperPublicClient } from "../chain/clients";
-import { isAlreadyKnown, isNonceError, isUnderpriced, NonceConsumedError, shouldRetry, ShutdownRequestedError } from "../errors";
+import { isAlreadyKnown, isNonceConflict, isNonceError, isUnderpriced, NonceConsumedError, shouldRetry, ShutdownRequestedError } from "../errors";
 import type { FeeQuote } from "../gas";
 import type { Address, SentRecord } from "../job";
 import { nextReplacementFees } from "./fees";
@@ -82,6 +82,11 @@ export class TransactionSender {
       try {
         await this.opts.publicClient.sendRawTransaction({ serializedTransaction: serialized });
       } catch (e) {
+        // Wrong nonce for this chain: nothing of ours is in the pool; the nonce manager re-reads it and calls again.
+        if (isNonceConflict(e)) {
+          await journal.clear();
+          throw e;
+        }
         if (isAlreadyKnown(e) || shouldRetry(e)) {
           // Accepted, or maybe accepted (timeout): treat the nonce as spent; the wait loop re-broadcasts if needed.
           this.opts.logger.warn({ hash, nonce, err: describe(e) }, "broadcast ambiguous; will confirm or re-broadcast");

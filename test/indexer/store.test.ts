@@ -135,7 +135,7 @@ for (const kind of ["pglite", "postgres"] as const) {
       await store.migrate();
       await store.migrate();
       const rows = await db.query<{ version: number }>("SELECT version FROM schema_version ORDER BY version");
-      expect(rows.map((r) => r.version)).to.deep.equal([1]);
+      expect(rows.map((r) => r.version)).to.deep.equal([1, 2]);
       expect(store.kind).to.equal(kind);
     });
 

@@ -1,11 +1,14 @@
 // Error classification (pure): what is retried, what is a nonce error, what revert a viem error carries.
 import { expect } from "chai";
 import {
-  ContractFunctionRevertedError, encodeErrorResult, HttpRequestError, InternalRpcError, InvalidInputRpcError, RpcRequestError,
-  TimeoutError,
+  ContractFunctionRevertedError, encodeErrorResult, HttpRequestError, InternalRpcError, InvalidInputRpcError, NonceTooHighError,
+  RpcRequestError, TimeoutError, TransactionExecutionError,
 } from "viem";
 import { errorsAbi } from "../../common/generated/abis";
-import { isAlreadyKnown, isNonceError, LOST_RACE_ERRORS, NonceConsumedError, PRICE_ERRORS, PrivateKeyError, revertOf, shouldRetry } from "../../keeper/errors";
+import {
+  isAlreadyKnown, isNonceConflict, isNonceError, isReplacementUnderpriced, LOST_RACE_ERRORS, NonceConsumedError, PRICE_ERRORS,
+  PrivateKeyError, revertOf, shouldRetry,
+} from "../../keeper/errors";
 
 const URL = "http://127.0.0.1:1";
 /** A raw transaction whose hex happens to contain "502" and "429", as viem puts it in every RPC error's message. */
@@ -21,7 +24,9 @@ describe("keeper: error classification", () => {
     expect(shouldRetry(new TimeoutError({ body: BODY, url: URL }))).to.equal(true);
     expect(shouldRetry(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8545"), { code: "ECONNREFUSED" }))).to.equal(true);
     // the request body's hex contains "502": still not transient
-    expect(shouldRetry(new InvalidInputRpcError(rpc(-32000, "Nonce too low. Expected nonce to be 3 but got 2.")))).to.equal(false);
+    expect(shouldRetry(new InvalidInputRpcError(rpc(-32000, "insufficient funds for gas * price + value")))).to.equal(false);
+    // a nonce error the nonce manager could not cure within its retries: the job is retried later, as for NonceConsumedError
+    expect(shouldRetry(new InvalidInputRpcError(rpc(-32000, "Nonce too low. Expected nonce to be 3 but got 2.")))).to.equal(true);
     expect(shouldRetry(new NonceConsumedError("x"))).to.equal(true);
     expect(shouldRetry(new PrivateKeyError("x"))).to.equal(false);
   });
@@ -32,6 +37,28 @@ describe("keeper: error classification", () => {
     const known = new InvalidInputRpcError(rpc(-32000, "already known"));
     expect(isAlreadyKnown(known)).to.equal(true);
     expect(isNonceError(known)).to.equal(false);
+  });
+
+  it("Hardhat's 'Nonce too high' after an embedded chain restarted (the remembered nonce outlived the chain) is a nonce error", () => {
+    // Hardhat's exact words, as viem surfaces them from eth_sendRawTransaction: viem's own regex is lower-case only
+    const hardhat = new InvalidInputRpcError(rpc(-32000, "Nonce too high. Expected nonce to be 0 but got 14. Note that transactions can't be queued when automining."));
+    expect(isNonceError(hardhat)).to.equal(true);
+    expect(isNonceConflict(hardhat)).to.equal(true);
+    // a node that reports it as an internal error (-32603), and viem's typed error inside a transaction error
+    expect(isNonceError(new InternalRpcError(rpc(-32603, "Nonce too high")))).to.equal(true);
+    const typed = new TransactionExecutionError(new NonceTooHighError({ nonce: 14 }), { account: undefined, chain: undefined } as never);
+    expect(isNonceError(typed)).to.equal(true);
+    // words viem has no class for
+    expect(isNonceError(new InvalidInputRpcError(rpc(-32000, "nonce has already been used")))).to.equal(true);
+    // a first send at a nonce a forgotten pool transaction holds: re-read the nonce (a conflict), but not a "nonce error"
+    const underpriced = new InvalidInputRpcError(rpc(-32000, "Replacement transaction underpriced. A gasPrice/maxFeePerGas of at least 3300000000 is necessary to replace the existing transaction with nonce 1."));
+    expect(isReplacementUnderpriced(underpriced)).to.equal(true);
+    expect(isNonceError(underpriced)).to.equal(false);
+    expect(isNonceConflict(underpriced)).to.equal(true);
+    // neither: Hardhat's "Known transaction" (our own bytes again), insufficient funds, a fee below the base fee
+    for (const message of ["Known transaction: 0x8223c3270c33d078004b639dbd8a52b90d5279e29c800c0e5ab91d83832b8d02", "insufficient funds for gas * price + value", "max fee per gas less than block base fee"]) {
+      expect(isNonceConflict(new InvalidInputRpcError(rpc(-32000, message))), message).to.equal(false);
+    }
   });
 
   it("decodes protocol reverts from raw revert data and classifies lost races and price problems; a revert is never retried", () => {

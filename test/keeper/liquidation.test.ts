@@ -1,17 +1,22 @@
 // Keeper end to end on a real hardhat node and a real Redis: price drop → job → liquidation mined → HF restored,
-// plus the jobs that must send nothing (unprofitable, lost race, stale feed, dry run) and many jobs on one key.
+// plus the jobs that must send nothing (unprofitable, lost race, dry run), a feed going stale between enqueue and
+// send (parked, then liquidated or given up), a remembered nonce the chain does not know, and many jobs on one key.
 import { expect } from "chai";
+import { Redis } from "ioredis";
+import { erc20Abi } from "viem";
 import { openStore } from "../../indexer/store";
 import type { Store } from "../../indexer/store/types";
 import { WAD } from "../../common/math";
 import { marginPoolAbi } from "../../common/generated/abis";
-import type { LiquidationJobResult } from "../../keeper/job";
+import type { LiquidationJobData, LiquidationJobResult } from "../../keeper/job";
+import { resetKeeperState } from "../../keeper/keeper";
+import { signerKeyBase } from "../../keeper/tx/nonce-manager";
 import { liquidationJobId } from "../../keeper/job";
 import { MAX_UINT256 } from "../../common/math";
 import { testTokenAbi } from "../../common/generated/abis";
 import {
   assetOf, dropPrefix, dumpPrefix, headContext, healthFactor, KEEPER_ADDRESS, KEEPER_KEY, liquidations, nonceOf, openPosition,
-  opportunityFor, send, setPrice, startChain, startKeeper, uniqueQueue, waitFor, type Chain, type TestKeeper,
+  opportunityFor, REDIS, send, setPrice, startChain, startKeeper, uniqueQueue, waitFor, type Chain, type TestKeeper,
 } from "./helpers";
 
 const PORT = 8611;
@@ -177,34 +182,177 @@ describe("keeper: liquidation pipeline (hardhat node + Redis)", function () {
     expect(events.map((e) => e.args.liquidator)).to.deep.equal([chain.rival.account.address]);
   });
 
-  it("a stale feed sends nothing and fails the job once (no retries); when the price is back, the same opportunity is retried and liquidated", async () => {
-    const borrower = await openPosition(chain, 6, "10", "20000");
+  /** Opens the usual HF-0.99 position, then lets the WETH feed go stale (heartbeat 3600 s) after the HF was read. */
+  async function staleAfterSeen(walletIndex = 6) {
+    const borrower = await openPosition(chain, walletIndex, "10", "20000");
     await setPrice(chain.ctx, "WETH", "2400");
-    const k = await keeper({ ...queue("stale"), attempts: 5 });
-    const nonce = await nonceOf(chain, KEEPER_ADDRESS);
     const since = (await headContext(chain)).blockNumber;
     const hf = await healthFactor(chain, borrower.account.address);
-    await chain.rpc("evm_increaseTime", [3_601]); // WETH heartbeat is 3600 s
+    expect(hf < WAD, `HF ${hf} before the feed goes stale`).to.equal(true);
+    await chain.rpc("evm_increaseTime", [3_601]);
     await chain.rpc("evm_mine");
-    // (the health engine would mark this account "unknown"; the job was enqueued before the feed went stale)
-    const { jobId } = await enqueue(k, borrower.account.address, since, hf);
-    const done = await finished(k, jobId);
-    expect(done.state).to.equal("failed");
-    expect(done.failedReason).to.match(/^price-unavailable: StalePrice/);
-    const job = await k.keeper.producer.queue.getJob(jobId);
-    expect(job!.attemptsMade).to.equal(1);
-    expect(await nonceOf(chain, KEEPER_ADDRESS)).to.equal(nonce);
-    const rows = await k.store.listKeeperOutcomes({ limit: 10, offset: 0, account: borrower.account.address });
-    expect(rows.map((r) => r.outcome)).to.deep.equal(["failed"]);
+    return { account: borrower.account.address, since, hf };
+  }
+  const levelOf = (line: string): number => (JSON.parse(line) as { level: number }).level;
+  const msgCount = (k: TestKeeper, msg: string) => k.lines.filter((l) => l.includes(`"msg":"${msg}"`)).length;
+  async function parkedJob(k: TestKeeper, jobId: string, minRechecks: number) {
+    return waitFor(`job ${jobId} parked (delayed) after ${minRechecks} re-check(s)`, async () => {
+      const job = await k.keeper.producer.queue.getJob(jobId);
+      const parked = (job?.data as LiquidationJobData | undefined)?.parked;
+      if (!job || !parked || parked.count < minRechecks) return undefined;
+      return (await k.keeper.producer.queue.getJobState(jobId)) === "delayed" ? { job, parked } : undefined;
+    });
+  }
 
-    // A fresh round: the health engine reports the account liquidatable again with the same episode.
+  it("a feed that goes stale between enqueue and send parks the job (delayed, one 'price-unavailable' row, no failure, no attempt used); once the feed is updated the job liquidates", async () => {
+    const { account, since, hf } = await staleAfterSeen();
+    const k = await keeper({ ...queue("park"), priceRetryMs: 200, priceRetryMaxMs: 400 });
+    const nonce = await nonceOf(chain, KEEPER_ADDRESS);
+    // (the health engine would now mark this account "unknown"; the job was enqueued before the feed went stale)
+    const { jobId } = await enqueue(k, account, since, hf);
+
+    // re-checked twice while the feed stays stale: still parked, one row for the episode, nothing sent or failed
+    const { job, parked } = await parkedJob(k, jobId, 2);
+    expect(parked.reason).to.match(/^StalePrice\(/);
+    expect(job.attemptsMade).to.equal(0);
+    expect(await k.keeper.producer.queue.getJobCounts("failed", "completed")).to.deep.equal({ failed: 0, completed: 0 });
+    const parkedRows = await k.store.listKeeperOutcomes({ limit: 10, offset: 0, account });
+    expect(parkedRows.map((r) => r.outcome)).to.deep.equal(["price-unavailable"]);
+    expect(parkedRows[0]!.reason).to.match(/^StalePrice\(.*nothing sent; waiting up to 600 s for a usable price$/);
+    expect(parkedRows[0]!.transactionHash).to.equal(null);
+    expect(await nonceOf(chain, KEEPER_ADDRESS)).to.equal(nonce);
+    expect(await liquidations(chain, since, account)).to.deep.equal([]);
+
+    // the feed is updated: the next re-check (≤ 400 ms, no new enqueue) finds a usable price and liquidates
     await setPrice(chain.ctx, "WETH", "2400");
-    const again = await enqueue(k, borrower.account.address, since);
+    const done = await finished(k, jobId);
+    expect(done.state).to.equal("completed");
+    expect(done.result!.outcome).to.equal("liquidated");
+    const events = await liquidations(chain, since, account);
+    expect(events.map((e) => e.args.liquidator)).to.deep.equal([KEEPER_ADDRESS]);
+    expect(events[0]!.transactionHash).to.equal(done.result!.transactionHash);
+    const after = await healthFactor(chain, account);
+    expect(after >= WAD, `HF after liquidation ${after}`).to.equal(true);
+    expect(await nonceOf(chain, KEEPER_ADDRESS)).to.equal(nonce + 1);
+    const rows = await k.store.listKeeperOutcomes({ limit: 10, offset: 0, account });
+    expect(rows.map((r) => r.outcome)).to.deep.equal(["liquidated", "price-unavailable"]);
+    expect(await k.keeper.producer.queue.getJobCounts("failed")).to.deep.equal({ failed: 0 });
+    const finalJob = (await k.keeper.producer.queue.getJob(jobId))!;
+    expect(finalJob.attemptsMade).to.equal(1); // the successful run only: parking used none
+    expect((finalJob.data as LiquidationJobData).parked).to.equal(undefined);
+    // logged once when parked (warn) and once when it proceeded (info); never at error level
+    expect(msgCount(k, "price unavailable: job parked until the feed is usable again")).to.equal(1);
+    expect(msgCount(k, "prices usable again: parked job proceeds")).to.equal(1);
+    expect(k.lines.filter((l) => levelOf(l) >= 50)).to.deep.equal([]);
+  });
+
+  it("a parked job is woken when the producer reports the account liquidatable again (price usable), instead of at its next re-check", async () => {
+    const { account, since, hf } = await staleAfterSeen();
+    const k = await keeper({ ...queue("wake"), priceRetryMs: 60_000, priceRetryMaxMs: 60_000 });
+    const { jobId } = await enqueue(k, account, since, hf);
+    await parkedJob(k, jobId, 0);
+    await setPrice(chain.ctx, "WETH", "2400");
+    const t0 = Date.now();
+    const again = await enqueue(k, account, since);
+    expect(again.r).to.deep.equal({ enqueued: 0, duplicates: 0, skippedUnknown: 0, retried: 1 });
+    const done = await finished(k, jobId);
+    expect(done.result!.outcome).to.equal("liquidated");
+    const waitedMs = Date.now() - t0;
+    expect(waitedMs).to.be.lessThan(30_000); // its own re-check was 60 s away
+    expect((await liquidations(chain, since, account)).length).to.equal(1);
+  });
+
+  it("a parked job whose account became healthy meanwhile (the new price lifts its HF) ends 'already-healthy', nothing sent", async () => {
+    const { account, since, hf } = await staleAfterSeen();
+    const k = await keeper({ ...queue("park-healthy"), priceRetryMs: 200, priceRetryMaxMs: 400 });
+    const nonce = await nonceOf(chain, KEEPER_ADDRESS);
+    const { jobId } = await enqueue(k, account, since, hf);
+    await parkedJob(k, jobId, 1);
+    await setPrice(chain.ctx, "WETH", "3000"); // HF ≈ 1.24
+    const done = await finished(k, jobId);
+    expect(done.state).to.equal("completed");
+    expect(done.result!.outcome).to.equal("already-healthy");
+    expect(await nonceOf(chain, KEEPER_ADDRESS)).to.equal(nonce);
+    const rows = await k.store.listKeeperOutcomes({ limit: 10, offset: 0, account });
+    expect(rows.map((r) => r.outcome)).to.deep.equal(["already-healthy", "price-unavailable"]);
+  });
+
+  it("a job parked longer than priceWaitMs ends 'price-unavailable' (completed, not failed, one row, nothing sent); when the price is back the producer runs it again and it liquidates", async () => {
+    const { account, since, hf } = await staleAfterSeen();
+    const k = await keeper({ ...queue("park-bound"), priceWaitMs: 1_500, priceRetryMs: 200, priceRetryMaxMs: 400, attempts: 5 });
+    const nonce = await nonceOf(chain, KEEPER_ADDRESS);
+    const t0 = Date.now();
+    const { jobId } = await enqueue(k, account, since, hf);
+    const done = await finished(k, jobId);
+    const elapsedMs = Date.now() - t0;
+    expect(done.state).to.equal("completed");
+    expect(done.failedReason).to.equal(undefined);
+    expect(done.result!.outcome).to.equal("price-unavailable");
+    expect(done.result!.transactionHash).to.equal(null);
+    expect(done.result!.reason).to.match(/^no usable price for \d+ s \(\d+ re-checks\), nothing sent: StalePrice\(/);
+    expect(elapsedMs).to.be.greaterThanOrEqual(1_500);
+    expect(await k.keeper.producer.queue.getJobCounts("failed")).to.deep.equal({ failed: 0 });
+    const job = (await k.keeper.producer.queue.getJob(jobId))!;
+    expect((job.data as LiquidationJobData).parked).to.equal(undefined); // the episode is over
+    expect(await nonceOf(chain, KEEPER_ADDRESS)).to.equal(nonce);
+    const rows = await k.store.listKeeperOutcomes({ limit: 10, offset: 0, account });
+    expect(rows.map((r) => r.outcome)).to.deep.equal(["price-unavailable"]); // one row per parking episode
+    expect(msgCount(k, "price still unavailable after the maximum wait: job ends without sending")).to.equal(1);
+    expect(k.lines.filter((l) => levelOf(l) >= 50)).to.deep.equal([]);
+
+    // A fresh round: the price is back and the health engine reports the same opportunity liquidatable again.
+    await setPrice(chain.ctx, "WETH", "2400");
+    const again = await enqueue(k, account, since);
     expect(again.r).to.deep.equal({ enqueued: 0, duplicates: 0, skippedUnknown: 0, retried: 1 });
     const second = await finished(k, jobId);
     expect(second.state).to.equal("completed");
     expect(second.result!.outcome).to.equal("liquidated");
     expect(await nonceOf(chain, KEEPER_ADDRESS)).to.equal(nonce + 1);
+    const after = await k.store.listKeeperOutcomes({ limit: 10, offset: 0, account });
+    expect(after.map((r) => r.outcome)).to.deep.equal(["liquidated", "price-unavailable"]);
+  });
+
+  it("a remembered nonce above the chain's (an embedded chain restarted under it) does not stop the keeper: approvals and the liquidation land; the reset deletes the signer's keys", async () => {
+    const q = queue("nonce");
+    const borrower = await openPosition(chain, 6, "10", "20000");
+    await setPrice(chain.ctx, "WETH", "2400");
+    const k = await keeper({ ...q }, { start: false });
+    const redis = new Redis(REDIS);
+    try {
+      const key = await k.keeper.nonceManager.nextNonceKey();
+      const nonce = await nonceOf(chain, KEEPER_ADDRESS);
+      await redis.set(key, String(nonce + 14), "PX", 60_000); // "Expected nonce to be N but got N+14"
+      await k.keeper.start(); // approves WETH and WBTC (USDC and DAI were approved when the keeper was funded)
+      expect(await nonceOf(chain, KEEPER_ADDRESS)).to.equal(nonce + 2);
+      for (const symbol of ["WETH", "WBTC"]) {
+        const allowance = await chain.node.publicClient.readContract({ address: assetOf(chain.d, symbol).address, abi: erc20Abi, functionName: "allowance", args: [KEEPER_ADDRESS, chain.d.pool] });
+        expect(allowance, symbol).to.equal(MAX_UINT256);
+      }
+      expect(await redis.get(key)).to.equal(String(nonce + 2));
+
+      await redis.set(key, String(nonce + 2 + 14), "PX", 60_000);
+      const { jobId } = await enqueue(k, borrower.account.address);
+      const done = await finished(k, jobId);
+      expect(done.result!.outcome).to.equal("liquidated");
+      expect(await nonceOf(chain, KEEPER_ADDRESS)).to.equal(nonce + 3);
+      expect(msgCount(k, "nonce refused by the node; forgetting the remembered nonce and re-reading the chain")).to.equal(2);
+
+      // Reset for a fresh chain: the signer's lock and remembered nonces go, the queue stays.
+      const base = signerKeyBase(q.prefix, KEEPER_ADDRESS);
+      const lock = `${base}:lock`;
+      await redis.set(lock, "a-dead-process", "PX", 60_000);
+      expect((await redis.keys(`${base}:*`)).sort()).to.deep.equal([key, lock].sort());
+      const deleted = await resetKeeperState({ ...REDIS }, q.prefix, KEEPER_ADDRESS);
+      expect(deleted.sort()).to.deep.equal([key, lock].sort());
+      expect(await redis.keys(`${base}:*`)).to.deep.equal([]);
+      expect(await k.keeper.producer.queue.getJobState(jobId)).to.equal("completed");
+      // the same through the keeper itself
+      await redis.set(key, "99", "PX", 60_000);
+      expect(await k.keeper.resetChainState()).to.deep.equal([key]);
+      expect(await redis.exists(key)).to.equal(0);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it("dry run simulates and prices but sends nothing, not even approvals", async () => {

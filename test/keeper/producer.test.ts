@@ -2,8 +2,9 @@
 // job data holds public facts only, finished jobs kept by age so re-adding stays a no-op, config validation.
 import { expect } from "chai";
 import { Worker } from "bullmq";
+import { register as globalRegistry, Registry } from "prom-client";
 import { liquidationJobId } from "../../keeper/job";
-import { LiquidationProducer, type Opportunity } from "../../keeper/producer";
+import { LiquidationProducer, REFUSED_METRIC, type Opportunity } from "../../keeper/producer";
 import { envNameOf, keeperConfigFromEnv, parseKeeperConfig } from "../../keeper/config";
 import { loadPrivateKey, parsePrivateKey } from "../../keeper/private-key";
 import { dropPrefix, REDIS, uniqueQueue, waitFor } from "./helpers";
@@ -62,6 +63,29 @@ describe("keeper: producer and config", function () {
     expect(await p.queue.getJob(liquidationJobId(C, 90n, 2))).to.equal(undefined);
   });
 
+  it("'unknown' opportunities are counted in marginwatch_keeper_refused_total{reason=\"price-unavailable\"} on the registry passed in, once per opportunity per call", async () => {
+    const registry = new Registry();
+    const p = producer({ registry });
+    const refused = async () => (await registry.getSingleMetric(REFUSED_METRIC)!.get()).values.map((v) => ({ labels: v.labels, value: v.value }));
+    // the series exists at 0 before the first refusal, so alerts on rate() see the first one
+    expect(await refused()).to.deep.equal([{ labels: { reason: "price-unavailable" }, value: 0 }]);
+    const r1 = await p.enqueueOpportunities([opp(A, 100n, 1), opp(B, 90n, 1, "unknown"), opp(C, 90n, 2, "unknown")], { blockNumber: 100n, blockHash: HASH });
+    expect(r1).to.deep.equal({ enqueued: 1, duplicates: 0, skippedUnknown: 2, retried: 0 });
+    const r2 = await p.enqueueOpportunities([opp(C, 90n, 2, "unknown")], { blockNumber: 101n, blockHash: HASH });
+    expect(r2.skippedUnknown).to.equal(1);
+    expect(await refused()).to.deep.equal([{ labels: { reason: "price-unavailable" }, value: 3 }]);
+    expect(await registry.metrics()).to.contain(`${REFUSED_METRIC}{reason="price-unavailable"} 3`);
+    // a second producer on the same registry keeps counting on the same counter instead of throwing
+    const q = producer({ registry });
+    await q.enqueueOpportunities([opp(A, 5n, 1, "unknown")], { blockNumber: 102n, blockHash: HASH });
+    expect(await refused()).to.deep.equal([{ labels: { reason: "price-unavailable" }, value: 4 }]);
+    // without a registry nothing is registered anywhere, and the count is still kept on the producer
+    const bare = producer();
+    await bare.enqueueOpportunities([opp(A, 6n, 1, "unknown")], { blockNumber: 103n, blockHash: HASH });
+    expect((await bare.refused.get()).values.map((v) => v.value)).to.deep.equal([1]);
+    expect(globalRegistry.getSingleMetric(REFUSED_METRIC)).to.equal(undefined);
+  });
+
   it("job data: account, HF as a decimal string, block number and hash, episode and version — the first block's, and nothing else", async () => {
     const p = producer();
     await p.enqueueOpportunities([opp(A, 100n, 1)], { blockNumber: 100n, blockHash: HASH });
@@ -100,6 +124,10 @@ describe("keeper: producer and config", function () {
     expect(c.feeBumpBps).to.equal(1_250);
     expect(c.maxFeePerGasGwei).to.equal(500n * 10n ** 9n);
     expect(c.dryRun).to.equal(false);
+    expect([c.priceWaitMs, c.priceRetryMs, c.priceRetryMaxMs]).to.deep.equal([600_000, 1_000, 10_000]);
+    expect(envNameOf("priceWaitMs")).to.equal("KEEPER_PRICE_WAIT_MS");
+    expect(keeperConfigFromEnv({ KEEPER_POOL: pool, KEEPER_PRICE_WAIT_MS: "30000" }).priceWaitMs).to.equal(30_000);
+    expect(() => parseKeeperConfig({ pool, priceWaitMs: -1 })).to.throw(/priceWaitMs/);
     expect(envNameOf("minProfitUsd")).to.equal("KEEPER_MIN_PROFIT_USD");
     const e = keeperConfigFromEnv({ KEEPER_POOL: pool, KEEPER_DRY_RUN: "false", KEEPER_MIN_PROFIT_USD: "12.5", KEEPER_CONCURRENCY: "4" });
     expect(e.dryRun).to.equal(false);

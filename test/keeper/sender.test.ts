@@ -10,7 +10,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import type { KeeperPublicClient } from "../../keeper/chain/clients";
 import type { SentRecord } from "../../keeper/job";
-import { NonceManager } from "../../keeper/tx/nonce-manager";
+import { clearSignerState, NonceManager, signerKeyBase } from "../../keeper/tx/nonce-manager";
 import { RedisLock } from "../../keeper/tx/redis-lock";
 import { TransactionSender, type SendJournal, type SendRequest } from "../../keeper/tx/sender";
 import { bumpBy } from "../../keeper/tx/fees";
@@ -156,6 +156,50 @@ describe("keeper: transactions (nonce manager, sender)", function () {
     expect(lagging).to.equal(0);
     expect(mined.nonce).to.equal(start);
     expect(await nonce()).to.equal(start + 1);
+  });
+
+  it("a remembered nonce above the chain's (Hardhat: 'Nonce too high', e.g. a restarted dev chain) is forgotten: the send re-reads the chain and lands once", async () => {
+    const { nonceManager, sender, prefix } = parts();
+    const redis = new Redis(REDIS);
+    redises.push(redis);
+    const start = await nonce("pending");
+    const key = await nonceManager.nextNonceKey();
+    const genesis = (await node.publicClient.getBlock({ blockNumber: 0n })).hash;
+    expect(key).to.equal(`${signerKeyBase(prefix, SIGNER.address)}:nonce:${chainId}:${genesis}`);
+    await redis.set(key, String(start + 14), "PX", 60_000);
+    expect(await nonceManager.next()).to.equal(start + 14);
+    const mined = await sender.send(request(), memoryJournal());
+    expect(mined.receipt.status).to.equal("success");
+    expect(mined.nonce).to.equal(start);
+    expect(await nonce()).to.equal(start + 1);
+    expect(await redis.get(key)).to.equal(String(start + 1));
+  });
+
+  it("a nonce remembered for another chain (other block-0 hash) is never used; clearSignerState deletes the signer's keys and nothing else", async () => {
+    const { nonceManager, sender, prefix } = parts();
+    const redis = new Redis(REDIS);
+    redises.push(redis);
+    const base = signerKeyBase(prefix, SIGNER.address);
+    const start = await nonce("pending");
+    const otherChain = `${base}:nonce:${chainId}:0x${"ab".repeat(32)}`;
+    const legacy = `${base}:next-nonce`; // where keepers before chain-keyed nonces remembered it
+    await redis.set(otherChain, String(start + 50), "PX", 60_000);
+    await redis.set(legacy, String(start + 50), "PX", 60_000);
+    expect(await nonceManager.next()).to.equal(start);
+    const mined = await sender.send(request(), memoryJournal());
+    expect(mined.nonce).to.equal(start);
+    // another signer's key and a queue key under the same prefix survive the reset
+    const otherSigner = `${signerKeyBase(prefix, TARGET)}:nonce:${chainId}:0x${"cd".repeat(32)}`;
+    const queueKey = `${prefix}:liquidations:meta`;
+    await redis.set(otherSigner, "7", "PX", 60_000);
+    await redis.set(queueKey, "x", "PX", 60_000);
+    const own = (await redis.keys(`${base}:*`)).sort();
+    expect(own).to.deep.equal([legacy, await nonceManager.nextNonceKey(), otherChain].sort());
+    const deleted = await clearSignerState(redis, prefix, SIGNER.address);
+    expect(deleted.sort()).to.deep.equal(own);
+    expect(await redis.keys(`${base}:*`)).to.deep.equal([]);
+    expect(await redis.get(otherSigner)).to.equal("7");
+    expect(await redis.get(queueKey)).to.equal("x");
   });
 
   it("resume(): waits for a recorded transaction still in the pool; returns null (and clears the record) when none of it exists", async () => {

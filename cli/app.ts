@@ -134,8 +134,10 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
       keeper = await createKeeper(keeperConfig, {
         publicClient: createPublicClient({ transport, pollingInterval: keeperConfig.pollIntervalMs, cacheTime: 0 }) as never,
         walletClient: createWalletClient({ transport, account: privateKeyToAccount(key.reveal()) }) as never,
-        store, connection: redis, logger: logger.child({ component: "keeper" }),
+        store, connection: redis, logger: logger.child({ component: "keeper" }), registry,
       });
+      // A fresh embedded chain: a nonce or lock remembered for an earlier one must not outlive it.
+      if (embedded) await keeper.resetChainState();
       cleanups.push(() => keeper!.stop());
     }
 

@@ -8,7 +8,7 @@ import { addressSchema, errorResponses, pagingProps, stampProps } from "../schem
 import type { ApiServices } from "../services";
 
 export const KEEPER_OUTCOMES: readonly KeeperOutcomeKind[] = [
-  "liquidated", "skipped-unprofitable", "already-healthy", "lost-race", "reverted", "failed", "dry-run",
+  "liquidated", "skipped-unprofitable", "already-healthy", "lost-race", "reverted", "failed", "dry-run", "price-unavailable",
 ];
 
 interface PageQuery {

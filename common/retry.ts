@@ -1,7 +1,8 @@
 // Retry with exponential backoff and full jitter, and the one place that says which RPC errors are transient.
 import {
-  AbiDecodingDataSizeInvalidError, AbiDecodingDataSizeTooSmallError, AbiDecodingZeroDataError, ContractFunctionRevertedError,
-  ContractFunctionZeroDataError, ExecutionRevertedError, HttpRequestError, SliceOffsetOutOfBoundsError, TimeoutError,
+  AbiDecodingDataSizeInvalidError, AbiDecodingDataSizeTooSmallError, AbiDecodingSizeLimitExceededError, AbiDecodingZeroDataError,
+  ContractFunctionRevertedError, ContractFunctionZeroDataError, ExecutionRevertedError, HttpRequestError, InvalidAbiDecodingTypeError,
+  SliceOffsetOutOfBoundsError, TimeoutError,
 } from "viem";
 export interface RetryOptions {
   /** first delay, ms (default 200) */
@@ -75,12 +76,16 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryO
  * rather than a transport failure. Judged by viem's error classes along the `cause` chain, never by message text:
  * an answer is a reading to classify, anything else must be retried.
  */
+const CURSOR_ERRORS = new Set(["PositionOutOfBoundsError", "NegativeOffsetError", "RecursiveReadLimitExceededError"]);
+
 export function isContractAnswer(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
     if (
       e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError || e instanceof ExecutionRevertedError
       || e instanceof AbiDecodingZeroDataError || e instanceof AbiDecodingDataSizeTooSmallError || e instanceof AbiDecodingDataSizeInvalidError
-      || e instanceof SliceOffsetOutOfBoundsError
+      || e instanceof SliceOffsetOutOfBoundsError || e instanceof InvalidAbiDecodingTypeError || e instanceof AbiDecodingSizeLimitExceededError
+      // viem's decoding cursor errors are not exported from its root: matched by class name, not by message.
+      || CURSOR_ERRORS.has(e.name)
     ) return true;
     if (e instanceof HttpRequestError || e instanceof TimeoutError) return false;
   }

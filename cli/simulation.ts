@@ -1,7 +1,8 @@
 // Market simulation for the embedded chain: seeds borrowers across the HF spectrum, then moves prices (random walk,
 // a crash now and then, a feed that misses its heartbeat now and then) and lets borrowers act.
 import { parseUnits, type PublicClient } from "viem";
-import { privateKeyToAccount, nonceManager } from "viem/accounts";
+import { privateKeyToAccount } from "viem/accounts";
+import { createNonceManager, jsonRpc as nonceFromChain } from "viem/nonce";
 import { createWalletClient, http, keccak256, toHex } from "viem";
 import { hardhat } from "viem/chains";
 import type { Logger } from "pino";
@@ -44,11 +45,15 @@ export class MarketSimulation {
   /** symbol whose feed is being held back (heartbeat miss), and until which tick */
   private silenced: { symbol: string; untilTick: number } | null = null;
   readonly ctx: ChainContext;
+  private readonly nonceManager: ReturnType<typeof createNonceManager>;
   stats = { ticks: 0, crashes: 0, heartbeatMisses: 0, actions: 0, failedActions: 0 };
 
   constructor(private readonly o: SimulationOptions) {
     this.r = rng(o.seed);
-    // The admin sends many transactions at once: a local nonce manager keeps them in order.
+    // The admin sends many transactions at once: a local nonce manager keeps them in order. One per simulation, not
+    // viem's process-wide one: a new embedded chain in the same process must not inherit nonces of the last one.
+    this.nonceManager = createNonceManager({ source: nonceFromChain() });
+    const nonceManager = this.nonceManager;
     const admin = createWalletClient({ chain: hardhat, transport: http(o.url, { retryCount: 0 }), account: privateKeyToAccount(o.adminKey, { nonceManager }) }) as Wallet;
     this.ctx = { publicClient: o.publicClient, deployment: o.deployment, admin };
     for (const spec of DEFAULT_MARKET) this.prices.set(spec.symbol, Number(spec.priceUsd));
@@ -80,7 +85,7 @@ export class MarketSimulation {
     this.borrowers = [];
     for (let i = 0; i < n; i++) {
       const key = keccak256(toHex(`marginwatch-sim-${this.o.seed}-${i}`));
-      const wallet = createWalletClient({ chain: hardhat, transport: http(this.o.url, { retryCount: 0 }), account: privateKeyToAccount(key, { nonceManager }) }) as Wallet;
+      const wallet = createWalletClient({ chain: hardhat, transport: http(this.o.url, { retryCount: 0 }), account: privateKeyToAccount(key, { nonceManager: this.nonceManager }) }) as Wallet;
       const volatile = this.r() < 0.85;
       const collateral = volatile ? (this.r() < 0.65 ? "WETH" : "WBTC") : this.r() < 0.5 ? "USDC" : "DAI";
       const debt = volatile ? (this.r() < 0.6 ? "USDC" : "DAI") : "WETH";

@@ -14,6 +14,7 @@ import { loadConfig } from "../../common/config";
 import { startApp, type App } from "../../cli/app";
 import { marginPoolAbi, priceOracleAbi } from "../../common/generated/abis";
 import { isContractAnswer } from "../../common/retry";
+import { liquidationJobId } from "../../keeper/job";
 import type { PublishedView } from "../../indexer/snapshot";
 import { waitFor } from "../fixtures/indexer";
 
@@ -118,8 +119,36 @@ describe("live market: every card and oracle reading equals the chain at its sta
       const firstStale = samples.find((s) => s.kind === "oracle" && s.status === "stale");
       return !!firstStale && samples.some((s) => s.kind === "oracle" && s.symbol === (firstStale as OracleSample).symbol && s.status === "fresh" && s.block > firstStale.block);
     };
+    // Keeper liveness: an account liquidatable on fresh prices gets a job within a couple of blocks.
+    const noJobSince = new Map<string, bigint>();
+    let worstGap = 0n;
+    let jobChecks = 0;
+    const checkJobs = async () => {
+      const open = await app.indexer.snapshots.read((v) => {
+        const unusable = new Set(v.unusablePrices);
+        return {
+          block: v.block.number,
+          liq: app.health.liquidatable().filter((l) => ![...(app.indexer.state.accounts.get(l.account)?.keys() ?? [])].some((a) => unusable.has(a))),
+        };
+      });
+      const keys = new Set<string>();
+      for (const l of open.liq) {
+        const id = liquidationJobId(l.account, l.since, l.positionVersion);
+        keys.add(id);
+        jobChecks++;
+        if ((await app.keeper!.producer.queue.getJobState(id)) !== "unknown") {
+          noJobSince.delete(id);
+          continue;
+        }
+        const first = noJobSince.get(id) ?? open.block;
+        noJobSince.set(id, first);
+        if (open.block - first > worstGap) worstGap = open.block - first;
+      }
+      for (const id of [...noJobSince.keys()]) if (!keys.has(id)) noJobSince.delete(id);
+    };
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline && !(samples.length >= SAMPLES && seenStale() && seenRecovery() && (app.simulation?.stats.crashes ?? 0) > 0)) {
+      await checkJobs();
       await new Promise((r) => setTimeout(r, 250));
     }
     stop = true;
@@ -169,7 +198,11 @@ describe("live market: every card and oracle reading equals the chain at its sta
         `${fromRanges} stamped by a caught-up range; ${samples.length - mismatches.length} equal, ${mismatches.length} differ; ` +
         `crashes ${app.simulation?.stats.crashes}, heartbeat misses ${app.simulation?.stats.heartbeatMisses}; sampled ${Math.round(sampledMs / 1000)} s, checked ${Math.round((Date.now() - started - sampledMs) / 1000)} s`,
     );
+    const failedOnPrice = (await app.keeper!.producer.queue.getFailed()).filter((j) => /price|Stale/i.test(j.failedReason ?? ""));
+    console.log(`      keeper: ${jobChecks} checks of liquidatable accounts on fresh prices, longest without a job ${worstGap} block(s); ${failedOnPrice.length} jobs failed on a price`);
     expect(mismatches.slice(0, 10)).to.deep.equal([]);
+    expect(Number(worstGap), "blocks an account stayed liquidatable on fresh prices with no job").to.be.at.most(2);
+    expect(failedOnPrice.map((j) => j.failedReason)).to.deep.equal([]);
     expect(samples.length).to.be.greaterThanOrEqual(SAMPLES);
     expect(seenStale(), "a feed went stale during the run").to.equal(true);
     expect(seenRecovery(), "and recovered").to.equal(true);

@@ -144,7 +144,7 @@ export function formatReport(r: VerifyReport): string {
     ["mismatched", r.mismatched, ""],
     ["errors", r.errors, r.errors ? "(no verdict: the pool's answer could not be read)" : ""],
   ];
-  const kw = "blocks spanned".length;
+  const kw = Math.max("blocks spanned".length, ...counts.map(([k]) => k.length));
   const nw = Math.max(...counts.map(([, n]) => String(n).length));
   const lines = [`marginwatch verify: API ${r.apiUrl}, MarginPool ${r.pool} on ${r.rpcUrl}`];
   for (const [k, n, note] of counts) lines.push(`  ${k.padEnd(kw)}  ${String(n).padStart(nw)}${note ? `  ${note}` : ""}`);

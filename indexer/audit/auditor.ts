@@ -212,6 +212,8 @@ export class Auditor implements AuditReader {
       const items: Array<{ account: Address; figures: AuditFigures }> = [];
       for (const account of accounts) {
         const f = this.figures(account, view);
+        // marginwatch no longer states anything about it: an open mismatch on it has nothing left to be wrong about.
+        if (!f) this.open.delete(account);
         // Copied: the engine's objects are not ours to hold across the next write.
         if (f) items.push({ account, figures: { healthFactor: f.healthFactor, totalCollateralBase: f.totalCollateralBase, totalDebtBase: f.totalDebtBase, status: f.status, unknownAssets: [...f.unknownAssets] } });
       }

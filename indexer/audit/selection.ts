@@ -51,7 +51,8 @@ export class AccountSelection {
       return out.size >= limit;
     };
     const fromPriority = (limit: number) => {
-      for (const a of hints.recheck) if (add(a, limit)) return;
+      // Re-checks go first even for an account that left the state: its figures (now zero) can still close it.
+      for (const a of hints.recheck) if (out.size < limit && out.add(a).size >= limit) return;
       for (const a of hints.touched) if (add(a, limit)) return;
       const risky = [...src.liquidatable(), ...src.unknown()];
       for (let n = 0; n < risky.length && out.size < limit; n++) add(risky[this.riskCursor++ % risky.length], limit);

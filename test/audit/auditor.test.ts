@@ -3,24 +3,33 @@
 // /readyz 503 naming account and block, /v1/status with both values, an error log line), counts RPC failures as
 // errors and never as mismatches, and discards a sample whose block is orphaned between capture and read.
 import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium, type Browser } from "playwright-core";
 import { Registry } from "prom-client";
 import { createPublicClient, decodeFunctionData, http, type Hex, type PublicClient } from "viem";
 import type { FastifyInstance } from "fastify";
 import { marginPoolAbi } from "../../common/generated/abis";
-import { buildApi } from "../../indexer/api";
+import { buildApi, listen } from "../../indexer/api";
 import { Auditor, type AuditorOptions, type FigureSource } from "../../indexer/audit";
 import type { Address } from "../../indexer/state/events";
 import { silentLogger, waitFor } from "../fixtures/indexer";
 import { get } from "../api/helpers";
 import { capturingLogger, metric, PORTS, startAuditWorld, startCountingProxy, type AuditWorld } from "./helpers";
 
+const CHROMIUM = "/usr/bin/chromium";
+const SCREENSHOT = path.resolve(__dirname, "../../test-results/audit-panel.png");
+
 describe("auditor (real chain, real indexer)", function () {
   this.timeout(180_000);
   let w: AuditWorld;
+  let browser: Browser | null = null;
   const running: Array<{ stop(): Promise<void> }> = [];
 
   before(async () => {
     w = await startAuditWorld(PORTS.world);
+    if (fs.existsSync(CHROMIUM)) browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"] });
+    else console.log(`      (dashboard panel checks skipped: ${CHROMIUM} is not installed)`);
   });
 
   afterEach(async () => {
@@ -28,8 +37,36 @@ describe("auditor (real chain, real indexer)", function () {
   });
 
   after(async () => {
+    await browser?.close();
     await w?.stop();
   });
+
+  /** The dashboard's audit panel as a browser renders it from a listening server (null without Chromium). */
+  async function panel(app: FastifyInstance, screenshot?: string): Promise<{ checks: string; mismatches: string; cls: string; rows: string[][] } | null> {
+    if (!browser) return null;
+    const url = await listen(app, { host: "127.0.0.1", port: 0 });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    try {
+      await page.goto(url + "/");
+      await page.waitForFunction(() => document.getElementById("audit-checks")!.textContent !== "—", undefined, { timeout: 15_000 });
+      const out = {
+        checks: (await page.textContent("#audit-checks"))!,
+        mismatches: (await page.textContent("#audit-mismatches"))!,
+        cls: (await page.getAttribute("#audit-mismatches", "class"))!,
+        rows: await page.$$eval("#audit-mismatch-list:not([hidden]) tbody tr", (trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => td.getAttribute("title") ?? td.textContent ?? ""))),
+      };
+      if (screenshot) {
+        fs.mkdirSync(path.dirname(screenshot), { recursive: true });
+        await page.locator("#audit").screenshot({ path: screenshot });
+      }
+      expect(errors, errors.join("\n")).to.deep.equal([]);
+      return out;
+    } finally {
+      await page.close();
+    }
+  }
 
   function auditor(o: Partial<AuditorOptions> = {}): Auditor {
     const a = new Auditor({
@@ -87,6 +124,19 @@ describe("auditor (real chain, real indexer)", function () {
     expect(status.audit).to.include({ enabled: true, samplePerBlock: 3, maxCallsPerBlock: 7 });
     expect(status.audit.checks).to.deep.equal(s.checks);
     expect((await get(app, "/readyz")).status).to.equal(200);
+
+    // Every field the status answers is documented in the OpenAPI response schema.
+    const doc = (await get(app, "/openapi.json")).body;
+    const schema = doc.paths["/v1/status"].get.responses["200"].content["application/json"].schema;
+    expect(undocumented(status, schema)).to.deep.equal([]);
+    expect(schema.properties.audit.properties.lastMismatches.items.properties.diffs.items.required).to.deep.equal(["field", "marginwatch", "pool"]);
+
+    const p = await panel(app);
+    if (p) {
+      expect(Number(p.checks)).to.be.at.least(s.checks.match);
+      expect(p).to.deep.include({ mismatches: "0", rows: [] });
+      expect(p.cls).to.match(/\bok\b/).and.not.match(/\bbad\b/);
+    }
   });
 
   it("catches a figure one wei off: mismatch counted, logged with both values, /readyz 503 naming account and block, /v1/status lists it", async () => {
@@ -128,11 +178,21 @@ describe("auditor (real chain, real indexer)", function () {
     expect(status.audit.openMismatches.map((x: { account: string }) => x.account)).to.deep.equal([victim]);
     expect(status.audit.lastMismatches[0]).to.deep.include({ account: victim, blockNumber: mm.blockNumber, blockHash: mm.blockHash });
     expect(status.audit.lastMismatches[0].diffs).to.deep.equal([{ field: "totalDebtBase", marginwatch: d!.marginwatch, pool: d!.pool }]);
+    const doc = (await get(app, "/openapi.json")).body;
+    expect(undocumented(status, doc.paths["/v1/status"].get.responses["200"].content["application/json"].schema)).to.deep.equal([]);
 
     const logged = lines.find((l) => l.level === 50 && String(l.msg).startsWith("audit mismatch"));
     expect(logged, "an error-level log line").to.not.equal(undefined);
     expect(logged).to.deep.include({ account: victim, block: mm.blockNumber });
     expect(logged!.diffs).to.deep.equal([{ field: "totalDebtBase", marginwatch: d!.marginwatch, pool: d!.pool }]);
+
+    // The dashboard's panel: the mismatch count in red, each mismatch with its block, account, field and both values.
+    const p = await panel(app, SCREENSHOT);
+    if (p) {
+      expect(Number(p.mismatches)).to.be.at.least(s.checks.mismatch);
+      expect(p.cls).to.match(/\bbad\b/);
+      expect(p.rows[0]).to.deep.equal([mm.blockNumber, victim, "totalDebtBase", d!.marginwatch, d!.pool]);
+    }
 
     // Fixed figures: the open mismatch is re-checked first and closes; the count and the history stay.
     broken = false;
@@ -219,3 +279,16 @@ describe("auditor (real chain, real indexer)", function () {
     expect(w.health.unknown().length).to.be.greaterThan(0);
   });
 });
+
+/** Paths of `value` that `schema` (JSON schema as @fastify/swagger emits it) does not describe. */
+function undocumented(value: unknown, schema: { type?: string | string[]; properties?: Record<string, unknown>; items?: unknown; additionalProperties?: unknown }, at = "$"): string[] {
+  if (value === null || typeof value !== "object") return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => (schema.items ? undocumented(v, schema.items as never, `${at}[${i}]`) : [`${at}[${i}]`]));
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const sub = schema.properties?.[k] ?? (typeof schema.additionalProperties === "object" ? schema.additionalProperties : undefined);
+    if (!sub) out.push(`${at}.${k}`);
+    else out.push(...undocumented(v, sub as never, `${at}.${k}`));
+  }
+  return out;
+}

@@ -24,6 +24,7 @@ import { REDACTED_PATHS } from "../keeper/logger";
 import { MarketSimulation } from "./simulation";
 import { checkRedis } from "../common/redis-check";
 import type { Crossing } from "../indexer/health/types";
+import { Auditor } from "../indexer/audit"; // ---- auditor
 
 export interface App {
   url: string;
@@ -200,10 +201,18 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     });
     indexer.on("alert", (a) => void alerts.onOracleAlerts([a]).catch((e: unknown) => logger.error({ err: (e as Error).message }, "alert delivery failed")));
 
+    // ---- auditor: every published view, a few accounts checked against the pool's own views at that block
+    const auditor = config.AUDIT_SAMPLE_PER_BLOCK > 0
+      ? new Auditor({ indexer, health, client, pool: deployment.pool, registry, logger: logger.child({ component: "auditor" }), samplePerBlock: config.AUDIT_SAMPLE_PER_BLOCK })
+      : undefined;
+    auditor?.start();
+    cleanups.push(() => auditor?.stop());
+    // ---- end auditor
+
     // ---- API + dashboard
     const keeperQueue = keeper ? keeper.producer.queue : null;
     const app: FastifyInstance = await buildApi(
-      { indexer, health, store, deployment, registry, keeperQueue: keeperQueue ? { counts: () => keeperQueue.getJobCounts() } : undefined },
+      { indexer, health, store, deployment, registry, keeperQueue: keeperQueue ? { counts: () => keeperQueue.getJobCounts() } : undefined, auditor },
       { logger: logger.child({ component: "api" }), healthOptions },
     );
     const url = await listen(app, { host: config.API_HOST, port: config.API_PORT });

@@ -1,5 +1,6 @@
-// The marginwatch CLI: start (everything), index, keeper, deploy, simulate, health <address>, risk, stress.
-import { Command, Option } from "commander";
+// The marginwatch CLI: start (everything), index, keeper, deploy, simulate, health <address>, risk, stress, verify.
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { createPublicClient, createWalletClient, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import Decimal from "decimal.js";
@@ -11,6 +12,7 @@ import { createLogger, startApp, type App } from "./app";
 import { MarketSimulation } from "./simulation";
 import { runKeeper, stopOnSignals } from "../keeper/main";
 import { loadPrivateKey } from "../keeper/private-key";
+import { formatReport, verify, VerifyInputError } from "../indexer/audit/verify";
 
 const program = new Command();
 program
@@ -170,6 +172,36 @@ program
       shocks[m[1]!] = new Decimal(m[2]!).toNumber();
     }
     console.log(JSON.stringify(await api(o.api, "/v1/stress", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ shocks }) }), null, 2));
+  });
+
+const positiveInt = (v: string): number => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError("expected a whole number ≥ 1");
+  return Number(v);
+};
+
+program
+  .command("verify")
+  .description("check a running API's figures against MarginPool's own views at each account card's block (exit 1 on any mismatch)")
+  .addOption(new Option("--api-url <url>", "a running marginwatch API").default(process.env.MARGINWATCH_API ?? "http://127.0.0.1:8080"))
+  .addOption(new Option("--rpc-url <url>", "JSON-RPC endpoint of the chain the API indexes").default(process.env.RPC_URL ?? `http://127.0.0.1:${process.env.CHAIN_PORT ?? 8545}`))
+  .addOption(new Option("--deployment <file>", "deployment JSON (the pool's address)").default(process.env.DEPLOYMENT_FILE ?? path.join(process.env.DATA_DIR ?? ".data", "embedded", "deployment.json")))
+  .addOption(new Option("--sample <n>", "check n accounts spread over the API's list (default: every account)").argParser(positiveInt))
+  .option("--json", "print the report as JSON")
+  // Bad arguments are exit 2, like every configuration problem; 1 is reserved for "a mismatch was found".
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .action(async (o: { apiUrl: string; rpcUrl: string; deployment: string; sample?: number; json?: boolean }) => {
+    let report;
+    try {
+      report = await verify({ apiUrl: o.apiUrl, rpcUrl: o.rpcUrl, deployment: readDeployment(o.deployment), sample: o.sample });
+    } catch (e) {
+      if (e instanceof VerifyInputError) {
+        process.stderr.write(`marginwatch verify: ${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+    process.stdout.write(o.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
+    process.exitCode = report.mismatched > 0 ? 1 : 0;
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -8,6 +8,7 @@ import type { Indexer } from "../indexer";
 import type { Address } from "../state/events";
 import type { Store } from "../store/types";
 import type { PublishedView } from "../snapshot";
+import type { AuditReader } from "../audit";
 
 export interface KeeperQueueCounts {
   /** BullMQ job counts by state (waiting, active, completed, failed, delayed, …) */
@@ -22,6 +23,8 @@ export interface ApiContext {
   /** the app's metrics registry: the API registers its own metrics on it */
   registry: Registry;
   keeperQueue?: KeeperQueueCounts;
+  /** the background auditor (indexer/audit): its counts on /v1/status, an open mismatch fails /readyz */
+  auditor?: AuditReader;
 }
 
 export interface ApiOptions {

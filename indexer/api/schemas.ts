@@ -54,3 +54,61 @@ export const errorResponses = {
 export const bigintString = { type: "string", pattern: "^-?\\d+$", description: "integer as a decimal string" } as const;
 export const nullableBigint = { type: ["string", "null"], description: "integer as a decimal string, or null" } as const;
 export const usdString = { type: "string", description: "USD, decimal string (2 decimals, rounded down)" } as const;
+
+const auditMismatchSchema = {
+  type: "object",
+  required: ["account", "blockNumber", "blockHash", "diffs", "at"],
+  properties: {
+    account: { type: "string" },
+    blockNumber: { type: "string", description: "block at which both figures were taken" },
+    blockHash: { type: "string", description: "that block's hash (the pool was read at exactly this block, EIP-1898)" },
+    diffs: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["field", "marginwatch", "pool"],
+        properties: {
+          field: { type: "string", enum: ["healthFactor", "accountData.healthFactor", "totalCollateralBase", "totalDebtBase", "status", "pricing"] },
+          marginwatch: { type: "string", description: "marginwatch's value (integers in full: HF in WAD, USD with 8 decimals)" },
+          pool: { type: "string", description: "MarginPool's value, or the revert it answered" },
+        },
+      },
+    },
+    at: { type: "string", format: "date-time", description: "when the auditor found it" },
+  },
+} as const;
+
+/** /v1/status `audit`: the background auditor's counts, coverage and last mismatches; null when it is off. */
+export const auditStatusSchema = {
+  type: ["object", "null"],
+  description: "accounts sampled on every published block and checked against MarginPool.healthFactor / getAccountData at that block, to the wei; null when the auditor is off (AUDIT_SAMPLE_PER_BLOCK=0)",
+  properties: {
+    enabled: { type: "boolean" },
+    samplePerBlock: { type: "integer", description: "accounts checked per sampled block" },
+    maxCallsPerBlock: { type: "integer", description: "RPC calls a sample may make" },
+    checks: {
+      type: "object",
+      properties: { match: { type: "integer" }, mismatch: { type: "integer" }, error: { type: "integer", description: "the pool's answer could not be read (never counted as a mismatch)" } },
+    },
+    unpricedMatches: { type: "integer", description: "matches where the pool refused a stale / invalid price and marginwatch reported the account unknown" },
+    samples: { type: "integer", description: "blocks sampled (one batched round trip each)" },
+    skipped: {
+      type: "object",
+      properties: { busy: { type: "integer", description: "previous sample still in flight" }, reorged: { type: "integer", description: "block orphaned before the read" } },
+    },
+    coverage: {
+      type: "object",
+      properties: { accounts: { type: "integer" }, laps: { type: "integer", description: "full passes of the rotation over every account" } },
+    },
+    lastSample: {
+      type: ["object", "null"],
+      properties: { blockNumber: { type: "string" }, blockHash: { type: "string" }, accounts: { type: "integer" }, at: { type: "string", format: "date-time" } },
+    },
+    lastError: {
+      type: ["object", "null"],
+      properties: { message: { type: "string" }, blockNumber: { type: "string" }, at: { type: "string", format: "date-time" } },
+    },
+    openMismatches: { type: "array", items: auditMismatchSchema, description: "accounts whose latest check mismatched: /readyz is 503 while any is open" },
+    lastMismatches: { type: "array", items: auditMismatchSchema, description: "newest first (at most 20)" },
+  },
+} as const;

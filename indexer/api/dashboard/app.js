@@ -97,6 +97,41 @@
     }
   }
 
+  // ------------------------------------------------------------------ audit (marginwatch's figures vs the pool's own views)
+
+  function renderAudit(a) {
+    var checks = $("audit-checks"), mism = $("audit-mismatches"), errs = $("audit-errors"), note = $("audit-note");
+    var list = $("audit-mismatch-list");
+    if (!a) {
+      checks.textContent = "—"; mism.textContent = "—"; errs.textContent = "—";
+      mism.className = "value";
+      note.textContent = "Auditor off (AUDIT_SAMPLE_PER_BLOCK=0).";
+      list.hidden = true;
+      return;
+    }
+    var c = a.checks;
+    checks.textContent = String(c.match + c.mismatch);
+    mism.textContent = String(c.mismatch);
+    mism.className = "value " + (c.mismatch > 0 ? "bad" : "ok");
+    errs.textContent = String(c.error);
+    note.textContent = "Sampled blocks: " + a.samples + " (" + a.samplePerBlock + " accounts each) · full passes over all " +
+      a.coverage.accounts + " accounts: " + a.coverage.laps + (a.unpricedMatches ? " · stale-price refusals matched: " + a.unpricedMatches : "") +
+      (a.openMismatches.length ? " · not ready: " + a.openMismatches.length + " account(s) still mismatched" : "");
+    var body = clear(list.tBodies[0]);
+    a.lastMismatches.forEach(function (m) {
+      m.diffs.forEach(function (d, i) {
+        body.appendChild(el("tr", {}, [
+          el("td", {}, [i ? "" : m.blockNumber]),
+          el("td", { class: "mono", title: m.account }, [i ? "" : short(m.account)]),
+          el("td", {}, [d.field]),
+          el("td", { class: "num" }, [d.marginwatch]),
+          el("td", { class: "num" }, [d.pool]),
+        ]));
+      });
+    });
+    list.hidden = a.lastMismatches.length === 0;
+  }
+
   // ------------------------------------------------------------------ risk overview
 
   function renderKpis(r) {
@@ -343,7 +378,7 @@
   function poll() {
     polls++;
     var jobs = [
-      getJson("/v1/status").then(renderStatus),
+      getJson("/v1/status").then(function (st) { renderStatus(st); renderAudit(st.audit); }),
       getJson("/v1/risk").then(function (r) { renderLastUpdated(r); renderKpis(r); renderDistribution(r.distribution); renderCurve(r.liquidationCurves, r.liquidatableWithin20PctUSD); }),
       getJson(atRiskQuery()).then(renderAtRisk),
       getJson("/v1/oracles").then(renderOracles),

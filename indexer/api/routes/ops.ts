@@ -1,8 +1,8 @@
-// Operator routes: /healthz (liveness, checks nothing external), /readyz (indexer readiness), /metrics
-// (Prometheus text), /v1/status (indexer progress and keeper queue, for the dashboard).
+// Operator routes: /healthz (liveness, checks nothing external), /readyz (indexer readiness and the auditor's
+// verdict), /metrics (Prometheus text), /v1/status (indexer progress, keeper queue and audit, for the dashboard).
 import type { FastifyInstance } from "fastify";
 import { errorBody } from "../errors";
-import { errorSchema } from "../schemas";
+import { auditStatusSchema, errorSchema } from "../schemas";
 import type { ApiServices } from "../services";
 
 /** A keeper queue that does not answer within this is reported as unavailable rather than holding the request. */
@@ -20,7 +20,7 @@ export function opsRoutes(app: FastifyInstance, s: ApiServices): void {
 
   app.get("/readyz", {
     schema: {
-      tags: ["ops"], summary: "Readiness: the indexer follows the head, RPC answers, data is fresh", querystring: noQuery,
+      tags: ["ops"], summary: "Readiness: the indexer follows the head, RPC answers, data is fresh, the auditor has no open mismatch", querystring: noQuery,
       response: {
         200: { type: "object", properties: { status: { type: "string", enum: ["ready"] }, blockNumber: { type: "string" } } },
         503: { description: "not ready, with the reason", ...errorSchema },
@@ -31,6 +31,9 @@ export function opsRoutes(app: FastifyInstance, s: ApiServices): void {
     if (!r.ready) return reply.code(503).send(errorBody("not_ready", r.reason ?? "not ready"));
     const view = s.ctx.indexer.snapshots.current;
     if (!view) return reply.code(503).send(errorBody("not_ready", "no block published yet"));
+    // A figure that differs from the pool's own view is served wrong: not ready until it checks equal again.
+    const audit = s.ctx.auditor?.readiness();
+    if (audit && !audit.ready) return reply.code(503).send(errorBody("not_ready", audit.reason ?? "audit mismatch"));
     return { status: "ready", blockNumber: view.block.number.toString() };
   });
 
@@ -43,7 +46,7 @@ export function opsRoutes(app: FastifyInstance, s: ApiServices): void {
 
   app.get("/v1/status", {
     schema: {
-      tags: ["ops"], summary: "Indexer progress, readiness and keeper queue counts", querystring: noQuery,
+      tags: ["ops"], summary: "Indexer progress, readiness, keeper queue counts and the auditor's results", querystring: noQuery,
       response: {
         200: {
           type: "object",
@@ -53,13 +56,16 @@ export function opsRoutes(app: FastifyInstance, s: ApiServices): void {
             finalizedBlock: { type: "string" }, headLag: { type: ["string", "null"] }, reorgs: { type: "integer" },
             keeperQueue: { type: ["object", "null"], additionalProperties: { type: "integer" } },
             keeperQueueError: { type: ["string", "null"] },
+            audit: auditStatusSchema,
           },
         },
       },
     },
   }, async () => {
     const st = s.ctx.indexer.status;
-    const r = s.ctx.indexer.isReady();
+    const ir = s.ctx.indexer.isReady();
+    const audit = s.ctx.auditor?.readiness();
+    const r = ir.ready && audit && !audit.ready ? audit : ir;
     const view = s.ctx.indexer.snapshots.current;
     let keeperQueue: Record<string, number> | null = null;
     let keeperQueueError: string | null = null;
@@ -79,6 +85,7 @@ export function opsRoutes(app: FastifyInstance, s: ApiServices): void {
       headLag: st.head === null || !view ? null : (st.head > view.block.number ? st.head - view.block.number : 0n).toString(),
       reorgs: st.reorgs,
       keeperQueue, keeperQueueError,
+      audit: s.ctx.auditor?.status() ?? null,
     };
   });
 }

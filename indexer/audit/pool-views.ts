@@ -1,0 +1,113 @@
+// The protocol's own answer for a set of accounts at one block: MarginPool.healthFactor and getAccountData, read in
+// one batched round trip (2 eth_calls per account), each answer classified as a value, a price refusal (the pool
+// cannot price a held asset at that block), another revert, or an RPC failure.
+import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, numberToHex, type Hex } from "viem";
+import { errorsAbi, marginPoolAbi } from "../../common/generated/abis";
+import { errorText } from "../../common/retry";
+import type { Address } from "../state/events";
+
+/** What the pool's views need from a viem client: one JSON-RPC request function (a batching transport packs them). */
+export interface RpcRequester {
+  request(args: { method: "eth_call"; params: [{ to: Address; data: Hex }, Hex | { blockHash: Hex }] }): Promise<unknown>;
+}
+
+/**
+ * The block to read at. `blockHash` (EIP-1898) pins the exact block: a reorg cannot swap the state under the read;
+ * an orphaned hash fails the call instead. `blockNumber` reads whatever block holds that height now.
+ */
+export type BlockSelector = { blockHash: Hex } | { blockNumber: bigint };
+
+/** Oracle errors: the pool refuses to price an asset (stale, invalid, no feed, sequencer down or in its grace period). */
+export const PRICE_ERRORS: ReadonlySet<string> = new Set(["StalePrice", "InvalidPrice", "FeedNotSet", "SequencerDown", "GracePeriodNotOver"]);
+
+export interface PoolAccountData {
+  totalCollateralBase: bigint;
+  totalDebtBase: bigint;
+  availableBorrowsBase: bigint;
+  currentLiquidationThresholdBps: bigint;
+  ltvBps: bigint;
+  healthFactor: bigint;
+}
+
+export type PoolAnswer<T> =
+  | { kind: "value"; value: T }
+  /** the pool refused to price a held asset: `error` names it, e.g. StalePrice(0x…, 1700000000, 3600) */
+  | { kind: "price-revert"; error: string }
+  /** any other revert, or an answer that does not decode: not a figure to compare */
+  | { kind: "revert"; error: string }
+  /** transport or node failure (unreachable, timeout, unknown block): says nothing about the account */
+  | { kind: "rpc-error"; error: string };
+
+export interface PoolViews {
+  account: Address;
+  healthFactor: PoolAnswer<bigint>;
+  accountData: PoolAnswer<PoolAccountData>;
+}
+
+/** Reads both views for every account at `at`: all 2·n calls are issued in the same tick (one HTTP batch). */
+export async function readPoolViews(client: RpcRequester, pool: Address, accounts: readonly Address[], at: BlockSelector): Promise<PoolViews[]> {
+  const block: Hex | { blockHash: Hex } = "blockHash" in at ? { blockHash: at.blockHash } : numberToHex(at.blockNumber);
+  const call = (data: Hex) => client.request({ method: "eth_call", params: [{ to: pool, data }, block] });
+  const pending = accounts.map((account) => {
+    const hf = call(encodeFunctionData({ abi: marginPoolAbi, functionName: "healthFactor", args: [account] }));
+    const data = call(encodeFunctionData({ abi: marginPoolAbi, functionName: "getAccountData", args: [account] }));
+    return Promise.allSettled([hf, data]);
+  });
+  const settled = await Promise.all(pending);
+  return accounts.map((account, i) => {
+    const [hf, data] = settled[i]!;
+    return {
+      account,
+      healthFactor: answer(hf, (raw) => decodeFunctionResult({ abi: marginPoolAbi, functionName: "healthFactor", data: raw })),
+      accountData: answer(data, (raw) => {
+        const d = decodeFunctionResult({ abi: marginPoolAbi, functionName: "getAccountData", data: raw });
+        return {
+          totalCollateralBase: d.totalCollateralBase, totalDebtBase: d.totalDebtBase, availableBorrowsBase: d.availableBorrowsBase,
+          currentLiquidationThresholdBps: d.currentLiquidationThresholdBps, ltvBps: d.ltvBps, healthFactor: d.healthFactor,
+        };
+      }),
+    };
+  });
+}
+
+function answer<T>(r: PromiseSettledResult<unknown>, decode: (raw: Hex) => T): PoolAnswer<T> {
+  if (r.status === "rejected") return classifyFailure(r.reason);
+  try {
+    return { kind: "value", value: decode(r.value as Hex) };
+  } catch (e) {
+    // "0x" (no contract at the pool address at that block) or a malformed answer: not a figure.
+    return { kind: "revert", error: `undecodable answer: ${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message.split("\n")[0]}` };
+  }
+}
+
+/**
+ * A failed eth_call: a revert carries the error's ABI-encoded data (geth: `error.data`; Hardhat: `error.data.data`),
+ * decoded against the protocol's Errors library. No revert data → the node or the transport failed.
+ */
+export function classifyFailure(error: unknown): PoolAnswer<never> {
+  const data = revertData(error);
+  if (data === null) return { kind: "rpc-error", error: shortText(error) };
+  try {
+    const d = decodeErrorResult({ abi: errorsAbi, data });
+    const text = `${d.errorName}(${(d.args ?? []).map(String).join(", ")})`;
+    return PRICE_ERRORS.has(d.errorName) ? { kind: "price-revert", error: text } : { kind: "revert", error: text };
+  } catch {
+    return { kind: "revert", error: `revert ${data.slice(0, 10)}` };
+  }
+}
+
+function revertData(error: unknown): Hex | null {
+  const isHex = (v: unknown): v is Hex => typeof v === "string" && /^0x([0-9a-fA-F]{2})*$/.test(v) && v.length >= 10;
+  for (let e: unknown = error, depth = 0; e && typeof e === "object" && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    const d = (e as { data?: unknown }).data;
+    if (isHex(d)) return d;
+    if (d && typeof d === "object" && isHex((d as { data?: unknown }).data)) return (d as { data: Hex }).data;
+  }
+  return null;
+}
+
+function shortText(error: unknown): string {
+  const e = error as { shortMessage?: string; details?: string; message?: string };
+  const s = [e?.shortMessage, e?.details].filter(Boolean).join(": ") || errorText(error);
+  return s.replace(/\s+/g, " ").trim().slice(0, 300);
+}

@@ -181,7 +181,7 @@ const positiveInt = (v: string): number => {
 
 program
   .command("verify")
-  .description("check a running API's figures against MarginPool's own views at each account card's block (exit 1 on any mismatch)")
+  .description("check a running API's figures against MarginPool's own views at each account card's block (exit 1 unless every card is proven equal)")
   .addOption(new Option("--api-url <url>", "a running marginwatch API").default(process.env.MARGINWATCH_API ?? "http://127.0.0.1:8080"))
   .addOption(new Option("--rpc-url <url>", "JSON-RPC endpoint of the chain the API indexes").default(process.env.RPC_URL ?? `http://127.0.0.1:${process.env.CHAIN_PORT ?? 8545}`))
   .addOption(new Option("--deployment <file>", "deployment JSON (the pool's address)").default(process.env.DEPLOYMENT_FILE ?? path.join(process.env.DATA_DIR ?? ".data", "embedded", "deployment.json")))
@@ -201,7 +201,9 @@ program
       throw e;
     }
     process.stdout.write(o.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
-    process.exitCode = report.mismatched > 0 ? 1 : 0;
+    // Exit 0 only when every card was proven equal: a mismatch, or a card that could not be checked (its block is not
+    // on this RPC's chain, the RPC failed), is a failed verification.
+    process.exitCode = report.mismatched > 0 || report.errors > 0 ? 1 : 0;
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

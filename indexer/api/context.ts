@@ -40,6 +40,8 @@ export interface ApiOptions {
 /** The block an answer describes. */
 export interface BlockStamp {
   blockNumber: string;
+  /** the block's hash: the answer belongs to this block, even if a reorg later replaces it */
+  blockHash: string;
   blockTimestamp: string;
   /** ISO 8601 of blockTimestamp, for people */
   lastUpdated: string;
@@ -53,14 +55,14 @@ export interface At {
   view: PublishedView;
 }
 
-export function stampOf(blockNumber: bigint, timestamp: bigint): BlockStamp {
-  return { blockNumber: blockNumber.toString(), blockTimestamp: timestamp.toString(), lastUpdated: new Date(Number(timestamp) * 1000).toISOString() };
+export function stampOf(blockNumber: bigint, timestamp: bigint, blockHash: string): BlockStamp {
+  return { blockNumber: blockNumber.toString(), blockHash, blockTimestamp: timestamp.toString(), lastUpdated: new Date(Number(timestamp) * 1000).toISOString() };
 }
 
 /** The stamp of a published view. */
 export function atOf(view: PublishedView): At {
-  const { number, timestamp } = view.block;
-  return { blockNumber: number, timestamp, stamp: stampOf(number, timestamp), view };
+  const { number, timestamp, hash } = view.block;
+  return { blockNumber: number, timestamp, stamp: stampOf(number, timestamp, hash), view };
 }
 
 export type DeploymentAsset = Deployment["assets"][number];

@@ -35,6 +35,7 @@ export const pagingProps = {
 /** The stamp every chain-data response carries. */
 export const stampProps = {
   blockNumber: { type: "string", description: "block the data describes" },
+  blockHash: { type: "string", description: "that block's hash" },
   blockTimestamp: { type: "string", description: "that block's timestamp (unix seconds)" },
   lastUpdated: { type: "string", format: "date-time" },
 } as const;

@@ -1,6 +1,6 @@
 // `marginwatch verify`: an outside check of a running API. Lists its accounts, fetches each account card, reads the
 // pool's own views at the block each card names, and compares HF, collateral and debt to the wei.
-import { createPublicClient, http, type PublicClient } from "viem";
+import { createPublicClient, http, type Hex, type PublicClient } from "viem";
 import type { Deployment } from "../../common/deployment";
 import type { AccountStatus } from "../health/types";
 import type { Address } from "../state/events";
@@ -52,6 +52,8 @@ export interface VerifyReport {
 interface Card {
   account: string;
   blockNumber: string;
+  /** read at this hash: a reorg after the card was served cannot pass for a mismatch */
+  blockHash?: string;
   healthFactorWad: string | null;
   status: AccountStatus;
   unknownAssets?: string[];
@@ -98,7 +100,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
     apiUrl: o.apiUrl, rpcUrl: o.rpcUrl, pool, listed: listed.length, checked: 0, equal: 0, mismatched: 0, errors: 0, unpriced: 0,
     blocks: null, mismatches: [], errorList: [],
   };
-  const byBlock = new Map<bigint, Array<{ account: Address; figures: AuditFigures }>>();
+  const byBlock = new Map<string, { blockNumber: bigint; blockHash: Hex | null; items: Array<{ account: Address; figures: AuditFigures }> }>();
   for (const c of cards) {
     report.checked++;
     if (!c.card) {
@@ -106,14 +108,16 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
       report.errorList.push({ account: c.account, blockNumber: null, error: c.error ?? "no card" });
       continue;
     }
-    const list = byBlock.get(BigInt(c.card.blockNumber)) ?? [];
-    list.push({ account: c.account, figures: figuresOf(c.card) });
-    byBlock.set(BigInt(c.card.blockNumber), list);
+    const key = `${c.card.blockNumber}|${c.card.blockHash ?? ""}`;
+    const group = byBlock.get(key) ?? { blockNumber: BigInt(c.card.blockNumber), blockHash: (c.card.blockHash as Hex | undefined) ?? null, items: [] };
+    group.items.push({ account: c.account, figures: figuresOf(c.card) });
+    byBlock.set(key, group);
   }
 
   // Each card is exact at its own block: the pool is read there, one batched round trip per block.
-  await mapLimit([...byBlock.entries()], concurrency, async ([blockNumber, items]) => {
-    const views = await readPoolViews(client as unknown as RpcRequester, pool, items.map((i) => i.account), { blockNumber });
+  await mapLimit([...byBlock.values()], concurrency, async ({ blockNumber, blockHash, items }) => {
+    const at = blockHash ? { blockHash } : { blockNumber };
+    const views = await readPoolViews(client as unknown as RpcRequester, pool, items.map((i) => i.account), at);
     items.forEach((item, i) => {
       const v = compareAccount(item.figures, views[i]!);
       if (v.result === "match") {
@@ -129,7 +133,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
     });
   });
 
-  const blocks = [...byBlock.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const blocks = [...new Set([...byBlock.values()].map((g) => g.blockNumber))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (blocks.length) report.blocks = { from: blocks[0]!.toString(), to: blocks[blocks.length - 1]!.toString(), distinct: blocks.length };
   report.mismatches.sort((a, b) => (a.account < b.account ? -1 : 1));
   return report;

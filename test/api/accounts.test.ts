@@ -64,7 +64,10 @@ describe("API accounts", function () {
       // What-if: −5% → 1.175 (warning), −10% → 1.11 (warning), −20% → 0.99 (liquidatable).
       expect(c.whatIf.map((x: { shock: number }) => x.shock)).to.deep.equal([-0.05, -0.1, -0.2]);
       expect(c.whatIf.map((x: { status: string }) => x.status)).to.deep.equal(["warning", "warning", "liquidatable"]);
-      expect(c.whatIf[2].healthFactor).to.equal("0.98");
+      // 0.99 exactly at the borrow's own block, a hair below once a second of interest has accrued: shown rounded down.
+      const shocked = BigInt(c.whatIf[2].healthFactorWad);
+      expect(shocked <= 990_000_000_000_000_000n && shocked > 980_000_000_000_000_000n, String(shocked)).to.equal(true);
+      expect(c.whatIf[2].healthFactor).to.equal(shocked === 990_000_000_000_000_000n ? "0.99" : "0.98");
       const hfs = c.whatIf.map((x: { healthFactorWad: string }) => BigInt(x.healthFactorWad));
       expect(hfs[0] > hfs[1] && hfs[1] > hfs[2] && BigInt(c.healthFactorWad) > hfs[0]).to.equal(true);
     });

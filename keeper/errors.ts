@@ -15,6 +15,7 @@ import {
 } from "viem";
 import { getNodeError } from "viem/utils";
 import { errorsAbi } from "../common/generated/abis";
+import { PRICE_ERRORS } from "../common/price-errors";
 import { errorText, isTransientError } from "../common/retry";
 
 export class KeeperError extends Error {
@@ -155,8 +156,7 @@ export function revertOf(err: unknown): DecodedRevert | null {
 
 /** The account changed under us: someone else liquidated, repaid or topped up first. */
 export const LOST_RACE_ERRORS: ReadonlySet<string> = new Set(["HealthFactorNotBelowOne", "NoDebt", "NoCollateral"]);
-/** The protocol refuses to price an asset now: the job is parked (delayed, with backoff) until the feed is usable. */
-export const PRICE_ERRORS: ReadonlySet<string> = new Set(["StalePrice", "InvalidPrice", "SequencerDown", "GracePeriodNotOver", "FeedNotSet"]);
+export { PRICE_ERRORS };
 
 /** A short, secret-free description of any error for outcome rows and logs. */
 export function describeError(err: unknown): string {

@@ -3,20 +3,9 @@
 // index sums it against per-asset price factors in one pass, so ranking a million accounts costs milliseconds.
 import type { Address } from "../health";
 import type { Indexer } from "../indexer";
-import type { ChainEvent } from "../state/events";
+import { accountOfEvent, type ChainEvent } from "../state/events";
 import type { ProtocolState } from "../state/state";
 
-/** The account a position event changes; null for events that change no position. */
-function accountOf(e: ChainEvent): Address | null {
-  switch (e.eventName) {
-    case "Deposit": case "Withdraw": case "Borrow": case "Repay": case "BadDebtWrittenOff":
-      return e.args.account;
-    case "Liquidation":
-      return e.args.borrower;
-    default:
-      return null;
-  }
-}
 
 export class PositionTable {
   private idOf = new Map<Address, number>();
@@ -72,7 +61,7 @@ export class PositionTable {
   private mark(events: ChainEvent[]): void {
     if (this.full) return;
     for (const e of events) {
-      const a = accountOf(e);
+      const a = accountOfEvent(e);
       if (a) this.dirty.add(a);
     }
   }

@@ -7,7 +7,7 @@ import type { Hex } from "viem";
 import type { HealthEngine } from "../health";
 import type { BlockProcessed, Indexer } from "../indexer";
 import type { PublishedView } from "../snapshot";
-import type { Address, ChainEvent } from "../state/events";
+import { accountOfEvent, type Address } from "../state/events";
 import { compareAccount, describeDiffs, type AuditFigures, type FieldDiff } from "./compare";
 import { readPoolViews, type PoolViews, type RpcRequester } from "./pool-views";
 import { AccountSelection } from "./selection";
@@ -305,20 +305,9 @@ function touchedBy(ev: BlockProcessed): Address[] {
   }
   for (const e of ev.events) {
     if (out.size >= TOUCHED_HINTS) break;
-    const a = accountOf(e);
+    const a = accountOfEvent(e);
     if (a) out.add(a);
   }
   return [...out].slice(0, TOUCHED_HINTS);
 }
 
-function accountOf(e: ChainEvent): Address | null {
-  if (e.source !== "pool") return null;
-  switch (e.eventName) {
-    case "Deposit": case "Withdraw": case "Borrow": case "Repay": case "BadDebtWrittenOff":
-      return e.args.account;
-    case "Liquidation":
-      return e.args.borrower;
-    default:
-      return null;
-  }
-}

@@ -2,6 +2,7 @@
 // one batched round trip (2 eth_calls per account), each answer classified as a value, a price refusal (the pool
 // cannot price a held asset at that block), another revert, or an RPC failure.
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, numberToHex, type Hex } from "viem";
+import { PRICE_ERRORS } from "../../common/price-errors";
 import { errorsAbi, marginPoolAbi } from "../../common/generated/abis";
 import { errorText } from "../../common/retry";
 import type { Address } from "../state/events";
@@ -17,8 +18,7 @@ export interface RpcRequester {
  */
 export type BlockSelector = { blockHash: Hex } | { blockNumber: bigint };
 
-/** Oracle errors: the pool refuses to price an asset (stale, invalid, no feed, sequencer down or in its grace period). */
-export const PRICE_ERRORS: ReadonlySet<string> = new Set(["StalePrice", "InvalidPrice", "FeedNotSet", "SequencerDown", "GracePeriodNotOver"]);
+export { PRICE_ERRORS };
 
 export interface PoolAccountData {
   totalCollateralBase: bigint;

@@ -48,6 +48,19 @@ export class MalformedLogError extends Error {
 
 const lower = (a: string): Address => a.toLowerCase() as Address;
 
+/** The account whose position a pool event changes; null for events that change no position. */
+export function accountOfEvent(e: ChainEvent): Address | null {
+  if (e.source !== "pool") return null;
+  switch (e.eventName) {
+    case "Deposit": case "Withdraw": case "Borrow": case "Repay": case "BadDebtWrittenOff":
+      return e.args.account;
+    case "Liquidation":
+      return e.args.borrower;
+    default:
+      return null;
+  }
+}
+
 function lowerArgs(args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) out[k] = typeof v === "string" && v.startsWith("0x") && v.length === 42 ? lower(v) : v;

@@ -3,7 +3,7 @@
 // re-delivery after a crash a no-op in Redis; an outbox row is marked only once Redis holds it, so a Redis outage
 // delays alerts and loses none.
 import { Queue, Worker } from "bullmq";
-import type { RedisOptions } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import type { Store } from "../store/types";
 import type { Alert } from "./types";
@@ -47,8 +47,8 @@ const KEEP_ALERT_S = 7 * 86_400;
 const KEEP_WEBHOOK_S = 86_400;
 const RECENT = 200;
 
-/** ioredis reconnect delay: quick at first, then every 5 s (BullMQ's default grows to 20 s). */
-const reconnectDelay = (times: number): number => Math.min(100 * 2 ** Math.min(times, 6), 5_000);
+/** ioredis reconnect delay: quick at first, then every 2 s (BullMQ's default grows to 20 s). */
+const reconnectDelay = (times: number): number => Math.min(100 * 2 ** Math.min(times, 5), 2_000);
 
 export class AlertDispatcher {
   readonly queue: Queue<Alert>;
@@ -56,6 +56,8 @@ export class AlertDispatcher {
   /** alerts this process delivered, oldest first (the last 200) */
   readonly sent: Alert[] = [];
   private hookWorker: Worker<WebhookJob> | null = null;
+  /** the producers' connection, owned here so close() can always end it (BullMQ's QUIT waits for Redis) */
+  private readonly redis: Redis;
   private loop: Promise<void> | null = null;
   private closing = false;
   private kicked = false;
@@ -69,6 +71,9 @@ export class AlertDispatcher {
   private readonly connectTimeoutMs: number;
   private readonly batchSize: number;
 
+  /** Reconnect delay; once closing, none: the client ends instead of reconnecting (BullMQ's close waits for that). */
+  private readonly retry = (times: number): number | null => (this.closing ? null : reconnectDelay(times));
+
   constructor(private readonly o: AlertDispatcherOptions) {
     this.prefix = o.prefix ?? "{marginwatch}";
     this.pollMs = o.pollIntervalMs ?? 500;
@@ -78,11 +83,12 @@ export class AlertDispatcher {
     const name = o.queueName ?? "alerts";
     // Producers fail fast while Redis is down (no offline queue, in-flight commands given up after one reconnect):
     // the loop owns retrying, and rows stay in the outbox meanwhile.
-    const connection = { retryStrategy: reconnectDelay, ...o.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
-    this.queue = new Queue<Alert>(name, { connection: connection as never, prefix: this.prefix });
-    this.webhooks = o.webhookUrls?.length ? new Queue<WebhookJob>(`${name}-webhooks`, { connection: connection as never, prefix: this.prefix }) : null;
-    // Connection errors surface through the delivery loop's one warning; without listeners they would be printed.
-    for (const q of [this.queue, this.webhooks]) q?.on("error", (e: Error) => o.logger.debug({ err: e.message, queue: q.name }, "alert queue Redis error"));
+    this.redis = new Redis({ retryStrategy: this.retry, ...o.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    // Connection errors surface through the delivery loop's one warning; without listeners ioredis prints each.
+    this.redis.on("error", (e: Error) => o.logger.debug({ err: e.message }, "alert queue Redis error"));
+    this.queue = new Queue<Alert>(name, { connection: this.redis as never, prefix: this.prefix });
+    this.webhooks = o.webhookUrls?.length ? new Queue<WebhookJob>(`${name}-webhooks`, { connection: this.redis as never, prefix: this.prefix }) : null;
+    for (const q of [this.queue, this.webhooks]) q?.on("error", (e: Error) => o.logger.debug({ err: e.message, queue: q.name }, "alert queue error"));
   }
 
   /** Starts the webhook worker (with webhook URLs) and the outbox delivery loop. */
@@ -94,7 +100,7 @@ export class AlertDispatcher {
       this.hookWorker = new Worker<WebhookJob>(
         this.webhooks.name,
         async (job) => { await deliver(job.data.url, secret, job.data.alert); },
-        { connection: { retryStrategy: reconnectDelay, ...this.o.connection } as never, prefix: this.prefix, concurrency: 4, runRetryDelay: 1_000 },
+        { connection: { retryStrategy: this.retry, ...this.o.connection } as never, prefix: this.prefix, concurrency: 4, runRetryDelay: 1_000 },
       );
       this.hookWorker.on("failed", (job, err) => {
         this.o.logger.warn({ alert: job?.data.alert.id, url: job ? redactQuery(job.data.url) : null, attempt: job?.attemptsMade, err: err.message }, "webhook delivery failed");
@@ -115,9 +121,11 @@ export class AlertDispatcher {
     this.closing = true;
     this.wake?.();
     await this.loop;
-    await this.hookWorker?.close();
-    await this.webhooks?.close();
-    await this.queue.close();
+    if (this.hookWorker) await shut(this.hookWorker, this.redis.status === "ready");
+    // The queues share this.redis (BullMQ leaves a caller's client open): closing them is local, then it ends.
+    await this.webhooks?.close().catch(() => undefined);
+    await this.queue.close().catch(() => undefined);
+    this.redis.disconnect();
   }
 
   private async run(): Promise<void> {
@@ -204,6 +212,22 @@ export class AlertDispatcher {
       clearTimeout(timer);
     }
   }
+}
+
+/** Grace for the webhook worker's close: a POST in flight finishes and is recorded. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * Closes the webhook worker. With Redis down a graceful close never ends (BullMQ disconnects the reconnecting
+ * blocking client and waits for an "end" that does not come), and a job in flight could not be recorded anyway: it is
+ * forced, and such a job is delivered again by the next worker (webhooks are at-least-once; receivers de-duplicate
+ * by alert id). With Redis up, a graceful close, bounded.
+ */
+async function shut(w: Worker, redisUp: boolean): Promise<void> {
+  if (!redisUp) return w.close(true).catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([w.close().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]);
+  clearTimeout(timer);
 }
 
 function hashUrl(url: string): string {

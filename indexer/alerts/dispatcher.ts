@@ -71,8 +71,8 @@ export class AlertDispatcher {
   private readonly connectTimeoutMs: number;
   private readonly batchSize: number;
 
-  /** Reconnect delay; once closing, none: the client ends instead of reconnecting (BullMQ's close waits for that). */
-  private readonly retry = (times: number): number | null => (this.closing ? null : reconnectDelay(times));
+  /** Reconnect delay (the connection's own retryStrategy, else reconnectDelay); once closing, none: the client ends. */
+  private readonly retry = (times: number): number | null | void => (this.closing ? null : (this.o.connection.retryStrategy ?? reconnectDelay)(times));
 
   constructor(private readonly o: AlertDispatcherOptions) {
     this.prefix = o.prefix ?? "{marginwatch}";
@@ -83,7 +83,7 @@ export class AlertDispatcher {
     const name = o.queueName ?? "alerts";
     // Producers fail fast while Redis is down (no offline queue, in-flight commands given up after one reconnect):
     // the loop owns retrying, and rows stay in the outbox meanwhile.
-    this.redis = new Redis({ retryStrategy: this.retry, ...o.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.redis = new Redis({ ...o.connection, retryStrategy: this.retry, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     // Connection errors surface through the delivery loop's one warning; without listeners ioredis prints each.
     this.redis.on("error", (e: Error) => o.logger.debug({ err: e.message }, "alert queue Redis error"));
     this.queue = new Queue<Alert>(name, { connection: this.redis as never, prefix: this.prefix });
@@ -100,7 +100,7 @@ export class AlertDispatcher {
       this.hookWorker = new Worker<WebhookJob>(
         this.webhooks.name,
         async (job) => { await deliver(job.data.url, secret, job.data.alert); },
-        { connection: { retryStrategy: this.retry, ...this.o.connection } as never, prefix: this.prefix, concurrency: 4, runRetryDelay: 1_000 },
+        { connection: { ...this.o.connection, retryStrategy: this.retry } as never, prefix: this.prefix, concurrency: 4, runRetryDelay: 1_000 },
       );
       this.hookWorker.on("failed", (job, err) => {
         this.o.logger.warn({ alert: job?.data.alert.id, url: job ? redactQuery(job.data.url) : null, attempt: job?.attemptsMade, err: err.message }, "webhook delivery failed");

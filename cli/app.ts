@@ -17,6 +17,9 @@ import { openStore } from "../indexer/store";
 import type { Store } from "../indexer/store/types";
 import { buildApi, listen } from "../indexer/api";
 import { AlertDispatcher } from "../indexer/alerts/dispatcher";
+import { AlertPolicy } from "../indexer/alerts/policy";
+import { alertStepHook } from "../indexer/alerts/step-hook";
+import { OracleTracker } from "../indexer/oracle/tracker";
 import { createKeeper, keeperConfigFromEnv, loadPrivateKey, type Keeper } from "../keeper";
 import type { Opportunity } from "../keeper/producer";
 import { redisOptionsFromUrl } from "../keeper/main";
@@ -100,13 +103,12 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     const prefix = embedded ? `{marginwatch-embedded-${config.CHAIN_PORT}}` : env.KEEPER_PREFIX || "{marginwatch}";
     if (embedded) await obliterate(redis, prefix, ["liquidations", "alerts", "alerts-webhooks"]);
 
-    // ---- alerts
+    // ---- alerts: decided in each step's transaction (outbox), delivered from the store
     const symbols = new Map(deployment.assets.map((a) => [a.address.toLowerCase(), a.symbol]));
+    const policy = new AlertPolicy(await store.loadAlertState(), { symbolOf: (a) => symbols.get(a.toLowerCase()) ?? null });
     const alerts = new AlertDispatcher({
-      connection: redis, logger, prefix, webhookUrls: config.ALERT_WEBHOOK_URLS, webhookSecret: config.ALERT_WEBHOOK_SECRET,
-      symbolOf: (a) => symbols.get(a.toLowerCase()) ?? null,
+      store, connection: redis, logger, prefix, webhookUrls: config.ALERT_WEBHOOK_URLS, webhookSecret: config.ALERT_WEBHOOK_SECRET,
     });
-    if (embedded) await alerts.clearState();
     alerts.start();
     cleanups.push(() => alerts.close());
 
@@ -115,9 +117,11 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     collectDefaultMetrics({ register: registry });
     let health!: HealthEngine;
     const healthOptions = { levels: config.ALERT_LEVELS, hysteresisBps: config.ALERT_HYSTERESIS_BPS };
+    const oracle = new OracleTracker(client);
     const indexer = new Indexer({
-      client, store, deployment, logger: logger.child({ component: "indexer" }),
+      client, store, deployment, logger: logger.child({ component: "indexer" }), oracle,
       createHealth: (state) => (health = new HealthEngine(state, healthOptions)),
+      onStep: alertStepHook({ policy, dispatcher: alerts, health: () => health, oracle }),
       config: {
         finalityDepth: config.FINALITY_DEPTH ?? (embedded ? 2 : 12),
         pollIntervalMs: embedded ? Math.min(config.POLL_INTERVAL_MS, 250) : config.POLL_INTERVAL_MS,
@@ -157,8 +161,9 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     await indexer.start();
     cleanups.push(() => indexer.stop());
 
-    // ---- wiring: every published view → producer and alerts; oracle faults → alerts. What is read from the engine
-    // is read synchronously in the "block" listener, which runs right after publication: the view it names.
+    // ---- wiring: every published view → producer and risk snapshots. What is read from the engine is read
+    // synchronously in the "block" listener, which runs right after publication: the view it names. (Alerts are
+    // decided inside each step, before its commit: see the alert step hook.)
     let lastSnapshot = 0n;
     const producing = keeper ? new LatestOnly<Opportunity[]>() : null;
     indexer.on("block", (ev: BlockProcessed) => {
@@ -180,26 +185,13 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
           if (r.enqueued) logger.info({ block: String(ctx.blockNumber), ...r }, "liquidation jobs enqueued");
         }).catch((e: unknown) => logger.error({ err: (e as Error).message }, "enqueueing liquidation jobs failed"));
       }
-      const cards = new Map<string, ReturnType<typeof cardOf>>();
-      const cardOf = (account: string) => {
-        const h = health.account(account as `0x${string}`, at.timestamp);
-        return h ? { healthFactor: h.display.healthFactor, totalCollateralUSD: h.display.totalCollateralUSD, totalBorrowsUSD: h.display.totalBorrowsUSD, availableBorrowsUSD: h.display.availableBorrowsUSD, borrowPowerUsed: h.display.borrowPowerUsed } : null;
-      };
-      const hfOf = (account: `0x${string}`) => health.account(account, at.timestamp)?.healthFactor ?? 0n;
-      const liquidatableCrossings: Crossing[] = [
-        ...upd.liquidatableAdded.map((account) => ({ account, level: "liquidatable", direction: "down" as const, healthFactor: hfOf(account) })),
-        ...upd.liquidatableRemoved.map((account) => ({ account, level: "liquidatable", direction: "up" as const, healthFactor: hfOf(account) })),
-      ];
-      const crossings = [...upd.crossings, ...liquidatableCrossings];
-      for (const c of crossings) if (!cards.has(c.account)) cards.set(c.account, cardOf(c.account));
-      const risk = at.number - lastSnapshot >= 50n ? health.aggregates(at.timestamp) : null;
-      if (risk) lastSnapshot = at.number;
-      void (async () => {
-        await alerts.onCrossings(crossings, at.number, (a) => cards.get(a) ?? null);
-        if (risk) await store.insertRiskSnapshot({ blockNumber: at.number, timestamp: at.timestamp, payload: risk });
-      })().catch((e: unknown) => logger.error({ err: (e as Error).message }, "post-block work failed"));
+      if (at.number - lastSnapshot >= 50n) {
+        lastSnapshot = at.number;
+        const payload = health.aggregates(at.timestamp);
+        void store.insertRiskSnapshot({ blockNumber: at.number, timestamp: at.timestamp, payload })
+          .catch((e: unknown) => logger.error({ err: (e as Error).message }, "storing a risk snapshot failed"));
+      }
     });
-    indexer.on("alert", (a) => void alerts.onOracleAlerts([a]).catch((e: unknown) => logger.error({ err: (e as Error).message }, "alert delivery failed")));
 
     // ---- auditor: every published view, a few accounts checked against the pool's own views at that block
     const auditor = config.AUDIT_SAMPLE_PER_BLOCK > 0

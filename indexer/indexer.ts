@@ -516,6 +516,7 @@ export class Indexer extends EventEmitter {
     const prevCursor = this.status.cursor;
     this.snapshots.beginWrite();
     let health: HealthUpdate | undefined;
+    let afterCommit: (() => void) | undefined;
     try {
       const change = this.state.rollbackTo(ancestor.number);
       this.oracle.rollbackTo(ancestor.number);
@@ -530,14 +531,18 @@ export class Indexer extends EventEmitter {
       for (const f of change.feeds) applied.dirtyFeeds.add(f);
       applied.sequencerChanged = true;
       applied.healthRows = this.healthRows(change.accounts, health, ancestor);
-      await this.commit(applied, ancestor, ancestor.number);
+      const contribution = this.deps.onStep?.({ block: ancestor, kind: "rollback", first: this.firstStep, health, oracleAlerts: [] }) ?? undefined;
+      afterCommit = contribution?.afterCommit;
+      await this.commit(applied, ancestor, ancestor.number, contribution?.batch);
     } catch (e) {
       await this.recoverFromStore(prevCursor).finally(() => this.snapshots.abortWrite());
       throw e;
     }
+    this.firstStep = false;
     this.status.cursor = ancestor.number;
     this.status.lastBlockTimestamp = ancestor.timestamp;
     this.status.reorgs++;
+    afterCommit?.();
     const view = this.publish("rollback", ancestor.number + 1n, ancestor);
     this.deps.logger.warn({ ancestor: String(ancestor.number), depth }, "chain reorganised; rolled back to the common ancestor");
     this.emit("reorg", { ancestor: ancestor.number, depth });

@@ -1,29 +1,40 @@
-// Alert dispatcher: turns health crossings and oracle faults into alerts, de-duplicates them across restarts
-// (state per account/level kept in Redis), and delivers each to the log, the BullMQ `alerts` queue and webhooks.
+// Alert dispatcher: delivers the store's alert outbox (written by the indexer in each block's transaction) to the
+// log, the BullMQ `alerts` queue and signed webhooks, then marks it delivered. Deterministic job ids make a
+// re-delivery after a crash a no-op in Redis; an outbox row is marked only once Redis holds it, so a Redis outage
+// delays alerts and loses none.
 import { Queue, Worker } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
-import type { Alert, AlertBody, AlertSeverity, PositionCard } from "./types";
+import type { Store } from "../store/types";
+import type { Alert } from "./types";
 import { deliver, redactQuery } from "./webhook";
-import type { OracleAlert } from "../oracle/tracker";
-import type { Crossing } from "../health/types";
-import { formatHealthFactor } from "../health";
+
+/** The part of the store the dispatcher reads and writes. */
+export type AlertOutbox = Pick<Store, "pendingAlerts" | "markAlertsDelivered">;
 
 export interface AlertDispatcherOptions {
+  store: AlertOutbox;
   connection: RedisOptions;
   logger: Logger;
   /** Redis key prefix with a Cluster hash tag; default "{marginwatch}" */
   prefix?: string;
-  /** queue external consumers read; default "alerts" */
+  /** queue external consumers read; default "alerts" (webhook jobs go to "<queueName>-webhooks") */
   queueName?: string;
   webhookUrls?: string[];
+  /** HMAC key of webhook signatures; required with webhookUrls */
   webhookSecret?: string;
-  /** a level triggered again within this long after it resolved is not re-sent; default 5 minutes */
-  cooldownMs?: number;
   /** webhook attempts (exponential backoff); default 8 */
   webhookAttempts?: number;
-  /** resolves an asset address to its symbol for messages */
-  symbolOf?: (asset: string) => string | null;
+  /** run the webhook delivery worker in this process; default true (false: another process runs it) */
+  webhookWorker?: boolean;
+  /** outbox poll interval when nothing calls kick(); default 500 ms */
+  pollIntervalMs?: number;
+  /** longest wait between attempts while Redis or the store fails; default 5 000 ms */
+  maxBackoffMs?: number;
+  /** how long one attempt waits for a Redis connection that has never been up; default 2 000 ms */
+  connectTimeoutMs?: number;
+  /** outbox rows handed to Redis per round trip; default 100 */
+  batchSize?: number;
 }
 
 interface WebhookJob {
@@ -31,136 +42,192 @@ interface WebhookJob {
   alert: Alert;
 }
 
+const KEEP_ALERT_S = 7 * 86_400;
+/** Webhook jobs stay this long after success: a re-delivery of the alert within it is ignored by BullMQ. */
+const KEEP_WEBHOOK_S = 86_400;
+const RECENT = 200;
+
+/** ioredis reconnect delay: quick at first, then every 2 s (BullMQ's default grows to 20 s). */
+const reconnectDelay = (times: number): number => Math.min(100 * 2 ** Math.min(times, 5), 2_000);
+
 export class AlertDispatcher {
   readonly queue: Queue<Alert>;
-  private readonly hooks: Queue<WebhookJob> | null;
-  private hookWorker: Worker<WebhookJob> | null = null;
-  private readonly stateKey: string;
+  readonly webhooks: Queue<WebhookJob> | null;
+  /** alerts this process delivered, oldest first (the last 200) */
   readonly sent: Alert[] = [];
-  private readonly cooldownMs: number;
+  private hookWorker: Worker<WebhookJob> | null = null;
+  /** the producers' connection, owned here so close() can always end it (BullMQ's QUIT waits for Redis) */
   private readonly redis: Redis;
+  private loop: Promise<void> | null = null;
+  private closing = false;
+  private kicked = false;
+  private wake: (() => void) | null = null;
+  private backingOff = false;
+  /** ids logged by this process and not yet delivered: a retried batch is not logged again */
+  private readonly logged = new Set<string>();
+  private readonly prefix: string;
+  private readonly pollMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly batchSize: number;
+
+  /** Reconnect delay (the connection's own retryStrategy, else reconnectDelay); once closing, none: the client ends. */
+  private readonly retry = (times: number): number | null | void => (this.closing ? null : (this.o.connection.retryStrategy ?? reconnectDelay)(times));
 
   constructor(private readonly o: AlertDispatcherOptions) {
-    this.redis = new Redis({ ...o.connection, maxRetriesPerRequest: null, lazyConnect: true });
-    // Without a listener ioredis prints every reconnect failure as an unhandled error; BullMQ reports outages.
-    this.redis.on("error", (e: Error) => o.logger.debug({ err: e.message }, "alert state Redis connection error"));
-    const prefix = o.prefix ?? "{marginwatch}";
-    this.queue = new Queue<Alert>(o.queueName ?? "alerts", { connection: o.connection as never, prefix });
-    this.hooks = o.webhookUrls?.length ? new Queue<WebhookJob>(`${o.queueName ?? "alerts"}-webhooks`, { connection: o.connection as never, prefix }) : null;
-    this.stateKey = `${prefix}:${o.queueName ?? "alerts"}:state`;
-    this.cooldownMs = o.cooldownMs ?? 5 * 60_000;
+    this.prefix = o.prefix ?? "{marginwatch}";
+    this.pollMs = o.pollIntervalMs ?? 500;
+    this.maxBackoffMs = o.maxBackoffMs ?? 5_000;
+    this.connectTimeoutMs = o.connectTimeoutMs ?? 2_000;
+    this.batchSize = o.batchSize ?? 100;
+    const name = o.queueName ?? "alerts";
+    // Producers fail fast while Redis is down (no offline queue, in-flight commands given up after one reconnect):
+    // the loop owns retrying, and rows stay in the outbox meanwhile.
+    this.redis = new Redis({ ...o.connection, retryStrategy: this.retry, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    // Connection errors surface through the delivery loop's one warning; without listeners ioredis prints each.
+    this.redis.on("error", (e: Error) => o.logger.debug({ err: e.message }, "alert queue Redis error"));
+    this.queue = new Queue<Alert>(name, { connection: this.redis as never, prefix: this.prefix });
+    this.webhooks = o.webhookUrls?.length ? new Queue<WebhookJob>(`${name}-webhooks`, { connection: this.redis as never, prefix: this.prefix }) : null;
+    for (const q of [this.queue, this.webhooks]) q?.on("error", (e: Error) => o.logger.debug({ err: e.message, queue: q.name }, "alert queue error"));
   }
 
-  /** Starts the webhook delivery worker (none without webhook URLs). */
+  /** Starts the webhook worker (with webhook URLs) and the outbox delivery loop. */
   start(): void {
-    if (!this.hooks || this.hookWorker) return;
-    const secret = this.o.webhookSecret;
-    if (!secret) throw new Error("ALERT_WEBHOOK_SECRET is required to sign webhooks");
-    this.hookWorker = new Worker<WebhookJob>(
-      this.hooks.name,
-      async (job) => { await deliver(job.data.url, secret, job.data.alert); },
-      { connection: this.o.connection as never, prefix: this.o.prefix ?? "{marginwatch}", concurrency: 4 },
-    );
-    this.hookWorker.on("failed", (job, err) => {
-      this.o.logger.warn({ alert: job?.data.alert.id, url: job ? redactQuery(job.data.url) : null, attempt: job?.attemptsMade, err: err.message }, "webhook delivery failed");
-    });
+    if (this.loop) return;
+    if (this.webhooks && (this.o.webhookWorker ?? true)) {
+      const secret = this.o.webhookSecret;
+      if (!secret) throw new Error("ALERT_WEBHOOK_SECRET is required to sign webhooks");
+      this.hookWorker = new Worker<WebhookJob>(
+        this.webhooks.name,
+        async (job) => { await deliver(job.data.url, secret, job.data.alert); },
+        { connection: { ...this.o.connection, retryStrategy: this.retry } as never, prefix: this.prefix, concurrency: 4, runRetryDelay: 1_000 },
+      );
+      this.hookWorker.on("failed", (job, err) => {
+        this.o.logger.warn({ alert: job?.data.alert.id, url: job ? redactQuery(job.data.url) : null, attempt: job?.attemptsMade, err: err.message }, "webhook delivery failed");
+      });
+      this.hookWorker.on("error", (e: Error) => this.o.logger.debug({ err: e.message }, "webhook worker Redis error"));
+    }
+    this.loop = this.run();
   }
 
+  /** Delivers pending alerts now (the indexer calls it after each commit); ignored while backing off after a failure. */
+  kick(): void {
+    this.kicked = true;
+    if (!this.backingOff) this.wake?.();
+  }
+
+  /** Stops the loop after its current attempt; undelivered alerts stay in the outbox for the next start. */
   async close(): Promise<void> {
-    await this.hookWorker?.close();
-    await this.hooks?.close();
-    await this.queue.close();
+    this.closing = true;
+    this.wake?.();
+    await this.loop;
+    if (this.hookWorker) await shut(this.hookWorker, this.redis.status === "ready");
+    // The queues share this.redis (BullMQ leaves a caller's client open): closing them is local, then it ends.
+    await this.webhooks?.close().catch(() => undefined);
+    await this.queue.close().catch(() => undefined);
     this.redis.disconnect();
   }
 
-  /** Forgets every account's alert state (a fresh embedded chain: nothing from a previous run applies). */
-  async clearState(): Promise<void> {
-    await this.redis.del(this.stateKey);
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.closing) {
+      this.kicked = false;
+      let more = false;
+      try {
+        more = await this.deliverBatch();
+        if (failures > 0) this.o.logger.info({ attempts: failures + 1 }, "alert delivery resumed");
+        failures = 0;
+      } catch (e) {
+        failures++;
+        const log = { err: (e as Error).message, attempt: failures };
+        if (failures === 1) this.o.logger.warn(log, "alert delivery failed; alerts stay in the outbox and are retried");
+        else this.o.logger.debug(log, "alert delivery failed again");
+      }
+      if (this.closing) break;
+      if (failures === 0 && (more || this.kicked)) continue;
+      this.backingOff = failures > 0;
+      await this.pause(failures === 0 ? this.pollMs : Math.min(this.pollMs * 2 ** (failures - 1), this.maxBackoffMs));
+      this.backingOff = false;
+    }
   }
 
-  /** Margin-call crossings from HealthEngine.evaluate; `card` gives the position card of an account. */
-  async onCrossings(crossings: readonly Crossing[], blockNumber: bigint, card: (account: string) => PositionCard | null): Promise<Alert[]> {
-    const out: Alert[] = [];
-    for (const c of crossings) {
-      const state = c.direction === "down" ? "triggered" : "resolved";
-      const severity: AlertSeverity = c.direction === "up" ? "info" : c.level === "liquidatable" ? "critical" : c.level === "critical" ? "critical" : "warning";
-      const hf = formatHealthFactor(c.healthFactor);
-      const a = await this.raise(`mc|${c.account}|${c.level}`, state, {
-        id: `mc-${c.account}-${c.level}-${state}-${blockNumber}`,
-        severity,
-        blockNumber: String(blockNumber),
-        at: new Date().toISOString(),
-        message: state === "triggered" ? `account ${c.account} HF ${hf} fell below the ${c.level} level` : `account ${c.account} HF ${hf} is back above the ${c.level} level`,
-        body: { kind: "margin-call", account: c.account, level: c.level, state, healthFactor: c.healthFactor.toString(), card: card(c.account) },
-      });
-      if (a) out.push(a);
-    }
-    return out;
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
   }
 
-  /** Heartbeat misses, invalid answers, recoveries and sequencer changes from the oracle tracker. */
-  async onOracleAlerts(alerts: readonly OracleAlert[]): Promise<Alert[]> {
-    const out: Alert[] = [];
-    for (const o of alerts) {
-      const asset = "asset" in o ? o.asset : null;
-      const symbol = asset ? this.o.symbolOf?.(asset) ?? null : null;
-      const name = symbol ?? asset ?? "sequencer";
-      const detail =
-        o.type === "heartbeat-missed" ? `${name} feed missed its heartbeat: no update for ${o.age}s (heartbeat ${o.heartbeat}s)`
-        : o.type === "feed-invalid" ? `${name} feed is invalid: ${o.reason}`
-        : o.type === "feed-recovered" ? `${name} feed is fresh again`
-        : `L2 sequencer is ${o.type.replace("sequencer-", "")}`;
-      const state = o.type === "feed-recovered" || o.type === "sequencer-up" ? "resolved" : "triggered";
-      const body: AlertBody = { kind: "oracle", type: o.type, asset, symbol, detail };
-      const a = await this.raise(`oracle|${asset ?? "sequencer"}|${o.type === "feed-recovered" ? "fault" : o.type.startsWith("sequencer") ? "sequencer" : "fault"}`, state, {
-        id: `oracle-${asset ?? "sequencer"}-${o.type}-${o.blockNumber}`,
-        severity: state === "resolved" ? "info" : "critical",
-        blockNumber: String(o.blockNumber),
-        at: new Date().toISOString(),
-        message: detail,
-        body,
-      }, o.type === "feed-recovered" || o.type.startsWith("sequencer") ? undefined : o.type);
-      if (a) out.push(a);
+  /** One batch: log, queue, webhook jobs, mark delivered. Returns whether more may be pending. */
+  private async deliverBatch(): Promise<boolean> {
+    const alerts = await this.o.store.pendingAlerts(this.batchSize);
+    if (alerts.length === 0) return false;
+    for (const a of alerts) {
+      if (this.logged.has(a.id)) continue;
+      this.logged.add(a.id);
+      this.o.logger[a.severity === "info" ? "info" : "warn"]({ alert: a.id, severity: a.severity, body: a.body }, a.message);
     }
-    return out;
+    await this.connected();
+    // Same job ids on every attempt and after a crash: BullMQ keeps the first, so nothing is queued twice.
+    await this.queue.addBulk(alerts.map((alert) => ({
+      name: alert.body.kind,
+      data: alert,
+      opts: { jobId: alert.id, removeOnComplete: { age: KEEP_ALERT_S }, removeOnFail: { age: KEEP_ALERT_S } },
+    })));
+    if (this.webhooks) {
+      const urls = this.o.webhookUrls ?? [];
+      await this.webhooks.addBulk(alerts.flatMap((alert) => urls.map((url) => ({
+        name: "deliver",
+        data: { url, alert },
+        opts: {
+          jobId: `${alert.id}-${hashUrl(url)}`,
+          attempts: this.o.webhookAttempts ?? 8,
+          backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
+          removeOnComplete: { age: KEEP_WEBHOOK_S },
+          removeOnFail: { age: KEEP_ALERT_S },
+        },
+      }))));
+    }
+    await this.o.store.markAlertsDelivered(alerts.map((a) => a.id));
+    for (const a of alerts) this.logged.delete(a.id);
+    this.sent.push(...alerts);
+    if (this.sent.length > RECENT) this.sent.splice(0, this.sent.length - RECENT);
+    return alerts.length === this.batchSize;
   }
 
-  /**
-   * Sends `alert` unless the stored state of `key` already says `state` (a duplicate after a restart or replay),
-   * or a re-trigger falls within the cooldown after a resolve.
-   */
-  private async raise(key: string, state: "triggered" | "resolved", alert: Alert, variant?: string): Promise<Alert | null> {
-    const client = this.redis;
-    const stored = await client.hget(this.stateKey, key);
-    const [prevState, prevVariant, prevAt] = (stored ?? "").split("|");
-    const now = Date.now();
-    if (prevState === state && (prevVariant ?? "") === (variant ?? "")) return null;
-    if (!stored && state === "resolved") return null; // nothing was ever raised
-    if (state === "resolved" && stored?.endsWith("|muted")) {
-      // The trigger was muted by the cooldown: its resolve is not news either.
-      await client.hset(this.stateKey, key, `${state}|${variant ?? ""}|${now}`);
-      return null;
+  /** Until a connection has been up once, BullMQ waits for it without limit: bound that wait per attempt. */
+  private async connected(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis not reachable within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all([this.queue.waitUntilReady(), this.webhooks?.waitUntilReady()]), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
-    if (state === "triggered" && prevState === "resolved" && now - Number(prevAt) < this.cooldownMs && alert.severity !== "critical") {
-      await client.hset(this.stateKey, key, `${state}|${variant ?? ""}|${now}|muted`);
-      return null;
-    }
-    await client.hset(this.stateKey, key, `${state}|${variant ?? ""}|${now}`);
-    this.o.logger[state === "resolved" ? "info" : "warn"]({ alert: alert.id, severity: alert.severity, body: alert.body }, alert.message);
-    await this.queue.add(alert.body.kind, alert, { jobId: alert.id, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } });
-    for (const url of this.o.webhookUrls ?? []) {
-      await this.hooks!.add("deliver", { url, alert }, {
-        jobId: `${alert.id}-${hashUrl(url)}`,
-        attempts: this.o.webhookAttempts ?? 8,
-        backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
-        removeOnComplete: { age: 86_400 },
-        removeOnFail: { age: 7 * 86_400 },
-      });
-    }
-    this.sent.push(alert);
-    if (this.sent.length > 200) this.sent.splice(0, this.sent.length - 200);
-    return alert;
   }
+}
+
+/** Grace for the webhook worker's close: a POST in flight finishes and is recorded. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * Closes the webhook worker. With Redis down a graceful close never ends (BullMQ disconnects the reconnecting
+ * blocking client and waits for an "end" that does not come), and a job in flight could not be recorded anyway: it is
+ * forced, and such a job is delivered again by the next worker (webhooks are at-least-once; receivers de-duplicate
+ * by alert id). With Redis up, a graceful close, bounded.
+ */
+async function shut(w: Worker, redisUp: boolean): Promise<void> {
+  if (!redisUp) return w.close(true).catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([w.close().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]);
+  clearTimeout(timer);
 }
 
 function hashUrl(url: string): string {

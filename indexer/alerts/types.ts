@@ -24,3 +24,18 @@ export interface Alert {
   message: string;
   body: AlertBody;
 }
+
+/**
+ * What the policy remembers of one alert key (`mc|<account>|<level>`, `oracle|<asset>|fault`,
+ * `oracle|sequencer|sequencer`): persisted in the store in the transaction of the block that changed it.
+ */
+export interface AlertStateRow {
+  key: string;
+  state: "triggered" | "resolved";
+  /** oracle faults: which fault ("heartbeat-missed" / "feed-invalid"); "" otherwise */
+  variant: string;
+  /** ms since the epoch at which the state was decided (the cooldown counts from here) */
+  atMs: number;
+  /** a trigger silenced by the cooldown: its resolve is silent too */
+  muted: boolean;
+}

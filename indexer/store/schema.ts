@@ -175,6 +175,30 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE keeper_outcomes ADD CONSTRAINT keeper_outcomes_outcome_check CHECK (outcome IN ('liquidated', 'skipped-unprofitable', 'already-healthy', 'lost-race', 'reverted', 'failed', 'dry-run', 'price-unavailable'))`,
     ],
   },
+  {
+    version: 3,
+    description: "alert outbox and alert policy state, written in the block's batch",
+    statements: [
+      // One row per alert key (mc|account|level, oracle|asset|fault, oracle|sequencer|sequencer).
+      `CREATE TABLE IF NOT EXISTS alert_state (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('triggered', 'resolved')),
+        variant TEXT NOT NULL,
+        at_ms BIGINT NOT NULL,
+        muted BOOLEAN NOT NULL
+      )`,
+      // seq orders the outbox: every alert of one batch shares its created_at.
+      `CREATE TABLE IF NOT EXISTS alert_outbox (
+        id TEXT PRIMARY KEY,
+        seq BIGSERIAL NOT NULL UNIQUE,
+        block_number BIGINT NOT NULL,
+        payload JSONB NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        delivered_at TIMESTAMPTZ
+      )`,
+      `CREATE INDEX IF NOT EXISTS alert_outbox_pending_idx ON alert_outbox (seq) WHERE delivered_at IS NULL`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -189,5 +213,5 @@ export const SCHEMA_VERSION_DDL = `CREATE TABLE IF NOT EXISTS schema_version (
 /** Every table holding data (not schema_version): what reset() empties. */
 export const DATA_TABLES = [
   "checkpoint", "assets", "feeds", "sequencer", "positions", "account_health", "oracle_rounds", "liquidations",
-  "bad_debt", "keeper_outcomes", "risk_snapshots",
+  "bad_debt", "keeper_outcomes", "risk_snapshots", "alert_state", "alert_outbox",
 ] as const;

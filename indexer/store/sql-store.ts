@@ -5,8 +5,9 @@ import { SCHEMA_NAME, type Db, type SqlExecutor, type SqlParam } from "./db";
 import { StoreDecodeError, StoreQueryError, StoreSchemaError, StoreWriteError } from "./errors";
 import { DATA_TABLES, MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_DDL } from "./schema";
 import type {
-  AccountHealthFilter, AccountHealthQuery, AccountHealthRow, BadDebtRecord, BatchWrite, BlockRef, Checkpoint, Hex,
-  KeeperOutcome, KeeperOutcomeKind, LiquidationRecord, LoadedState, OracleRound, Page, PositionRow, RiskSnapshot, Store,
+  AccountHealthFilter, AccountHealthQuery, AccountHealthRow, Alert, AlertStateRow, BadDebtRecord, BatchWrite, BlockRef,
+  Checkpoint, Hex, KeeperOutcome, KeeperOutcomeKind, LiquidationRecord, LoadedState, OracleRound, Page, PositionRow,
+  RiskSnapshot, Store, StoredAlert,
 } from "./types";
 
 /**
@@ -70,7 +71,7 @@ function lastByKey<T>(rows: readonly T[], key: (r: T) => string): T[] {
  * Runs `sql` once per chunk of rows with one array parameter per column ($1 = column 0, ...), the SQL
  * typically `INSERT ... SELECT * FROM unnest($1::text[], $2::numeric[], ...)`.
  */
-async function bulk<T>(tx: SqlExecutor, sql: string, rows: readonly T[], columns: readonly ((r: T) => string | number | null)[]): Promise<void> {
+async function bulk<T>(tx: SqlExecutor, sql: string, rows: readonly T[], columns: readonly ((r: T) => string | number | boolean | null)[]): Promise<void> {
   for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
     const slice = rows.slice(i, i + WRITE_CHUNK);
     await tx.query(sql, columns.map((col) => slice.map(col)));
@@ -179,6 +180,24 @@ const snapshotFromRow = (r: Row): RiskSnapshot => ({
   payload: r.payload,
 });
 
+const dateOf = (v: unknown): Date => (v instanceof Date ? v : new Date(v as string));
+
+const alertFromPayload = (v: unknown): Alert => (typeof v === "string" ? JSON.parse(v) : v) as Alert;
+
+const alertStateFromRow = (r: Row): AlertStateRow => ({
+  key: r.key as string,
+  state: r.state as AlertStateRow["state"],
+  variant: r.variant as string,
+  atMs: int(r.at_ms, "alert_state.at_ms"),
+  muted: r.muted === true,
+});
+
+const storedAlertFromRow = (r: Row): StoredAlert => ({
+  alert: alertFromPayload(r.payload),
+  createdAt: dateOf(r.created_at),
+  deliveredAt: r.delivered_at === null || r.delivered_at === undefined ? null : dateOf(r.delivered_at),
+});
+
 function checkpointFromRow(r: Row): Checkpoint {
   const blocks = (typeof r.recent_blocks === "string" ? JSON.parse(r.recent_blocks) : r.recent_blocks) as Record<string, string>[];
   return {
@@ -255,6 +274,17 @@ const UPSERT_CHECKPOINT = `INSERT INTO checkpoint (id, block_number, block_hash,
     finalized_block = EXCLUDED.finalized_block, journal = EXCLUDED.journal, recent_blocks = EXCLUDED.recent_blocks,
     digest = EXCLUDED.digest, updated_at = EXCLUDED.updated_at`;
 
+// DO NOTHING: an alert id is decided once; a batch re-committed after an unacknowledged COMMIT, or a replayed
+// block, must neither duplicate nor rewrite it (it may already be delivered). ORDER BY keeps seq in raise order.
+const INSERT_OUTBOX = `INSERT INTO alert_outbox (id, block_number, payload)
+  SELECT id, block_number, payload::jsonb FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS t(id, block_number, payload, n)
+  ORDER BY n
+  ON CONFLICT (id) DO NOTHING`;
+
+const UPSERT_ALERT_STATE = `INSERT INTO alert_state (key, state, variant, at_ms, muted)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::boolean[])
+  ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state, variant = EXCLUDED.variant, at_ms = EXCLUDED.at_ms, muted = EXCLUDED.muted`;
+
 const HEALTH_COLUMNS = "account, health_factor, status, total_collateral_base, total_debt_base, block_number";
 
 async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
@@ -316,6 +346,13 @@ async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
     (h) => lower(h.account), (h) => numOrNull(h.healthFactor), (h) => h.status, (h) => num(h.totalCollateralBase),
     (h) => num(h.totalDebtBase), (h) => num(h.blockNumber),
   ]);
+
+  // The first occurrence of an id wins, as ON CONFLICT DO NOTHING does across batches.
+  const seen = new Set<string>();
+  const outbox = (b.alertOutbox ?? []).filter((a) => !seen.has(a.id) && seen.add(a.id));
+  await bulk(tx, INSERT_OUTBOX, outbox, [(a) => a.id, (a) => a.blockNumber, (a) => toJson(a)]);
+  const alertState = lastByKey(b.alertState ?? [], (r) => r.key);
+  await bulk(tx, UPSERT_ALERT_STATE, alertState, [(r) => r.key, (r) => r.state, (r) => r.variant, (r) => String(r.atMs), (r) => r.muted]);
 
   const c = b.checkpoint;
   const recent = c.recentBlocks.map((r) => ({ number: num(r.number), hash: lower(r.hash), parentHash: lower(r.parentHash), timestamp: num(r.timestamp) }));
@@ -519,6 +556,30 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
       const params: SqlParam[] = [];
       const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM account_health ${healthWhere(filter, params)}`, params);
       return int(row?.n ?? "0", "count");
+    },
+
+    async loadAlertState() {
+      const rows = await db.query("SELECT key, state, variant, at_ms, muted FROM alert_state ORDER BY key");
+      return rows.map(alertStateFromRow);
+    },
+
+    async pendingAlerts(limit) {
+      checkPage({ limit, offset: 0 });
+      const rows = await db.query("SELECT payload FROM alert_outbox WHERE delivered_at IS NULL ORDER BY seq LIMIT $1", [limit]);
+      return rows.map((r) => alertFromPayload(r.payload));
+    },
+
+    async markAlertsDelivered(ids) {
+      if (ids.length === 0) return;
+      await write(`markAlertsDelivered (${ids.length} alerts)`, async (tx) => {
+        await tx.query("UPDATE alert_outbox SET delivered_at = now() WHERE id = ANY($1::text[]) AND delivered_at IS NULL", [[...ids]]);
+      });
+    },
+
+    async listAlerts(page) {
+      checkPage(page);
+      const rows = await db.query("SELECT payload, created_at, delivered_at FROM alert_outbox ORDER BY seq DESC LIMIT $1 OFFSET $2", [page.limit, page.offset]);
+      return rows.map(storedAlertFromRow);
     },
 
     async reset() {

@@ -1,8 +1,10 @@
 // The storage contract shared by the PGlite and PostgreSQL back-ends (same SQL on both).
+import type { Alert, AlertStateRow } from "../alerts/types";
 import type { Address } from "../state/events";
 import type { AssetState, FeedConfig, Position, SequencerConfig } from "../state/state";
 
 export type Hex = `0x${string}`;
+export type { Alert, AlertStateRow };
 
 /** A block the sync engine has processed and may still see reorged away. */
 export interface BlockRef {
@@ -126,6 +128,22 @@ export interface BatchWrite {
   deletedFeeds?: Address[];
   /** accounts whose health rows no longer apply (e.g. a reorg undid their only position) */
   deletedAccountHealth?: Address[];
+  /**
+   * alerts the policy decided for this batch (the outbox), delivered later by the dispatcher; an id already stored
+   * is left as it is. Never deleted by rollbackTo: an alert once decided is history.
+   */
+  alertOutbox?: Alert[];
+  /** alert policy state rows changed by this batch (upserted by key) */
+  alertState?: AlertStateRow[];
+}
+
+/** An alert as the outbox holds it. */
+export interface StoredAlert {
+  alert: Alert;
+  /** when the batch that decided it was committed */
+  createdAt: Date;
+  /** when the dispatcher handed it to the queue and webhooks; null while pending */
+  deliveredAt: Date | null;
 }
 
 export interface LoadedState {
@@ -171,6 +189,14 @@ export interface Store {
   listAccountHealth(query: AccountHealthQuery): Promise<AccountHealthRow[]>;
   getAccountHealth(account: Address): Promise<AccountHealthRow | null>;
   countAccounts(filter?: AccountHealthFilter): Promise<number>;
+  /** every alert key's policy state, by key */
+  loadAlertState(): Promise<AlertStateRow[]>;
+  /** undelivered outbox alerts, oldest first (the order they were committed in) */
+  pendingAlerts(limit: number): Promise<Alert[]>;
+  /** marks outbox alerts delivered; unknown or already delivered ids are ignored */
+  markAlertsDelivered(ids: readonly string[]): Promise<void>;
+  /** outbox alerts, delivered or not, newest first */
+  listAlerts(page: Page): Promise<StoredAlert[]>;
   /** deletes everything (tests, `--reset`) */
   reset(): Promise<void>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import type { Alert, AlertStateRow } from "../../indexer/alerts/types";
 import type { Address } from "../../indexer/state/events";
 import type { AssetState } from "../../indexer/state/state";
 import {
@@ -12,6 +13,7 @@ import {
   type AccountHealthRow, type BatchWrite, type Checkpoint, type Db, type Hex, type KeeperOutcome, type LiquidationRecord,
   type OracleRound, type PositionRow, type SqlExecutor, type Store,
 } from "../../indexer/store";
+import { MIGRATIONS } from "../../indexer/store/schema";
 
 const PG_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
 const MAX = (1n << 256n) - 1n;
@@ -70,6 +72,20 @@ const outcome = (i: number, over: Partial<KeeperOutcome> = {}): KeeperOutcome =>
   jobId: `job-${i}`, account: account(i % 3), outcome: "liquidated", collateralAsset: asset(0), debtAsset: asset(1),
   repayAmount: 10n ** 18n, expectedProfitBase: 12_34000000n, transactionHash: hash(i), blockNumber: BigInt(100 + i),
   gasUsed: 210_000n, reason: null, createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)), ...over,
+});
+
+const alert = (i: number, block: bigint, over: Partial<Alert> = {}): Alert => ({
+  id: `mc-${account(i)}-warning-triggered-${block}`, severity: "warning", blockNumber: String(block), at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+  message: `account ${account(i)} HF 1.15 fell below the warning level`,
+  body: {
+    kind: "margin-call", account: account(i), level: "warning", state: "triggered", healthFactor: "1150000000000000000",
+    card: { healthFactor: "1.15", totalCollateralUSD: "1000.00", totalBorrowsUSD: "700.00", availableBorrowsUSD: "50.00", borrowPowerUsed: "93.33%" },
+  },
+  ...over,
+});
+
+const alertState = (key: string, over: Partial<AlertStateRow> = {}): AlertStateRow => ({
+  key, state: "triggered", variant: "", atMs: 1_767_225_600_123, muted: false, ...over,
 });
 
 /** The real Db with a statement counter, to prove batches are written with multi-row statements. */
@@ -135,7 +151,8 @@ for (const kind of ["pglite", "postgres"] as const) {
       await store.migrate();
       await store.migrate();
       const rows = await db.query<{ version: number }>("SELECT version FROM schema_version ORDER BY version");
-      expect(rows.map((r) => r.version)).to.deep.equal([1, 2]);
+      expect(rows.map((r) => r.version)).to.deep.equal(MIGRATIONS.map((m) => m.version));
+      expect(MIGRATIONS.map((m) => m.version)).to.deep.equal([1, 2, 3]);
       expect(store.kind).to.equal(kind);
     });
 
@@ -394,6 +411,67 @@ for (const kind of ["pglite", "postgres"] as const) {
       expect(await store.countAccounts()).to.equal(0);
     });
 
+    it("commits the alert outbox and alert state in the batch; pending oldest first until delivered; listAlerts newest first", async () => {
+      const a1 = alert(1, 10n);
+      const a2 = alert(2, 10n, { severity: "critical", body: { kind: "oracle", type: "feed-invalid", asset: asset(0), symbol: "WETH", detail: "WETH feed is invalid: answer 0 ≤ 0" } });
+      const a3 = alert(3, 11n);
+      const states = [alertState(`mc|${account(1)}|warning`), alertState(`oracle|${asset(0)}|fault`, { variant: "feed-invalid", muted: true })];
+      await store.commitBatch(batch(10n, { alertOutbox: [a1, a2], alertState: states }));
+      await store.commitBatch(batch(11n, { alertOutbox: [a3], alertState: [alertState(`mc|${account(1)}|warning`, { state: "resolved", atMs: 1_767_225_700_000 })] }));
+
+      expect(await store.pendingAlerts(10)).to.deep.equal([a1, a2, a3]);
+      expect(await store.pendingAlerts(2)).to.deep.equal([a1, a2]);
+      expect(await store.loadAlertState()).to.deep.equal([
+        alertState(`mc|${account(1)}|warning`, { state: "resolved", atMs: 1_767_225_700_000 }), states[1],
+      ]);
+
+      await store.markAlertsDelivered([a1.id, "no-such-alert"]);
+      expect((await store.pendingAlerts(10)).map((a) => a.id)).to.deep.equal([a2.id, a3.id]);
+      const listed = await store.listAlerts({ limit: 10, offset: 0 });
+      expect(listed.map((s) => s.alert)).to.deep.equal([a3, a2, a1]);
+      expect(listed.map((s) => s.deliveredAt === null)).to.deep.equal([true, true, false]);
+      expect(listed[2]!.deliveredAt).to.be.instanceOf(Date);
+      expect(listed[0]!.createdAt).to.be.instanceOf(Date);
+      expect((await store.listAlerts({ limit: 1, offset: 1 })).map((s) => s.alert.id)).to.deep.equal([a2.id]);
+      expect(await rejection(store.pendingAlerts(0))).to.be.instanceOf(StoreQueryError);
+    });
+
+    it("an outbox id is stored once: a re-committed batch neither duplicates, re-queues nor rewrites a delivered alert", async () => {
+      const a = alert(1, 20n);
+      await store.commitBatch(batch(20n, { alertOutbox: [a, { ...a, message: "same id within the batch" }] }));
+      await store.markAlertsDelivered([a.id]);
+      // The batch again (an unacknowledged COMMIT retried, or the block replayed after a crash), with a later `at`.
+      await store.commitBatch(batch(20n, { alertOutbox: [{ ...a, at: new Date().toISOString() }, alert(2, 20n)] }));
+      expect((await store.pendingAlerts(10)).map((x) => x.id)).to.deep.equal([alert(2, 20n).id]);
+      const listed = await store.listAlerts({ limit: 10, offset: 0 });
+      expect(listed.map((s) => s.alert)).to.deep.equal([alert(2, 20n), a]);
+      expect(listed[1]!.deliveredAt).to.not.equal(null);
+    });
+
+    it("a failing batch writes no alert; rollbackTo keeps alerts already decided", async () => {
+      const kept = alert(1, 30n);
+      await store.commitBatch(batch(30n, { alertOutbox: [kept], alertState: [alertState("mc|a|warning")] }));
+      const err = await rejection(store.commitBatch(batch(31n, {
+        alertOutbox: [alert(2, 31n)], alertState: [alertState("mc|a|warning", { state: "resolved" }), alertState("mc|b|warning")],
+        accountHealth: [{ ...health(2, WAD, "healthy", 31n), totalDebtBase: -1n }],
+      })));
+      expect(err).to.be.instanceOf(StoreWriteError);
+      expect(await store.pendingAlerts(10)).to.deep.equal([kept]);
+      expect(await store.loadAlertState()).to.deep.equal([alertState("mc|a|warning")]);
+
+      await store.commitBatch(batch(29n, { rollbackTo: 29n, alertOutbox: [alert(3, 29n)] }));
+      expect((await store.pendingAlerts(10)).map((a) => a.id)).to.deep.equal([kept.id, alert(3, 29n).id]);
+      expect(await store.loadAlertState()).to.deep.equal([alertState("mc|a|warning")]);
+    });
+
+    it("reset() empties the alert outbox and state", async () => {
+      await store.commitBatch(batch(3n, { alertOutbox: [alert(1, 3n)], alertState: [alertState("mc|a|warning")] }));
+      await store.reset();
+      expect(await store.pendingAlerts(10)).to.deep.equal([]);
+      expect(await store.listAlerts({ limit: 10, offset: 0 })).to.deep.equal([]);
+      expect(await store.loadAlertState()).to.deep.equal([]);
+    });
+
     it("survives close and reopen through openStore (restart)", async () => {
       const dataDir = kind === "pglite" ? fs.mkdtempSync(path.join(os.tmpdir(), "marginwatch-store-")) : undefined;
       const open = () => (kind === "pglite" ? openStore({ dataDir: path.join(dataDir!, "nested", "pglite") }) : openStore({ databaseUrl: PG_URL, schema }));
@@ -401,15 +479,18 @@ for (const kind of ["pglite", "postgres"] as const) {
         const first = await open();
         const written = batch(42n, {
           assets: [makeAsset(0), makeAsset(1)], positions: [{ account: account(1), asset: asset(1), scaledCollateral: MAX, scaledDebt: 1n }],
-          sequencer: { feed: feed(5), gracePeriod: 3600n },
+          sequencer: { feed: feed(5), gracePeriod: 3600n }, alertOutbox: [alert(1, 42n), alert(2, 42n)], alertState: [alertState("mc|a|warning")],
         });
         await first.commitBatch(written);
+        await first.markAlertsDelivered([alert(1, 42n).id]);
         const expected = await first.loadState();
         await first.close();
 
         const second = await open(); // migrate() runs again on an existing schema
         try {
           expect(await second.loadState()).to.deep.equal(expected);
+          expect(await second.pendingAlerts(10)).to.deep.equal([alert(2, 42n)]);
+          expect(await second.loadAlertState()).to.deep.equal([alertState("mc|a|warning")]);
           expect(expected.checkpoint).to.deep.equal(written.checkpoint);
           expect(second.kind).to.equal(kind);
         } finally {

@@ -1,0 +1,66 @@
+// Alerts in the block's own transaction: for every applied step, the policy decides which crossings and oracle
+// faults become alerts; the rows join the step's batch (outbox + alert state) and the dispatcher delivers them once
+// the batch is committed. The first step after a start reconciles stored alerts with what holds now.
+import { MAX_UINT256 } from "../../common/math";
+import type { HealthEngine } from "../health";
+import type { Crossing } from "../health/types";
+import type { StepHook } from "../indexer";
+import type { OracleTracker } from "../oracle/tracker";
+import type { Address } from "../state/events";
+import type { AlertDispatcher } from "./dispatcher";
+import type { AlertPolicy } from "./policy";
+import type { PositionCard } from "./types";
+
+export interface AlertStepOptions {
+  policy: AlertPolicy;
+  dispatcher: AlertDispatcher;
+  /** the engine (created when the indexer starts) */
+  health: () => HealthEngine;
+  oracle: OracleTracker;
+}
+
+export function alertStepHook(o: AlertStepOptions): StepHook {
+  return (step) => {
+    const health = o.health();
+    const at = step.block.timestamp;
+    const card = (account: string): PositionCard | null => {
+      const h = health.account(account as Address, at);
+      return h
+        ? { healthFactor: h.display.healthFactor, totalCollateralUSD: h.display.totalCollateralUSD, totalBorrowsUSD: h.display.totalBorrowsUSD, availableBorrowsUSD: h.display.availableBorrowsUSD, borrowPowerUsed: h.display.borrowPowerUsed }
+        : null;
+    };
+    const hfOf = (account: Address) => health.account(account, at)?.healthFactor ?? 0n;
+    const u = step.health;
+    const crossings: Crossing[] = u
+      ? [
+          ...u.crossings,
+          ...u.liquidatableAdded.map((account) => ({ account, level: "liquidatable", direction: "down" as const, healthFactor: hfOf(account) })),
+          ...u.liquidatableRemoved.map((account) => ({ account, level: "liquidatable", direction: "up" as const, healthFactor: hfOf(account) })),
+        ]
+      : [];
+    const input = { blockNumber: step.block.number, nowMs: Date.now(), crossings, oracleAlerts: step.oracleAlerts, card };
+    let decision;
+    if (step.first) {
+      const liquidatable = new Set<string>(health.liquidatable().map((l) => l.account));
+      decision = o.policy.reconcile({
+        ...input,
+        levelsOf: (a) => health.marginLevels(a as Address),
+        liquidatable: (a) => liquidatable.has(a),
+        healthFactor: (a) => {
+          const h = health.account(a as Address, at);
+          return h === undefined ? MAX_UINT256 : h.healthFactor;
+        },
+        feedStatus: (a) => o.oracle.reading(a as Address)?.status,
+        sequencer: o.oracle.sequencerStatus,
+      });
+    } else decision = o.policy.decide(input);
+    const d = decision;
+    return {
+      batch: { alertOutbox: d.outbox, alertState: d.state },
+      afterCommit: () => {
+        d.accept();
+        o.dispatcher.kick();
+      },
+    };
+  };
+}

@@ -9,20 +9,20 @@ import {
 } from "../harness";
 import { startChaosProxy, type ChaosProxy } from "../chaos-proxy";
 import type { Hex } from "viem";
-import { Redis } from "ioredis";
 
 const API = `http://127.0.0.1:${PORTS.api.crash}`;
 const WAD = 10n ** 18n;
 const LEVELS = [{ name: "warning", hf: 12n * 10n ** 17n }, { name: "critical", hf: 105n * 10n ** 16n }, { name: "liquidatable", hf: WAD }];
 const HYSTERESIS_BPS = 200n;
 
-/** The dispatcher's de-duplication state: "mc|account|level" → "state|variant|at[|muted]". */
-async function alertState(prefix: string): Promise<Record<string, string>> {
-  const redis = new Redis({ ...REDIS_MAIN });
+/** The alert policy's committed state (in the store, beside the outbox): "mc|account|level" → "state|variant|at[|muted]". */
+async function alertState(db: Db): Promise<Record<string, string>> {
+  const store = await db.open();
   try {
-    return await redis.hgetall(`${prefix}:alerts:state`);
+    const rows = await store.loadAlertState();
+    return Object.fromEntries(rows.map((r) => [r.key, `${r.state}|${r.variant}|${r.atMs}${r.muted ? "|muted" : ""}`]));
   } finally {
-    redis.disconnect();
+    await store.close();
   }
 }
 
@@ -136,7 +136,7 @@ export function crashCases(): void {
         const missing: string[] = [];
         let mutedResolves = 0;
         let mutedTriggers = 0;
-        const state = await alertState(prefix);
+        const state = await alertState(db);
         let lost = 0;
         for (const account of borrowers) {
           const hf = await w.healthFactor(account);

@@ -120,7 +120,9 @@ export function reorgCases(): void {
         const heldSeen = new Promise<void>((resolve) => {
           proxy.before = async (call): Promise<"forward"> => {
             const tx = (call.params?.[0] ?? {}) as { to?: string; data?: string; input?: string };
-            if (!held && call.method === "eth_call" && tx.to?.toLowerCase() === w.d.pool && String(tx.data ?? tx.input ?? "").toLowerCase().includes(needle)) {
+            // The keeper reads by block number; the auditor's reads name a block hash and are let through.
+            const byNumber = typeof call.params?.[1] === "string";
+            if (!held && byNumber && call.method === "eth_call" && tx.to?.toLowerCase() === w.d.pool && String(tx.data ?? tx.input ?? "").toLowerCase().includes(needle)) {
               held = call;
               resolve();
               await released;

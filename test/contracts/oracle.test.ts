@@ -217,6 +217,7 @@ describe("PriceOracle L2 sequencer check (grace period 3600 s)", () => {
     await tx(f, f.owner, f.deployment.oracle, priceOracleAbi, "setSequencerUptimeFeed", [ZERO_ADDRESS, 0n]);
     expect(await price(f)).to.equal(2000n * 10n ** 8n);
     const hf = await f.pool.read.healthFactor([addr(f.borrower)]);
-    expect(hf).to.equal(parseUnits("0.825", 18));
+    // 0.825 at the borrow's second, a little less after each second of interest (a loaded machine takes seconds here).
+    expect(hf <= parseUnits("0.825", 18) && hf > parseUnits("0.8249", 18), String(hf)).to.equal(true);
   });
 });

@@ -403,6 +403,9 @@ describe("health engine parity with MarginPool on the in-process chain", functio
         const abi = a.feedKind === "emitting" ? emittingAggregatorAbi : mockV3AggregatorAbi;
         const scale = 10n ** BigInt(a.feedDecimals - 8); // 8-decimal price → feed answer
         for (const [price, under] of [[liq.price!, true], [liq.price! + 1n, false]] as const) {
+          // At the timestamp the price was computed for: a second of interest on a loaded machine moves HF by more
+          // than one unit of price does.
+          await hre.network.provider.send("evm_setNextBlockTimestamp", [Number(now)]);
           await tx(f, f.owner, a.feed, abi, "updateAnswer", [price * scale]);
           const hf = await f.pool.read.healthFactor([E as Hex20]);
           expect(hf < WAD, `${symbol} at ${price}: HF ${hf}`).to.equal(under);

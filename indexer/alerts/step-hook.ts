@@ -26,7 +26,13 @@ export function alertStepHook(o: AlertStepOptions): StepHook {
     const card = (account: string): PositionCard | null => {
       const h = health.account(account as Address, at);
       return h
-        ? { healthFactor: h.display.healthFactor, totalCollateralUSD: h.display.totalCollateralUSD, totalBorrowsUSD: h.display.totalBorrowsUSD, availableBorrowsUSD: h.display.availableBorrowsUSD, borrowPowerUsed: h.display.borrowPowerUsed }
+        ? {
+            healthFactor: h.display.healthFactor,
+            totalCollateralUSD: h.display.totalCollateralUSD,
+            totalBorrowsUSD: h.display.totalBorrowsUSD,
+            availableBorrowsUSD: h.display.availableBorrowsUSD,
+            borrowPowerUsed: h.display.borrowPowerUsed,
+          }
         : null;
     };
     const hfOf = (account: Address) => health.account(account, at)?.healthFactor ?? 0n;

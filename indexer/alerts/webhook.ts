@@ -17,7 +17,11 @@ export function verify(secret: string, timestamp: string, body: string, signatur
 }
 
 export class WebhookDeliveryError extends Error {
-  constructor(readonly url: string, readonly status: number | null, reason: string) {
+  constructor(
+    readonly url: string,
+    readonly status: number | null,
+    reason: string,
+  ) {
     super(`webhook ${redactQuery(url)} failed: ${reason}`);
     this.name = "WebhookDeliveryError";
   }

@@ -23,9 +23,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new StoreQueryError(`invalid schema name "${schema}": use lower-case letters, digits and _ (max 63)`);
   }
-  const db = databaseUrl
-    ? await openPostgresDb(databaseUrl, { schema })
-    : await openPgliteDb(opts.dataDir ?? DEFAULT_DATA_DIR, { schema });
+  const db = databaseUrl ? await openPostgresDb(databaseUrl, { schema }) : await openPgliteDb(opts.dataDir ?? DEFAULT_DATA_DIR, { schema });
   const store = createSqlStore(db, { schema });
   try {
     await store.migrate();

@@ -1,7 +1,6 @@
 // Benchmark chains: a hardhat node with the protocol and the bench batcher deployed, and fast bulk seeding
 // (automine off, node-signed transactions in JSON-RPC batches, one evm_mine per block) of borrowers and suppliers.
 import fs from "node:fs";
-import path from "node:path";
 import { concat, encodeFunctionData, getContractAddress, keccak256, pad, parseUnits, toHex, type Hex } from "viem";
 import { deployContract, deployProtocol } from "../common/deploy";
 import type { Deployment, Hex20 } from "../common/deployment";
@@ -208,7 +207,9 @@ export async function bulkSend(chain: BenchChain, txs: readonly RawTx[], perBloc
         url,
         part.map((s) => ({ method: "eth_getTransactionCount", params: [s, "pending"] })),
       )) as Hex[];
-      part.forEach((s, j) => nonces.set(s, Number(counts[j])));
+      part.forEach((s, j) => {
+        nonces.set(s, Number(counts[j]));
+      });
     }
     for (let i = 0; i < txs.length; i += perBlock) {
       const part = txs.slice(i, i + perBlock);

@@ -37,11 +37,10 @@ export function runHealthChild(o: HealthBenchOptions): Promise<void> {
     let buf = "";
     child.stdout.on("data", (d: Buffer) => {
       buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
+      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
-        if (line && !relay(line)) process.stderr.write(line + "\n");
+        if (line && !relay(line)) process.stderr.write(`${line}\n`);
       }
     });
     child.on("error", reject);

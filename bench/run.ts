@@ -39,6 +39,15 @@ interface Options {
   pgUrl: string;
 }
 
+/** The --help text: this file's // comment lines. */
+function usage(): string {
+  return fs
+    .readFileSync(__filename, "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("//"))
+    .join("\n");
+}
+
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     only: new Set(SUITES),
@@ -102,13 +111,7 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--help":
       case "-h":
-        process.stderr.write(
-          fs
-            .readFileSync(__filename, "utf8")
-            .split("\n")
-            .filter((l) => l.startsWith("//"))
-            .join("\n") + "\n",
-        );
+        process.stderr.write(`${usage()}\n`);
         process.exit(0);
         break;
       default:

@@ -26,7 +26,6 @@ import { redisOptionsFromUrl } from "../keeper/main";
 import { REDACTED_PATHS } from "../keeper/logger";
 import { MarketSimulation } from "./simulation";
 import { checkRedis } from "../common/redis-check";
-import type { Crossing } from "../indexer/health/types";
 import { Auditor } from "../indexer/audit"; // ---- auditor
 
 export interface App {

@@ -12,7 +12,7 @@ import { createLogger, startApp, type App } from "./app";
 import { MarketSimulation } from "./simulation";
 import { runKeeper, stopOnSignals } from "../keeper/main";
 import { loadPrivateKey } from "../keeper/private-key";
-import { formatReport, verify, VerifyInputError } from "../indexer/audit/verify";
+import { formatReport, verify, VerifyInputError, type VerifyReport } from "../indexer/audit/verify";
 
 const program = new Command();
 program
@@ -164,6 +164,7 @@ program
   .addOption(apiOption())
   .option("--json", "print the raw JSON")
   .action(async (address: string, o: { api: string; json?: boolean }) => {
+    // biome-ignore lint/suspicious/noExplicitAny: prints whichever fields the card has, falling back across its shapes
     const a = await api<Record<string, any>>(o.api, `/v1/accounts/${address}`);
     if (o.json) return console.log(JSON.stringify(a, null, 2));
     console.log(`account ${address} — block ${a.blockNumber}`);
@@ -227,7 +228,7 @@ program
   // Bad arguments are exit 2, like every configuration problem; 1 is reserved for "a mismatch was found".
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .action(async (o: { apiUrl: string; rpcUrl: string; deployment: string; sample?: number; json?: boolean }) => {
-    let report;
+    let report: VerifyReport;
     try {
       report = await verify({ apiUrl: o.apiUrl, rpcUrl: o.rpcUrl, deployment: readDeployment(o.deployment), sample: o.sample });
     } catch (e) {
@@ -237,7 +238,7 @@ program
       }
       throw e;
     }
-    process.stdout.write(o.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
+    process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     // Exit 0 only when every card was proven equal: a mismatch, or a card that could not be checked (its block is not
     // on this RPC's chain, the RPC failed), is a failed verification.
     process.exitCode = report.mismatched > 0 || report.errors > 0 ? 1 : 0;

@@ -119,7 +119,7 @@ export class MarketSimulation {
         part.map(async (b, j) => {
           const spec = DEFAULT_MARKET.find((s) => s.symbol === b.collateral)!;
           // Target HF between ≈ 1.04 and ≈ 3: debt = collateral · LT / HF, capped under the LTV limit.
-          const hf = 1.04 + Math.pow(this.r(), 2) * 2;
+          const hf = 1.04 + this.r() ** 2 * 2;
           const maxByLtv = ((sizes[j]! * spec.ltvBps) / 10_000) * 0.999;
           const debtUsd = Math.min((sizes[j]! * spec.liquidationThresholdBps) / 10_000 / hf, maxByLtv);
           const d = assetOf(deployment, b.debt);

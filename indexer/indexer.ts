@@ -54,6 +54,7 @@ export interface StepContribution {
 }
 
 /** Called synchronously after a step is applied, before its commit (e.g. the alert outbox). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook with nothing to add may return nothing at all
 export type StepHook = (step: AppliedStep) => StepContribution | void;
 
 export interface IndexerConfig {

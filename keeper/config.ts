@@ -113,7 +113,7 @@ export function parseKeeperConfig(input: unknown): KeeperConfig {
 }
 
 /** Environment variable of each config key (KEEPER_ + SCREAMING_SNAKE of the key, POOL via KEEPER_POOL). */
-export const envNameOf = (key: string): string => "KEEPER_" + key.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase();
+export const envNameOf = (key: string): string => `KEEPER_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 
 /** Reads every key from `env` (unset keys take their defaults); `overrides` win (e.g. the pool from a deployment file). */
 export function keeperConfigFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<KeeperConfigInput> = {}): KeeperConfig {

@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { marginPoolAbi } from "../common/generated/abis";
 import { MAX_UINT256, mulDivDown, mulDivUp, WAD } from "../common/math";
 import type { Store } from "../indexer/store/types";
-import { BalanceLedger } from "./balance-ledger";
+import type { BalanceLedger } from "./balance-ledger";
 import { readAccountSnapshot, readHealthFactor, type AccountSnapshot, type SnapshotReader } from "./chain/account-snapshot";
 import { describeError, LOST_RACE_ERRORS, PRICE_ERRORS, revertOf, shouldRetry, ShutdownRequestedError } from "./errors";
 import { gasCostBase, quoteFees, readNativePrice, weiForBudget } from "./gas";
@@ -136,7 +136,7 @@ export class LiquidationProcessor {
         pc.simulateContract({ address: o.reader.pool, abi: marginPoolAbi, functionName: "liquidate", args, account: o.keeper }),
       );
       const [repaid, seized] = sim.result;
-      const bonusValueBase = valueOf(snapshot, plan.collateralAsset, seized, "down") - valueOf(snapshot, plan.debtAsset, repaid, "up");
+      const bonusValueBase = valueInBase(snapshot, plan.collateralAsset, seized, "down") - valueInBase(snapshot, plan.debtAsset, repaid, "up");
       const base = { collateralAsset: plan.collateralAsset, debtAsset: plan.debtAsset, repayAmount: repaid };
 
       const gasEstimate = await simulate(() =>
@@ -350,7 +350,7 @@ async function simulate<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-function valueOf(s: AccountSnapshot, asset: Address, amount: bigint, rounding: "up" | "down"): bigint {
+function valueInBase(s: AccountSnapshot, asset: Address, amount: bigint, rounding: "up" | "down"): bigint {
   const a = s.assets.find((x) => x.asset.toLowerCase() === asset.toLowerCase())!;
   return rounding === "up" ? mulDivUp(amount, a.price, a.unit) : mulDivDown(amount, a.price, a.unit);
 }

@@ -72,6 +72,7 @@ export class AlertDispatcher {
   private readonly batchSize: number;
 
   /** Reconnect delay (the connection's own retryStrategy, else reconnectDelay); once closing, none: the client ends. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: the return type of ioredis' retryStrategy, which this delegates to
   private readonly retry = (times: number): number | null | void =>
     this.closing ? null : (this.o.connection.retryStrategy ?? reconnectDelay)(times);
 

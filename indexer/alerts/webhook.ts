@@ -6,7 +6,7 @@ export const SIGNATURE_HEADER = "x-marginwatch-signature";
 export const TIMESTAMP_HEADER = "x-marginwatch-timestamp";
 
 export function sign(secret: string, timestamp: string, body: string): string {
-  return "sha256=" + createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
+  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
 }
 
 /** For receivers (and tests): constant-time check of a delivery's signature. */

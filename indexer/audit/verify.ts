@@ -192,7 +192,7 @@ export function formatReport(r: VerifyReport): string {
     lines.push("", `errors${r.errorList.length > 20 ? ` (first 20 of ${r.errorList.length})` : ""}:`);
     for (const e of r.errorList.slice(0, 20)) lines.push(`  ${e.account}${e.blockNumber ? ` at block ${e.blockNumber}` : ""}: ${e.error}`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 function figuresOf(c: Card): AuditFigures {

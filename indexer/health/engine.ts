@@ -576,6 +576,7 @@ class Pass {
     const liq = (u8[m + FLAGS]! & LIQ) !== 0;
     const levels = u8[m + LEVELS]!;
     const a = f64[r + ANCHOR_HF]!;
+    // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test on the hot path, kept as a self-compare
     if (a === a) {
       const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
       const rel = f64[r + ANCHOR_REL]!;

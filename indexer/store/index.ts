@@ -1,7 +1,7 @@
 // Opens the store: PostgreSQL when a database URL is given, else embedded PGlite in a data folder.
 import { SCHEMA_NAME } from "./db";
 import { StoreQueryError } from "./errors";
-import { MEMORY, openPgliteDb } from "./pglite-db";
+import { openPgliteDb } from "./pglite-db";
 import { openPostgresDb } from "./postgres-db";
 import { createSqlStore } from "./sql-store";
 import type { Store } from "./types";

@@ -5,7 +5,7 @@ import { AlertDispatcher } from "../../indexer/alerts/dispatcher";
 import { AlertPolicy } from "../../indexer/alerts/policy";
 import { verify } from "../../indexer/alerts/webhook";
 import { MEMORY, openStore, type Store } from "../../indexer/store";
-import { ALICE, captureLogger, CARD, commitBlock, counts, dropPrefix, REDIS, SECRET, waitFor, WebhookReceiver } from "./helpers";
+import { ALICE, captureLogger, type CARD, commitBlock, counts, dropPrefix, REDIS, SECRET, waitFor, WebhookReceiver } from "./helpers";
 
 describe("alerts: queue and signed webhooks", function () {
   this.timeout(60_000);

@@ -58,7 +58,7 @@ describe("dashboard (headless Chromium)", function () {
   });
 
   it("serves one self-contained page with a strict CSP", async () => {
-    const res = await fetch(url + "/");
+    const res = await fetch(`${url}/`);
     expect(res.status).to.equal(200);
     expect(res.headers.get("content-type")).to.match(/^text\/html/);
     const csp = res.headers.get("content-security-policy")!;
@@ -71,7 +71,7 @@ describe("dashboard (headless Chromium)", function () {
   });
 
   it("shows the HF distribution, liquidation curve, at-risk table and oracles with real data, and updates on a new block", async () => {
-    await page.goto(url + "/");
+    await page.goto(`${url}/`);
     // HF distribution: seven bars whose counts are the API's.
     await page.waitForFunction(
       () => {

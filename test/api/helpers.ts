@@ -2,22 +2,22 @@
 import { expect } from "chai";
 import type { FastifyInstance } from "fastify";
 
+// biome-ignore lint/suspicious/noExplicitAny: API tests read JSON bodies without declaring their shape
 export interface Res<T = any> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   status: number;
   body: T;
   text: string;
   headers: Record<string, unknown>;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: API tests read JSON bodies without declaring their shape
 export async function get<T = any>(app: FastifyInstance, url: string): Promise<Res<T>> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const r = await app.inject({ method: "GET", url });
   return { status: r.statusCode, body: parse(r.body) as T, text: r.body, headers: r.headers };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: API tests read JSON bodies without declaring their shape
 export async function post<T = any>(
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   app: FastifyInstance,
   url: string,
   payload: unknown,

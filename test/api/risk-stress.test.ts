@@ -76,7 +76,9 @@ describe("API risk and stress", function () {
         usdPerStep[step] += Number(c.positions.find((p: { symbol: string }) => p.symbol === "WETH").collateralUSD);
       }
       expect(curve.steps.map((x: { accounts: number }) => x.accounts)).to.deep.equal(perStep);
-      curve.steps.forEach((x: { collateralUSD: string }, i: number) => expect(Number(x.collateralUSD)).to.be.closeTo(usdPerStep[i], 0.05));
+      curve.steps.forEach((x: { collateralUSD: string }, i: number) => {
+        expect(Number(x.collateralUSD)).to.be.closeTo(usdPerStep[i], 0.05);
+      });
       expect(perStep.slice(0, 4).reduce((a, x) => a + x, 0)).to.be.at.least(2); // b1 (−19%) and b3
       expect(Number(curve.within20PctUSD)).to.equal(Number(curve.steps[3].cumulativeCollateralUSD));
       const headline = k.liquidationCurves.reduce((a: number, c: { within20PctUSD: string }) => a + Number(c.within20PctUSD), 0);

@@ -53,7 +53,7 @@ describe("auditor (real chain, real indexer)", function () {
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     try {
-      await page.goto(url + "/");
+      await page.goto(`${url}/`);
       await page.waitForFunction(() => document.getElementById("audit-checks")!.textContent !== "—", undefined, { timeout: 15_000 });
       const out = {
         checks: (await page.textContent("#audit-checks"))!,

@@ -44,6 +44,7 @@ interface OracleSample {
 
 type Sample = CardSample | OracleSample;
 
+// biome-ignore lint/suspicious/noExplicitAny: the test reads JSON bodies of several routes without declaring their shape
 async function getJson(url: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url);
   return { status: res.status, body: await res.json() };

@@ -96,7 +96,7 @@ export const ledger = {
   },
   summary(): string {
     const cats = [...new Set(ledger.rows.map((r) => r.category))];
-    const lines = ["", "  fault-injection summary", "  " + "category".padEnd(22) + "injected  survived  data lost", "  " + "-".repeat(54)];
+    const lines = ["", "  fault-injection summary", `  ${"category".padEnd(22)}injected  survived  data lost`, `  ${"-".repeat(54)}`];
     let ti = 0,
       ts = 0,
       tl = 0;
@@ -107,9 +107,9 @@ export const ledger = {
       ti += rows.length;
       ts += s;
       tl += l;
-      lines.push("  " + c.padEnd(22) + String(rows.length).padStart(8) + String(s).padStart(10) + String(l).padStart(11));
+      lines.push(`  ${c.padEnd(22)}${String(rows.length).padStart(8)}${String(s).padStart(10)}${String(l).padStart(11)}`);
     }
-    lines.push("  " + "-".repeat(54), "  " + "total".padEnd(22) + String(ti).padStart(8) + String(ts).padStart(10) + String(tl).padStart(11));
+    lines.push(`  ${"-".repeat(54)}`, `  ${"total".padEnd(22)}${String(ti).padStart(8)}${String(ts).padStart(10)}${String(tl).padStart(11)}`);
     for (const r of ledger.rows) {
       const bad = r.survived !== true || r.dataLost > 0;
       if (!bad && !r.note) continue;
@@ -117,7 +117,7 @@ export const ledger = {
         `  ${bad ? "!" : "·"} ${r.category} / ${r.fault}: ${r.survived === null ? "not finished" : r.survived ? "survived" : "NOT survived"}${r.note ? ` — ${r.note}` : ""}`,
       );
     }
-    return lines.join("\n") + "\n";
+    return `${lines.join("\n")}\n`;
   },
 };
 
@@ -319,7 +319,8 @@ export function baseEnv(o: {
 export interface HttpRes {
   status: number;
   text: string;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the fault cases read JSON bodies of every route without declaring their shape
+  body: any;
 }
 
 /** fetch that records the response body for the secrets scan; network errors come back as status 0. */

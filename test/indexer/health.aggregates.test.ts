@@ -93,7 +93,9 @@ describe("health engine: aggregates and stress", function () {
       const hf = Number(r.data.healthFactor) / 1e18;
       exactBuckets[edges.filter((e) => hf >= e).length]++;
     }
-    agg.distribution.forEach((b, i) => expect(Math.abs(b.accounts - exactBuckets[i]!), b.label).to.be.lessThan(3));
+    agg.distribution.forEach((b, i) => {
+      expect(Math.abs(b.accounts - exactBuckets[i]!), b.label).to.be.lessThan(3);
+    });
 
     const usd = (base: bigint) => Number(base) / 1e8;
     const totalDebt = withDebt.reduce((s, x) => s + usd(x.r.data.totalDebtBase), 0);

@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { createPublicClient, createWalletClient, http, parseUnits, toHex, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
-import pino from "pino";
+import type pino from "pino";
 import { deployProtocol, type Wallet } from "../../common/deploy";
 import type { Deployment } from "../../common/deployment";
 import { assetOf, setPrice, type ChainContext } from "../../common/actions";
@@ -61,7 +61,13 @@ export async function startChain(port: number): Promise<Chain> {
   else node.child.once("exit", report);
   try {
     const chain = await seedChain(node);
-    return { ...chain, stop: () => ((stopping = true), node.stop()) };
+    return {
+      ...chain,
+      stop: () => {
+        stopping = true;
+        return node.stop();
+      },
+    };
   } catch (e) {
     // Never leave a node behind: an orphan keeps the port and answers the next run's readiness probe.
     stopping = true;

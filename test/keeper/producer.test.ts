@@ -156,23 +156,23 @@ describe("keeper: producer and config", function () {
   });
 
   it("private key: from env or file, validated, and it cannot be printed by accident", () => {
-    const key = "0x" + "5e".repeat(32);
+    const key = `0x${"5e".repeat(32)}`;
     const s = parsePrivateKey(key, "test");
     expect(s.reveal()).to.equal(key);
     for (const printed of [String(s), `${s}`, JSON.stringify({ s }), inspect(s), inspect({ nested: { s } })]) {
       expect(printed).to.not.contain("5e5e5e");
     }
     expect(() => parsePrivateKey("0x1234", "KEEPER_PRIVATE_KEY")).to.throw(/KEEPER_PRIVATE_KEY: expected 32 bytes/);
-    expect(() => parsePrivateKey("0x" + "0".repeat(64), "x")).to.throw(/not a valid secp256k1/);
+    expect(() => parsePrivateKey(`0x${"0".repeat(64)}`, "x")).to.throw(/not a valid secp256k1/);
     let message = "";
     try {
-      parsePrivateKey("zz" + "5e".repeat(31), "KEEPER_PRIVATE_KEY");
+      parsePrivateKey(`zz${"5e".repeat(31)}`, "KEEPER_PRIVATE_KEY");
     } catch (e) {
       message = (e as Error).message;
     }
     expect(message).to.not.contain("5e5e");
     const file = path.join(os.tmpdir(), `mw-key-${process.pid}`);
-    fs.writeFileSync(file, key.slice(2) + "\n", { mode: 0o600 });
+    fs.writeFileSync(file, `${key.slice(2)}\n`, { mode: 0o600 });
     try {
       expect(loadPrivateKey({ KEEPER_PRIVATE_KEY_FILE: file }).reveal()).to.equal(key);
     } finally {

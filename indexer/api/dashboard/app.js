@@ -75,7 +75,7 @@
 
   function usd(s) {
     var x = Number(s);
-    if (!isFinite(x)) return "—";
+    if (!Number.isFinite(x)) return "—";
     var abs = Math.abs(x);
     if (abs >= 1e9) return "$" + (x / 1e9).toFixed(2) + "B";
     if (abs >= 1e6) return "$" + (x / 1e6).toFixed(2) + "M";
@@ -95,7 +95,7 @@
   function hfClass(display) {
     if (display === "∞") return "hf-green";
     var x = Number(display);
-    if (!isFinite(x)) return "hf-unknown";
+    if (!Number.isFinite(x)) return "hf-unknown";
     if (x >= 3) return "hf-green";
     if (x >= 1.1) return "hf-orange";
     return "hf-red";
@@ -284,7 +284,8 @@
       svg.appendChild(svgEl("line", { x1: left, y1: y, x2: W - right, y2: y, class: "axis", "stroke-dasharray": f ? "2 3" : "" }));
       svg.appendChild(svgEl("text", { x: left - 4, y: y + 4, "text-anchor": "end" }, usd(maxY * f)));
     });
-    for (var x = 0; x <= maxX; x += 10) {
+    var x;
+    for (x = 0; x <= maxX; x += 10) {
       svg.appendChild(svgEl("text", { x: sx(x), y: H - bottom + 14, "text-anchor": "middle" }, "−" + x + "%"));
     }
     svg.appendChild(svgEl("line", { x1: sx(20), y1: top, x2: sx(20), y2: top + plotH, stroke: "#d64545", "stroke-dasharray": "4 3" }));
@@ -431,8 +432,9 @@
     });
     $("sequencer").textContent = "L2 sequencer: " + o.sequencer.status;
     if (!stressBuilt && o.feeds.length) buildStressForm(o.feeds);
+    var sel;
     if (!assetsFilled && o.feeds.length) {
-      var sel = $("at-risk-asset");
+      sel = $("at-risk-asset");
       o.feeds.forEach(function (f) {
         sel.appendChild(el("option", { value: f.symbol || f.asset }, [f.symbol || short(f.asset)]));
       });
@@ -460,7 +462,7 @@
     var shocks = {};
     Array.prototype.forEach.call($("stress-inputs").querySelectorAll("input"), function (i) {
       var v = Number(i.value);
-      if (i.value !== "" && v !== 0 && isFinite(v)) shocks[i.getAttribute("data-asset")] = v / 100;
+      if (i.value !== "" && v !== 0 && Number.isFinite(v)) shocks[i.getAttribute("data-asset")] = v / 100;
     });
     var out = $("stress-result");
     if (!Object.keys(shocks).length) {

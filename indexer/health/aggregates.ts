@@ -3,7 +3,7 @@
 // Reflects positions as of the last evaluate.
 import { currentIndexes, rayMulDown, rayMulUp } from "../../common/math";
 import { LIQ, UNKNOWN } from "./book";
-import type { EngineData } from "./engine";
+import type { EngineData } from "./engine-data";
 import { currentSums } from "./sums";
 import type { AssetRisk, CurveStep, HfBucket, LiquidationCurve, RiskAggregates } from "./types";
 

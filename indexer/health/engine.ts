@@ -37,10 +37,11 @@ import {
   W,
   WATCH,
 } from "./book";
+import type { EngineData } from "./engine-data";
 import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
-import { anchorHigh, anchorLow, hfHigh, hfLow, stateHolds, thresholdsFrom, type Thresholds } from "./thresholds";
+import { anchorHigh, anchorLow, hfHigh, hfLow, stateHolds, thresholdsFrom } from "./thresholds";
 import type {
   AccountHealth,
   Address,
@@ -63,24 +64,6 @@ interface Deferred {
   s: AssetSlot;
   dfc: number;
   dfd: number;
-}
-
-interface LiqRecord {
-  since: bigint;
-  healthFactor: bigint;
-  computedAt: bigint;
-}
-
-/** Mutable state shared by the engine, one evaluate pass, aggregates and stress (those two only read). */
-export interface EngineData {
-  state: ProtocolState;
-  book: AccountBook;
-  slots: AssetSlot[];
-  prices: Map<Address, PriceInfo>;
-  thresholds: Thresholds;
-  liq: Map<number, LiqRecord>;
-  unknown: Set<number>;
-  watch: Set<number>;
 }
 
 const lower = (a: string): Address => a.toLowerCase() as Address;

@@ -1,6 +1,6 @@
 // Float sums of every account at `now` (current indexes, current or shocked prices), for aggregates and stress:
 // one pass over the holder lists, no bigint.
-import type { EngineData } from "./engine";
+import type { EngineData } from "./engine-data";
 import { ExactContext } from "./exact";
 import type { Address } from "./types";
 

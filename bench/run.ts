@@ -122,7 +122,9 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-function machine(): Record<string, string | number> {
+type Machine = { nproc: number; cpu: string; mem_gb: number; node: string; loadavg_1m: number };
+
+function machine(): Machine {
   const cpu = os.cpus()[0]?.model ?? "unknown";
   return {
     nproc: os.availableParallelism?.() ?? os.cpus().length,

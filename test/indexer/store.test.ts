@@ -349,7 +349,7 @@ for (const kind of ["pglite", "postgres"] as const) {
       // 30,000 rows in 5,000-row chunks: 6 data statements + checkpoint; per-row writes would be 30,000.
       expect(statements <= 10).to.equal(true);
 
-      const [{ n, tx }] = await db.query<{ n: string; tx: string }>("SELECT count(*) AS n, count(DISTINCT xmin::text) AS tx FROM positions");
+      const { n, tx } = (await db.query<{ n: string; tx: string }>("SELECT count(*) AS n, count(DISTINCT xmin::text) AS tx FROM positions"))[0]!;
       expect([n, tx]).to.deep.equal(["20000", "1"]);
       const state = await store.loadState();
       expect(state.positions.length).to.equal(20_000);
@@ -464,7 +464,7 @@ for (const kind of ["pglite", "postgres"] as const) {
       const second = makeCheckpoint(2n, { recentBlocks: [], journal: "[]", digest: "d2" });
       await store.commitBatch(batch(2n, { checkpoint: second }));
       expect((await store.loadState()).checkpoint).to.deep.equal(second);
-      const [{ n }] = await db.query<{ n: string }>("SELECT count(*) AS n FROM checkpoint");
+      const { n } = (await db.query<{ n: string }>("SELECT count(*) AS n FROM checkpoint"))[0]!;
       expect(n).to.equal("1");
     });
 

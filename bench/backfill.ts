@@ -82,7 +82,12 @@ export function postgresBackend(url: string): BackfillBackend {
  * Indexes the whole chain once into a fresh store and emits events/s. With `keep`, the indexer stays up in follow
  * mode and is returned (the naive-keeper and latency runs follow the head with it); otherwise it is stopped.
  */
-export async function measureBackfill(chain: BenchChain, backend: BackfillBackend, params: Record<string, string | number>, keep = false): Promise<Follower | null> {
+export async function measureBackfill(
+  chain: BenchChain,
+  backend: BackfillBackend,
+  params: Record<string, string | number>,
+  keep = false,
+): Promise<Follower | null> {
   const { store, cleanup } = await backend.open();
   await settle();
   // Every event must sit in a final block so the whole run is backfill (follow mode handles one block at a time).
@@ -104,7 +109,11 @@ export async function measureBackfill(chain: BenchChain, backend: BackfillBacken
   const events = follower.indexer.status.eventsApplied;
   const calls = follower.counter.calls;
   const p = { ...params, backend: backend.name, events, blocks: Number(head) - chain.d.startBlock + 1 };
-  emit(`backfill.${backend.name}.events_per_s`, (events / ms) * 1000, "events/s", { ...p, target: ">= 100000 events", what: "deployment block → head: eth_getLogs, decode, state, health engine, one store transaction per range" });
+  emit(`backfill.${backend.name}.events_per_s`, (events / ms) * 1000, "events/s", {
+    ...p,
+    target: ">= 100000 events",
+    what: "deployment block → head: eth_getLogs, decode, state, health engine, one store transaction per range",
+  });
   emit(`backfill.${backend.name}.ms`, ms, "ms", p);
   emit(`backfill.${backend.name}.rpc_calls`, sumCalls(calls), "calls", { ...p, getLogs: calls.get("eth_getLogs") ?? 0, http: follower.counter.http });
   note(`backfill ${backend.name}: ${events} events in ${Math.round(ms)} ms`);

@@ -105,7 +105,6 @@ let compiled: Hex | null = null;
 /** Creation bytecode of BenchBatcher (compiled once per process, optimiser on, like the project's contracts). */
 export function batcherBytecode(): Hex {
   if (compiled) return compiled;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const solc = require("solc") as { compile(input: string): string };
   const input = {
     language: "Solidity",

@@ -1,7 +1,6 @@
 // Benchmark chains: a hardhat node with the protocol and the bench batcher deployed, and fast bulk seeding
 // (automine off, node-signed transactions in JSON-RPC batches, one evm_mine per block) of borrowers and suppliers.
 import fs from "node:fs";
-import path from "node:path";
 import { concat, encodeFunctionData, getContractAddress, keccak256, pad, parseUnits, toHex, type Hex } from "viem";
 import { deployContract, deployProtocol } from "../common/deploy";
 import type { Deployment, Hex20 } from "../common/deployment";
@@ -126,16 +125,38 @@ export async function startBenchChain(port: number): Promise<BenchChain> {
     const ctx: ChainContext = { publicClient: node.publicClient, deployment: d, admin: wallet };
     const admin = wallet.account.address.toLowerCase() as Hex20;
     const batcher = await deployContract({ publicClient: node.publicClient, walletClient: wallet }, [], bytecode, []);
-    const borrowerImpl = ((await node.publicClient.readContract({ address: batcher, abi: batcherAbi, functionName: "borrowerImpl" })) as Hex20).toLowerCase() as Hex20;
+    const borrowerImpl = (
+      (await node.publicClient.readContract({ address: batcher, abi: batcherAbi, functionName: "borrowerImpl" })) as Hex20
+    ).toLowerCase() as Hex20;
     const chain: BenchChain = {
-      node, d, ctx, admin, batcher, borrowerImpl, nextSalt: 1, borrowers: [], stop,
+      node,
+      d,
+      ctx,
+      admin,
+      batcher,
+      borrowerImpl,
+      nextSalt: 1,
+      borrowers: [],
+      stop,
       get peakRssMb() {
         return peak;
       },
     };
     // Deep liquidity to borrow from, deposited by the batcher on the admin's behalf.
     const liquidity: Record<string, string> = { WBTC: "1000000", WETH: "10000000", USDC: "100000000000", DAI: "100000000000" };
-    await bulkSend(chain, d.assets.map((a) => call(admin, batcher, batcherAbi, "depositFor", [d.pool, a.address, [parseUnits(liquidity[a.symbol] ?? "1000000", a.decimals)], [admin]], 1_000_000n)));
+    await bulkSend(
+      chain,
+      d.assets.map((a) =>
+        call(
+          admin,
+          batcher,
+          batcherAbi,
+          "depositFor",
+          [d.pool, a.address, [parseUnits(liquidity[a.symbol] ?? "1000000", a.decimals)], [admin]],
+          1_000_000n,
+        ),
+      ),
+    );
     return chain;
   } catch (e) {
     await stop();
@@ -149,7 +170,11 @@ export async function withSocketRetry<T>(fn: () => Promise<T>, attempts = 3): Pr
     try {
       return await fn();
     } catch (e) {
-      if (i + 1 >= attempts || !/fetch failed|other side closed|ECONNRESET|socket/i.test(String((e as Error).message) + String((e as { cause?: unknown }).cause))) throw e;
+      if (
+        i + 1 >= attempts ||
+        !/fetch failed|other side closed|ECONNRESET|socket/i.test(String((e as Error).message) + String((e as { cause?: unknown }).cause))
+      )
+        throw e;
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -178,8 +203,13 @@ export async function bulkSend(chain: BenchChain, txs: readonly RawTx[], perBloc
     const nonces = new Map<Hex20, number>();
     for (let i = 0; i < senders.length; i += 500) {
       const part = senders.slice(i, i + 500);
-      const counts = (await rpcBatch(url, part.map((s) => ({ method: "eth_getTransactionCount", params: [s, "pending"] })))) as Hex[];
-      part.forEach((s, j) => nonces.set(s, Number(counts[j])));
+      const counts = (await rpcBatch(
+        url,
+        part.map((s) => ({ method: "eth_getTransactionCount", params: [s, "pending"] })),
+      )) as Hex[];
+      part.forEach((s, j) => {
+        nonces.set(s, Number(counts[j]));
+      });
     }
     for (let i = 0; i < txs.length; i += perBlock) {
       const part = txs.slice(i, i + perBlock);
@@ -188,7 +218,17 @@ export async function bulkSend(chain: BenchChain, txs: readonly RawTx[], perBloc
         nonces.set(t.from, nonce + 1);
         return {
           method: "eth_sendTransaction",
-          params: [{ from: t.from, to: t.to, data: t.data, gas: toHex(t.gas), nonce: toHex(nonce), maxFeePerGas: toHex(MAX_FEE), maxPriorityFeePerGas: toHex(PRIORITY_FEE) }],
+          params: [
+            {
+              from: t.from,
+              to: t.to,
+              data: t.data,
+              gas: toHex(t.gas),
+              nonce: toHex(nonce),
+              maxFeePerGas: toHex(MAX_FEE),
+              maxPriorityFeePerGas: toHex(PRIORITY_FEE),
+            },
+          ],
         };
       });
       await rpcBatch(url, calls);
@@ -269,7 +309,9 @@ export async function seedBorrowers(chain: BenchChain, spec: BorrowerSpec): Prom
         owed.push(units((usd * LT[c]!) / hf, debt, da.decimals));
         seeded[i] = { address: cloneAddress(chain, firstSalt + j), collateral: c, debt, hf };
       });
-      txs.push(call(chain.admin, chain.batcher, batcherAbi, "openPositions", [d.pool, ca.address, coll, da.address, owed, BigInt(firstSalt)], 15_000_000n));
+      txs.push(
+        call(chain.admin, chain.batcher, batcherAbi, "openPositions", [d.pool, ca.address, coll, da.address, owed, BigInt(firstSalt)], 15_000_000n),
+      );
     }
   }
   const r = await bulkSend(chain, txs, TXS_PER_BLOCK);
@@ -284,7 +326,11 @@ export function cloneAddress(chain: BenchChain, salt: number): Hex20 {
 }
 
 /** Deposits on behalf of fresh addresses (suppliers without debt): two watched events each, 120 per transaction. */
-export async function seedSupplierDeposits(chain: BenchChain, tag: string, count: number): Promise<{ ms: number; txs: number; blocks: number; events: number }> {
+export async function seedSupplierDeposits(
+  chain: BenchChain,
+  tag: string,
+  count: number,
+): Promise<{ ms: number; txs: number; blocks: number; events: number }> {
   const { d } = chain;
   const txs: RawTx[] = [];
   for (let i = 0; i < count; i += DEPOSITS_PER_TX) {
@@ -304,7 +350,9 @@ export async function sendPrice(chain: BenchChain, symbol: string, usd: number):
   const abi = a.feedKind === "emitting" ? emittingAggregatorAbi : mockV3AggregatorAbi;
   const answer = (BigInt(Math.round(usd * 1e8)) * 10n ** BigInt(a.feedDecimals)) / 10n ** 8n;
   const tx = call(chain.admin, a.feed, abi, "updateAnswer", [answer], 200_000n);
-  return chain.node.rpc<Hex>("eth_sendTransaction", [{ from: tx.from, to: tx.to, data: tx.data, gas: toHex(tx.gas), maxFeePerGas: toHex(MAX_FEE), maxPriorityFeePerGas: toHex(PRIORITY_FEE) }]);
+  return chain.node.rpc<Hex>("eth_sendTransaction", [
+    { from: tx.from, to: tx.to, data: tx.data, gas: toHex(tx.gas), maxFeePerGas: toHex(MAX_FEE), maxPriorityFeePerGas: toHex(PRIORITY_FEE) },
+  ]);
 }
 
 /** Refreshes every feed at its current answer (keeps heartbeats alive), as one block. */

@@ -48,7 +48,10 @@ export async function startFollower(
   let health!: HealthEngine;
   const pollIntervalMs = opts.pollIntervalMs ?? 25;
   const indexer = new Indexer({
-    client, store, deployment: chain.d, logger: silent,
+    client,
+    store,
+    deployment: chain.d,
+    logger: silent,
     createHealth: (state) => (health = new HealthEngine(state)),
     config: { finalityDepth: opts.finalityDepth ?? 12, pollIntervalMs, stallTimeoutMs: 600_000, progress: false },
   });

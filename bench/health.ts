@@ -37,15 +37,16 @@ export function runHealthChild(o: HealthBenchOptions): Promise<void> {
     let buf = "";
     child.stdout.on("data", (d: Buffer) => {
       buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
+      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
-        if (line && !relay(line)) process.stderr.write(line + "\n");
+        if (line && !relay(line)) process.stderr.write(`${line}\n`);
       }
     });
     child.on("error", reject);
-    child.on("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`health bench child (${o.accounts} accounts) exited with ${code ?? signal}`))));
+    child.on("exit", (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`health bench child (${o.accounts} accounts) exited with ${code ?? signal}`)),
+    );
   });
 }
 
@@ -83,7 +84,11 @@ function measure(o: HealthBenchOptions): void {
   const stateBytes = (h1 - h0) / n;
   const engineBytes = (h2 - h1) / n;
   emit("health.population_build_ms", populationMs, "ms", { ...p, what: "synthetic ProtocolState (not the engine)" });
-  emit("health.engine_build_ms", buildMs, "ms", { ...p, what: "new HealthEngine + prices + first evaluate (every account classified)", exact: first.recomputed });
+  emit("health.engine_build_ms", buildMs, "ms", {
+    ...p,
+    what: "new HealthEngine + prices + first evaluate (every account classified)",
+    exact: first.recomputed,
+  });
   emit("health.engine_bytes_per_account", engineBytes, "B", { ...p, what: "heap+arrayBuffers delta after GC, engine only", target: "< 1024" });
   emit("health.engine_typed_bytes_per_account", engine.memoryBytes() / n, "B", { ...p, what: "typed arrays of the engine (book + holder lists)" });
   emit("health.state_bytes_per_account", stateBytes, "B", { ...p, what: "ProtocolState (positions as Maps of bigints), shared with the indexer" });
@@ -138,7 +143,11 @@ function measure(o: HealthBenchOptions): void {
   const large = times.filter((_, i) => sizes[i]! > 0.01);
   emit("health.price_update_small_p50_ms", median(small), "ms", { ...p, moves: small.length, move: "the moves of ≤1% in the sample above" });
   emit("health.price_update_large_p50_ms", median(large), "ms", { ...p, moves: large.length, move: "the moves of 1–5% in the sample above" });
-  emit("health.price_update_exact_checks_p50", median(exact), "accounts", { ...p, what: "bigint confirmations per update (the rest decided by the float prefilter)", holders_p50: median(holdersMoved) });
+  emit("health.price_update_exact_checks_p50", median(exact), "accounts", {
+    ...p,
+    what: "bigint confirmations per update (the rest decided by the float prefilter)",
+    holders_p50: median(holdersMoved),
+  });
   emit("health.price_update_set_changes_p50", median(changed), "accounts", { ...p, what: "liquidatable added+removed per update" });
 
   // Full recompute: a time jump past the interest drift budget forces a rebase — every account re-classified.
@@ -150,7 +159,11 @@ function measure(o: HealthBenchOptions): void {
     rebase.push(performance.now() - start);
     if (!u.rebased) note(`health ${n}: +1 day did not rebase`);
   }
-  emit("health.full_recompute_ms", median(rebase), "ms", { ...p, what: "rebase: every account re-summed and classified (+1 day of interest)", runs: 3 });
+  emit("health.full_recompute_ms", median(rebase), "ms", {
+    ...p,
+    what: "rebase: every account re-summed and classified (+1 day of interest)",
+    runs: 3,
+  });
 
   // The same with exact bigint math only: HF of every holder of the moved asset (incremental, no prefilter), and
   // of every account (a full exact scan), with common/math accountData as the contract computes it.
@@ -170,7 +183,11 @@ function measure(o: HealthBenchOptions): void {
     exactMoveTimes.push(performance.now() - start);
     void liq;
   }
-  emit("health.exact_price_update_p50_ms", median(exactMoveTimes), "ms", { ...p, moves: o.exactMoves, what: "exact bigint HF of every holder of the moved asset, no prefilter" });
+  emit("health.exact_price_update_p50_ms", median(exactMoveTimes), "ms", {
+    ...p,
+    moves: o.exactMoves,
+    what: "exact bigint HF of every holder of the moved asset, no prefilter",
+  });
 
   // Engine and brute force at the same moment: the engine's set must equal the exact scan's.
   engine.evaluate(now, ++block);

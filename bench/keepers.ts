@@ -71,10 +71,13 @@ export async function startBenchKeeper(
   const transport = http(chain.node.url, { retryCount: 1 });
   const publicClient = createPublicClient({ chain: hardhat, transport, pollingInterval: 50, cacheTime: 0 }) as PublicClient;
   const walletClient = createWalletClient({ chain: hardhat, transport, account: privateKeyToAccount(signerKey(signer)) });
-  const keeper = await createKeeper(
-    parseKeeperConfig({ pool: chain.d.pool, ...queue, concurrency: 2, pollIntervalMs: 50, ...opts.config }),
-    { publicClient: publicClient as never, walletClient: walletClient as never, store, connection: { ...REDIS }, logger: silent },
-  );
+  const keeper = await createKeeper(parseKeeperConfig({ pool: chain.d.pool, ...queue, concurrency: 2, pollIntervalMs: 50, ...opts.config }), {
+    publicClient: publicClient as never,
+    walletClient: walletClient as never,
+    store,
+    connection: { ...REDIS },
+    logger: silent,
+  });
   const finished: BenchKeeper["finished"] = [];
   keeper.worker.worker.on("completed", (job, result) => {
     finished.push({ at: performance.now(), jobId: job.id ?? "", account: job.data.account, result, failed: null });

@@ -41,7 +41,11 @@ export async function detectionLatency(chain: BenchChain, follower: Follower, ro
     }
     for (const a of upd.liquidatableAdded) r.accounts.add(a.toLowerCase());
     const opps = follower.health.liquidatable().map((l) => ({
-      account: l.account, healthFactor: l.healthFactor, since: l.since, positionVersion: l.positionVersion, status: "liquidatable" as const,
+      account: l.account,
+      healthFactor: l.healthFactor,
+      since: l.since,
+      positionVersion: l.positionVersion,
+      status: "liquidatable" as const,
     }));
     void producer.enqueueOpportunities(opps, { blockNumber: ev.block.number, blockHash: ev.block.hash }).then((res) => {
       if (res.enqueued && r.enqueuedAt === null) r.enqueuedAt = performance.now();
@@ -57,8 +61,14 @@ export async function detectionLatency(chain: BenchChain, follower: Follower, ro
       const price = dropPrice(k);
       const before = bk.finished.length;
       const r: Round = {
-        t0: performance.now(), block: (await chain.node.publicClient.getBlockNumber()) + 1n, detectedAt: null, enqueuedAt: null,
-        enqueued: 0, added: 0, accounts: new Set(), lastChangeAt: 0,
+        t0: performance.now(),
+        block: (await chain.node.publicClient.getBlockNumber()) + 1n,
+        detectedAt: null,
+        enqueuedAt: null,
+        enqueued: 0,
+        added: 0,
+        accounts: new Set(),
+        lastChangeAt: 0,
       };
       current = r;
       r.t0 = performance.now();
@@ -69,7 +79,9 @@ export async function detectionLatency(chain: BenchChain, follower: Follower, ro
       // enqueued for 500 ms (a partial liquidation can leave an account liquidatable: a new job).
       const deadline = Date.now() + 120_000;
       const busy = () =>
-        r.enqueuedAt === null || bk.finished.length - before < r.enqueued || performance.now() - Math.max(r.lastChangeAt, bk.finished.at(-1)?.at ?? 0) < 500;
+        r.enqueuedAt === null ||
+        bk.finished.length - before < r.enqueued ||
+        performance.now() - Math.max(r.lastChangeAt, bk.finished.at(-1)?.at ?? 0) < 500;
       while (busy()) {
         if (Date.now() > deadline) throw new Error(`latency round ${k}: ${bk.finished.length - before}/${r.enqueued} jobs finished in 120 s`);
         await new Promise((res) => setTimeout(res, 10));
@@ -87,7 +99,9 @@ export async function detectionLatency(chain: BenchChain, follower: Follower, ro
         all: Math.max(...done.map((d) => d.at)) - r.t0,
         jobs: done.length,
       });
-      note(`latency ${n}: round ${k} WETH → ${price}: ${r.added} liquidatable, ${liquidated.length}/${done.length} liquidated; first mined after ${Math.round(first.at - r.t0)} ms`);
+      note(
+        `latency ${n}: round ${k} WETH → ${price}: ${r.added} liquidatable, ${liquidated.length}/${done.length} liquidated; first mined after ${Math.round(first.at - r.t0)} ms`,
+      );
       current = null;
     }
   } finally {
@@ -99,11 +113,28 @@ export async function detectionLatency(chain: BenchChain, follower: Follower, ro
     // Back to the seeding price for whatever runs next on this chain.
     await chain.node.publicClient.waitForTransactionReceipt({ hash: await sendPrice(chain, "WETH", BASE_WETH) });
   }
-  const p = { borrowers: n, accounts_indexed: follower.health.stats().accounts, rounds, poll_ms: follower.pollIntervalMs, mining: "automine", keeper_concurrency: 2 };
-  emit("latency.detect_ms", median(results.map((x) => x.detect)), "ms", { ...p, what: "price tx sent (mined on arrival) → indexer applied the block and the engine reported the account liquidatable (p50)" });
+  const p = {
+    borrowers: n,
+    accounts_indexed: follower.health.stats().accounts,
+    rounds,
+    poll_ms: follower.pollIntervalMs,
+    mining: "automine",
+    keeper_concurrency: 2,
+  };
+  emit("latency.detect_ms", median(results.map((x) => x.detect)), "ms", {
+    ...p,
+    what: "price tx sent (mined on arrival) → indexer applied the block and the engine reported the account liquidatable (p50)",
+  });
   emit("latency.enqueue_ms", median(results.map((x) => x.enqueue)), "ms", { ...p, what: "→ job in the BullMQ queue (p50)" });
-  emit("latency.liquidation_mined_ms", median(results.map((x) => x.mined)), "ms", { ...p, what: "→ keeper's liquidation mined and recorded (first of the round, p50)" });
+  emit("latency.liquidation_mined_ms", median(results.map((x) => x.mined)), "ms", {
+    ...p,
+    what: "→ keeper's liquidation mined and recorded (first of the round, p50)",
+  });
   emit("latency.liquidation_blocks", median(results.map((x) => x.blocks)), "blocks", { ...p, what: "liquidation block − price-drop block (p50)" });
-  emit("latency.round_all_done_ms", median(results.map((x) => x.all)), "ms", { ...p, jobs_per_round: median(results.map((x) => x.jobs)), what: "→ every job of the round finished (p50)" });
+  emit("latency.round_all_done_ms", median(results.map((x) => x.all)), "ms", {
+    ...p,
+    jobs_per_round: median(results.map((x) => x.jobs)),
+    what: "→ every job of the round finished (p50)",
+  });
   emit("latency.detect_max_ms", Math.max(...results.map((x) => x.detect)), "ms", p);
 }

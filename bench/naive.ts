@@ -58,7 +58,13 @@ export async function naiveVsMarginwatch(chain: BenchChain, follower: Follower, 
     for (let i = 0; i < accounts.length; i += NAIVE_BATCH) {
       // issued in one tick: viem sends them as one JSON-RPC batch
       const part = accounts.slice(i, i + NAIVE_BATCH);
-      hfs.push(...(await Promise.allSettled(part.map((account) => naive.readContract({ address: chain.d.pool, abi: marginPoolAbi, functionName: "healthFactor", args: [account], blockNumber: at })))));
+      hfs.push(
+        ...(await Promise.allSettled(
+          part.map((account) =>
+            naive.readContract({ address: chain.d.pool, abi: marginPoolAbi, functionName: "healthFactor", args: [account], blockNumber: at }),
+          ),
+        )),
+      );
     }
     const liquidatable = new Set<Hex20>();
     hfs.forEach((r, i) => {
@@ -78,12 +84,23 @@ export async function naiveVsMarginwatch(chain: BenchChain, follower: Follower, 
   emit("naive.rpc_calls_per_block", median(naiveCalls), "calls", { ...p, what: "eth_call healthFactor per borrower (head poll not counted)" });
   emit("naive.http_requests_per_block", median(naiveHttp), "requests", p);
   emit("naive.ms_per_block", median(naiveMs), "ms", { ...p, what: "head known → every borrower's HF read" });
-  emit("marginwatch.rpc_calls_per_block", median(mwCalls), "calls", { ...p, by_method: byMethod, what: "indexer follow step (head poll not counted)" });
+  emit("marginwatch.rpc_calls_per_block", median(mwCalls), "calls", {
+    ...p,
+    by_method: byMethod,
+    what: "indexer follow step (head poll not counted)",
+  });
   emit("marginwatch.http_requests_per_block", median(mwHttp), "requests", { ...p, poll_ms: follower.pollIntervalMs, what: "incl. head polls" });
-  emit("marginwatch.ms_per_block", median(mwMs), "ms", { ...p, poll_ms: follower.pollIntervalMs, what: "price tx sent → block applied, oracles polled, health re-evaluated, batch committed" });
+  emit("marginwatch.ms_per_block", median(mwMs), "ms", {
+    ...p,
+    poll_ms: follower.pollIntervalMs,
+    what: "price tx sent → block applied, oracles polled, health re-evaluated, batch committed",
+  });
   emit("compare.rpc_calls_per_block_ratio", median(naiveCalls) / Math.max(1, median(mwCalls)), "x", { ...p, what: "naive ÷ marginwatch" });
   emit("compare.ms_per_block_ratio", median(naiveMs) / median(mwMs), "x", { ...p, what: "naive ÷ marginwatch" });
-  emit("compare.liquidatable_mismatches", mismatches, "accounts", { ...p, what: "accounts the naive scan found liquidatable that marginwatch did not; must be 0" });
+  emit("compare.liquidatable_mismatches", mismatches, "accounts", {
+    ...p,
+    what: "accounts the naive scan found liquidatable that marginwatch did not; must be 0",
+  });
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -20,7 +20,7 @@ export function round(v: number): number {
 export function emit(name: string, value: number, unit: string, params: Figure["params"] = {}): Figure {
   const f: Figure = { name, value: round(value), unit, params };
   figures.push(f);
-  process.stdout.write(JSON.stringify(f) + "\n");
+  process.stdout.write(`${JSON.stringify(f)}\n`);
   return f;
 }
 
@@ -30,7 +30,7 @@ export function relay(line: string): boolean {
     const f = JSON.parse(line) as Figure;
     if (typeof f.name !== "string" || typeof f.value !== "number") return false;
     figures.push(f);
-    process.stdout.write(JSON.stringify(f) + "\n");
+    process.stdout.write(`${JSON.stringify(f)}\n`);
     return true;
   } catch {
     return false;
@@ -58,7 +58,7 @@ export function summaryTable(list: readonly Figure[] = figures): string {
   const head = ["figure", "value", "unit", "params"];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 1 ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join(" | ")} |`;
-  return [line(head), `|${width.map((w, i) => (i === 1 ? "-".repeat(w + 1) + ":" : "-".repeat(w + 2))).join("|")}|`, ...rows.map(line)].join("\n");
+  return [line(head), `|${width.map((w, i) => (i === 1 ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`, ...rows.map(line)].join("\n");
 }
 
 /** p-th percentile (nearest rank) of a sample. */

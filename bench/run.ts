@@ -39,6 +39,15 @@ interface Options {
   pgUrl: string;
 }
 
+/** The --help text: this file's // comment lines. */
+function usage(): string {
+  return fs
+    .readFileSync(__filename, "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("//"))
+    .join("\n");
+}
+
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     only: new Set(SUITES),
@@ -63,33 +72,59 @@ function parseArgs(argv: string[]): Options {
     };
     switch (flag) {
       case "--only": {
-        const names = value().split(",").map((s) => s.trim()) as Suite[];
+        const names = value()
+          .split(",")
+          .map((s) => s.trim()) as Suite[];
         for (const n of names) if (!SUITES.includes(n)) throw new Error(`unknown suite "${n}" (known: ${SUITES.join(", ")})`);
         o.only = new Set(names);
         break;
       }
-      case "--large": o.healthSizes = [1_000_000]; break;
-      case "--accounts": o.healthSizes = list(value()); break;
-      case "--chain-accounts": o.chainSizes = list(value()); break;
-      case "--events": o.events = list(value())[0]!; break;
-      case "--moves": o.moves = Number(value()); break;
-      case "--rounds": o.rounds = Number(value()); break;
-      case "--blocks": o.blocks = Number(value()); break;
-      case "--throughput-accounts": o.throughputAccounts = Number(value()); break;
-      case "--port": o.port = Number(value()); break;
-      case "--pg-url": o.pgUrl = value(); break;
-      case "--help": case "-h":
-        process.stderr.write(fs.readFileSync(__filename, "utf8").split("\n").filter((l) => l.startsWith("//")).join("\n") + "\n");
+      case "--large":
+        o.healthSizes = [1_000_000];
+        break;
+      case "--accounts":
+        o.healthSizes = list(value());
+        break;
+      case "--chain-accounts":
+        o.chainSizes = list(value());
+        break;
+      case "--events":
+        o.events = list(value())[0]!;
+        break;
+      case "--moves":
+        o.moves = Number(value());
+        break;
+      case "--rounds":
+        o.rounds = Number(value());
+        break;
+      case "--blocks":
+        o.blocks = Number(value());
+        break;
+      case "--throughput-accounts":
+        o.throughputAccounts = Number(value());
+        break;
+      case "--port":
+        o.port = Number(value());
+        break;
+      case "--pg-url":
+        o.pgUrl = value();
+        break;
+      case "--help":
+      case "-h":
+        process.stderr.write(`${usage()}\n`);
         process.exit(0);
         break;
-      default: throw new Error(`unknown flag ${a} (see --help)`);
+      default:
+        throw new Error(`unknown flag ${a} (see --help)`);
     }
   }
   for (const n of [...o.healthSizes, ...o.chainSizes, o.events]) if (!Number.isInteger(n) || n <= 0) throw new Error(`invalid size ${n}`);
   return o;
 }
 
-function machine(): Record<string, string | number> {
+type Machine = { nproc: number; cpu: string; mem_gb: number; node: string; loadavg_1m: number };
+
+function machine(): Machine {
   const cpu = os.cpus()[0]?.model ?? "unknown";
   return {
     nproc: os.availableParallelism?.() ?? os.cpus().length,
@@ -105,10 +140,19 @@ async function withChain(port: number, borrowers: number, run: (chain: BenchChai
   const chain = await startBenchChain(port);
   try {
     const s = await seedBorrowers(chain, borrowerSpec(borrowers));
-    emit("chain.seed_borrowers_ms", s.ms, "ms", { borrowers, txs: s.txs, blocks: s.blocks, events: s.events, how: "bench batcher: 40 borrower clones per tx" });
+    emit("chain.seed_borrowers_ms", s.ms, "ms", {
+      borrowers,
+      txs: s.txs,
+      blocks: s.blocks,
+      events: s.events,
+      how: "bench batcher: 40 borrower clones per tx",
+    });
     note(`chain :${port}: ${borrowers} borrowers seeded in ${Math.round(performance.now() - t)} ms`);
     await run(chain);
-    emit("chain.node_peak_rss_mb", chain.peakRssMb, "MB", { borrowers, what: "hardhat node resident memory, peak of 1 s samples (node runs with --max-semi-space-size=1, see bench/chain.ts)" });
+    emit("chain.node_peak_rss_mb", chain.peakRssMb, "MB", {
+      borrowers,
+      what: "hardhat node resident memory, peak of 1 s samples (node runs with --max-semi-space-size=1, see bench/chain.ts)",
+    });
   } catch (e) {
     if (chain.node.child.exitCode !== null) note(`hardhat node on :${port} exited with ${chain.node.child.exitCode}`);
     throw e;
@@ -142,7 +186,10 @@ async function main(): Promise<void> {
         if (o.only.has("backfill") && borrowers === sizes[0]) {
           const g = await ensureEvents(chain, o.events);
           const p = { borrowers, events_on_chain: g.events, supplier_events_added: g.addedEvents };
-          emit("backfill.generation_ms", g.addedMs, "ms", { ...p, what: "supplier deposits added to reach the target, 120 per tx (borrower seeding reported separately)" });
+          emit("backfill.generation_ms", g.addedMs, "ms", {
+            ...p,
+            what: "supplier deposits added to reach the target, 120 per tx (borrower seeding reported separately)",
+          });
           try {
             await measureBackfill(chain, postgresBackend(o.pgUrl), { borrowers });
           } catch (e) {

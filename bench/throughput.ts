@@ -30,7 +30,11 @@ export async function keeperThroughput(port: number, accounts: number): Promise<
     const t = performance.now();
     chain = await startBenchChain(port);
     await seedBorrowers(chain, {
-      count: accounts, hf: (i) => 1.04 + (0.06 * i) / accounts, collateral: () => "WETH", debt: () => "USDC", sizeUsd: () => 20_000,
+      count: accounts,
+      hf: (i) => 1.04 + (0.06 * i) / accounts,
+      collateral: () => "WETH",
+      debt: () => "USDC",
+      sizeUsd: () => 20_000,
     });
     await fundSigners(chain, [2, 3, 4]);
     // −13%: every borrower under HF 0.95, so each liquidation may repay all of its debt in one go.
@@ -48,7 +52,13 @@ export async function keeperThroughput(port: number, accounts: number): Promise<
       const producer = new LiquidationProducer({ connection: { ...REDIS }, ...queue });
       try {
         for (const s of setup.signers) keepers.push(await startBenchKeeper(chain, s, queue, { store, config: { concurrency: setup.concurrency } }));
-        const opps: Opportunity[] = chain.borrowers.map((b) => ({ account: b.address, healthFactor: 0n, since, positionVersion: 1, status: "liquidatable" }));
+        const opps: Opportunity[] = chain.borrowers.map((b) => ({
+          account: b.address,
+          healthFactor: 0n,
+          since,
+          positionVersion: 1,
+          status: "liquidatable",
+        }));
         const block = await chain.node.publicClient.getBlock();
         const t0 = performance.now();
         await producer.enqueueOpportunities(opps, { blockNumber: block.number, blockHash: block.hash });

@@ -26,7 +26,6 @@ import { redisOptionsFromUrl } from "../keeper/main";
 import { REDACTED_PATHS } from "../keeper/logger";
 import { MarketSimulation } from "./simulation";
 import { checkRedis } from "../common/redis-check";
-import type { Crossing } from "../indexer/health/types";
 import { Auditor } from "../indexer/audit"; // ---- auditor
 
 export interface App {
@@ -107,7 +106,12 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     const symbols = new Map(deployment.assets.map((a) => [a.address.toLowerCase(), a.symbol]));
     const policy = new AlertPolicy(await store.loadAlertState(), { symbolOf: (a) => symbols.get(a.toLowerCase()) ?? null });
     const alerts = new AlertDispatcher({
-      store, connection: redis, logger, prefix, webhookUrls: config.ALERT_WEBHOOK_URLS, webhookSecret: config.ALERT_WEBHOOK_SECRET,
+      store,
+      connection: redis,
+      logger,
+      prefix,
+      webhookUrls: config.ALERT_WEBHOOK_URLS,
+      webhookSecret: config.ALERT_WEBHOOK_SECRET,
     });
     alerts.start();
     cleanups.push(() => alerts.close());
@@ -119,7 +123,11 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     const healthOptions = { levels: config.ALERT_LEVELS, hysteresisBps: config.ALERT_HYSTERESIS_BPS };
     const oracle = new OracleTracker(client);
     const indexer = new Indexer({
-      client, store, deployment, logger: logger.child({ component: "indexer" }), oracle,
+      client,
+      store,
+      deployment,
+      logger: logger.child({ component: "indexer" }),
+      oracle,
       createHealth: (state) => (health = new HealthEngine(state, healthOptions)),
       onStep: alertStepHook({ policy, dispatcher: alerts, health: () => health, oracle }),
       config: {
@@ -133,13 +141,20 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     let keeper: Keeper | null = null;
     if (runKeeper) {
       const keeperEnv = embedded && !env.KEEPER_PRIVATE_KEY && !env.KEEPER_PRIVATE_KEY_FILE ? { ...env, KEEPER_PRIVATE_KEY: HARDHAT_KEYS[1] } : env;
-      const keeperConfig = keeperConfigFromEnv(keeperEnv, { pool: deployment.pool, prefix, ...(embedded ? { replaceAfterMs: 5_000, pollIntervalMs: 100 } : {}) });
+      const keeperConfig = keeperConfigFromEnv(keeperEnv, {
+        pool: deployment.pool,
+        prefix,
+        ...(embedded ? { replaceAfterMs: 5_000, pollIntervalMs: 100 } : {}),
+      });
       const key = loadPrivateKey(keeperEnv);
       const transport = embedded ? http(node!.url, { retryCount: 1 }) : http(config.RPC_URL, { retryCount: 1, timeout: 10_000 });
       keeper = await createKeeper(keeperConfig, {
         publicClient: createPublicClient({ transport, pollingInterval: keeperConfig.pollIntervalMs, cacheTime: 0 }) as never,
         walletClient: createWalletClient({ transport, account: privateKeyToAccount(key.reveal()) }) as never,
-        store, connection: redis, logger: logger.child({ component: "keeper" }), registry,
+        store,
+        connection: redis,
+        logger: logger.child({ component: "keeper" }),
+        registry,
       });
       // A fresh embedded chain: a nonce or lock remembered for an earlier one must not outlive it.
       if (embedded) await keeper.resetChainState();
@@ -150,8 +165,15 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     let simulation: MarketSimulation | null = null;
     if (embedded && (opts.simulate ?? true)) {
       simulation = new MarketSimulation({
-        url: node!.url, publicClient: client, deployment, adminKey: HARDHAT_KEYS[0], fundAddresses: keeper ? [keeper.address] : [],
-        borrowers: config.SIM_BORROWERS, seed: config.SIM_SEED, tickMs: config.SIM_TICK_MS, logger: logger.child({ component: "simulation" }),
+        url: node!.url,
+        publicClient: client,
+        deployment,
+        adminKey: HARDHAT_KEYS[0],
+        fundAddresses: keeper ? [keeper.address] : [],
+        borrowers: config.SIM_BORROWERS,
+        seed: config.SIM_SEED,
+        tickMs: config.SIM_TICK_MS,
+        logger: logger.child({ component: "simulation" }),
       });
       await simulation.seed();
       cleanups.push(() => simulation!.stop());
@@ -177,26 +199,45 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
           // Never on a price that is not fresh at this block: the keeper would act on a number the chain refuses.
           const held = indexer.state.accounts.get(l.account);
           const priceUnusable = held ? [...held.keys()].some((asset) => unusable.has(asset)) : false;
-          opps.push({ account: l.account, healthFactor: l.healthFactor, since: l.since, positionVersion: l.positionVersion, status: priceUnusable ? "unknown" : "liquidatable" });
+          opps.push({
+            account: l.account,
+            healthFactor: l.healthFactor,
+            since: l.since,
+            positionVersion: l.positionVersion,
+            status: priceUnusable ? "unknown" : "liquidatable",
+          });
         }
-        for (const a of health.unknown()) opps.push({ account: a, healthFactor: 0n, since: at.number, positionVersion: health.positionVersion(a), status: "unknown" });
-        producing.run({ blockNumber: at.number, blockHash: at.hash }, opps, async (ctx, list) => {
-          const r = await keeper.producer.enqueueOpportunities(list, ctx);
-          if (r.enqueued) logger.info({ block: String(ctx.blockNumber), ...r }, "liquidation jobs enqueued");
-        }).catch((e: unknown) => logger.error({ err: (e as Error).message }, "enqueueing liquidation jobs failed"));
+        for (const a of health.unknown())
+          opps.push({ account: a, healthFactor: 0n, since: at.number, positionVersion: health.positionVersion(a), status: "unknown" });
+        producing
+          .run({ blockNumber: at.number, blockHash: at.hash }, opps, async (ctx, list) => {
+            const r = await keeper.producer.enqueueOpportunities(list, ctx);
+            if (r.enqueued) logger.info({ block: String(ctx.blockNumber), ...r }, "liquidation jobs enqueued");
+          })
+          .catch((e: unknown) => logger.error({ err: (e as Error).message }, "enqueueing liquidation jobs failed"));
       }
       if (at.number - lastSnapshot >= 50n) {
         lastSnapshot = at.number;
         const payload = health.aggregates(at.timestamp);
-        void store.insertRiskSnapshot({ blockNumber: at.number, timestamp: at.timestamp, payload })
+        void store
+          .insertRiskSnapshot({ blockNumber: at.number, timestamp: at.timestamp, payload })
           .catch((e: unknown) => logger.error({ err: (e as Error).message }, "storing a risk snapshot failed"));
       }
     });
 
     // ---- auditor: every published view, a few accounts checked against the pool's own views at that block
-    const auditor = config.AUDIT_SAMPLE_PER_BLOCK > 0
-      ? new Auditor({ indexer, health, client, pool: deployment.pool, registry, logger: logger.child({ component: "auditor" }), samplePerBlock: config.AUDIT_SAMPLE_PER_BLOCK })
-      : undefined;
+    const auditor =
+      config.AUDIT_SAMPLE_PER_BLOCK > 0
+        ? new Auditor({
+            indexer,
+            health,
+            client,
+            pool: deployment.pool,
+            registry,
+            logger: logger.child({ component: "auditor" }),
+            samplePerBlock: config.AUDIT_SAMPLE_PER_BLOCK,
+          })
+        : undefined;
     auditor?.start();
     cleanups.push(() => auditor?.stop());
     // ---- end auditor

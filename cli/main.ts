@@ -12,7 +12,7 @@ import { createLogger, startApp, type App } from "./app";
 import { MarketSimulation } from "./simulation";
 import { runKeeper, stopOnSignals } from "../keeper/main";
 import { loadPrivateKey } from "../keeper/private-key";
-import { formatReport, verify, VerifyInputError } from "../indexer/audit/verify";
+import { formatReport, verify, VerifyInputError, type VerifyReport } from "../indexer/audit/verify";
 
 const program = new Command();
 program
@@ -38,9 +38,16 @@ function runtimeFlags(cmd: Command): Command {
 
 function configFrom(flags: Record<string, string | undefined>): AppConfig {
   return loadConfig(process.env, {
-    RPC_URL: flags.rpcUrl, DEPLOYMENT_FILE: flags.deployment, DATABASE_URL: flags.databaseUrl, DATA_DIR: flags.dataDir,
-    REDIS_URL: flags.redisUrl, API_HOST: flags.host, API_PORT: flags.port, CHAIN_PORT: flags.chainPort,
-    SIM_BORROWERS: flags.borrowers, LOG_LEVEL: flags.logLevel,
+    RPC_URL: flags.rpcUrl,
+    DEPLOYMENT_FILE: flags.deployment,
+    DATABASE_URL: flags.databaseUrl,
+    DATA_DIR: flags.dataDir,
+    REDIS_URL: flags.redisUrl,
+    API_HOST: flags.host,
+    API_PORT: flags.port,
+    CHAIN_PORT: flags.chainPort,
+    SIM_BORROWERS: flags.borrowers,
+    LOG_LEVEL: flags.logLevel,
   });
 }
 
@@ -50,7 +57,10 @@ function stopAppOnSignals(app: App): void {
     if (stopping) process.exit(1);
     stopping = true;
     app.logger.info({ signal }, "stopping (waiting for active keeper jobs)");
-    app.stop().then(() => process.exit(0), () => process.exit(1));
+    app.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -68,11 +78,13 @@ async function runApp(flags: Record<string, string | undefined>, opts: { keeper?
   );
 }
 
-runtimeFlags(program.command("start").description("run everything in one process: chain (embedded unless RPC_URL), indexer, API + dashboard, keeper, alerts"))
-  .action((flags) => runApp(flags, {}));
+runtimeFlags(
+  program.command("start").description("run everything in one process: chain (embedded unless RPC_URL), indexer, API + dashboard, keeper, alerts"),
+).action((flags) => runApp(flags, {}));
 
-runtimeFlags(program.command("index").description("run the indexer, API, dashboard and alerts (no keeper workers)"))
-  .action((flags) => runApp(flags, { keeper: false, simulate: false }));
+runtimeFlags(program.command("index").description("run the indexer, API, dashboard and alerts (no keeper workers)")).action((flags) =>
+  runApp(flags, { keeper: false, simulate: false }),
+);
 
 program
   .command("keeper")
@@ -114,12 +126,22 @@ program
     const deployment = readDeployment(o.deployment);
     const publicClient = createPublicClient({ transport: http(o.rpcUrl), cacheTime: 0 }) as PublicClient;
     const sim = new MarketSimulation({
-      url: o.rpcUrl, publicClient, deployment, adminKey: HARDHAT_KEYS[0], fundAddresses: [], borrowers: Number(o.borrowers),
-      seed: Number(o.seed), tickMs: Number(o.tickMs), logger: createLogger(process.env.LOG_LEVEL ?? "info"),
+      url: o.rpcUrl,
+      publicClient,
+      deployment,
+      adminKey: HARDHAT_KEYS[0],
+      fundAddresses: [],
+      borrowers: Number(o.borrowers),
+      seed: Number(o.seed),
+      tickMs: Number(o.tickMs),
+      logger: createLogger(process.env.LOG_LEVEL ?? "info"),
     });
     await sim.seed();
     sim.start();
-    process.on("SIGINT", () => { sim.stop(); process.exit(0); });
+    process.on("SIGINT", () => {
+      sim.stop();
+      process.exit(0);
+    });
   });
 
 const apiOption = () => new Option("--api <url>", "a running marginwatch API").default(process.env.MARGINWATCH_API ?? "http://127.0.0.1:8080");
@@ -142,6 +164,7 @@ program
   .addOption(apiOption())
   .option("--json", "print the raw JSON")
   .action(async (address: string, o: { api: string; json?: boolean }) => {
+    // biome-ignore lint/suspicious/noExplicitAny: prints whichever fields the card has, falling back across its shapes
     const a = await api<Record<string, any>>(o.api, `/v1/accounts/${address}`);
     if (o.json) return console.log(JSON.stringify(a, null, 2));
     console.log(`account ${address} — block ${a.blockNumber}`);
@@ -150,7 +173,8 @@ program
       const v = a[k] ?? a.display?.[k] ?? a.summary?.[k];
       if (v !== undefined) console.log(`  ${k.padEnd(19)}${v}`);
     }
-    for (const lp of a.liquidationPrices ?? []) console.log(`  liquidation price  ${lp.symbol ?? lp.asset}: ${lp.priceUSD ?? "—"} (${lp.dropPct ?? "—"}% drop)`);
+    for (const lp of a.liquidationPrices ?? [])
+      console.log(`  liquidation price  ${lp.symbol ?? lp.asset}: ${lp.priceUSD ?? "—"} (${lp.dropPct ?? "—"}% drop)`);
   });
 
 program
@@ -171,7 +195,13 @@ program
       if (!m) throw new ConfigError(`--shock ${s}: expected ASSET=fraction, e.g. WETH=-0.3`);
       shocks[m[1]!] = new Decimal(m[2]!).toNumber();
     }
-    console.log(JSON.stringify(await api(o.api, "/v1/stress", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ shocks }) }), null, 2));
+    console.log(
+      JSON.stringify(
+        await api(o.api, "/v1/stress", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ shocks }) }),
+        null,
+        2,
+      ),
+    );
   });
 
 const positiveInt = (v: string): number => {
@@ -183,14 +213,22 @@ program
   .command("verify")
   .description("check a running API's figures against MarginPool's own views at each account card's block (exit 1 unless every card is proven equal)")
   .addOption(new Option("--api-url <url>", "a running marginwatch API").default(process.env.MARGINWATCH_API ?? "http://127.0.0.1:8080"))
-  .addOption(new Option("--rpc-url <url>", "JSON-RPC endpoint of the chain the API indexes").default(process.env.RPC_URL ?? `http://127.0.0.1:${process.env.CHAIN_PORT ?? 8545}`))
-  .addOption(new Option("--deployment <file>", "deployment JSON (the pool's address)").default(process.env.DEPLOYMENT_FILE ?? path.join(process.env.DATA_DIR ?? ".data", "embedded", "deployment.json")))
+  .addOption(
+    new Option("--rpc-url <url>", "JSON-RPC endpoint of the chain the API indexes").default(
+      process.env.RPC_URL ?? `http://127.0.0.1:${process.env.CHAIN_PORT ?? 8545}`,
+    ),
+  )
+  .addOption(
+    new Option("--deployment <file>", "deployment JSON (the pool's address)").default(
+      process.env.DEPLOYMENT_FILE ?? path.join(process.env.DATA_DIR ?? ".data", "embedded", "deployment.json"),
+    ),
+  )
   .addOption(new Option("--sample <n>", "check n accounts spread over the API's list (default: every account)").argParser(positiveInt))
   .option("--json", "print the report as JSON")
   // Bad arguments are exit 2, like every configuration problem; 1 is reserved for "a mismatch was found".
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .action(async (o: { apiUrl: string; rpcUrl: string; deployment: string; sample?: number; json?: boolean }) => {
-    let report;
+    let report: VerifyReport;
     try {
       report = await verify({ apiUrl: o.apiUrl, rpcUrl: o.rpcUrl, deployment: readDeployment(o.deployment), sample: o.sample });
     } catch (e) {
@@ -200,7 +238,7 @@ program
       }
       throw e;
     }
-    process.stdout.write(o.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
+    process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     // Exit 0 only when every card was proven equal: a mismatch, or a card that could not be checked (its block is not
     // on this RPC's chain, the RPC failed), is a failed verification.
     process.exitCode = report.mismatched > 0 || report.errors > 0 ? 1 : 0;

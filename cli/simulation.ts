@@ -54,7 +54,11 @@ export class MarketSimulation {
     // viem's process-wide one: a new embedded chain in the same process must not inherit nonces of the last one.
     this.nonceManager = createNonceManager({ source: nonceFromChain() });
     const nonceManager = this.nonceManager;
-    const admin = createWalletClient({ chain: hardhat, transport: http(o.url, { retryCount: 0 }), account: privateKeyToAccount(o.adminKey, { nonceManager }) }) as Wallet;
+    const admin = createWalletClient({
+      chain: hardhat,
+      transport: http(o.url, { retryCount: 0 }),
+      account: privateKeyToAccount(o.adminKey, { nonceManager }),
+    }) as Wallet;
     this.ctx = { publicClient: o.publicClient, deployment: o.deployment, admin };
     for (const spec of DEFAULT_MARKET) this.prices.set(spec.symbol, Number(spec.priceUsd));
   }
@@ -76,7 +80,9 @@ export class MarketSimulation {
     hashes.length = 0;
     for (const a of deployment.assets) {
       const liquidity = a.symbol === "WBTC" ? "20000" : a.symbol === "WETH" ? "300000" : "500000000";
-      hashes.push(await this.send(admin, deployment.pool, marginPoolAbi, "deposit", [a.address, parseUnits(liquidity, a.decimals), admin.account.address]));
+      hashes.push(
+        await this.send(admin, deployment.pool, marginPoolAbi, "deposit", [a.address, parseUnits(liquidity, a.decimals), admin.account.address]),
+      );
     }
     await this.waitAll(hashes);
 
@@ -85,7 +91,11 @@ export class MarketSimulation {
     this.borrowers = [];
     for (let i = 0; i < n; i++) {
       const key = keccak256(toHex(`marginwatch-sim-${this.o.seed}-${i}`));
-      const wallet = createWalletClient({ chain: hardhat, transport: http(this.o.url, { retryCount: 0 }), account: privateKeyToAccount(key, { nonceManager: this.nonceManager }) }) as Wallet;
+      const wallet = createWalletClient({
+        chain: hardhat,
+        transport: http(this.o.url, { retryCount: 0 }),
+        account: privateKeyToAccount(key, { nonceManager: this.nonceManager }),
+      }) as Wallet;
       const volatile = this.r() < 0.85;
       const collateral = volatile ? (this.r() < 0.65 ? "WETH" : "WBTC") : this.r() < 0.5 ? "USDC" : "DAI";
       const debt = volatile ? (this.r() < 0.6 ? "USDC" : "DAI") : "WETH";
@@ -105,16 +115,18 @@ export class MarketSimulation {
         deposits.push(await this.send(admin, deployment.pool, marginPoolAbi, "deposit", [c.address, amount, b.wallet.account.address]));
       }
       await this.waitAll(deposits);
-      const borrows = await Promise.all(part.map(async (b, j) => {
-        const spec = DEFAULT_MARKET.find((s) => s.symbol === b.collateral)!;
-        // Target HF between ≈ 1.04 and ≈ 3: debt = collateral · LT / HF, capped under the LTV limit.
-        const hf = 1.04 + Math.pow(this.r(), 2) * 2;
-        const maxByLtv = (sizes[j]! * spec.ltvBps) / 10_000 * 0.999;
-        const debtUsd = Math.min((sizes[j]! * spec.liquidationThresholdBps) / 10_000 / hf, maxByLtv);
-        const d = assetOf(deployment, b.debt);
-        const amount = usdToUnits(debtUsd, this.prices.get(b.debt)!, d.decimals);
-        return this.send(b.wallet, deployment.pool, marginPoolAbi, "borrow", [d.address, amount]).catch(() => null);
-      }));
+      const borrows = await Promise.all(
+        part.map(async (b, j) => {
+          const spec = DEFAULT_MARKET.find((s) => s.symbol === b.collateral)!;
+          // Target HF between ≈ 1.04 and ≈ 3: debt = collateral · LT / HF, capped under the LTV limit.
+          const hf = 1.04 + this.r() ** 2 * 2;
+          const maxByLtv = ((sizes[j]! * spec.ltvBps) / 10_000) * 0.999;
+          const debtUsd = Math.min((sizes[j]! * spec.liquidationThresholdBps) / 10_000 / hf, maxByLtv);
+          const d = assetOf(deployment, b.debt);
+          const amount = usdToUnits(debtUsd, this.prices.get(b.debt)!, d.decimals);
+          return this.send(b.wallet, deployment.pool, marginPoolAbi, "borrow", [d.address, amount]).catch(() => null);
+        }),
+      );
       await this.waitAll(borrows.filter((h): h is `0x${string}` => h !== null));
     }
     this.o.logger.info({ borrowers: n, ms: Date.now() - started }, "simulation: borrowers seeded");
@@ -163,7 +175,7 @@ export class MarketSimulation {
       for (const a of this.ctx.deployment.assets) {
         if (this.silenced?.symbol === a.symbol) continue;
         const abi = a.feedKind === "emitting" ? emittingAggregatorAbi : mockV3AggregatorAbi;
-        const answer = BigInt(Math.round(this.prices.get(a.symbol)! * 1e6)) * 10n ** BigInt(a.feedDecimals) / 1_000_000n;
+        const answer = (BigInt(Math.round(this.prices.get(a.symbol)! * 1e6)) * 10n ** BigInt(a.feedDecimals)) / 1_000_000n;
         hashes.push(await this.send(this.ctx.admin, a.feed, abi, "updateAnswer", [answer]));
       }
       await this.waitAll(hashes);
@@ -186,10 +198,15 @@ export class MarketSimulation {
       const amount = usdToUnits(usd, this.prices.get(b.debt)!, d.decimals);
       this.stats.actions++;
       // Borrow a little more (drifting towards the edge) or repay some (from a top-up the admin sends).
-      const p = pick < 0.6
-        ? this.send(b.wallet, deployment.pool, marginPoolAbi, "borrow", [d.address, amount])
-        : this.send(this.ctx.admin, deployment.pool, marginPoolAbi, "repay", [d.address, amount, b.wallet.account.address]);
-      sends.push(p.catch(() => { this.stats.failedActions++; }));
+      const p =
+        pick < 0.6
+          ? this.send(b.wallet, deployment.pool, marginPoolAbi, "borrow", [d.address, amount])
+          : this.send(this.ctx.admin, deployment.pool, marginPoolAbi, "repay", [d.address, amount, b.wallet.account.address]);
+      sends.push(
+        p.catch(() => {
+          this.stats.failedActions++;
+        }),
+      );
     }
     await Promise.all(sends);
   }
@@ -197,7 +214,15 @@ export class MarketSimulation {
   private async send(wallet: Wallet, address: Hex20, abi: readonly unknown[], functionName: string, args: unknown[]): Promise<`0x${string}`> {
     // A fixed gas limit: an estimate taken in the same second as the last reserve update skips the interest
     // accrual that the mined transaction (a second later) performs, and would run out of gas.
-    return wallet.writeContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, account: wallet.account, chain: wallet.chain, gas: 1_000_000n });
+    return wallet.writeContract({
+      address,
+      abi: abi as never,
+      functionName: functionName as never,
+      args: args as never,
+      account: wallet.account,
+      chain: wallet.chain,
+      gas: 1_000_000n,
+    });
   }
 
   private async waitAll(hashes: `0x${string}`[]): Promise<void> {

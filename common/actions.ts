@@ -32,7 +32,13 @@ export async function write(
   // A fixed gas limit: an estimate taken in the same second as a reserve's last update skips the interest accrual
   // that the mined transaction (a second later) performs, and would run out of gas.
   const hash = await wallet.writeContract({
-    address, abi: abi as never, functionName: functionName as never, args: args as never, account: wallet.account, chain: wallet.chain, gas: 1_500_000n,
+    address,
+    abi: abi as never,
+    functionName: functionName as never,
+    args: args as never,
+    account: wallet.account,
+    chain: wallet.chain,
+    gas: 1_500_000n,
   });
   if (wait) {
     const r = await ctx.publicClient.waitForTransactionReceipt({ hash });
@@ -45,7 +51,12 @@ export async function write(
 export async function fund(ctx: ChainContext, wallet: Wallet, symbol: string, amount: bigint): Promise<void> {
   const a = assetOf(ctx.deployment, symbol);
   await write(ctx, wallet, a.address, testTokenAbi, "mint", [wallet.account.address, amount]);
-  const allowance = await ctx.publicClient.readContract({ address: a.address, abi: testTokenAbi, functionName: "allowance", args: [wallet.account.address, ctx.deployment.pool] });
+  const allowance = await ctx.publicClient.readContract({
+    address: a.address,
+    abi: testTokenAbi,
+    functionName: "allowance",
+    args: [wallet.account.address, ctx.deployment.pool],
+  });
   if (allowance < amount) await write(ctx, wallet, a.address, testTokenAbi, "approve", [ctx.deployment.pool, MAX]);
 }
 

@@ -4,29 +4,30 @@
 import { z } from "zod";
 
 /** Env-friendly boolean: z.coerce.boolean() would read "false" as true, so the words are spelled out. */
-const bool = z.union([
-  z.boolean(),
-  z.enum(["true", "false", "1", "0", "yes", "no"]).transform((s) => s === "true" || s === "1" || s === "yes"),
-]);
+const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"]).transform((s) => s === "true" || s === "1" || s === "yes")]);
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const url = (protocols: string[]) =>
-  z.string().url().refine((u) => protocols.some((p) => u.startsWith(p)), `must start with ${protocols.join(" or ")}`);
+  z
+    .string()
+    .url()
+    .refine((u) => protocols.some((p) => u.startsWith(p)), `must start with ${protocols.join(" or ")}`);
 
 /** "warning:1.2,critical:1.05" → levels, highest first. */
-const levels = z
-  .string()
-  .transform((s, ctx) => {
-    const out: { name: string; healthFactor: string }[] = [];
-    for (const part of s.split(",").map((p) => p.trim()).filter(Boolean)) {
-      const m = /^([a-z][a-z0-9_-]*):(\d+(\.\d+)?)$/i.exec(part);
-      if (!m || Number(m[2]) <= 1) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${part}" is not name:healthFactor with a health factor above 1 (e.g. warning:1.2)` });
-        return z.NEVER;
-      }
-      out.push({ name: m[1]!, healthFactor: m[2]! });
+const levels = z.string().transform((s, ctx) => {
+  const out: { name: string; healthFactor: string }[] = [];
+  for (const part of s
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const m = /^([a-z][a-z0-9_-]*):(\d+(\.\d+)?)$/i.exec(part);
+    if (!m || Number(m[2]) <= 1) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${part}" is not name:healthFactor with a health factor above 1 (e.g. warning:1.2)` });
+      return z.NEVER;
     }
-    return out.sort((a, b) => Number(b.healthFactor) - Number(a.healthFactor));
-  });
+    out.push({ name: m[1]!, healthFactor: m[2]! });
+  }
+  return out.sort((a, b) => Number(b.healthFactor) - Number(a.healthFactor));
+});
 
 export const ENV_SCHEMA = {
   RPC_URL: url(["http://", "https://"]).optional().describe("JSON-RPC endpoint; unset = start an embedded Hardhat chain with a simulated market"),
@@ -40,14 +41,21 @@ export const ENV_SCHEMA = {
   FINALITY_DEPTH: int(0, 10_000).optional().describe("blocks until final; default 12 on a real chain, 2 on the embedded one"),
   POLL_INTERVAL_MS: int(10, 600_000).default(1000).describe("head polling interval"),
   STALL_TIMEOUT_MS: int(1000).default(60_000).describe("head not advancing this long → /readyz 503"),
-  AUDIT_SAMPLE_PER_BLOCK: int(0, 1000).default(4).describe("accounts checked against MarginPool's own views at every published block (0 = auditor off)"),
+  AUDIT_SAMPLE_PER_BLOCK: int(0, 1000)
+    .default(4)
+    .describe("accounts checked against MarginPool's own views at every published block (0 = auditor off)"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   ALERT_LEVELS: levels.default("warning:1.2,critical:1.05").describe("margin-call levels name:HF, comma-separated (liquidatable < 1 is always on)"),
   ALERT_HYSTERESIS_BPS: int(0, 5000).default(200).describe("a level resolves once HF ≥ level × (1 + hysteresis)"),
   ALERT_WEBHOOK_URLS: z
     .string()
     .default("")
-    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(url(["http://", "https://"])))
     .describe("comma-separated webhook URLs (JSON POST, HMAC-SHA256 signed)"),
   ALERT_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional().describe("HMAC key for the X-Marginwatch-Signature header"),
@@ -57,16 +65,18 @@ export const ENV_SCHEMA = {
   SIM_TICK_MS: int(100).default(1500).describe("embedded chain: simulation tick"),
 } as const;
 
-const appConfigSchema = z
-  .object(ENV_SCHEMA)
-  .superRefine((c, ctx) => {
-    if (c.RPC_URL && !c.DEPLOYMENT_FILE) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["DEPLOYMENT_FILE"], message: "is required when RPC_URL is set (run `marginwatch deploy` or point it at your deployment JSON)" });
-    }
-    if (c.ALERT_WEBHOOK_URLS.length > 0 && !c.ALERT_WEBHOOK_SECRET) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["ALERT_WEBHOOK_SECRET"], message: "is required when ALERT_WEBHOOK_URLS is set" });
-    }
-  });
+const appConfigSchema = z.object(ENV_SCHEMA).superRefine((c, ctx) => {
+  if (c.RPC_URL && !c.DEPLOYMENT_FILE) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ["DEPLOYMENT_FILE"],
+      message: "is required when RPC_URL is set (run `marginwatch deploy` or point it at your deployment JSON)",
+    });
+  }
+  if (c.ALERT_WEBHOOK_URLS.length > 0 && !c.ALERT_WEBHOOK_SECRET) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["ALERT_WEBHOOK_SECRET"], message: "is required when ALERT_WEBHOOK_URLS is set" });
+  }
+});
 
 export type AppConfig = z.output<typeof appConfigSchema>;
 
@@ -89,7 +99,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<key
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = i.path[0] ?? "config";
-      const shown = typeof raw[key as string] === "string" && !/SECRET|KEY|PASSWORD|URL/.test(String(key)) ? ` (got "${String(raw[key as string]).slice(0, 80)}")` : "";
+      const shown =
+        typeof raw[key as string] === "string" && !/SECRET|KEY|PASSWORD|URL/.test(String(key))
+          ? ` (got "${String(raw[key as string]).slice(0, 80)}")`
+          : "";
       return `  ${String(key)}: ${i.message}${shown}`;
     });
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);

@@ -1,13 +1,6 @@
 // Deploys the protocol (oracle, pool, rate models, test tokens, feeds) with viem and returns the deployment record.
 import type { Abi, Account, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
-import {
-  emittingAggregatorAbi,
-  interestRateModelAbi,
-  marginPoolAbi,
-  mockV3AggregatorAbi,
-  priceOracleAbi,
-  testTokenAbi,
-} from "./generated/abis";
+import { emittingAggregatorAbi, interestRateModelAbi, marginPoolAbi, mockV3AggregatorAbi, priceOracleAbi, testTokenAbi } from "./generated/abis";
 import {
   emittingAggregatorBytecode,
   interestRateModelBytecode,
@@ -39,7 +32,12 @@ export async function deployContract(o: DeployOptions, abi: Abi, bytecode: Hex, 
 
 export async function send(o: DeployOptions, address: Hex20, abi: Abi, functionName: string, args: unknown[]): Promise<void> {
   const hash = await o.walletClient.writeContract({
-    address, abi, functionName, args, account: o.walletClient.account, chain: o.walletClient.chain,
+    address,
+    abi,
+    functionName,
+    args,
+    account: o.walletClient.account,
+    chain: o.walletClient.chain,
   });
   const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
@@ -75,11 +73,22 @@ export async function deployProtocol(o: DeployOptions): Promise<Deployment> {
     ]);
     await send(o, oracle, priceOracleAbi, "setFeed", [token, feed, spec.heartbeat]);
     await send(o, pool, marginPoolAbi, "listAsset", [
-      token, rateModel, spec.ltvBps, spec.liquidationThresholdBps, spec.liquidationBonusBps, spec.reserveFactorBps,
+      token,
+      rateModel,
+      spec.ltvBps,
+      spec.liquidationThresholdBps,
+      spec.liquidationBonusBps,
+      spec.reserveFactorBps,
     ]);
     assets.push({
-      symbol: spec.symbol, address: token, decimals: spec.decimals, feed, feedDecimals: spec.feedDecimals,
-      feedKind: spec.feedKind, heartbeat: spec.heartbeat, rateModel,
+      symbol: spec.symbol,
+      address: token,
+      decimals: spec.decimals,
+      feed,
+      feedDecimals: spec.feedDecimals,
+      feedKind: spec.feedKind,
+      heartbeat: spec.heartbeat,
+      rateModel,
     });
   }
 

@@ -35,7 +35,7 @@ export type Hex20 = `0x${string}`;
 
 export function writeDeployment(file: string, d: Deployment): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(d, null, 2) + "\n");
+  fs.writeFileSync(file, `${JSON.stringify(d, null, 2)}\n`);
 }
 
 /** A missing or invalid deployment file: a configuration problem (the CLI exits with code 2). */

@@ -36,7 +36,11 @@ export interface NodeHandle {
 }
 
 export async function jsonRpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await res.json()) as { result?: T; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result as T;
@@ -46,13 +50,19 @@ export async function startHardhatNode(port: number, timeoutMs = 60_000): Promis
   const root = path.resolve(__dirname, "..");
   // The GC preload keeps a long-running node's memory bounded (see hardhat-node-gc.js).
   const gcPreload = path.join(__dirname, "hardhat-node-gc.js");
-  const child = spawn(process.execPath, ["--require", gcPreload, require.resolve("hardhat/internal/cli/cli"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
-  });
+  const child = spawn(
+    process.execPath,
+    ["--require", gcPreload, require.resolve("hardhat/internal/cli/cli"), "node", "--hostname", "127.0.0.1", "--port", String(port)],
+    {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
+    },
+  );
   let output = "";
-  const keep = (d: Buffer) => { if (output.length < 20_000) output += d.toString(); };
+  const keep = (d: Buffer) => {
+    if (output.length < 20_000) output += d.toString();
+  };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   const url = `http://127.0.0.1:${port}`;

@@ -79,8 +79,7 @@ export interface AccountData {
   weightedThresholdBase: bigint;
 }
 
-export const collateralValue = (p: PositionInput): bigint =>
-  mulDivDown(rayMulDown(p.scaledCollateral, p.liquidityIndex), p.price, p.unit);
+export const collateralValue = (p: PositionInput): bigint => mulDivDown(rayMulDown(p.scaledCollateral, p.liquidityIndex), p.price, p.unit);
 export const debtValue = (p: PositionInput): bigint => mulDivUp(rayMulUp(p.scaledDebt, p.borrowIndex), p.price, p.unit);
 
 /** MarginPool._accountDataWithLimit. */

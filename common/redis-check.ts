@@ -24,7 +24,14 @@ export function redactUrl(url: string): string {
 }
 
 export async function checkRedis(url: string, options: RedisOptions, timeoutMs = 3_000): Promise<void> {
-  const client = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis({
+    ...options,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on("error", () => undefined);
   try {
     await client.connect();

@@ -1,8 +1,16 @@
 // Retry with exponential backoff and full jitter, and the one place that says which RPC errors are transient.
 import {
-  AbiDecodingDataSizeInvalidError, AbiDecodingDataSizeTooSmallError, AbiDecodingSizeLimitExceededError, AbiDecodingZeroDataError,
-  ContractFunctionRevertedError, ContractFunctionZeroDataError, ExecutionRevertedError, HttpRequestError, InvalidAbiDecodingTypeError,
-  SliceOffsetOutOfBoundsError, TimeoutError,
+  AbiDecodingDataSizeInvalidError,
+  AbiDecodingDataSizeTooSmallError,
+  AbiDecodingSizeLimitExceededError,
+  AbiDecodingZeroDataError,
+  ContractFunctionRevertedError,
+  ContractFunctionZeroDataError,
+  ExecutionRevertedError,
+  HttpRequestError,
+  InvalidAbiDecodingTypeError,
+  SliceOffsetOutOfBoundsError,
+  TimeoutError,
 } from "viem";
 export interface RetryOptions {
   /** first delay, ms (default 200) */
@@ -21,8 +29,14 @@ export interface RetryOptions {
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const onAbort = () => { clearTimeout(t); resolve(); };
-    const t = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 
@@ -34,13 +48,17 @@ export function backoffDelay(attempt: number, baseMs = 200, maxMs = 10_000): num
 /** Network-level and rate-limit failures: the same call may succeed later. */
 export function isTransientError(error: unknown): boolean {
   const text = errorText(error);
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|timed? ?out|HTTP request failed|Too Many Requests|429|502|503|504|rate limit|other side closed|network|UND_ERR/i.test(text);
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|timed? ?out|HTTP request failed|Too Many Requests|429|502|503|504|rate limit|other side closed|network|UND_ERR/i.test(
+    text,
+  );
 }
 
 /** Provider refusals that mean "ask for fewer blocks" on eth_getLogs. */
 export function isRangeTooLargeError(error: unknown): boolean {
   const text = errorText(error);
-  return /block range|range (is )?too (large|wide|big)|more than \d+ (results|logs)|limit exceeded|response size|query returned more than|too many (results|logs|blocks)|exceed(s|ed) .*(range|limit)|-32005|log response size/i.test(text);
+  return /block range|range (is )?too (large|wide|big)|more than \d+ (results|logs)|limit exceeded|response size|query returned more than|too many (results|logs|blocks)|exceed(s|ed) .*(range|limit)|-32005|log response size/i.test(
+    text,
+  );
 }
 
 /**
@@ -51,7 +69,15 @@ export function errorText(error: unknown): string {
   const clean = (s: string | undefined) => (s ?? "").replace(/0x[0-9a-fA-F]{16,}/g, "0x…");
   if (error instanceof Error) {
     const e = error as Error & { shortMessage?: string; details?: string; cause?: unknown; code?: unknown; status?: unknown };
-    return [e.name, clean(e.message), clean(e.shortMessage), clean(e.details), String(e.code ?? ""), String(e.status ?? ""), e.cause ? errorText(e.cause) : ""].join(" ");
+    return [
+      e.name,
+      clean(e.message),
+      clean(e.shortMessage),
+      clean(e.details),
+      String(e.code ?? ""),
+      String(e.status ?? ""),
+      e.cause ? errorText(e.cause) : "",
+    ].join(" ");
   }
   return clean(String(error));
 }
@@ -81,12 +107,19 @@ const CURSOR_ERRORS = new Set(["PositionOutOfBoundsError", "NegativeOffsetError"
 export function isContractAnswer(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
     if (
-      e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError || e instanceof ExecutionRevertedError
-      || e instanceof AbiDecodingZeroDataError || e instanceof AbiDecodingDataSizeTooSmallError || e instanceof AbiDecodingDataSizeInvalidError
-      || e instanceof SliceOffsetOutOfBoundsError || e instanceof InvalidAbiDecodingTypeError || e instanceof AbiDecodingSizeLimitExceededError
+      e instanceof ContractFunctionRevertedError ||
+      e instanceof ContractFunctionZeroDataError ||
+      e instanceof ExecutionRevertedError ||
+      e instanceof AbiDecodingZeroDataError ||
+      e instanceof AbiDecodingDataSizeTooSmallError ||
+      e instanceof AbiDecodingDataSizeInvalidError ||
+      e instanceof SliceOffsetOutOfBoundsError ||
+      e instanceof InvalidAbiDecodingTypeError ||
+      e instanceof AbiDecodingSizeLimitExceededError ||
       // viem's decoding cursor errors are not exported from its root: matched by class name, not by message.
-      || CURSOR_ERRORS.has(e.name)
-    ) return true;
+      CURSOR_ERRORS.has(e.name)
+    )
+      return true;
     if (e instanceof HttpRequestError || e instanceof TimeoutError) return false;
   }
   return false;

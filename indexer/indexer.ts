@@ -29,7 +29,10 @@ export interface HealthSink {
   onRollback(change: StateChange): void;
   evaluate(now: bigint, blockNumber: bigint): HealthUpdate;
   /** the exact view of one account, persisted for the accounts a block touched */
-  account?(address: Address, now: bigint):
+  account?(
+    address: Address,
+    now: bigint,
+  ):
     | { healthFactor: bigint | null; status: "healthy" | "warning" | "liquidatable" | "unknown"; totalCollateralBase: bigint; totalDebtBase: bigint }
     | undefined;
 }
@@ -51,6 +54,7 @@ export interface StepContribution {
 }
 
 /** Called synchronously after a step is applied, before its commit (e.g. the alert outbox). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook with nothing to add may return nothing at all
 export type StepHook = (step: AppliedStep) => StepContribution | void;
 
 export interface IndexerConfig {
@@ -137,16 +141,31 @@ export class Indexer extends EventEmitter {
     this.range = new AdaptiveRange(this.cfg.range);
     this.oracle = deps.oracle ?? new OracleTracker(deps.client);
     this.status = {
-      phase: "starting", head: null, cursor: BigInt(deps.deployment.startBlock) - 1n, finalizedBlock: -1n,
-      lastBlockTimestamp: null, lastRpcOkAt: 0, lastHeadChangeAt: Date.now(), rpcError: null, syncError: null, consecutiveFailures: 0, fatalError: null,
-      reorgs: 0, malformedLogs: 0, eventsApplied: 0,
+      phase: "starting",
+      head: null,
+      cursor: BigInt(deps.deployment.startBlock) - 1n,
+      finalizedBlock: -1n,
+      lastBlockTimestamp: null,
+      lastRpcOkAt: 0,
+      lastHeadChangeAt: Date.now(),
+      rpcError: null,
+      syncError: null,
+      consecutiveFailures: 0,
+      fatalError: null,
+      reorgs: 0,
+      malformedLogs: 0,
+      eventsApplied: 0,
     };
   }
 
   get watched(): WatchedContracts {
     const feeds = new Set<Address>(this.deps.deployment.assets.map((a) => a.feed.toLowerCase() as Address));
     for (const f of this.state.feeds.values()) feeds.add(f.aggregator);
-    return { pool: this.deps.deployment.pool.toLowerCase() as Address, oracle: this.deps.deployment.oracle.toLowerCase() as Address, feeds: [...feeds].sort() };
+    return {
+      pool: this.deps.deployment.pool.toLowerCase() as Address,
+      oracle: this.deps.deployment.oracle.toLowerCase() as Address,
+      feeds: [...feeds].sort(),
+    };
   }
 
   /** Ready: following the head, RPC answering, head advancing, no fatal error. */
@@ -155,7 +174,11 @@ export class Indexer extends EventEmitter {
     if (s.fatalError) return { ready: false, reason: s.fatalError };
     if (s.phase !== "follow") return { ready: false, reason: `phase ${s.phase}` };
     if (s.rpcError && now - s.lastRpcOkAt > this.cfg.pollIntervalMs * 3) return { ready: false, reason: `RPC failing: ${s.rpcError}` };
-    if (this.malformedStreak > 0 && s.syncError) return { ready: false, reason: `sync stopped on an undecodable log (attempt ${this.malformedStreak} of ${this.cfg.malformedLimit}): ${s.syncError}` };
+    if (this.malformedStreak > 0 && s.syncError)
+      return {
+        ready: false,
+        reason: `sync stopped on an undecodable log (attempt ${this.malformedStreak} of ${this.cfg.malformedLimit}): ${s.syncError}`,
+      };
     if (s.syncError && s.consecutiveFailures >= 3) return { ready: false, reason: `sync failing: ${s.syncError}` };
     if (now - s.lastHeadChangeAt > this.cfg.stallTimeoutMs) {
       return { ready: false, reason: `head stuck at ${s.head} for ${Math.round((now - s.lastHeadChangeAt) / 1000)}s` };
@@ -169,7 +192,11 @@ export class Indexer extends EventEmitter {
     this.health = this.deps.createHealth?.(this.state);
     // A restored state: every account is new to the engine.
     if (this.state.accounts.size) {
-      this.health?.onStateChange({ accounts: [...this.state.accounts.keys()], assets: [...this.state.assets.keys()], feeds: [...this.state.feeds.keys()] });
+      this.health?.onStateChange({
+        accounts: [...this.state.accounts.keys()],
+        assets: [...this.state.assets.keys()],
+        feeds: [...this.state.feeds.keys()],
+      });
     }
     this.loop = this.run().catch((e: unknown) => {
       this.status.phase = "failed";
@@ -321,10 +348,18 @@ export class Indexer extends EventEmitter {
         return;
       }
     }
-    const res = await getLogsAdaptive(this.deps.client, this.watched, from, to, this.range, (e, n) => {
-      this.status.rpcError = errorText(e).trim().slice(0, 200);
-      if (n % 5 === 1) this.deps.logger.warn({ err: this.status.rpcError, attempt: n }, "eth_getLogs failing; retrying");
-    }, this.abort.signal);
+    const res = await getLogsAdaptive(
+      this.deps.client,
+      this.watched,
+      from,
+      to,
+      this.range,
+      (e, n) => {
+        this.status.rpcError = errorText(e).trim().slice(0, 200);
+        if (n % 5 === 1) this.deps.logger.warn({ err: this.status.rpcError, attempt: n }, "eth_getLogs failing; retrying");
+      },
+      this.abort.signal,
+    );
     this.status.lastRpcOkAt = Date.now();
     const events = decodeLogs(res.logs, this.watched);
     const end = await this.getBlockRef(res.to);
@@ -342,7 +377,10 @@ export class Indexer extends EventEmitter {
     if (!this.bar) {
       // Loaded lazily: only a long interactive backfill needs it.
       const { SingleBar, Presets } = require("cli-progress") as typeof import("cli-progress");
-      this.bar = new SingleBar({ format: "backfill [{bar}] {percentage}% | block {value}/{total} | ETA {eta_formatted}", stream: process.stderr }, Presets.shades_classic);
+      this.bar = new SingleBar(
+        { format: "backfill [{bar}] {percentage}% | block {value}/{total} | ETA {eta_formatted}", stream: process.stderr },
+        Presets.shades_classic,
+      );
       this.bar.start(total, done);
     }
     this.bar.setTotal(total);
@@ -380,7 +418,15 @@ export class Indexer extends EventEmitter {
    * The apply half of a step, under the write gate: logs → state, readings → prices, health at `end`, store
    * commit, publish. A failed commit puts state, readings and engine back to the published block.
    */
-  private async applyStep(step: { kind: "range" | "block"; from: bigint; end: BlockRef; events: ChainEvent[]; feeds: FeedRead; final: boolean; replay?: boolean }): Promise<void> {
+  private async applyStep(step: {
+    kind: "range" | "block";
+    from: bigint;
+    end: BlockRef;
+    events: ChainEvent[];
+    feeds: FeedRead;
+    final: boolean;
+    replay?: boolean;
+  }): Promise<void> {
     const { end } = step;
     const prevCursor = this.status.cursor;
     this.snapshots.beginWrite();
@@ -423,14 +469,26 @@ export class Indexer extends EventEmitter {
     afterCommit?.();
     const view = this.publish(step.kind, step.from, end);
     for (const a of poll.alerts) this.emitAlert(a);
-    this.emit("block", { block: end, phase: step.kind === "range" ? "backfill" : "follow", events: applied.events, health, view } satisfies BlockProcessed);
+    this.emit("block", {
+      block: end,
+      phase: step.kind === "range" ? "backfill" : "follow",
+      events: applied.events,
+      health,
+      view,
+    } satisfies BlockProcessed);
   }
 
   private publish(kind: PublishedView["kind"], from: bigint, block: BlockRef): PublishedView {
     const readings = new Map(this.oracle.readings().map((r) => [r.asset, Object.freeze({ ...r })]));
     const unusable = [...this.state.feeds.keys()].filter((a) => readings.get(a)?.status !== "fresh").sort();
     return this.snapshots.publish({
-      block, finalizedBlock: this.state.finalizedBlock, kind, from, readings, sequencer: this.oracle.sequencerStatus, unusablePrices: unusable,
+      block,
+      finalizedBlock: this.state.finalizedBlock,
+      kind,
+      from,
+      readings,
+      sequencer: this.oracle.sequencerStatus,
+      unusablePrices: unusable,
     });
   }
 
@@ -483,7 +541,14 @@ export class Indexer extends EventEmitter {
     for (const account of touched) {
       const h = health.account(account, block.timestamp);
       if (!h) continue;
-      rows.push({ account, healthFactor: h.healthFactor, status: h.status, totalCollateralBase: h.totalCollateralBase, totalDebtBase: h.totalDebtBase, blockNumber: block.number });
+      rows.push({
+        account,
+        healthFactor: h.healthFactor,
+        status: h.status,
+        totalCollateralBase: h.totalCollateralBase,
+        totalDebtBase: h.totalDebtBase,
+        blockNumber: block.number,
+      });
     }
     return rows;
   }
@@ -567,23 +632,38 @@ export class Indexer extends EventEmitter {
         case "ReserveDataUpdated":
           lastTimestamp = e.args.timestamp;
           break;
-        case "Deposit": case "Withdraw": case "Borrow": case "Repay":
+        case "Deposit":
+        case "Withdraw":
+        case "Borrow":
+        case "Repay":
           a.dirty.add(`${e.args.account}|${e.args.asset}`);
           break;
         case "Liquidation":
           a.dirty.add(`${e.args.borrower}|${e.args.debtAsset}`);
           a.dirty.add(`${e.args.borrower}|${e.args.collateralAsset}`);
           a.liquidations.push({
-            blockNumber: e.meta.blockNumber, logIndex: e.meta.logIndex, transactionHash: e.meta.transactionHash as Hex,
-            timestamp: lastTimestamp, borrower: e.args.borrower, liquidator: e.args.liquidator, collateralAsset: e.args.collateralAsset,
-            debtAsset: e.args.debtAsset, debtRepaid: e.args.debtRepaid, collateralSeized: e.args.collateralSeized,
+            blockNumber: e.meta.blockNumber,
+            logIndex: e.meta.logIndex,
+            transactionHash: e.meta.transactionHash as Hex,
+            timestamp: lastTimestamp,
+            borrower: e.args.borrower,
+            liquidator: e.args.liquidator,
+            collateralAsset: e.args.collateralAsset,
+            debtAsset: e.args.debtAsset,
+            debtRepaid: e.args.debtRepaid,
+            collateralSeized: e.args.collateralSeized,
           });
           break;
         case "BadDebtWrittenOff":
           a.dirty.add(`${e.args.account}|${e.args.asset}`);
           a.badDebt.push({
-            blockNumber: e.meta.blockNumber, logIndex: e.meta.logIndex, transactionHash: e.meta.transactionHash as Hex,
-            account: e.args.account, asset: e.args.asset, amount: e.args.amount, reserveDeficit: e.args.reserveDeficit,
+            blockNumber: e.meta.blockNumber,
+            logIndex: e.meta.logIndex,
+            transactionHash: e.meta.transactionHash as Hex,
+            account: e.args.account,
+            asset: e.args.asset,
+            amount: e.args.amount,
+            reserveDeficit: e.args.reserveDeficit,
           });
           break;
       }
@@ -601,8 +681,12 @@ export class Indexer extends EventEmitter {
     }
     const batch: BatchWrite = {
       checkpoint: {
-        blockNumber: block.number, blockHash: block.hash, finalizedBlock: this.state.finalizedBlock,
-        journal: this.state.dumpJournal(), recentBlocks: [...this.recent.all], digest: "",
+        blockNumber: block.number,
+        blockHash: block.hash,
+        finalizedBlock: this.state.finalizedBlock,
+        journal: this.state.dumpJournal(),
+        recentBlocks: [...this.recent.all],
+        digest: "",
       },
       rollbackTo,
       assets: [...a.dirtyAssets].map((x) => this.state.assets.get(x)).filter((x) => x !== undefined),
@@ -638,7 +722,14 @@ interface Applied {
 
 function emptyApplied(): Applied {
   return {
-    events: [], change: { accounts: [], assets: [], feeds: [] }, dirty: new Set(), dirtyAssets: new Set(), dirtyFeeds: new Set(),
-    liquidations: [], badDebt: [], rounds: [], sequencerChanged: false,
+    events: [],
+    change: { accounts: [], assets: [], feeds: [] },
+    dirty: new Set(),
+    dirtyAssets: new Set(),
+    dirtyFeeds: new Set(),
+    liquidations: [],
+    badDebt: [],
+    rounds: [],
+    sequencerChanged: false,
   };
 }

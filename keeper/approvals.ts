@@ -37,7 +37,15 @@ export async function ensureApprovals(o: ApprovalOptions): Promise<Address[]> {
     const gas = await o.publicClient.estimateGas({ account: owner, to: asset, data });
     const fees = await quoteFees(o.publicClient, o.maxFeePerGasCap);
     const hash = await o.nonceManager.withNonce(async (nonce) => {
-      const serialized = await o.account.signTransaction({ type: "eip1559", chainId: o.chainId, to: asset, data, gas: (gas * 12n) / 10n, nonce, ...fees });
+      const serialized = await o.account.signTransaction({
+        type: "eip1559",
+        chainId: o.chainId,
+        to: asset,
+        data,
+        gas: (gas * 12n) / 10n,
+        nonce,
+        ...fees,
+      });
       await o.publicClient.sendRawTransaction({ serializedTransaction: serialized });
       return { value: keccak256(serialized), consumed: true };
     });

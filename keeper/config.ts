@@ -3,7 +3,10 @@ import { z } from "zod";
 import { parseUnitsExact } from "../common/units";
 import { KeeperConfigError } from "./errors";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte hex address").transform((s) => s as `0x${string}`);
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte hex address")
+  .transform((s) => s as `0x${string}`);
 
 /** Decimal USD amount ("12.5") → 8-decimal base units, the unit of PriceOracle prices and of bonus values. */
 const usdBase = z
@@ -20,10 +23,7 @@ const gweiToWei = z
   .transform((s) => parseUnitsExact(s, 9));
 
 /** Env-friendly boolean: z.coerce.boolean() would read "false" as true, so the words are spelled out. */
-const bool = z.union([
-  z.boolean(),
-  z.enum(["true", "false", "1", "0", "yes", "no"]).transform((s) => s === "true" || s === "1" || s === "yes"),
-]);
+const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"]).transform((s) => s === "true" || s === "1" || s === "yes")]);
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
@@ -31,12 +31,19 @@ export const keeperConfigSchema = z.object({
   /** MarginPool address (required). */
   pool: address,
   /** BullMQ queue name. Default "liquidations". */
-  queueName: z.string().min(1).regex(/^[^:]+$/, "must not contain ':'").default("liquidations"),
+  queueName: z
+    .string()
+    .min(1)
+    .regex(/^[^:]+$/, "must not contain ':'")
+    .default("liquidations"),
   /**
    * Redis key prefix for the queue and the signer lock. Must contain a Redis Cluster hash tag (`{...}`) so every
    * key of the queue lands in one slot. Default "{marginwatch}".
    */
-  prefix: z.string().regex(/\{[^{}]+\}/, "must contain a Redis Cluster hash tag such as {marginwatch}").default("{marginwatch}"),
+  prefix: z
+    .string()
+    .regex(/\{[^{}]+\}/, "must contain a Redis Cluster hash tag such as {marginwatch}")
+    .default("{marginwatch}"),
   /** Jobs one worker process runs in parallel (sends are still serialised per signer). Default 2. */
   concurrency: int(1).default(2),
   /** Simulate and price only; never send (outcome "dry-run"). Default false. */
@@ -106,7 +113,7 @@ export function parseKeeperConfig(input: unknown): KeeperConfig {
 }
 
 /** Environment variable of each config key (KEEPER_ + SCREAMING_SNAKE of the key, POOL via KEEPER_POOL). */
-export const envNameOf = (key: string): string => "KEEPER_" + key.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase();
+export const envNameOf = (key: string): string => `KEEPER_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 
 /** Reads every key from `env` (unset keys take their defaults); `overrides` win (e.g. the pool from a deployment file). */
 export function keeperConfigFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<KeeperConfigInput> = {}): KeeperConfig {

@@ -16,8 +16,14 @@ export function liquidationJobId(account: Address, since: bigint, positionVersio
   return `liq-${account.toLowerCase()}-${since}-${positionVersion}`;
 }
 
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/).transform((s) => s as Hex);
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/).transform((s) => s as Address);
+const hex = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]*$/)
+  .transform((s) => s as Hex);
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/)
+  .transform((s) => s as Address);
 const uint = z.string().regex(/^\d+$/);
 
 /**

@@ -134,10 +134,28 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
     nonceManager,
     async start() {
       if (config.approveOnStart && !config.dryRun) {
-        await ensureApprovals({ publicClient: pc, account: local, chainId, nonceManager, pool: config.pool, assets, maxFeePerGasCap: config.maxFeePerGasGwei, logger });
+        await ensureApprovals({
+          publicClient: pc,
+          account: local,
+          chainId,
+          nonceManager,
+          pool: config.pool,
+          assets,
+          maxFeePerGasCap: config.maxFeePerGasGwei,
+          logger,
+        });
       }
       worker.start();
-      logger.info({ queue: config.queueName, prefix: config.prefix, concurrency: config.concurrency, dryRun: config.dryRun, minProfitBase: config.minProfitUsd.toString() }, "keeper started");
+      logger.info(
+        {
+          queue: config.queueName,
+          prefix: config.prefix,
+          concurrency: config.concurrency,
+          dryRun: config.dryRun,
+          minProfitBase: config.minProfitUsd.toString(),
+        },
+        "keeper started",
+      );
     },
     async resetChainState() {
       const deleted = await nonceManager.clearAll();

@@ -65,10 +65,19 @@ export async function runKeeper(env: NodeJS.ProcessEnv, logger: Logger = createK
   const walletClient = createWalletClient({ transport, account: privateKeyToAccount(key.reveal()) });
   const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
   await checkRedis(redisUrl, redisOptionsFromUrl(redisUrl));
-  const store = await openStore({ databaseUrl: env.DATABASE_URL || undefined, dataDir: env.DATA_DIR === "memory://" ? "memory://" : path.join(env.DATA_DIR || ".data", "pglite") });
+  const store = await openStore({
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.DATA_DIR === "memory://" ? "memory://" : path.join(env.DATA_DIR || ".data", "pglite"),
+  });
   let keeper: Keeper;
   try {
-    keeper = await createKeeper(config, { publicClient, walletClient, store, connection: redisOptionsFromUrl(env.REDIS_URL ?? "redis://127.0.0.1:6379"), logger });
+    keeper = await createKeeper(config, {
+      publicClient,
+      walletClient,
+      store,
+      connection: redisOptionsFromUrl(env.REDIS_URL ?? "redis://127.0.0.1:6379"),
+      logger,
+    });
     await keeper.start();
   } catch (e) {
     await store.close().catch(() => undefined);

@@ -35,7 +35,7 @@ export function parsePrivateKey(raw: string, source: string): SecretKey {
   const hex = trimmed.startsWith("0x") || trimmed.startsWith("0X") ? trimmed.slice(2) : trimmed;
   // The message names the source and the rule, never the value.
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new PrivateKeyError(`${source}: expected 32 bytes of hex (64 hex digits, optional 0x)`);
-  const n = BigInt("0x" + hex);
+  const n = BigInt(`0x${hex}`);
   const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
   if (n === 0n || n >= SECP256K1_ORDER) throw new PrivateKeyError(`${source}: not a valid secp256k1 private key`);
   return new SecretKey(`0x${hex.toLowerCase()}`);

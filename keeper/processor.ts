@@ -5,11 +5,18 @@ import type { Logger } from "pino";
 import { marginPoolAbi } from "../common/generated/abis";
 import { MAX_UINT256, mulDivDown, mulDivUp, WAD } from "../common/math";
 import type { Store } from "../indexer/store/types";
-import { BalanceLedger } from "./balance-ledger";
+import type { BalanceLedger } from "./balance-ledger";
 import { readAccountSnapshot, readHealthFactor, type AccountSnapshot, type SnapshotReader } from "./chain/account-snapshot";
 import { describeError, LOST_RACE_ERRORS, PRICE_ERRORS, revertOf, shouldRetry, ShutdownRequestedError } from "./errors";
 import { gasCostBase, quoteFees, readNativePrice, weiForBudget } from "./gas";
-import { liquidationJobDataSchema, type Address, type LiquidationJobData, type LiquidationJobResult, type ParkedRecord, type SentRecord } from "./job";
+import {
+  liquidationJobDataSchema,
+  type Address,
+  type LiquidationJobData,
+  type LiquidationJobResult,
+  type ParkedRecord,
+  type SentRecord,
+} from "./job";
 import { recordOutcome, resultOf, type OutcomeFields } from "./outcome";
 import { planLiquidation, REPAY_HEADROOM_BPS, type LiquidationPlan } from "./plan";
 import type { MinedTx, SendJournal, TransactionSender } from "./tx/sender";
@@ -117,7 +124,10 @@ export class LiquidationProcessor {
     // Plan and reserve with no await in between: concurrent jobs in this process never share the same tokens.
     const plan = planLiquidation(snapshot, o.ledger.available);
     if (!plan) {
-      throw new Finished({ outcome: "failed", reason: "no executable pair: the keeper holds none of the account's debt assets, or the pool lacks collateral cash" }, true);
+      throw new Finished(
+        { outcome: "failed", reason: "no executable pair: the keeper holds none of the account's debt assets, or the pool lacks collateral cash" },
+        true,
+      );
     }
     const release = o.ledger.reserve(plan.debtAsset, reservedFor(plan));
     try {
@@ -126,7 +136,7 @@ export class LiquidationProcessor {
         pc.simulateContract({ address: o.reader.pool, abi: marginPoolAbi, functionName: "liquidate", args, account: o.keeper }),
       );
       const [repaid, seized] = sim.result;
-      const bonusValueBase = valueOf(snapshot, plan.collateralAsset, seized, "down") - valueOf(snapshot, plan.debtAsset, repaid, "up");
+      const bonusValueBase = valueInBase(snapshot, plan.collateralAsset, seized, "down") - valueInBase(snapshot, plan.debtAsset, repaid, "up");
       const base = { collateralAsset: plan.collateralAsset, debtAsset: plan.debtAsset, repayAmount: repaid };
 
       const gasEstimate = await simulate(() =>
@@ -137,11 +147,25 @@ export class LiquidationProcessor {
       const gasCost = gasCostBase(gasEstimate, fees.maxFeePerGas, nativePrice);
       const expectedProfitBase = bonusValueBase - gasCost;
       log.info(
-        { ...strings(base), bonusValueBase: bonusValueBase.toString(), gasEstimate: gasEstimate.toString(), gasCostBase: gasCost.toString(), expectedProfitBase: expectedProfitBase.toString() },
+        {
+          ...strings(base),
+          bonusValueBase: bonusValueBase.toString(),
+          gasEstimate: gasEstimate.toString(),
+          gasCostBase: gasCost.toString(),
+          expectedProfitBase: expectedProfitBase.toString(),
+        },
         "liquidation priced",
       );
       if (expectedProfitBase < o.minProfitBase) {
-        throw new Finished({ outcome: "skipped-unprofitable", ...base, expectedProfitBase, reason: `expected profit ${expectedProfitBase} < minimum ${o.minProfitBase} (USD, 8 decimals)` }, false);
+        throw new Finished(
+          {
+            outcome: "skipped-unprofitable",
+            ...base,
+            expectedProfitBase,
+            reason: `expected profit ${expectedProfitBase} < minimum ${o.minProfitBase} (USD, 8 decimals)`,
+          },
+          false,
+        );
       }
       if (o.dryRun) throw new Finished({ outcome: "dry-run", ...base, expectedProfitBase, reason: "dry run: simulated only" }, false);
       if (o.shutdown.aborted) throw new ShutdownRequestedError("shutting down before sending");
@@ -157,7 +181,12 @@ export class LiquidationProcessor {
           gas,
           fees,
           maxGasCostWei,
-          meta: { collateralAsset: plan.collateralAsset, debtAsset: plan.debtAsset, repayAmount: repaid.toString(), expectedProfitBase: expectedProfitBase.toString() },
+          meta: {
+            collateralAsset: plan.collateralAsset,
+            debtAsset: plan.debtAsset,
+            repayAmount: repaid.toString(),
+            expectedProfitBase: expectedProfitBase.toString(),
+          },
         },
         journal,
         o.shutdown,
@@ -174,22 +203,37 @@ export class LiquidationProcessor {
    * pause, until the prices are usable or `priceWaitMs` has passed since the first refusal — then the job
    * completes with outcome "price-unavailable" (no second row). Never a failure: the feed, not the job, is at fault.
    */
-  private async park(job: Job_, token: string | undefined, reason: string, record: (f: OutcomeFields) => Promise<LiquidationJobResult>, log: Logger): Promise<LiquidationJobResult> {
+  private async park(
+    job: Job_,
+    token: string | undefined,
+    reason: string,
+    record: (f: OutcomeFields) => Promise<LiquidationJobResult>,
+    log: Logger,
+  ): Promise<LiquidationJobResult> {
     const o = this.o;
     const now = Date.now();
     const previous = job.data.parked;
     const parked: ParkedRecord = previous ? { since: previous.since, count: previous.count + 1, reason } : { since: now, count: 0, reason };
     const deadline = parked.since + o.priceWaitMs;
     if (!previous) {
-      await record({ outcome: "price-unavailable", reason: `${reason}: nothing sent; waiting up to ${Math.round(o.priceWaitMs / 1000)} s for a usable price` });
+      await record({
+        outcome: "price-unavailable",
+        reason: `${reason}: nothing sent; waiting up to ${Math.round(o.priceWaitMs / 1000)} s for a usable price`,
+      });
       log.warn({ reason, priceWaitMs: o.priceWaitMs }, "price unavailable: job parked until the feed is usable again");
     }
     if (now >= deadline) {
       // The episode ends here; a re-run (the producer, once the account is liquidatable again) starts a new one.
       await setJobData(job, withoutParked(job.data));
       const waitedS = Math.round((now - parked.since) / 1000);
-      log.warn({ reason, waitedMs: now - parked.since, rechecks: parked.count }, "price still unavailable after the maximum wait: job ends without sending");
-      return resultOf({ outcome: "price-unavailable", reason: `no usable price for ${waitedS} s (${parked.count} re-checks), nothing sent: ${reason}` });
+      log.warn(
+        { reason, waitedMs: now - parked.since, rechecks: parked.count },
+        "price still unavailable after the maximum wait: job ends without sending",
+      );
+      return resultOf({
+        outcome: "price-unavailable",
+        reason: `no usable price for ${waitedS} s (${parked.count} re-checks), nothing sent: ${reason}`,
+      });
     }
     const pause = Math.min(Math.max(o.priceRetryMs, o.priceRetryMs * 2 ** Math.min(parked.count, 30)), Math.max(o.priceRetryMs, o.priceRetryMaxMs));
     const at = Math.min(now + pause, deadline);
@@ -245,7 +289,8 @@ export class LiquidationProcessor {
       toBlock: block,
     });
     const other = events.find((e) => e.args.liquidator?.toLowerCase() !== this.o.keeper.toLowerCase());
-    if (other) return { outcome: "lost-race", transactionHash: null, reason: `liquidated first by ${other.args.liquidator} in ${other.transactionHash}` };
+    if (other)
+      return { outcome: "lost-race", transactionHash: null, reason: `liquidated first by ${other.args.liquidator} in ${other.transactionHash}` };
     return { outcome: "already-healthy", reason: "health factor ≥ 1 on chain" };
   }
 }
@@ -295,14 +340,17 @@ async function simulate<T>(run: () => Promise<T>): Promise<T> {
     if (e instanceof PriceUnavailable) throw e;
     const revert = revertOf(e);
     if (revert && LOST_RACE_ERRORS.has(revert.name)) {
-      throw new Finished({ outcome: "lost-race", reason: `simulation reverted ${describeError(e)}: the account changed since it was planned` }, false);
+      throw new Finished(
+        { outcome: "lost-race", reason: `simulation reverted ${describeError(e)}: the account changed since it was planned` },
+        false,
+      );
     }
     if (revert) throw new Finished({ outcome: "failed", reason: `simulation reverted ${describeError(e)}` }, true);
     throw e;
   }
 }
 
-function valueOf(s: AccountSnapshot, asset: Address, amount: bigint, rounding: "up" | "down"): bigint {
+function valueInBase(s: AccountSnapshot, asset: Address, amount: bigint, rounding: "up" | "down"): bigint {
   const a = s.assets.find((x) => x.asset.toLowerCase() === asset.toLowerCase())!;
   return rounding === "up" ? mulDivUp(amount, a.price, a.unit) : mulDivDown(amount, a.price, a.unit);
 }

@@ -72,7 +72,9 @@ export class AlertDispatcher {
   private readonly batchSize: number;
 
   /** Reconnect delay (the connection's own retryStrategy, else reconnectDelay); once closing, none: the client ends. */
-  private readonly retry = (times: number): number | null | void => (this.closing ? null : (this.o.connection.retryStrategy ?? reconnectDelay)(times));
+  // biome-ignore lint/suspicious/noConfusingVoidType: the return type of ioredis' retryStrategy, which this delegates to
+  private readonly retry = (times: number): number | null | void =>
+    this.closing ? null : (this.o.connection.retryStrategy ?? reconnectDelay)(times);
 
   constructor(private readonly o: AlertDispatcherOptions) {
     this.prefix = o.prefix ?? "{marginwatch}";
@@ -87,7 +89,9 @@ export class AlertDispatcher {
     // Connection errors surface through the delivery loop's one warning; without listeners ioredis prints each.
     this.redis.on("error", (e: Error) => o.logger.debug({ err: e.message }, "alert queue Redis error"));
     this.queue = new Queue<Alert>(name, { connection: this.redis as never, prefix: this.prefix });
-    this.webhooks = o.webhookUrls?.length ? new Queue<WebhookJob>(`${name}-webhooks`, { connection: this.redis as never, prefix: this.prefix }) : null;
+    this.webhooks = o.webhookUrls?.length
+      ? new Queue<WebhookJob>(`${name}-webhooks`, { connection: this.redis as never, prefix: this.prefix })
+      : null;
     for (const q of [this.queue, this.webhooks]) q?.on("error", (e: Error) => o.logger.debug({ err: e.message, queue: q.name }, "alert queue error"));
   }
 
@@ -99,11 +103,16 @@ export class AlertDispatcher {
       if (!secret) throw new Error("ALERT_WEBHOOK_SECRET is required to sign webhooks");
       this.hookWorker = new Worker<WebhookJob>(
         this.webhooks.name,
-        async (job) => { await deliver(job.data.url, secret, job.data.alert); },
+        async (job) => {
+          await deliver(job.data.url, secret, job.data.alert);
+        },
         { connection: { ...this.o.connection, retryStrategy: this.retry } as never, prefix: this.prefix, concurrency: 4, runRetryDelay: 1_000 },
       );
       this.hookWorker.on("failed", (job, err) => {
-        this.o.logger.warn({ alert: job?.data.alert.id, url: job ? redactQuery(job.data.url) : null, attempt: job?.attemptsMade, err: err.message }, "webhook delivery failed");
+        this.o.logger.warn(
+          { alert: job?.data.alert.id, url: job ? redactQuery(job.data.url) : null, attempt: job?.attemptsMade, err: err.message },
+          "webhook delivery failed",
+        );
       });
       this.hookWorker.on("error", (e: Error) => this.o.logger.debug({ err: e.message }, "webhook worker Redis error"));
     }
@@ -174,24 +183,30 @@ export class AlertDispatcher {
     }
     await this.connected();
     // Same job ids on every attempt and after a crash: BullMQ keeps the first, so nothing is queued twice.
-    await this.queue.addBulk(alerts.map((alert) => ({
-      name: alert.body.kind,
-      data: alert,
-      opts: { jobId: alert.id, removeOnComplete: { age: KEEP_ALERT_S }, removeOnFail: { age: KEEP_ALERT_S } },
-    })));
+    await this.queue.addBulk(
+      alerts.map((alert) => ({
+        name: alert.body.kind,
+        data: alert,
+        opts: { jobId: alert.id, removeOnComplete: { age: KEEP_ALERT_S }, removeOnFail: { age: KEEP_ALERT_S } },
+      })),
+    );
     if (this.webhooks) {
       const urls = this.o.webhookUrls ?? [];
-      await this.webhooks.addBulk(alerts.flatMap((alert) => urls.map((url) => ({
-        name: "deliver",
-        data: { url, alert },
-        opts: {
-          jobId: `${alert.id}-${hashUrl(url)}`,
-          attempts: this.o.webhookAttempts ?? 8,
-          backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
-          removeOnComplete: { age: KEEP_WEBHOOK_S },
-          removeOnFail: { age: KEEP_ALERT_S },
-        },
-      }))));
+      await this.webhooks.addBulk(
+        alerts.flatMap((alert) =>
+          urls.map((url) => ({
+            name: "deliver",
+            data: { url, alert },
+            opts: {
+              jobId: `${alert.id}-${hashUrl(url)}`,
+              attempts: this.o.webhookAttempts ?? 8,
+              backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
+              removeOnComplete: { age: KEEP_WEBHOOK_S },
+              removeOnFail: { age: KEEP_ALERT_S },
+            },
+          })),
+        ),
+      );
     }
     await this.o.store.markAlertsDelivered(alerts.map((a) => a.id));
     for (const a of alerts) this.logged.delete(a.id);

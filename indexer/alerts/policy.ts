@@ -79,7 +79,10 @@ export class AlertPolicy {
   private readonly cooldownMs: number;
   private generation = 0;
 
-  constructor(initial: readonly AlertStateRow[], private readonly opts: AlertPolicyOptions = {}) {
+  constructor(
+    initial: readonly AlertStateRow[],
+    private readonly opts: AlertPolicyOptions = {},
+  ) {
     for (const r of initial) this.rows.set(r.key, { ...r });
     this.cooldownMs = opts.cooldownMs ?? DEFAULT_COOLDOWN_MS;
   }
@@ -165,7 +168,10 @@ export class AlertPolicy {
         severity,
         blockNumber: String(blockNumber),
         at,
-        message: state === "triggered" ? `account ${c.account} HF ${hf} fell below the ${c.level} level` : `account ${c.account} HF ${hf} is back above the ${c.level} level`,
+        message:
+          state === "triggered"
+            ? `account ${c.account} HF ${hf} fell below the ${c.level} level`
+            : `account ${c.account} HF ${hf} is back above the ${c.level} level`,
         body: { kind: "margin-call", account: c.account, level: c.level, state, healthFactor: c.healthFactor.toString(), card: card(c.account) },
       }));
     }
@@ -175,13 +181,16 @@ export class AlertPolicy {
     const at = new Date(run.nowMs).toISOString();
     for (const o of alerts) {
       const asset = "asset" in o ? o.asset : null;
-      const symbol = asset ? this.opts.symbolOf?.(asset) ?? null : null;
+      const symbol = asset ? (this.opts.symbolOf?.(asset) ?? null) : null;
       const name = symbol ?? asset ?? "sequencer";
       const detail =
-        o.type === "heartbeat-missed" ? `${name} feed missed its heartbeat: no update for ${o.age}s (heartbeat ${o.heartbeat}s)`
-        : o.type === "feed-invalid" ? `${name} feed is invalid: ${o.reason}`
-        : o.type === "feed-recovered" ? `${name} feed is fresh again`
-        : `L2 sequencer is ${o.type.replace("sequencer-", "")}`;
+        o.type === "heartbeat-missed"
+          ? `${name} feed missed its heartbeat: no update for ${o.age}s (heartbeat ${o.heartbeat}s)`
+          : o.type === "feed-invalid"
+            ? `${name} feed is invalid: ${o.reason}`
+            : o.type === "feed-recovered"
+              ? `${name} feed is fresh again`
+              : `L2 sequencer is ${o.type.replace("sequencer-", "")}`;
       const state: State = o.type === "feed-recovered" || o.type === "sequencer-up" ? "resolved" : "triggered";
       const sequencer = o.type.startsWith("sequencer");
       // A feed's faults share one key; the fault type is the variant, so heartbeat-missed → feed-invalid is news.
@@ -204,7 +213,11 @@ class Run {
   readonly outbox: Alert[] = [];
   private readonly overlay = new Map<string, AlertStateRow>();
 
-  constructor(private readonly committed: ReadonlyMap<string, AlertStateRow>, private readonly cooldownMs: number, readonly nowMs: number) {}
+  constructor(
+    private readonly committed: ReadonlyMap<string, AlertStateRow>,
+    private readonly cooldownMs: number,
+    readonly nowMs: number,
+  ) {}
 
   rowsNow(): AlertStateRow[] {
     const all = new Map(this.committed);

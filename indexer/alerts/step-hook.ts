@@ -8,7 +8,7 @@ import type { StepHook } from "../indexer";
 import type { OracleTracker } from "../oracle/tracker";
 import type { Address } from "../state/events";
 import type { AlertDispatcher } from "./dispatcher";
-import type { AlertPolicy } from "./policy";
+import type { AlertDecision, AlertPolicy } from "./policy";
 import type { PositionCard } from "./types";
 
 export interface AlertStepOptions {
@@ -26,7 +26,13 @@ export function alertStepHook(o: AlertStepOptions): StepHook {
     const card = (account: string): PositionCard | null => {
       const h = health.account(account as Address, at);
       return h
-        ? { healthFactor: h.display.healthFactor, totalCollateralUSD: h.display.totalCollateralUSD, totalBorrowsUSD: h.display.totalBorrowsUSD, availableBorrowsUSD: h.display.availableBorrowsUSD, borrowPowerUsed: h.display.borrowPowerUsed }
+        ? {
+            healthFactor: h.display.healthFactor,
+            totalCollateralUSD: h.display.totalCollateralUSD,
+            totalBorrowsUSD: h.display.totalBorrowsUSD,
+            availableBorrowsUSD: h.display.availableBorrowsUSD,
+            borrowPowerUsed: h.display.borrowPowerUsed,
+          }
         : null;
     };
     const hfOf = (account: Address) => health.account(account, at)?.healthFactor ?? 0n;
@@ -39,7 +45,7 @@ export function alertStepHook(o: AlertStepOptions): StepHook {
         ]
       : [];
     const input = { blockNumber: step.block.number, nowMs: Date.now(), crossings, oracleAlerts: step.oracleAlerts, card };
-    let decision;
+    let decision: AlertDecision;
     if (step.first) {
       const liquidatable = new Set<string>(health.liquidatable().map((l) => l.account));
       decision = o.policy.reconcile({

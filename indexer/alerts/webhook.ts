@@ -6,7 +6,7 @@ export const SIGNATURE_HEADER = "x-marginwatch-signature";
 export const TIMESTAMP_HEADER = "x-marginwatch-timestamp";
 
 export function sign(secret: string, timestamp: string, body: string): string {
-  return "sha256=" + createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
+  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
 }
 
 /** For receivers (and tests): constant-time check of a delivery's signature. */
@@ -17,7 +17,11 @@ export function verify(secret: string, timestamp: string, body: string, signatur
 }
 
 export class WebhookDeliveryError extends Error {
-  constructor(readonly url: string, readonly status: number | null, reason: string) {
+  constructor(
+    readonly url: string,
+    readonly status: number | null,
+    reason: string,
+  ) {
     super(`webhook ${redactQuery(url)} failed: ${reason}`);
     this.name = "WebhookDeliveryError";
   }

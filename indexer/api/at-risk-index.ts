@@ -49,7 +49,12 @@ export class AtRiskIndex {
   private readonly ctx: ExactContext;
   private readonly warnF: number;
 
-  constructor(table: PositionTable, health: HealthEngine, readonly now: bigint, private readonly warningAt: bigint | null) {
+  constructor(
+    table: PositionTable,
+    health: HealthEngine,
+    readonly now: bigint,
+    private readonly warningAt: bigint | null,
+  ) {
     const state = health.state;
     table.sync(state);
     this.ctx = new ExactContext(state, (a) => health.price(a), now);

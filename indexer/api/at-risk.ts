@@ -61,7 +61,10 @@ export function queryAtRisk(ix: AtRiskIndex, f: AtRiskFilter, page: { limit: num
 class MaxHeap {
   private readonly items: number[] = [];
 
-  constructor(private readonly cap: number, private readonly cmp: (a: number, b: number) => number) {}
+  constructor(
+    private readonly cap: number,
+    private readonly cmp: (a: number, b: number) => number,
+  ) {}
 
   offer(x: number): void {
     const h = this.items;

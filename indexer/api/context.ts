@@ -56,7 +56,12 @@ export interface At {
 }
 
 export function stampOf(blockNumber: bigint, timestamp: bigint, blockHash: string): BlockStamp {
-  return { blockNumber: blockNumber.toString(), blockHash, blockTimestamp: timestamp.toString(), lastUpdated: new Date(Number(timestamp) * 1000).toISOString() };
+  return {
+    blockNumber: blockNumber.toString(),
+    blockHash,
+    blockTimestamp: timestamp.toString(),
+    lastUpdated: new Date(Number(timestamp) * 1000).toISOString(),
+  };
 }
 
 /** The stamp of a published view. */
@@ -72,7 +77,9 @@ export function symbolOf(ctx: ApiContext, asset: Address): string | null {
 }
 
 export function decimalsOf(ctx: ApiContext, asset: Address): number {
-  return ctx.indexer.state.assets.get(asset.toLowerCase() as Address)?.decimals
-    ?? ctx.deployment.assets.find((a) => a.address === asset.toLowerCase())?.decimals
-    ?? 18;
+  return (
+    ctx.indexer.state.assets.get(asset.toLowerCase() as Address)?.decimals ??
+    ctx.deployment.assets.find((a) => a.address === asset.toLowerCase())?.decimals ??
+    18
+  );
 }

@@ -10,7 +10,11 @@ export interface ErrorBody {
 }
 
 export class ApiError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string) {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = "ApiError";
   }

@@ -51,11 +51,10 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions): Promise<Fasti
       info: {
         title: "marginwatch API",
         version: "1",
-        description: "Health factors, at-risk accounts, risk aggregates, stress tests, oracle freshness and liquidation history of the margin pool. Every chain-data response carries blockNumber / blockTimestamp. Integers are decimal strings; USD and HF for display are decimal strings.",
+        description:
+          "Health factors, at-risk accounts, risk aggregates, stress tests, oracle freshness and liquidation history of the margin pool. Every chain-data response carries blockNumber / blockTimestamp. Integers are decimal strings; USD and HF for display are decimal strings.",
       },
-      tags: [
-        { name: "accounts" }, { name: "risk" }, { name: "oracles" }, { name: "history" }, { name: "ops" },
-      ],
+      tags: [{ name: "accounts" }, { name: "risk" }, { name: "oracles" }, { name: "history" }, { name: "ops" }],
     },
   });
 

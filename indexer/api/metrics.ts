@@ -52,19 +52,33 @@ export function registerApiMetrics(app: FastifyInstance, ctx: ApiContext): void 
   const { indexer, health } = ctx;
   const snap = indexer.snapshots;
   new Gauge({
-    name: METRIC_NAMES.tracked, help: "Accounts that ever held a position", registers,
-    async collect() { this.set((await snap.tryRead(() => indexer.state.accounts.size)) ?? 0); },
+    name: METRIC_NAMES.tracked,
+    help: "Accounts that ever held a position",
+    registers,
+    async collect() {
+      this.set((await snap.tryRead(() => indexer.state.accounts.size)) ?? 0);
+    },
   });
   new Gauge({
-    name: METRIC_NAMES.liquidatable, help: "Accounts with health factor below 1 (exact, as of the published block)", registers,
-    async collect() { this.set((await snap.tryRead(() => health.liquidatable().length)) ?? 0); },
+    name: METRIC_NAMES.liquidatable,
+    help: "Accounts with health factor below 1 (exact, as of the published block)",
+    registers,
+    async collect() {
+      this.set((await snap.tryRead(() => health.liquidatable().length)) ?? 0);
+    },
   });
   new Gauge({
-    name: METRIC_NAMES.unknown, help: "Accounts with debt whose health factor depends on a stale or invalid price", registers,
-    async collect() { this.set((await snap.tryRead(() => health.unknown().length)) ?? 0); },
+    name: METRIC_NAMES.unknown,
+    help: "Accounts with debt whose health factor depends on a stale or invalid price",
+    registers,
+    async collect() {
+      this.set((await snap.tryRead(() => health.unknown().length)) ?? 0);
+    },
   });
   new Gauge({
-    name: METRIC_NAMES.headLag, help: "Blocks between the chain head and the published block", registers,
+    name: METRIC_NAMES.headLag,
+    help: "Blocks between the chain head and the published block",
+    registers,
     collect() {
       const head = indexer.status.head;
       const at = snap.current?.block.number;
@@ -72,12 +86,19 @@ export function registerApiMetrics(app: FastifyInstance, ctx: ApiContext): void 
     },
   });
   new Gauge({
-    name: METRIC_NAMES.lastBlock, help: "The published block: fully applied, priced, evaluated and committed", registers,
-    collect() { this.set(Math.max(0, Number(snap.current?.block.number ?? 0n))); },
+    name: METRIC_NAMES.lastBlock,
+    help: "The published block: fully applied, priced, evaluated and committed",
+    registers,
+    collect() {
+      this.set(Math.max(0, Number(snap.current?.block.number ?? 0n)));
+    },
   });
   const perFeed = (name: string, help: string, value: (r: FeedReading) => number) =>
     new Gauge({
-      name, help, labelNames: ["asset"] as const, registers,
+      name,
+      help,
+      labelNames: ["asset"] as const,
+      registers,
       collect() {
         this.reset();
         for (const r of snap.current?.readings.values() ?? []) this.set({ asset: symbolOf(ctx, r.asset) ?? r.asset }, value(r));

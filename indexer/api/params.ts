@@ -38,7 +38,10 @@ export function findAsset(d: Deployment, raw: string): DeploymentAsset | undefin
 /** For filters and request bodies: an unknown asset is a bad request. */
 export function requireAsset(d: Deployment, raw: string, what = "asset"): DeploymentAsset {
   const a = findAsset(d, raw);
-  if (!a) throw new BadRequestError(`${what} "${clip(raw, 60)}" is not a listed asset; use one of ${d.assets.map((x) => x.symbol).join(", ")} or its address`);
+  if (!a)
+    throw new BadRequestError(
+      `${what} "${clip(raw, 60)}" is not a listed asset; use one of ${d.assets.map((x) => x.symbol).join(", ")} or its address`,
+    );
   return a;
 }
 

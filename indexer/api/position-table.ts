@@ -6,7 +6,6 @@ import type { Indexer } from "../indexer";
 import { accountOfEvent, type ChainEvent } from "../state/events";
 import type { ProtocolState } from "../state/state";
 
-
 export class PositionTable {
   private idOf = new Map<Address, number>();
   addresses: Address[] = [];

@@ -51,7 +51,16 @@ export function riskJson(ctx: ApiContext, r: RiskAggregates) {
 }
 
 export const RISK_CSV_HEADER = [
-  "section", "asset", "symbol", "bucket_or_drop_pct", "accounts", "usd", "cumulative_accounts", "cumulative_usd", "block_number", "block_timestamp",
+  "section",
+  "asset",
+  "symbol",
+  "bucket_or_drop_pct",
+  "accounts",
+  "usd",
+  "cumulative_accounts",
+  "cumulative_usd",
+  "block_number",
+  "block_timestamp",
 ] as const;
 
 /** HF buckets (accounts, debt) then each asset's liquidation curve (collateral liquidatable per 5% step). */
@@ -66,8 +75,16 @@ export function riskCsv(ctx: ApiContext, r: RiskAggregates, stamp: BlockStamp): 
     rows.push(["liquidation_curve", c.asset, symbol, 0, "", usdFromNumber(c.currentUSD), "", "", stamp.blockNumber, stamp.blockTimestamp]);
     for (const s of c.steps) {
       rows.push([
-        "liquidation_curve", c.asset, symbol, s.dropPct, s.accounts, usdFromNumber(s.collateralUSD), s.cumulativeAccounts,
-        usdFromNumber(s.cumulativeCollateralUSD), stamp.blockNumber, stamp.blockTimestamp,
+        "liquidation_curve",
+        c.asset,
+        symbol,
+        s.dropPct,
+        s.accounts,
+        usdFromNumber(s.collateralUSD),
+        s.cumulativeAccounts,
+        usdFromNumber(s.cumulativeCollateralUSD),
+        stamp.blockNumber,
+        stamp.blockTimestamp,
       ]);
     }
   }

@@ -23,7 +23,7 @@ export const assetRefSchema = {
 export const decimalSchema = {
   type: "string",
   pattern: "^\\d{1,30}(\\.\\d{1,18})?$",
-  description: "non-negative decimal string, e.g. \"1.05\"",
+  description: 'non-negative decimal string, e.g. "1.05"',
 } as const;
 
 export const pagingProps = {
@@ -82,20 +82,31 @@ const auditMismatchSchema = {
 /** /v1/status `audit`: the background auditor's counts, coverage and last mismatches; null when it is off. */
 export const auditStatusSchema = {
   type: ["object", "null"],
-  description: "accounts sampled on every published block and checked against MarginPool.healthFactor / getAccountData at that block, to the wei; null when the auditor is off (AUDIT_SAMPLE_PER_BLOCK=0)",
+  description:
+    "accounts sampled on every published block and checked against MarginPool.healthFactor / getAccountData at that block, to the wei; null when the auditor is off (AUDIT_SAMPLE_PER_BLOCK=0)",
   properties: {
     enabled: { type: "boolean" },
     samplePerBlock: { type: "integer", description: "accounts checked per sampled block" },
     maxCallsPerBlock: { type: "integer", description: "RPC calls a sample may make" },
     checks: {
       type: "object",
-      properties: { match: { type: "integer" }, mismatch: { type: "integer" }, error: { type: "integer", description: "the pool's answer could not be read (never counted as a mismatch)" } },
+      properties: {
+        match: { type: "integer" },
+        mismatch: { type: "integer" },
+        error: { type: "integer", description: "the pool's answer could not be read (never counted as a mismatch)" },
+      },
     },
-    unpricedMatches: { type: "integer", description: "matches where the pool refused a stale / invalid price and marginwatch reported the account unknown" },
+    unpricedMatches: {
+      type: "integer",
+      description: "matches where the pool refused a stale / invalid price and marginwatch reported the account unknown",
+    },
     samples: { type: "integer", description: "blocks sampled (one batched round trip each)" },
     skipped: {
       type: "object",
-      properties: { busy: { type: "integer", description: "previous sample still in flight" }, reorged: { type: "integer", description: "block orphaned before the read" } },
+      properties: {
+        busy: { type: "integer", description: "previous sample still in flight" },
+        reorged: { type: "integer", description: "block orphaned before the read" },
+      },
     },
     coverage: {
       type: "object",
@@ -103,13 +114,22 @@ export const auditStatusSchema = {
     },
     lastSample: {
       type: ["object", "null"],
-      properties: { blockNumber: { type: "string" }, blockHash: { type: "string" }, accounts: { type: "integer" }, at: { type: "string", format: "date-time" } },
+      properties: {
+        blockNumber: { type: "string" },
+        blockHash: { type: "string" },
+        accounts: { type: "integer" },
+        at: { type: "string", format: "date-time" },
+      },
     },
     lastError: {
       type: ["object", "null"],
       properties: { message: { type: "string" }, blockNumber: { type: "string" }, at: { type: "string", format: "date-time" } },
     },
-    openMismatches: { type: "array", items: auditMismatchSchema, description: "accounts whose latest check mismatched: /readyz is 503 while any is open" },
+    openMismatches: {
+      type: "array",
+      items: auditMismatchSchema,
+      description: "accounts whose latest check mismatched: /readyz is 503 while any is open",
+    },
     lastMismatches: { type: "array", items: auditMismatchSchema, description: "newest first (at most 20)" },
   },
 } as const;

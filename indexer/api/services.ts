@@ -20,7 +20,10 @@ export class ApiServices {
   /** HF below this is "warning" (the engine's highest margin level) */
   readonly warningAt: bigint | null;
 
-  constructor(readonly ctx: ApiContext, healthOptions?: HealthEngineOptions) {
+  constructor(
+    readonly ctx: ApiContext,
+    healthOptions?: HealthEngineOptions,
+  ) {
     this.warningAt = warningLevel(healthOptions);
     this.table = new PositionTable(ctx.indexer);
     this.atRisk = perView((at) => new AtRiskIndex(this.table, ctx.health, at.timestamp, this.warningAt));
@@ -36,7 +39,8 @@ export class ApiServices {
     try {
       return await this.ctx.indexer.snapshots.read((view) => fn(atOf(view)));
     } catch (e) {
-      if (e instanceof NothingPublishedError) throw new NotReadyError(`no block indexed yet (indexer ${this.ctx.indexer.status.phase}); retry shortly`);
+      if (e instanceof NothingPublishedError)
+        throw new NotReadyError(`no block indexed yet (indexer ${this.ctx.indexer.status.phase}); retry shortly`);
       throw e;
     }
   }

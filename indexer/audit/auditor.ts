@@ -206,8 +206,15 @@ export class Auditor implements AuditReader {
   private async sample(touched: Address[]): Promise<void> {
     const captured = await this.o.indexer.snapshots.read((view) => {
       const accounts = this.selection.pick(
-        { accounts: this.o.indexer.state.accounts, liquidatable: () => this.o.health.liquidatable().map((l) => l.account), unknown: () => this.o.health.unknown(), marginLevels: (a) => this.o.health.marginLevels(a) },
-        this.size, this.priority, { recheck: [...this.open.keys()], touched },
+        {
+          accounts: this.o.indexer.state.accounts,
+          liquidatable: () => this.o.health.liquidatable().map((l) => l.account),
+          unknown: () => this.o.health.unknown(),
+          marginLevels: (a) => this.o.health.marginLevels(a),
+        },
+        this.size,
+        this.priority,
+        { recheck: [...this.open.keys()], touched },
       );
       const items: Array<{ account: Address; figures: AuditFigures }> = [];
       for (const account of accounts) {
@@ -215,7 +222,17 @@ export class Auditor implements AuditReader {
         // marginwatch no longer states anything about it: an open mismatch on it has nothing left to be wrong about.
         if (!f) this.open.delete(account);
         // Copied: the engine's objects are not ours to hold across the next write.
-        if (f) items.push({ account, figures: { healthFactor: f.healthFactor, totalCollateralBase: f.totalCollateralBase, totalDebtBase: f.totalDebtBase, status: f.status, unknownAssets: [...f.unknownAssets] } });
+        if (f)
+          items.push({
+            account,
+            figures: {
+              healthFactor: f.healthFactor,
+              totalCollateralBase: f.totalCollateralBase,
+              totalDebtBase: f.totalDebtBase,
+              status: f.status,
+              unknownAssets: [...f.unknownAssets],
+            },
+          });
       }
       return { block: view.block, items };
     });
@@ -223,7 +240,12 @@ export class Auditor implements AuditReader {
     if (!items.length) return;
     this.samples++;
     this.lastSample = { blockNumber: block.number.toString(), blockHash: block.hash, accounts: items.length, at: new Date().toISOString() };
-    const views = await readPoolViews(this.o.client, this.o.pool, items.map((i) => i.account), { blockHash: block.hash });
+    const views = await readPoolViews(
+      this.o.client,
+      this.o.pool,
+      items.map((i) => i.account),
+      { blockHash: block.hash },
+    );
 
     // A read that failed on the node may mean the block was orphaned since capture: then nothing can be said.
     const failed = views.some((v) => v.healthFactor.kind === "rpc-error" || v.accountData.kind === "rpc-error");
@@ -290,7 +312,8 @@ export class Auditor implements AuditReader {
   private noteError(message: string, blockNumber: bigint): void {
     this.lastError = { message: message.slice(0, 300), blockNumber: blockNumber.toString(), at: new Date().toISOString() };
     // The first error of a streak at warn, the rest at debug: a down RPC must not flood the log once per block.
-    if (this.errorStreak++ === 0) this.o.logger.warn({ block: blockNumber.toString(), err: this.lastError.message }, "audit read failed (counted as error, not as a mismatch)");
+    if (this.errorStreak++ === 0)
+      this.o.logger.warn({ block: blockNumber.toString(), err: this.lastError.message }, "audit read failed (counted as error, not as a mismatch)");
     else this.o.logger.debug({ block: blockNumber.toString(), err: this.lastError.message }, "audit read failed");
   }
 }
@@ -310,4 +333,3 @@ function touchedBy(ev: BlockProcessed): Address[] {
   }
   return [...out].slice(0, TOUCHED_HINTS);
 }
-

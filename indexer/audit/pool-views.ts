@@ -62,8 +62,12 @@ export async function readPoolViews(client: RpcRequester, pool: Address, account
       accountData: answer(data, (raw) => {
         const d = decodeFunctionResult({ abi: marginPoolAbi, functionName: "getAccountData", data: raw });
         return {
-          totalCollateralBase: d.totalCollateralBase, totalDebtBase: d.totalDebtBase, availableBorrowsBase: d.availableBorrowsBase,
-          currentLiquidationThresholdBps: d.currentLiquidationThresholdBps, ltvBps: d.ltvBps, healthFactor: d.healthFactor,
+          totalCollateralBase: d.totalCollateralBase,
+          totalDebtBase: d.totalDebtBase,
+          availableBorrowsBase: d.availableBorrowsBase,
+          currentLiquidationThresholdBps: d.currentLiquidationThresholdBps,
+          ltvBps: d.ltvBps,
+          healthFactor: d.healthFactor,
         };
       }),
     };

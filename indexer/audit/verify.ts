@@ -71,16 +71,23 @@ const PAGE = 500;
 export async function verify(o: VerifyOptions): Promise<VerifyReport> {
   const pool = o.deployment.pool.toLowerCase() as Address;
   const concurrency = Math.max(1, o.concurrency ?? 8);
-  const client = createPublicClient({ transport: http(o.rpcUrl, { batch: { batchSize: 200 }, retryCount: 1, timeout: 20_000 }), cacheTime: 0 }) as PublicClient;
+  const client = createPublicClient({
+    transport: http(o.rpcUrl, { batch: { batchSize: 200 }, retryCount: 1, timeout: 20_000 }),
+    cacheTime: 0,
+  }) as PublicClient;
 
   let chainId: number;
   try {
     chainId = await client.getChainId();
   } catch (e) {
-    throw new VerifyInputError(`cannot reach the RPC at ${o.rpcUrl} (${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message}); pass --rpc-url`);
+    throw new VerifyInputError(
+      `cannot reach the RPC at ${o.rpcUrl} (${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message}); pass --rpc-url`,
+    );
   }
   if (chainId !== o.deployment.chainId) {
-    throw new VerifyInputError(`the RPC at ${o.rpcUrl} is chain ${chainId}, the deployment is for chain ${o.deployment.chainId}: wrong --rpc-url or --deployment`);
+    throw new VerifyInputError(
+      `the RPC at ${o.rpcUrl} is chain ${chainId}, the deployment is for chain ${o.deployment.chainId}: wrong --rpc-url or --deployment`,
+    );
   }
 
   const api = apiClient(o.apiUrl);
@@ -97,8 +104,18 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
   });
 
   const report: VerifyReport = {
-    apiUrl: o.apiUrl, rpcUrl: o.rpcUrl, pool, listed: listed.length, checked: 0, equal: 0, mismatched: 0, errors: 0, unpriced: 0,
-    blocks: null, mismatches: [], errorList: [],
+    apiUrl: o.apiUrl,
+    rpcUrl: o.rpcUrl,
+    pool,
+    listed: listed.length,
+    checked: 0,
+    equal: 0,
+    mismatched: 0,
+    errors: 0,
+    unpriced: 0,
+    blocks: null,
+    mismatches: [],
+    errorList: [],
   };
   const byBlock = new Map<string, { blockNumber: bigint; blockHash: Hex | null; items: Array<{ account: Address; figures: AuditFigures }> }>();
   for (const c of cards) {
@@ -109,7 +126,11 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
       continue;
     }
     const key = `${c.card.blockNumber}|${c.card.blockHash ?? ""}`;
-    const group = byBlock.get(key) ?? { blockNumber: BigInt(c.card.blockNumber), blockHash: (c.card.blockHash as Hex | undefined) ?? null, items: [] };
+    const group = byBlock.get(key) ?? {
+      blockNumber: BigInt(c.card.blockNumber),
+      blockHash: (c.card.blockHash as Hex | undefined) ?? null,
+      items: [],
+    };
     group.items.push({ account: c.account, figures: figuresOf(c.card) });
     byBlock.set(key, group);
   }
@@ -117,7 +138,12 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
   // Each card is exact at its own block: the pool is read there, one batched round trip per block.
   await mapLimit([...byBlock.values()], concurrency, async ({ blockNumber, blockHash, items }) => {
     const at = blockHash ? { blockHash } : { blockNumber };
-    const views = await readPoolViews(client as unknown as RpcRequester, pool, items.map((i) => i.account), at);
+    const views = await readPoolViews(
+      client as unknown as RpcRequester,
+      pool,
+      items.map((i) => i.account),
+      at,
+    );
     items.forEach((item, i) => {
       const v = compareAccount(item.figures, views[i]!);
       if (v.result === "match") {
@@ -166,7 +192,7 @@ export function formatReport(r: VerifyReport): string {
     lines.push("", `errors${r.errorList.length > 20 ? ` (first 20 of ${r.errorList.length})` : ""}:`);
     for (const e of r.errorList.slice(0, 20)) lines.push(`  ${e.account}${e.blockNumber ? ` at block ${e.blockNumber}` : ""}: ${e.error}`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 function figuresOf(c: Card): AuditFigures {
@@ -187,7 +213,9 @@ function apiClient(base: string): Api {
     try {
       res = await fetch(new URL(path, base), { signal: AbortSignal.timeout(20_000) });
     } catch (e) {
-      throw new VerifyInputError(`cannot reach the marginwatch API at ${base} (${(e as Error).message}); start it with \`marginwatch start\` or pass --api-url`);
+      throw new VerifyInputError(
+        `cannot reach the marginwatch API at ${base} (${(e as Error).message}); start it with \`marginwatch start\` or pass --api-url`,
+      );
     }
     const body = (await res.json().catch(() => null)) as (T & { message?: string }) | null;
     if (res.status === 503 && path.startsWith("/v1/accounts?")) {

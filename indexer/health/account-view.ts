@@ -61,16 +61,15 @@ export function buildAccountHealth(i: AccountViewInput): AccountHealth {
       currentPrice: p.price,
       price,
       priceUSD: price === null ? null : new Decimal(price.toString()).div(1e8).toFixed(8),
-      dropPct: price === null || p.price === 0n
-        ? null
-        : new Decimal((p.price - price).toString()).div(p.price.toString()).mul(100).toFixed(2, Decimal.ROUND_DOWN),
+      dropPct:
+        price === null || p.price === 0n
+          ? null
+          : new Decimal((p.price - price).toString()).div(p.price.toString()).mul(100).toFixed(2, Decimal.ROUND_DOWN),
     });
   });
 
   const debtPlusAvailable = d.totalDebtBase + d.availableBorrowsBase;
-  const borrowPowerUsed = debtPlusAvailable === 0n
-    ? new Decimal(0)
-    : new Decimal(d.totalDebtBase.toString()).div(debtPlusAvailable.toString());
+  const borrowPowerUsed = debtPlusAvailable === 0n ? new Decimal(0) : new Decimal(d.totalDebtBase.toString()).div(debtPlusAvailable.toString());
 
   return {
     account: i.account,

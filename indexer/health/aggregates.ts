@@ -3,13 +3,18 @@
 // Reflects positions as of the last evaluate.
 import { currentIndexes, rayMulDown, rayMulUp } from "../../common/math";
 import { LIQ, UNKNOWN } from "./book";
-import type { EngineData } from "./engine";
+import type { EngineData } from "./engine-data";
 import { currentSums } from "./sums";
 import type { AssetRisk, CurveStep, HfBucket, LiquidationCurve, RiskAggregates } from "./types";
 
 const BUCKETS: ReadonlyArray<[string, number | null, number | null]> = [
-  ["< 1", null, 1], ["1–1.05", 1, 1.05], ["1.05–1.1", 1.05, 1.1], ["1.1–1.25", 1.1, 1.25],
-  ["1.25–1.5", 1.25, 1.5], ["1.5–2", 1.5, 2], ["> 2", 2, null],
+  ["< 1", null, 1],
+  ["1–1.05", 1, 1.05],
+  ["1.05–1.1", 1.05, 1.1],
+  ["1.1–1.25", 1.1, 1.25],
+  ["1.25–1.5", 1.25, 1.5],
+  ["1.5–2", 1.5, 2],
+  ["> 2", 2, null],
 ];
 const CURVE_STEP = 0.05;
 const CURVE_STEPS = 10; // down to −50%
@@ -58,7 +63,11 @@ export function computeAggregates(data: EngineData, now: bigint): RiskAggregates
     bucketDebt[b]! += debt;
   }
   const distribution: HfBucket[] = BUCKETS.map(([label, min, max], i) => ({
-    label, min, max, accounts: bucketAccounts[i]!, debtUSD: bucketDebt[i]! / USD,
+    label,
+    min,
+    max,
+    accounts: bucketAccounts[i]!,
+    debtUSD: bucketDebt[i]! / USD,
   }));
   const byAsset = assetTotals(data, now);
   const curves = data.slots.filter((x) => x.listed).map((slot) => curve(data, s, slot.k, slot.address));
@@ -87,8 +96,13 @@ function assetTotals(data: EngineData, now: bigint): AssetRisk[] {
     const debt = rayMulUp(a.totalScaledDebt, idx.borrowIndex);
     const value = (x: bigint) => (Number(x) / slot.unitF) * (slot.priceF / USD);
     out.push({
-      asset: slot.address, collateral, debt, collateralUSD: value(collateral), debtUSD: value(debt),
-      deficit: a.deficit, deficitUSD: value(a.deficit),
+      asset: slot.address,
+      collateral,
+      debt,
+      collateralUSD: value(collateral),
+      debtUSD: value(debt),
+      deficit: a.deficit,
+      deficitUSD: value(a.deficit),
     });
   }
   return out.sort((x, y) => (x.asset < y.asset ? -1 : 1));
@@ -176,8 +190,11 @@ function curve(data: EngineData, s: ReturnType<typeof currentSums>, k: number, a
     accounts += stepAccounts[i]!;
     usd += stepUsd[i]!;
     steps.push({
-      dropPct: Math.round((i + 1) * CURVE_STEP * 100), accounts: stepAccounts[i]!, collateralUSD: stepUsd[i]!,
-      cumulativeAccounts: accounts, cumulativeCollateralUSD: usd,
+      dropPct: Math.round((i + 1) * CURVE_STEP * 100),
+      accounts: stepAccounts[i]!,
+      collateralUSD: stepUsd[i]!,
+      cumulativeAccounts: accounts,
+      cumulativeCollateralUSD: usd,
     });
   }
   return { asset, currentUSD, steps, within20PctUSD: steps[HEADLINE_STEPS - 1]!.cumulativeCollateralUSD };

@@ -28,7 +28,10 @@ export class AssetSlot {
   appliedPriceF = 0;
   appliedLtF = 0;
 
-  constructor(readonly k: number, readonly address: Address) {}
+  constructor(
+    readonly k: number,
+    readonly address: Address,
+  ) {}
 
   syncParams(a: AssetState | undefined): void {
     this.listed = a !== undefined;
@@ -57,12 +60,12 @@ export class AssetSlot {
   /** Σ-weighted collateral per scaled wei (value·LT/BPS) and debt per scaled wei, at the reference indexes. */
   targetFc(): number {
     if (!this.listed || !this.hasRef) return 0;
-    return ((((this.priceF * this.refLF) / RAY_F) / this.unitF) * this.ltF) / 1e4;
+    return (((this.priceF * this.refLF) / RAY_F / this.unitF) * this.ltF) / 1e4;
   }
 
   targetFd(): number {
     if (!this.listed || !this.hasRef) return 0;
-    return ((this.priceF * this.refBF) / RAY_F) / this.unitF;
+    return (this.priceF * this.refBF) / RAY_F / this.unitF;
   }
 
   /**

@@ -63,7 +63,10 @@ function timing(samples: Array<{ ms: number; exact: number; classified: number }
   };
 }
 
-export function runHealthBenchmark(accounts: number, opts: { assets?: number; seed?: number; repeats?: number } = {}): { figures: BenchmarkFigures; engine: HealthEngine; pop: SyntheticPopulation; now: bigint } {
+export function runHealthBenchmark(
+  accounts: number,
+  opts: { assets?: number; seed?: number; repeats?: number } = {},
+): { figures: BenchmarkFigures; engine: HealthEngine; pop: SyntheticPopulation; now: bigint } {
   const gc = collector();
   const repeats = opts.repeats ?? 9;
   const before = used(gc);
@@ -104,8 +107,19 @@ export function runHealthBenchmark(accounts: number, opts: { assets?: number; se
   run((i) => move(i % 2 ? 1.005 : 0.995), 4); // warm the JIT up
   const priceUpdateSmall = timing(run((i) => move(i % 2 ? 1.005 : 0.995), repeats));
   const priceUpdateLarge = timing(run((i) => move(i % 2 ? 1.03 : 0.97), repeats));
-  const interestBlock = timing(run(() => { now += 12n; }, repeats));
-  const rebase = timing(run(() => { now += 86_400n; }, Math.max(3, Math.floor(repeats / 3))));
+  const interestBlock = timing(
+    run(() => {
+      now += 12n;
+    }, repeats),
+  );
+  const rebase = timing(
+    run(
+      () => {
+        now += 86_400n;
+      },
+      Math.max(3, Math.floor(repeats / 3)),
+    ),
+  );
 
   t = performance.now();
   engine.aggregates(now);

@@ -104,13 +104,27 @@ export class AccountBook {
   }
 
   // Readable accessors for the cold paths; the hot loops index the views directly.
-  w(id: number): number { return this.f64[id * F64_STRIDE + W]!; }
-  d(id: number): number { return this.f64[id * F64_STRIDE + D]!; }
-  flags(id: number): number { return this.u8[id * U8_STRIDE + FLAGS]!; }
-  levels(id: number): number { return this.u8[id * U8_STRIDE + LEVELS]!; }
-  nHeld(id: number): number { return this.u8[id * U8_STRIDE + N_HELD]!; }
-  nDebt(id: number): number { return this.u8[id * U8_STRIDE + N_DEBT]!; }
-  version(id: number): number { return this.u32[id * U32_STRIDE + VERSION]!; }
+  w(id: number): number {
+    return this.f64[id * F64_STRIDE + W]!;
+  }
+  d(id: number): number {
+    return this.f64[id * F64_STRIDE + D]!;
+  }
+  flags(id: number): number {
+    return this.u8[id * U8_STRIDE + FLAGS]!;
+  }
+  levels(id: number): number {
+    return this.u8[id * U8_STRIDE + LEVELS]!;
+  }
+  nHeld(id: number): number {
+    return this.u8[id * U8_STRIDE + N_HELD]!;
+  }
+  nDebt(id: number): number {
+    return this.u8[id * U8_STRIDE + N_DEBT]!;
+  }
+  version(id: number): number {
+    return this.u32[id * U32_STRIDE + VERSION]!;
+  }
   setFlag(id: number, bit: number, on: boolean): void {
     const at = id * U8_STRIDE + FLAGS;
     this.u8[at] = on ? this.u8[at]! | bit : this.u8[at]! & ~bit;

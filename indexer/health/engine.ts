@@ -17,15 +17,40 @@ import type { ProtocolState, StateChange } from "../state/state";
 import { buildAccountHealth } from "./account-view";
 import { AssetSlot } from "./asset-slot";
 import {
-  ANCHOR_HF, ANCHOR_PHI, ANCHOR_REL, AccountBook, D, DIRTY, F64_STRIDE, FLAGS, LEVELS, LIQ, N_DEBT, N_HELD, STAMP, U32_STRIDE,
-  U8_STRIDE, UNKNOWN, VERSION, W, WATCH,
+  ANCHOR_HF,
+  ANCHOR_PHI,
+  ANCHOR_REL,
+  AccountBook,
+  D,
+  DIRTY,
+  F64_STRIDE,
+  FLAGS,
+  LEVELS,
+  LIQ,
+  N_DEBT,
+  N_HELD,
+  STAMP,
+  U32_STRIDE,
+  U8_STRIDE,
+  UNKNOWN,
+  VERSION,
+  W,
+  WATCH,
 } from "./book";
+import type { EngineData } from "./engine-data";
 import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
-import { anchorHigh, anchorLow, hfHigh, hfLow, stateHolds, thresholdsFrom, type Thresholds } from "./thresholds";
+import { anchorHigh, anchorLow, hfHigh, hfLow, stateHolds, thresholdsFrom } from "./thresholds";
 import type {
-  AccountHealth, Address, Crossing, HealthEngineOptions, HealthUpdate, LiquidatableEntry, PriceInfo, RiskAggregates,
+  AccountHealth,
+  Address,
+  Crossing,
+  HealthEngineOptions,
+  HealthUpdate,
+  LiquidatableEntry,
+  PriceInfo,
+  RiskAggregates,
   StressResult,
 } from "./types";
 
@@ -39,24 +64,6 @@ interface Deferred {
   s: AssetSlot;
   dfc: number;
   dfd: number;
-}
-
-interface LiqRecord {
-  since: bigint;
-  healthFactor: bigint;
-  computedAt: bigint;
-}
-
-/** Mutable state shared by the engine, one evaluate pass, aggregates and stress (those two only read). */
-export interface EngineData {
-  state: ProtocolState;
-  book: AccountBook;
-  slots: AssetSlot[];
-  prices: Map<Address, PriceInfo>;
-  thresholds: Thresholds;
-  liq: Map<number, LiqRecord>;
-  unknown: Set<number>;
-  watch: Set<number>;
 }
 
 const lower = (a: string): Address => a.toLowerCase() as Address;
@@ -74,10 +81,19 @@ export class HealthEngine {
   private phiRebase = 0;
   private readonly lastIndexes = new Map<AssetSlot, { l: bigint; b: bigint }>();
 
-  constructor(readonly state: ProtocolState, opts: HealthEngineOptions = {}) {
+  constructor(
+    readonly state: ProtocolState,
+    opts: HealthEngineOptions = {},
+  ) {
     this.core = {
-      state, book: new AccountBook(), slots: [], prices: new Map(), thresholds: thresholdsFrom(opts),
-      liq: new Map(), unknown: new Set(), watch: new Set(),
+      state,
+      book: new AccountBook(),
+      slots: [],
+      prices: new Map(),
+      thresholds: thresholdsFrom(opts),
+      liq: new Map(),
+      unknown: new Set(),
+      watch: new Set(),
     };
     for (const account of state.accounts.keys()) this.markDirty(lower(account), false);
   }
@@ -120,7 +136,10 @@ export class HealthEngine {
     }
     const { moved: priced, deferred } = this.applyFactors(rebase, flipped.length === 0);
     const run = new Pass(this.core, ctx, out, ++this.pass, {
-      gHi: rebase ? 1 : g.gHi, cHi: rebase ? 1 : g.cHi, phi: g.phi, phiNext: this.phiRebase + th.lnBudget,
+      gHi: rebase ? 1 : g.gHi,
+      cHi: rebase ? 1 : g.cHi,
+      phi: g.phi,
+      phiNext: this.phiRebase + th.lnBudget,
     });
 
     for (const id of this.dirty) {
@@ -174,7 +193,13 @@ export class HealthEngine {
     const { book } = this.core;
     const out: LiquidatableEntry[] = [];
     for (const [id, r] of this.core.liq) {
-      out.push({ account: book.addresses[id]!, healthFactor: r.healthFactor, since: r.since, computedAt: r.computedAt, positionVersion: book.version(id) });
+      out.push({
+        account: book.addresses[id]!,
+        healthFactor: r.healthFactor,
+        since: r.since,
+        computedAt: r.computedAt,
+        positionVersion: book.version(id),
+      });
     }
     return out.sort((a, b) => cmp(a.account, b.account));
   }
@@ -314,7 +339,8 @@ export class HealthEngine {
       if (fc === s.fc && fd === s.fd) continue;
       changes.push({ s, fc, fd });
       // A deep move would leave a delta's rounding large next to the shrunken sums: re-sum from scratch instead.
-      if (!(fc <= s.fc * MAX_DELTA_RATIO && s.fc <= fc * MAX_DELTA_RATIO && fd <= s.fd * MAX_DELTA_RATIO && s.fd <= fd * MAX_DELTA_RATIO)) resum = true;
+      if (!(fc <= s.fc * MAX_DELTA_RATIO && s.fc <= fc * MAX_DELTA_RATIO && fd <= s.fd * MAX_DELTA_RATIO && s.fd <= fd * MAX_DELTA_RATIO))
+        resum = true;
     }
     // A rebase alone moves every factor (new references) but no HF: exact anchors stay valid, no holder is re-checked
     // for it (the rebase classifies everyone anyway).
@@ -533,6 +559,7 @@ class Pass {
     const liq = (u8[m + FLAGS]! & LIQ) !== 0;
     const levels = u8[m + LEVELS]!;
     const a = f64[r + ANCHOR_HF]!;
+    // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test on the hot path, kept as a self-compare
     if (a === a) {
       const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
       const rel = f64[r + ANCHOR_REL]!;
@@ -624,24 +651,37 @@ class UpdateBuilder {
   readonly unknownRemoved: Address[] = [];
   readonly crossings: OrderedCrossing[] = [];
 
-  constructor(readonly blockNumber: bigint, readonly timestamp: bigint) {}
+  constructor(
+    readonly blockNumber: bigint,
+    readonly timestamp: bigint,
+  ) {}
 
   build(rebased: boolean, recomputed: number, classified: number): HealthUpdate {
     // An account can leave and re-enter within one evaluate (unknown → exact); report the net change only.
     const net = (added: Address[], removed: Address[]): [Address[], Address[]] => {
       const a = new Set(added);
       const r = new Set(removed);
-      for (const x of added) if (r.has(x)) { a.delete(x); r.delete(x); }
+      for (const x of added)
+        if (r.has(x)) {
+          a.delete(x);
+          r.delete(x);
+        }
       return [[...a].sort(cmp), [...r].sort(cmp)];
     };
     const [liquidatableAdded, liquidatableRemoved] = net(this.liquidatableAdded, this.liquidatableRemoved);
     const [unknownAdded, unknownRemoved] = net(this.unknownAdded, this.unknownRemoved);
-    const crossings = this.crossings
-      .sort((a, b) => cmp(a.account, b.account) || a.order - b.order)
-      .map(({ order: _o, ...c }) => c);
+    const crossings = this.crossings.sort((a, b) => cmp(a.account, b.account) || a.order - b.order).map(({ order: _o, ...c }) => c);
     return {
-      blockNumber: this.blockNumber, timestamp: this.timestamp, liquidatableAdded, liquidatableRemoved, unknownAdded,
-      unknownRemoved, crossings, recomputed, classified, rebased,
+      blockNumber: this.blockNumber,
+      timestamp: this.timestamp,
+      liquidatableAdded,
+      liquidatableRemoved,
+      unknownAdded,
+      unknownRemoved,
+      crossings,
+      recomputed,
+      classified,
+      rebased,
     };
   }
 }

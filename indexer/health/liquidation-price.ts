@@ -25,8 +25,7 @@ export function liquidationPrice(positions: readonly ExactPosition[], k: number)
   if (dOthers === 0n && amountD === 0n) return null;
   const lt = t.liquidationThresholdBps;
   // The contract's test, HF < 1 ⟺ Σ value·LT < debt·BPS, with this asset's value and debt at `price`.
-  const liquidatableAt = (price: bigint): boolean =>
-    wOthers + ((amountC * price) / t.unit) * lt < (dOthers + mulDivUp(amountD, price, t.unit)) * BPS;
+  const liquidatableAt = (price: bigint): boolean => wOthers + ((amountC * price) / t.unit) * lt < (dOthers + mulDivUp(amountD, price, t.unit)) * BPS;
   const slope = amountC * lt - amountD * BPS; // ×unit: how fast Σ value·LT − debt·BPS grows with the price
   if (slope <= 0n || !liquidatableAt(0n)) return null;
   // Real root, then the rounding window: below root − δ it is surely liquidatable, above root + δ surely not.

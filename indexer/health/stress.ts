@@ -2,7 +2,7 @@
 // leave. Float sums rule out accounts safely above 1; every account that could be under is computed exactly.
 import Decimal from "decimal.js";
 import { LIQ, UNKNOWN } from "./book";
-import type { EngineData } from "./engine";
+import type { EngineData } from "./engine-data";
 import { ExactContext, isLiquidatable } from "./exact";
 import { currentSums } from "./sums";
 import { hfLow } from "./thresholds";

@@ -1,6 +1,6 @@
 // Float sums of every account at `now` (current indexes, current or shocked prices), for aggregates and stress:
 // one pass over the holder lists, no bigint.
-import type { EngineData } from "./engine";
+import type { EngineData } from "./engine-data";
 import { ExactContext } from "./exact";
 import type { Address } from "./types";
 
@@ -39,10 +39,10 @@ export function currentSums(data: EngineData, now: bigint, priceOverride?: Reado
     const override = priceOverride?.get(s.address);
     const p = override !== undefined ? Number(override) : s.priceF;
     price[s.k] = p;
-    const collateralPerWei = idx ? ((p * Number(idx.liquidityIndex)) / RAY_F) / s.unitF : 0;
+    const collateralPerWei = idx ? (p * Number(idx.liquidityIndex)) / RAY_F / s.unitF : 0;
     cc[s.k] = collateralPerWei;
     fc[s.k] = (collateralPerWei * s.ltF) / 1e4;
-    fd[s.k] = idx ? ((p * Number(idx.borrowIndex)) / RAY_F) / s.unitF : 0;
+    fd[s.k] = idx ? (p * Number(idx.borrowIndex)) / RAY_F / s.unitF : 0;
     errPerPosition = Math.max(errPerPosition, p / s.unitF + 2);
     const { ids, sc, sd, n: holders } = s.holders;
     const kc = cc[s.k]!;

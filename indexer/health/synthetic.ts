@@ -45,7 +45,11 @@ const TEMPLATES: Template[] = [
 export { seededRandom };
 
 const hex40 = (rand: () => number): Address =>
-  `0x${Array.from({ length: 5 }, () => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, "0")).join("")}` as Address;
+  `0x${Array.from({ length: 5 }, () =>
+    Math.floor(rand() * 2 ** 32)
+      .toString(16)
+      .padStart(8, "0"),
+  ).join("")}` as Address;
 
 /** Float USD → token wei at an 8-decimal price, exact enough for a synthetic amount. */
 function toWei(usd: number, price: number, decimals: number): bigint {
@@ -76,13 +80,22 @@ export function buildSyntheticPopulation(opts: SyntheticOptions): SyntheticPopul
     const address = `0x${"a55e7".padEnd(38, "0")}${k.toString(16).padStart(2, "0")}` as Address;
     const borrowRate = BigInt(Math.floor((0.02 + rand() * 0.25) * 1e9)) * 10n ** 18n;
     const a: AssetState = {
-      address, index: k, decimals: t.decimals, rateModel: `0x${"0".repeat(40)}` as Address,
-      ltvBps: BigInt(t.ltv), liquidationThresholdBps: BigInt(t.lt), liquidationBonusBps: BigInt(t.bonus), reserveFactorBps: 1000n,
+      address,
+      index: k,
+      decimals: t.decimals,
+      rateModel: `0x${"0".repeat(40)}` as Address,
+      ltvBps: BigInt(t.ltv),
+      liquidationThresholdBps: BigInt(t.lt),
+      liquidationBonusBps: BigInt(t.bonus),
+      reserveFactorBps: 1000n,
       liquidityIndex: RAY + BigInt(Math.floor(rand() * 1e9)) * 10n ** 17n,
       borrowIndex: RAY + BigInt(Math.floor(rand() * 1.5e9)) * 10n ** 17n,
-      liquidityRate: (borrowRate * 6n) / 10n, borrowRate,
+      liquidityRate: (borrowRate * 6n) / 10n,
+      borrowRate,
       lastUpdateTimestamp: now - BigInt(Math.floor(rand() * 3600)),
-      totalScaledCollateral: 0n, totalScaledDebt: 0n, deficit: 0n,
+      totalScaledCollateral: 0n,
+      totalScaledDebt: 0n,
+      deficit: 0n,
     };
     state.assets.set(address, a);
     prices.set(address, BigInt(Math.round(t.price * 1e8)));
@@ -93,7 +106,10 @@ export function buildSyntheticPopulation(opts: SyntheticOptions): SyntheticPopul
   for (let i = 0; i < opts.accounts; i++) {
     const account = hex40(rand);
     accounts.push(account);
-    const order = assets.map((a) => [a, rand()] as const).sort((x, y) => x[1] - y[1]).map(([a]) => a);
+    const order = assets
+      .map((a) => [a, rand()] as const)
+      .sort((x, y) => x[1] - y[1])
+      .map(([a]) => a);
     const nPos = Math.min(nAssets, 3 + Math.floor(rand() * 3));
     const held = order.slice(0, nPos);
     const noDebt = rand() < 0.1;

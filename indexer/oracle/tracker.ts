@@ -74,7 +74,10 @@ export class OracleTracker {
   sequencerStatus: SequencerStatus = "none";
   private readonly historyLimit: number;
 
-  constructor(private readonly client: PublicClient, opts: OracleTrackerOptions = {}) {
+  constructor(
+    private readonly client: PublicClient,
+    opts: OracleTrackerOptions = {},
+  ) {
     this.historyLimit = opts.historyLimit ?? 50;
   }
 
@@ -95,7 +98,11 @@ export class OracleTracker {
    * sequencer feed, in one batched round trip. Changes nothing: `apply` takes the result once the block's logs are
    * applied. A transport failure throws (the caller retries the step); a revert or an undecodable answer is a reading.
    */
-  async read(state: ProtocolState, block: { number: bigint; timestamp: bigint }, extra: { aggregators?: Address[]; sequencer?: Address | null } = {}): Promise<FeedRead> {
+  async read(
+    state: ProtocolState,
+    block: { number: bigint; timestamp: bigint },
+    extra: { aggregators?: Address[]; sequencer?: Address | null } = {},
+  ): Promise<FeedRead> {
     const aggregators = new Set<Address>([...state.feeds.values()].map((f) => f.aggregator));
     for (const a of extra.aggregators ?? []) aggregators.add(a.toLowerCase() as Address);
     const seqFeed = extra.sequencer ?? state.sequencer?.feed ?? null;
@@ -109,7 +116,12 @@ export class OracleTracker {
         });
     const list = [...aggregators].sort();
     const [seq, ...results] = await Promise.all([seqFeed ? read(seqFeed) : Promise.resolve(null), ...list.map(read)]);
-    return { block: { number: block.number, timestamp: block.timestamp }, sequencerFeed: seqFeed, sequencer: seq, rounds: new Map(list.map((a, i) => [a, results[i]!])) };
+    return {
+      block: { number: block.number, timestamp: block.timestamp },
+      sequencerFeed: seqFeed,
+      sequencer: seq,
+      rounds: new Map(list.map((a, i) => [a, results[i]!])),
+    };
   }
 
   /**
@@ -122,7 +134,12 @@ export class OracleTracker {
     const alerts: OracleAlert[] = [];
     const prevSeq = this.sequencerStatus;
     undo.push({ kind: "sequencer", prev: prevSeq });
-    const seqRes = state.sequencer && state.sequencer.feed === fr.sequencerFeed ? fr.sequencer : state.sequencer ? { ok: false as const, error: "sequencer feed not read" } : null;
+    const seqRes =
+      state.sequencer && state.sequencer.feed === fr.sequencerFeed
+        ? fr.sequencer
+        : state.sequencer
+          ? { ok: false as const, error: "sequencer feed not read" }
+          : null;
     this.sequencerStatus = sequencerStatusOf(state, seqRes, block.timestamp);
     if (prevSeq !== this.sequencerStatus && this.sequencerStatus !== "none") {
       alerts.push({ type: `sequencer-${this.sequencerStatus}` as "sequencer-up", blockNumber: block.number });
@@ -177,7 +194,11 @@ export class OracleTracker {
       }
       this.journal.delete(b);
     }
-    for (const [asset, list] of this.history) this.history.set(asset, list.filter((x) => x.blockNumber <= block));
+    for (const [asset, list] of this.history)
+      this.history.set(
+        asset,
+        list.filter((x) => x.blockNumber <= block),
+      );
   }
 
   /** Drops undo data of blocks at or below `block` (final: never rolled back). */
@@ -188,7 +209,15 @@ export class OracleTracker {
   private remember(r: FeedReading): OracleRound | null {
     const list = this.history.get(r.asset) ?? [];
     if (list.some((x) => x.feed === r.feed && x.roundId === r.roundId)) return null;
-    const round: OracleRound = { asset: r.asset, feed: r.feed, roundId: r.roundId, answer: r.answer, price: r.price, updatedAt: r.updatedAt, blockNumber: r.blockNumber };
+    const round: OracleRound = {
+      asset: r.asset,
+      feed: r.feed,
+      roundId: r.roundId,
+      answer: r.answer,
+      price: r.price,
+      updatedAt: r.updatedAt,
+      blockNumber: r.blockNumber,
+    };
     list.push(round);
     if (list.length > this.historyLimit) list.splice(0, list.length - this.historyLimit);
     this.history.set(r.asset, list);
@@ -198,8 +227,17 @@ export class OracleTracker {
 
 function emptyReading(feed: FeedConfig, block: { number: bigint }): FeedReading {
   return {
-    asset: feed.asset, feed: feed.aggregator, roundId: 0n, answer: 0n, updatedAt: 0n, price: null, status: "invalid",
-    heartbeat: feed.heartbeat, age: 0n, reason: null, blockNumber: block.number,
+    asset: feed.asset,
+    feed: feed.aggregator,
+    roundId: 0n,
+    answer: 0n,
+    updatedAt: 0n,
+    price: null,
+    status: "invalid",
+    heartbeat: feed.heartbeat,
+    age: 0n,
+    reason: null,
+    blockNumber: block.number,
   };
 }
 
@@ -217,11 +255,7 @@ function classify(feed: FeedConfig, r: RoundData, block: { number: bigint; times
   return { ...base, price, status: "fresh" };
 }
 
-function sequencerStatusOf(
-  state: ProtocolState,
-  res: RoundResult | null,
-  now: bigint,
-): SequencerStatus {
+function sequencerStatusOf(state: ProtocolState, res: RoundResult | null, now: bigint): SequencerStatus {
   if (!state.sequencer || !res) return "none";
   if (!res.ok) return "down";
   const [, answer, startedAt] = res.r;

@@ -18,28 +18,57 @@ type PoolEvent<N extends string, A> = { source: "pool"; eventName: N; args: A; m
 
 export type ChainEvent =
   | PoolEvent<"AssetListed", { asset: Address; decimals: number; rateModel: Address }>
-  | PoolEvent<"RiskParamsSet", { asset: Address; ltvBps: bigint; liquidationThresholdBps: bigint; liquidationBonusBps: bigint; reserveFactorBps: bigint }>
+  | PoolEvent<
+      "RiskParamsSet",
+      { asset: Address; ltvBps: bigint; liquidationThresholdBps: bigint; liquidationBonusBps: bigint; reserveFactorBps: bigint }
+    >
   | PoolEvent<"RateModelSet", { asset: Address; rateModel: Address }>
-  | PoolEvent<"ReserveDataUpdated", { asset: Address; liquidityRate: bigint; borrowRate: bigint; liquidityIndex: bigint; borrowIndex: bigint; timestamp: bigint }>
+  | PoolEvent<
+      "ReserveDataUpdated",
+      { asset: Address; liquidityRate: bigint; borrowRate: bigint; liquidityIndex: bigint; borrowIndex: bigint; timestamp: bigint }
+    >
   | PoolEvent<"Deposit", { asset: Address; account: Address; caller: Address; amount: bigint; scaledAmount: bigint; liquidityIndex: bigint }>
   | PoolEvent<"Withdraw", { asset: Address; account: Address; to: Address; amount: bigint; scaledAmount: bigint; liquidityIndex: bigint }>
   | PoolEvent<"Borrow", { asset: Address; account: Address; amount: bigint; scaledAmount: bigint; borrowIndex: bigint }>
   | PoolEvent<"Repay", { asset: Address; account: Address; payer: Address; amount: bigint; scaledAmount: bigint; borrowIndex: bigint }>
-  | PoolEvent<"Liquidation", { borrower: Address; liquidator: Address; collateralAsset: Address; debtAsset: Address; debtRepaid: bigint; debtScaledBurned: bigint; collateralSeized: bigint; collateralScaledBurned: bigint }>
+  | PoolEvent<
+      "Liquidation",
+      {
+        borrower: Address;
+        liquidator: Address;
+        collateralAsset: Address;
+        debtAsset: Address;
+        debtRepaid: bigint;
+        debtScaledBurned: bigint;
+        collateralSeized: bigint;
+        collateralScaledBurned: bigint;
+      }
+    >
   | PoolEvent<"BadDebtWrittenOff", { account: Address; asset: Address; amount: bigint; scaledAmount: bigint; reserveDeficit: bigint }>
   | { source: "oracle"; eventName: "FeedSet"; args: { asset: Address; aggregator: Address; heartbeat: bigint; decimals: number }; meta: EventMeta }
   | { source: "oracle"; eventName: "SequencerUptimeFeedSet"; args: { feed: Address; gracePeriod: bigint }; meta: EventMeta }
   | { source: "feed"; eventName: "AnswerUpdated"; args: { current: bigint; roundId: bigint; updatedAt: bigint }; meta: EventMeta };
 
 const POOL_EVENTS = new Set([
-  "AssetListed", "RiskParamsSet", "RateModelSet", "ReserveDataUpdated", "Deposit", "Withdraw", "Borrow", "Repay",
-  "Liquidation", "BadDebtWrittenOff",
+  "AssetListed",
+  "RiskParamsSet",
+  "RateModelSet",
+  "ReserveDataUpdated",
+  "Deposit",
+  "Withdraw",
+  "Borrow",
+  "Repay",
+  "Liquidation",
+  "BadDebtWrittenOff",
 ]);
 
 /** Thrown for a log that claims to come from a watched contract but does not decode: logged, then skipped. */
 export class MalformedLogError extends Error {
   readonly shortMessage: string;
-  constructor(readonly log: Pick<Log, "address" | "blockNumber" | "logIndex" | "transactionHash">, reason: string) {
+  constructor(
+    readonly log: Pick<Log, "address" | "blockNumber" | "logIndex" | "transactionHash">,
+    reason: string,
+  ) {
     super(`malformed log from ${log.address} at block ${log.blockNumber} index ${log.logIndex}: ${reason}`);
     this.name = "MalformedLogError";
     this.shortMessage = `malformed log: ${reason}`;
@@ -52,7 +81,11 @@ const lower = (a: string): Address => a.toLowerCase() as Address;
 export function accountOfEvent(e: ChainEvent): Address | null {
   if (e.source !== "pool") return null;
   switch (e.eventName) {
-    case "Deposit": case "Withdraw": case "Borrow": case "Repay": case "BadDebtWrittenOff":
+    case "Deposit":
+    case "Withdraw":
+    case "Borrow":
+    case "Repay":
+    case "BadDebtWrittenOff":
       return e.args.account;
     case "Liquidation":
       return e.args.borrower;

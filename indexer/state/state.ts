@@ -101,10 +101,22 @@ export class ProtocolState {
         const { asset } = e.args;
         this.record(block, `a:${asset}`, () => ({ kind: "asset", asset, prev: this.assets.get(asset) }));
         this.assets.set(asset, {
-          address: asset, index: this.assets.size, decimals: e.args.decimals, rateModel: e.args.rateModel,
-          ltvBps: 0n, liquidationThresholdBps: 0n, liquidationBonusBps: 0n, reserveFactorBps: 0n,
-          liquidityIndex: 10n ** 27n, borrowIndex: 10n ** 27n, liquidityRate: 0n, borrowRate: 0n,
-          lastUpdateTimestamp: 0n, totalScaledCollateral: 0n, totalScaledDebt: 0n, deficit: 0n,
+          address: asset,
+          index: this.assets.size,
+          decimals: e.args.decimals,
+          rateModel: e.args.rateModel,
+          ltvBps: 0n,
+          liquidationThresholdBps: 0n,
+          liquidationBonusBps: 0n,
+          reserveFactorBps: 0n,
+          liquidityIndex: 10n ** 27n,
+          borrowIndex: 10n ** 27n,
+          liquidityRate: 0n,
+          borrowRate: 0n,
+          lastUpdateTimestamp: 0n,
+          totalScaledCollateral: 0n,
+          totalScaledDebt: 0n,
+          deficit: 0n,
         });
         change.assets.push(asset);
         break;
@@ -266,7 +278,10 @@ export class ProtocolState {
   loadJournal(json: string): void {
     this.journal.clear();
     this.journaledKeys.clear();
-    const entries = JSON.parse(json, (_k, v) => (typeof v === "string" && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as [bigint, UndoEntry[]][];
+    const entries = JSON.parse(json, (_k, v) => (typeof v === "string" && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as [
+      bigint,
+      UndoEntry[],
+    ][];
     for (const [b, list] of entries) {
       this.journal.set(b, list);
       this.journaledKeys.set(b, new Set(list.map(keyOf)));
@@ -374,9 +389,13 @@ export class ProtocolState {
 
 function keyOf(e: UndoEntry): string {
   switch (e.kind) {
-    case "position": return `p:${e.account}:${e.asset}`;
-    case "asset": return `a:${e.asset}`;
-    case "feed": return `f:${e.asset}`;
-    case "sequencer": return "seq";
+    case "position":
+      return `p:${e.account}:${e.asset}`;
+    case "asset":
+      return `a:${e.asset}`;
+    case "feed":
+      return `f:${e.asset}`;
+    case "sequencer":
+      return "seq";
   }
 }

@@ -1,7 +1,7 @@
 // Opens the store: PostgreSQL when a database URL is given, else embedded PGlite in a data folder.
 import { SCHEMA_NAME } from "./db";
 import { StoreQueryError } from "./errors";
-import { MEMORY, openPgliteDb } from "./pglite-db";
+import { openPgliteDb } from "./pglite-db";
 import { openPostgresDb } from "./postgres-db";
 import { createSqlStore } from "./sql-store";
 import type { Store } from "./types";
@@ -23,9 +23,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new StoreQueryError(`invalid schema name "${schema}": use lower-case letters, digits and _ (max 63)`);
   }
-  const db = databaseUrl
-    ? await openPostgresDb(databaseUrl, { schema })
-    : await openPgliteDb(opts.dataDir ?? DEFAULT_DATA_DIR, { schema });
+  const db = databaseUrl ? await openPostgresDb(databaseUrl, { schema }) : await openPgliteDb(opts.dataDir ?? DEFAULT_DATA_DIR, { schema });
   const store = createSqlStore(db, { schema });
   try {
     await store.migrate();

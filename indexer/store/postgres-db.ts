@@ -66,7 +66,10 @@ export async function openPostgresDb(url: string, opts: PostgresDbOptions = {}):
         return out;
       } catch (e) {
         // A failed ROLLBACK means the connection is broken: destroy it rather than return it to the pool.
-        await client.query("ROLLBACK").then(() => client.release(), (err: Error) => client.release(err));
+        await client.query("ROLLBACK").then(
+          () => client.release(),
+          (err: Error) => client.release(err),
+        );
         throw e;
       }
     },

@@ -212,6 +212,17 @@ export const SCHEMA_VERSION_DDL = `CREATE TABLE IF NOT EXISTS schema_version (
 
 /** Every table holding data (not schema_version): what reset() empties. */
 export const DATA_TABLES = [
-  "checkpoint", "assets", "feeds", "sequencer", "positions", "account_health", "oracle_rounds", "liquidations",
-  "bad_debt", "keeper_outcomes", "risk_snapshots", "alert_state", "alert_outbox",
+  "checkpoint",
+  "assets",
+  "feeds",
+  "sequencer",
+  "positions",
+  "account_health",
+  "oracle_rounds",
+  "liquidations",
+  "bad_debt",
+  "keeper_outcomes",
+  "risk_snapshots",
+  "alert_state",
+  "alert_outbox",
 ] as const;

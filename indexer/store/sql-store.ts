@@ -5,9 +5,26 @@ import { SCHEMA_NAME, type Db, type SqlExecutor, type SqlParam } from "./db";
 import { StoreDecodeError, StoreQueryError, StoreSchemaError, StoreWriteError } from "./errors";
 import { DATA_TABLES, MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_DDL } from "./schema";
 import type {
-  AccountHealthFilter, AccountHealthQuery, AccountHealthRow, Alert, AlertStateRow, BadDebtRecord, BatchWrite, BlockRef,
-  Checkpoint, Hex, KeeperOutcome, KeeperOutcomeKind, LiquidationRecord, LoadedState, OracleRound, Page, PositionRow,
-  RiskSnapshot, Store, StoredAlert,
+  AccountHealthFilter,
+  AccountHealthQuery,
+  AccountHealthRow,
+  Alert,
+  AlertStateRow,
+  BadDebtRecord,
+  BatchWrite,
+  BlockRef,
+  Checkpoint,
+  Hex,
+  KeeperOutcome,
+  KeeperOutcomeKind,
+  LiquidationRecord,
+  LoadedState,
+  OracleRound,
+  Page,
+  PositionRow,
+  RiskSnapshot,
+  Store,
+  StoredAlert,
 } from "./types";
 
 /**
@@ -20,7 +37,14 @@ export const MAX_PAGE = 10_000;
 
 const HEALTH_STATUSES: readonly AccountHealthRow["status"][] = ["healthy", "warning", "liquidatable", "unknown"];
 const OUTCOMES: readonly KeeperOutcomeKind[] = [
-  "liquidated", "skipped-unprofitable", "already-healthy", "lost-race", "reverted", "failed", "dry-run", "price-unavailable",
+  "liquidated",
+  "skipped-unprofitable",
+  "already-healthy",
+  "lost-race",
+  "reverted",
+  "failed",
+  "dry-run",
+  "price-unavailable",
 ];
 
 // ---- codecs: bigint ⇄ decimal string, never through a JS number ----
@@ -71,10 +95,18 @@ function lastByKey<T>(rows: readonly T[], key: (r: T) => string): T[] {
  * Runs `sql` once per chunk of rows with one array parameter per column ($1 = column 0, ...), the SQL
  * typically `INSERT ... SELECT * FROM unnest($1::text[], $2::numeric[], ...)`.
  */
-async function bulk<T>(tx: SqlExecutor, sql: string, rows: readonly T[], columns: readonly ((r: T) => string | number | boolean | null)[]): Promise<void> {
+async function bulk<T>(
+  tx: SqlExecutor,
+  sql: string,
+  rows: readonly T[],
+  columns: readonly ((r: T) => string | number | boolean | null)[],
+): Promise<void> {
   for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
     const slice = rows.slice(i, i + WRITE_CHUNK);
-    await tx.query(sql, columns.map((col) => slice.map(col)));
+    await tx.query(
+      sql,
+      columns.map((col) => slice.map(col)),
+    );
   }
 }
 
@@ -205,12 +237,14 @@ function checkpointFromRow(r: Row): Checkpoint {
     blockHash: r.block_hash as Hex,
     finalizedBlock: big(r.finalized_block, "checkpoint.finalized_block"),
     journal: r.journal as string,
-    recentBlocks: blocks.map((b): BlockRef => ({
-      number: big(b.number, "checkpoint.recent_blocks.number"),
-      hash: b.hash as Hex,
-      parentHash: b.parentHash as Hex,
-      timestamp: big(b.timestamp, "checkpoint.recent_blocks.timestamp"),
-    })),
+    recentBlocks: blocks.map(
+      (b): BlockRef => ({
+        number: big(b.number, "checkpoint.recent_blocks.number"),
+        hash: b.hash as Hex,
+        parentHash: b.parentHash as Hex,
+        timestamp: big(b.timestamp, "checkpoint.recent_blocks.timestamp"),
+      }),
+    ),
     digest: r.digest as string,
   };
 }
@@ -302,10 +336,22 @@ async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
 
   const assets = lastByKey(b.assets, (a) => lower(a.address));
   await bulk(tx, UPSERT_ASSETS, assets, [
-    (a) => lower(a.address), (a) => a.index, (a) => a.decimals, (a) => lower(a.rateModel), (a) => num(a.ltvBps),
-    (a) => num(a.liquidationThresholdBps), (a) => num(a.liquidationBonusBps), (a) => num(a.reserveFactorBps),
-    (a) => num(a.liquidityIndex), (a) => num(a.borrowIndex), (a) => num(a.liquidityRate), (a) => num(a.borrowRate),
-    (a) => num(a.lastUpdateTimestamp), (a) => num(a.totalScaledCollateral), (a) => num(a.totalScaledDebt), (a) => num(a.deficit),
+    (a) => lower(a.address),
+    (a) => a.index,
+    (a) => a.decimals,
+    (a) => lower(a.rateModel),
+    (a) => num(a.ltvBps),
+    (a) => num(a.liquidationThresholdBps),
+    (a) => num(a.liquidationBonusBps),
+    (a) => num(a.reserveFactorBps),
+    (a) => num(a.liquidityIndex),
+    (a) => num(a.borrowIndex),
+    (a) => num(a.liquidityRate),
+    (a) => num(a.borrowRate),
+    (a) => num(a.lastUpdateTimestamp),
+    (a) => num(a.totalScaledCollateral),
+    (a) => num(a.totalScaledDebt),
+    (a) => num(a.deficit),
   ]);
 
   const feeds = lastByKey(b.feeds, (f) => lower(f.asset));
@@ -328,23 +374,44 @@ async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
   await bulk(tx, UPSERT_POSITIONS, live, [(p) => lower(p.account), (p) => lower(p.asset), (p) => num(p.scaledCollateral), (p) => num(p.scaledDebt)]);
 
   await bulk(tx, UPSERT_LIQUIDATIONS, b.liquidations, [
-    (l) => num(l.blockNumber), (l) => l.logIndex, (l) => lower(l.transactionHash), (l) => numOrNull(l.timestamp),
-    (l) => lower(l.borrower), (l) => lower(l.liquidator), (l) => lower(l.collateralAsset), (l) => lower(l.debtAsset),
-    (l) => num(l.debtRepaid), (l) => num(l.collateralSeized),
+    (l) => num(l.blockNumber),
+    (l) => l.logIndex,
+    (l) => lower(l.transactionHash),
+    (l) => numOrNull(l.timestamp),
+    (l) => lower(l.borrower),
+    (l) => lower(l.liquidator),
+    (l) => lower(l.collateralAsset),
+    (l) => lower(l.debtAsset),
+    (l) => num(l.debtRepaid),
+    (l) => num(l.collateralSeized),
   ]);
   await bulk(tx, UPSERT_BAD_DEBT, b.badDebt, [
-    (d) => num(d.blockNumber), (d) => d.logIndex, (d) => lower(d.transactionHash), (d) => lower(d.account),
-    (d) => lower(d.asset), (d) => num(d.amount), (d) => num(d.reserveDeficit),
+    (d) => num(d.blockNumber),
+    (d) => d.logIndex,
+    (d) => lower(d.transactionHash),
+    (d) => lower(d.account),
+    (d) => lower(d.asset),
+    (d) => num(d.amount),
+    (d) => num(d.reserveDeficit),
   ]);
   await bulk(tx, INSERT_ROUNDS, b.oracleRounds, [
-    (o) => lower(o.asset), (o) => lower(o.feed), (o) => num(o.roundId), (o) => num(o.answer), (o) => numOrNull(o.price),
-    (o) => num(o.updatedAt), (o) => num(o.blockNumber),
+    (o) => lower(o.asset),
+    (o) => lower(o.feed),
+    (o) => num(o.roundId),
+    (o) => num(o.answer),
+    (o) => numOrNull(o.price),
+    (o) => num(o.updatedAt),
+    (o) => num(o.blockNumber),
   ]);
 
   const health = lastByKey(b.accountHealth, (h) => lower(h.account));
   await bulk(tx, UPSERT_HEALTH, health, [
-    (h) => lower(h.account), (h) => numOrNull(h.healthFactor), (h) => h.status, (h) => num(h.totalCollateralBase),
-    (h) => num(h.totalDebtBase), (h) => num(h.blockNumber),
+    (h) => lower(h.account),
+    (h) => numOrNull(h.healthFactor),
+    (h) => h.status,
+    (h) => num(h.totalCollateralBase),
+    (h) => num(h.totalDebtBase),
+    (h) => num(h.blockNumber),
   ]);
 
   // The first occurrence of an id wins, as ON CONFLICT DO NOTHING does across batches.
@@ -355,7 +422,12 @@ async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
   await bulk(tx, UPSERT_ALERT_STATE, alertState, [(r) => r.key, (r) => r.state, (r) => r.variant, (r) => String(r.atMs), (r) => r.muted]);
 
   const c = b.checkpoint;
-  const recent = c.recentBlocks.map((r) => ({ number: num(r.number), hash: lower(r.hash), parentHash: lower(r.parentHash), timestamp: num(r.timestamp) }));
+  const recent = c.recentBlocks.map((r) => ({
+    number: num(r.number),
+    hash: lower(r.hash),
+    parentHash: lower(r.parentHash),
+    timestamp: num(r.timestamp),
+  }));
   await tx.query(UPSERT_CHECKPOINT, [num(c.blockNumber), lower(c.blockHash), num(c.finalizedBlock), c.journal, JSON.stringify(recent), c.digest]);
 }
 
@@ -363,7 +435,8 @@ async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
 function healthWhere(f: AccountHealthFilter, params: SqlParam[]): string {
   const where: string[] = [];
   if (f.status !== undefined) {
-    if (!HEALTH_STATUSES.includes(f.status)) throw new StoreQueryError(`unknown health status "${f.status}": use one of ${HEALTH_STATUSES.join(", ")}`);
+    if (!HEALTH_STATUSES.includes(f.status))
+      throw new StoreQueryError(`unknown health status "${f.status}": use one of ${HEALTH_STATUSES.join(", ")}`);
     params.push(f.status);
     where.push(`status = $${params.length}`);
   }
@@ -410,7 +483,9 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
         const [row] = await tx.query<{ v: number | null }>("SELECT max(version) AS v FROM schema_version");
         const current = row?.v ?? 0;
         if (current > SCHEMA_VERSION) {
-          throw new StoreSchemaError(`database schema version ${current} is newer than this marginwatch supports (${SCHEMA_VERSION}): upgrade marginwatch`);
+          throw new StoreSchemaError(
+            `database schema version ${current} is newer than this marginwatch supports (${SCHEMA_VERSION}): upgrade marginwatch`,
+          );
         }
         for (const m of MIGRATIONS) {
           if (m.version <= current) continue;
@@ -433,7 +508,9 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
         const feeds = await tx.query("SELECT * FROM feeds ORDER BY asset");
         const positions = await tx.query("SELECT account, asset, scaled_collateral, scaled_debt FROM positions ORDER BY account, asset");
         const [seq] = await tx.query("SELECT feed, grace_period FROM sequencer WHERE id = 1");
-        const sequencer: SequencerConfig | null = seq ? { feed: seq.feed as Address, gracePeriod: big(seq.grace_period, "sequencer.grace_period") } : null;
+        const sequencer: SequencerConfig | null = seq
+          ? { feed: seq.feed as Address, gracePeriod: big(seq.grace_period, "sequencer.grace_period") }
+          : null;
         return {
           checkpoint: cp ? checkpointFromRow(cp) : null,
           assets: assets.map(assetFromRow),
@@ -470,10 +547,11 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
 
     async listOracleRounds(asset, page) {
       checkPage(page);
-      const rows = await db.query(
-        "SELECT * FROM oracle_rounds WHERE asset = $1 ORDER BY updated_at DESC, round_id DESC LIMIT $2 OFFSET $3",
-        [checkAddress(asset, "asset"), page.limit, page.offset],
-      );
+      const rows = await db.query("SELECT * FROM oracle_rounds WHERE asset = $1 ORDER BY updated_at DESC, round_id DESC LIMIT $2 OFFSET $3", [
+        checkAddress(asset, "asset"),
+        page.limit,
+        page.offset,
+      ]);
       return rows.map(roundFromRow);
     },
 
@@ -484,9 +562,18 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
              expected_profit_base, transaction_hash, block_number, gas_used, reason, created_at)
            VALUES ($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9::bigint, $10::numeric, $11, $12::timestamptz)`,
           [
-            o.jobId, lower(o.account), o.outcome, o.collateralAsset && lower(o.collateralAsset), o.debtAsset && lower(o.debtAsset),
-            numOrNull(o.repayAmount), numOrNull(o.expectedProfitBase), o.transactionHash && lower(o.transactionHash),
-            numOrNull(o.blockNumber), numOrNull(o.gasUsed), o.reason, o.createdAt.toISOString(),
+            o.jobId,
+            lower(o.account),
+            o.outcome,
+            o.collateralAsset && lower(o.collateralAsset),
+            o.debtAsset && lower(o.debtAsset),
+            numOrNull(o.repayAmount),
+            numOrNull(o.expectedProfitBase),
+            o.transactionHash && lower(o.transactionHash),
+            numOrNull(o.blockNumber),
+            numOrNull(o.gasUsed),
+            o.reason,
+            o.createdAt.toISOString(),
           ],
         );
       });
@@ -501,7 +588,8 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
         where.push(`account = $${params.length}`);
       }
       if (page.outcome !== undefined) {
-        if (!OUTCOMES.includes(page.outcome)) throw new StoreQueryError(`unknown keeper outcome "${page.outcome}": use one of ${OUTCOMES.join(", ")}`);
+        if (!OUTCOMES.includes(page.outcome))
+          throw new StoreQueryError(`unknown keeper outcome "${page.outcome}": use one of ${OUTCOMES.join(", ")}`);
         params.push(page.outcome);
         where.push(`outcome = $${params.length}`);
       }
@@ -578,7 +666,10 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
 
     async listAlerts(page) {
       checkPage(page);
-      const rows = await db.query("SELECT payload, created_at, delivered_at FROM alert_outbox ORDER BY seq DESC LIMIT $1 OFFSET $2", [page.limit, page.offset]);
+      const rows = await db.query("SELECT payload, created_at, delivered_at FROM alert_outbox ORDER BY seq DESC LIMIT $1 OFFSET $2", [
+        page.limit,
+        page.offset,
+      ]);
       return rows.map(storedAlertFromRow);
     },
 

@@ -82,7 +82,14 @@ export interface AccountHealthRow {
 
 /** "price-unavailable": the protocol could not price an asset (stale/invalid feed, sequencer); nothing was sent. */
 export type KeeperOutcomeKind =
-  | "liquidated" | "skipped-unprofitable" | "already-healthy" | "lost-race" | "reverted" | "failed" | "dry-run" | "price-unavailable";
+  | "liquidated"
+  | "skipped-unprofitable"
+  | "already-healthy"
+  | "lost-race"
+  | "reverted"
+  | "failed"
+  | "dry-run"
+  | "price-unavailable";
 
 export interface KeeperOutcome {
   jobId: string;

@@ -3,7 +3,10 @@
 /** The chain reorganised below the finality depth: the stored state may rest on blocks that no longer exist. */
 export class DeepReorgError extends Error {
   readonly shortMessage: string;
-  constructor(readonly blockNumber: bigint, readonly finalityDepth: number) {
+  constructor(
+    readonly blockNumber: bigint,
+    readonly finalityDepth: number,
+  ) {
     super(
       `reorg deeper than the finality depth (${finalityDepth} blocks): block ${blockNumber} changed after it was final. ` +
         `Stop, raise FINALITY_DEPTH if the chain needs it, and re-index from the deployment block ("marginwatch index --reset").`,
@@ -38,8 +41,14 @@ export class InconsistentNodeError extends Error {
 /** A watched log kept failing to decode: the RPC serves a broken log stream, and the cursor must not pass it. */
 export class MalformedLogStreamError extends Error {
   readonly shortMessage: string;
-  constructor(readonly last: Error, readonly attempts: number) {
-    super(`${last.message} — still undecodable after ${attempts} attempts: the RPC serves broken logs. Stopping rather than skip a log; check the node, then restart.`, { cause: last });
+  constructor(
+    readonly last: Error,
+    readonly attempts: number,
+  ) {
+    super(
+      `${last.message} — still undecodable after ${attempts} attempts: the RPC serves broken logs. Stopping rather than skip a log; check the node, then restart.`,
+      { cause: last },
+    );
     this.name = "MalformedLogStreamError";
     this.shortMessage = `malformed log stream (${attempts} attempts)`;
   }

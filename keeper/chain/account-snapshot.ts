@@ -53,7 +53,9 @@ export async function readAccountSnapshot(r: SnapshotReader, account: Address, k
   const pc = r.publicClient;
   const healthFactor = await readHealthFactor(r, account, blockNumber);
   const positions = await Promise.all(
-    r.assets.map((asset) => pc.readContract({ address: r.pool, abi: marginPoolAbi, functionName: "getPosition", args: [account, asset], blockNumber })),
+    r.assets.map((asset) =>
+      pc.readContract({ address: r.pool, abi: marginPoolAbi, functionName: "getPosition", args: [account, asset], blockNumber }),
+    ),
   );
   const held = r.assets.map((asset, i) => ({ asset, position: positions[i]! })).filter(({ position: [sc, sd] }) => sc !== 0n || sd !== 0n);
   const assets = await Promise.all(

@@ -118,7 +118,10 @@ export class NonceManager {
             return r.value;
           } catch (e) {
             if (!isNonceConflict(e) || attempt >= this.maxNonceRetries) throw e;
-            this.opts.logger?.warn({ nonce, attempt: attempt + 1, err: describeError(e) }, "nonce refused by the node; forgetting the remembered nonce and re-reading the chain");
+            this.opts.logger?.warn(
+              { nonce, attempt: attempt + 1, err: describeError(e) },
+              "nonce refused by the node; forgetting the remembered nonce and re-reading the chain",
+            );
             await this.opts.redis.del(key);
           }
         }

@@ -73,7 +73,14 @@ export class TransactionSender {
         to: req.to,
         data: req.data,
         gas: req.gas.toString(),
-        txs: [{ hash, maxFeePerGas: req.fees.maxFeePerGas.toString(), maxPriorityFeePerGas: req.fees.maxPriorityFeePerGas.toString(), sentAt: Date.now() }],
+        txs: [
+          {
+            hash,
+            maxFeePerGas: req.fees.maxFeePerGas.toString(),
+            maxPriorityFeePerGas: req.fees.maxPriorityFeePerGas.toString(),
+            sentAt: Date.now(),
+          },
+        ],
         maxGasCostWei: req.maxGasCostWei.toString(),
         ...req.meta,
       };
@@ -141,11 +148,17 @@ export class TransactionSender {
         const last = record.txs[record.txs.length - 1]!;
         const fees = nextReplacementFees(
           { maxFeePerGas: BigInt(last.maxFeePerGas), maxPriorityFeePerGas: BigInt(last.maxPriorityFeePerGas) },
-          { bumpBps: this.feeBumpBps, maxFeePerGasCap: this.opts.maxFeePerGasCap, gas: BigInt(record.gas), maxGasCostWei: BigInt(record.maxGasCostWei) },
+          {
+            bumpBps: this.feeBumpBps,
+            maxFeePerGasCap: this.opts.maxFeePerGasCap,
+            gas: BigInt(record.gas),
+            maxGasCostWei: BigInt(record.maxGasCostWei),
+          },
         );
         if (fees) record = await this.replace(record, fees, journal);
         else {
-          if (!capped) this.opts.logger.warn({ hash: last.hash, nonce: record.nonce }, "fee bump capped (max fee or profit); waiting for the current version");
+          if (!capped)
+            this.opts.logger.warn({ hash: last.hash, nonce: record.nonce }, "fee bump capped (max fee or profit); waiting for the current version");
           capped = true;
           await this.rebroadcastIfForgotten(last.hash);
         }
@@ -158,12 +171,18 @@ export class TransactionSender {
     const { hash, serialized } = await this.sign({ to: record.to, data: record.data, gas: BigInt(record.gas) }, record.nonce, fees);
     const next: SentRecord = {
       ...record,
-      txs: [...record.txs, { hash, maxFeePerGas: fees.maxFeePerGas.toString(), maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(), sentAt: Date.now() }],
+      txs: [
+        ...record.txs,
+        { hash, maxFeePerGas: fees.maxFeePerGas.toString(), maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(), sentAt: Date.now() },
+      ],
     };
     await journal.save(next);
     try {
       await this.opts.publicClient.sendRawTransaction({ serializedTransaction: serialized });
-      this.opts.logger.info({ hash, nonce: record.nonce, maxFeePerGas: fees.maxFeePerGas.toString(), version: next.txs.length }, "liquidation replaced with higher fees");
+      this.opts.logger.info(
+        { hash, nonce: record.nonce, maxFeePerGas: fees.maxFeePerGas.toString(), version: next.txs.length },
+        "liquidation replaced with higher fees",
+      );
     } catch (e) {
       // Mined meanwhile (nonce error) or not accepted: the loop finds whichever version lands.
       if (!(isNonceError(e) || isUnderpriced(e) || isAlreadyKnown(e) || shouldRetry(e))) throw e;

@@ -21,8 +21,11 @@ async function main(): Promise<void> {
   const dispatcher = new AlertDispatcher({
     // The real store, except that the process dies where the outbox row would be marked delivered.
     store: { pendingAlerts: (n) => store.pendingAlerts(n), markAlertsDelivered: async () => void process.kill(process.pid, "SIGKILL") },
-    connection: { ...REDIS }, logger: pino({ level: "silent" }), prefix: process.env.MW_PREFIX!,
-    webhookUrls: [process.env.MW_WEBHOOK_URL!], webhookSecret: SECRET,
+    connection: { ...REDIS },
+    logger: pino({ level: "silent" }),
+    prefix: process.env.MW_PREFIX!,
+    webhookUrls: [process.env.MW_WEBHOOK_URL!],
+    webhookSecret: SECRET,
     // No webhook worker here: a delivery cut off mid-POST would be retried, which is at-least-once by design.
     webhookWorker: false,
   });

@@ -25,7 +25,13 @@ export const BOB = "0x00000000000000000000000000000000000000bb" as Address;
 export const CAROL = "0x00000000000000000000000000000000000000cc" as Address;
 export const WETH = "0x000000000000000000000000000000000000e001" as Address;
 const FEED = "0x000000000000000000000000000000000000fee1" as Address;
-export const CARD = { healthFactor: "1.15", totalCollateralUSD: "1000.00", totalBorrowsUSD: "700.00", availableBorrowsUSD: "50.00", borrowPowerUsed: "93.33%" };
+export const CARD = {
+  healthFactor: "1.15",
+  totalCollateralUSD: "1000.00",
+  totalBorrowsUSD: "700.00",
+  availableBorrowsUSD: "50.00",
+  borrowPowerUsed: "93.33%",
+};
 
 /** Where a test's store lives; PGlite on disk so a second process (or a reopen) sees the same data. */
 export type StoreLocation = { kind: "pglite"; dataDir: string } | { kind: "postgres"; schema: string };
@@ -49,12 +55,16 @@ export function scenario(block: bigint): Pick<DecideInput, "crossings" | "oracle
     { account: ALICE, level: "warning", direction: "down", healthFactor: (WAD * 115n) / 100n },
     { account: BOB, level: "liquidatable", direction: "down", healthFactor: WAD / 2n },
   ];
-  const oracleAlerts: OracleAlert[] = [{ type: "heartbeat-missed", asset: WETH, feed: FEED, updatedAt: 1n, heartbeat: 3600n, age: 4000n, blockNumber: block }];
+  const oracleAlerts: OracleAlert[] = [
+    { type: "heartbeat-missed", asset: WETH, feed: FEED, updatedAt: 1n, heartbeat: 3600n, age: 4000n, blockNumber: block },
+  ];
   return { crossings, oracleAlerts };
 }
 
 export const scenarioIds = (block: bigint): string[] => [
-  `mc-${ALICE}-warning-triggered-${block}`, `mc-${BOB}-liquidatable-triggered-${block}`, `oracle-${WETH}-heartbeat-missed-${block}`,
+  `mc-${ALICE}-warning-triggered-${block}`,
+  `mc-${BOB}-liquidatable-triggered-${block}`,
+  `oracle-${WETH}-heartbeat-missed-${block}`,
 ];
 
 const hash = (n: bigint): Hex => `0x${n.toString(16).padStart(64, "0")}`;
@@ -63,17 +73,32 @@ const hash = (n: bigint): Hex => `0x${n.toString(16).padStart(64, "0")}`;
 export function blockBatch(block: bigint, alerts: { outbox: Alert[]; state: BatchWrite["alertState"] }): BatchWrite {
   return {
     checkpoint: {
-      blockNumber: block, blockHash: hash(block), finalizedBlock: block - 2n, journal: "[]",
+      blockNumber: block,
+      blockHash: hash(block),
+      finalizedBlock: block - 2n,
+      journal: "[]",
       recentBlocks: [{ number: block, hash: hash(block), parentHash: hash(block - 1n), timestamp: 1_700_000_000n + block }],
       digest: `digest-${block}`,
     },
-    assets: [], feeds: [], positions: [], liquidations: [], badDebt: [], oracleRounds: [], accountHealth: [],
-    alertOutbox: alerts.outbox, alertState: alerts.state,
+    assets: [],
+    feeds: [],
+    positions: [],
+    liquidations: [],
+    badDebt: [],
+    oracleRounds: [],
+    accountHealth: [],
+    alertOutbox: alerts.outbox,
+    alertState: alerts.state,
   };
 }
 
 /** What the indexer does per block: decide before the commit, write the decision in the batch, accept after. */
-export async function commitBlock(store: Store, policy: AlertPolicy, block: bigint, events: Pick<DecideInput, "crossings" | "oracleAlerts">): Promise<Alert[]> {
+export async function commitBlock(
+  store: Store,
+  policy: AlertPolicy,
+  block: bigint,
+  events: Pick<DecideInput, "crossings" | "oracleAlerts">,
+): Promise<Alert[]> {
   const d = policy.decide({ blockNumber: block, nowMs: Date.now(), ...events, card: (a) => (a === ALICE ? CARD : null) });
   await store.commitBatch(blockBatch(block, d));
   d.accept();
@@ -193,7 +218,12 @@ export class RedisRelay {
 /** A pino logger whose JSON lines the test can read. */
 export function captureLogger(): { logger: pino.Logger; lines: () => Array<{ level: number; msg: string }> } {
   const raw: string[] = [];
-  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { raw.push(...chunk.toString().split("\n").filter(Boolean)); cb(); } });
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      raw.push(...chunk.toString().split("\n").filter(Boolean));
+      cb();
+    },
+  });
   return { logger: pino({ level: "debug" }, stream), lines: () => raw.map((l) => JSON.parse(l) as { level: number; msg: string }) };
 }
 

@@ -11,7 +11,18 @@ import { AlertDispatcher } from "../../indexer/alerts/dispatcher";
 import type { Alert } from "../../indexer/alerts/types";
 import type { Store } from "../../indexer/store";
 import {
-  captureLogger, counts, dropPrefix, dropSchema, openAt, REDIS, scenarioIds, SECRET, sleep, waitFor, WebhookReceiver, type StoreLocation,
+  captureLogger,
+  counts,
+  dropPrefix,
+  dropSchema,
+  openAt,
+  REDIS,
+  scenarioIds,
+  SECRET,
+  sleep,
+  waitFor,
+  WebhookReceiver,
+  type StoreLocation,
 } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -24,12 +35,23 @@ interface ChildResult {
 }
 
 /** crash-child.ts in its own process, as the indexer would run: it kills itself with SIGKILL at `killAt`. */
-function runChild(env: { loc: StoreLocation; block: bigint; killAt: "commit" | "deliver"; prefix: string; webhookUrl: string }): Promise<ChildResult> {
+function runChild(env: {
+  loc: StoreLocation;
+  block: bigint;
+  killAt: "commit" | "deliver";
+  prefix: string;
+  webhookUrl: string;
+}): Promise<ChildResult> {
   const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "crash-child.ts")], {
     cwd: ROOT,
     env: {
-      ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"), MW_STORE: JSON.stringify(env.loc), MW_BLOCK: String(env.block),
-      MW_KILL_AT: env.killAt, MW_PREFIX: env.prefix, MW_WEBHOOK_URL: env.webhookUrl,
+      ...process.env,
+      TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"),
+      MW_STORE: JSON.stringify(env.loc),
+      MW_BLOCK: String(env.block),
+      MW_KILL_AT: env.killAt,
+      MW_PREFIX: env.prefix,
+      MW_WEBHOOK_URL: env.webhookUrl,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -59,7 +81,10 @@ for (const kind of ["pglite", "postgres"] as const) {
 
     beforeEach(() => {
       const tag = randomBytes(4).toString("hex");
-      loc = kind === "pglite" ? { kind, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "mw-alerts-crash-")) } : { kind, schema: `mw_alerts_crash_${tag}` };
+      loc =
+        kind === "pglite"
+          ? { kind, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "mw-alerts-crash-")) }
+          : { kind, schema: `mw_alerts_crash_${tag}` };
       prefix = `{mw-alerts-crash-${tag}}`;
       hook.deliveries.length = 0;
     });
@@ -73,9 +98,16 @@ for (const kind of ["pglite", "postgres"] as const) {
       else await dropSchema(loc.schema);
     });
 
-    const newDispatcher = (s: Store) => new AlertDispatcher({
-      store: s, connection: { ...REDIS }, logger: captureLogger().logger, prefix, webhookUrls: [hook.url], webhookSecret: SECRET, webhookAttempts: 3,
-    });
+    const newDispatcher = (s: Store) =>
+      new AlertDispatcher({
+        store: s,
+        connection: { ...REDIS },
+        logger: captureLogger().logger,
+        prefix,
+        webhookUrls: [hook.url],
+        webhookSecret: SECRET,
+        webhookAttempts: 3,
+      });
 
     /** Every job of a queue by id, whatever its state. */
     const jobIds = async (q: AlertDispatcher["queue"] | NonNullable<AlertDispatcher["webhooks"]>) =>

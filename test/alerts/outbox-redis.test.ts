@@ -7,12 +7,29 @@ import { AlertDispatcher } from "../../indexer/alerts/dispatcher";
 import { AlertPolicy } from "../../indexer/alerts/policy";
 import { MEMORY, openStore, type Store } from "../../indexer/store";
 import {
-  captureLogger, CAROL, commitBlock, counts, dropPrefix, dropSchema, freePort, PG_URL, REDIS, RedisRelay, scenario, scenarioIds, SECRET, sleep,
-  waitFor, WebhookReceiver,
+  captureLogger,
+  CAROL,
+  commitBlock,
+  counts,
+  dropPrefix,
+  dropSchema,
+  freePort,
+  PG_URL,
+  REDIS,
+  RedisRelay,
+  scenario,
+  scenarioIds,
+  SECRET,
+  sleep,
+  waitFor,
+  WebhookReceiver,
 } from "./helpers";
 
 const WAD = 10n ** 18n;
-const carolWarning = { crossings: [{ account: CAROL, level: "warning", direction: "down" as const, healthFactor: (WAD * 11n) / 10n }], oracleAlerts: [] };
+const carolWarning = {
+  crossings: [{ account: CAROL, level: "warning", direction: "down" as const, healthFactor: (WAD * 11n) / 10n }],
+  oracleAlerts: [],
+};
 const JOB_STATES = ["waiting", "active", "completed", "failed", "delayed", "prioritized"] as const;
 
 for (const kind of ["pglite", "postgres"] as const) {
@@ -43,7 +60,15 @@ for (const kind of ["pglite", "postgres"] as const) {
     });
 
     function dispatcher(port: number = REDIS.port, logger = captureLogger().logger): AlertDispatcher {
-      const d = new AlertDispatcher({ store, connection: { host: REDIS.host, port }, logger, prefix, webhookUrls: [hook.url], webhookSecret: SECRET, webhookAttempts: 3 });
+      const d = new AlertDispatcher({
+        store,
+        connection: { host: REDIS.host, port },
+        logger,
+        prefix,
+        webhookUrls: [hook.url],
+        webhookSecret: SECRET,
+        webhookAttempts: 3,
+      });
       dispatchers.push(d);
       d.start();
       return d;
@@ -101,7 +126,11 @@ for (const kind of ["pglite", "postgres"] as const) {
         const failed = () => log.lines().filter((l) => l.msg.startsWith("alert delivery failed;"));
         expect(failed()).to.have.length(1); // one warning for the outage, however many attempts
         // Each alert is logged once as it is picked up, even while Redis is down.
-        for (const a of await store.pendingAlerts(10)) expect(log.lines().filter((l) => l.msg === a.message), a.id).to.have.length(1);
+        for (const a of await store.pendingAlerts(10))
+          expect(
+            log.lines().filter((l) => l.msg === a.message),
+            a.id,
+          ).to.have.length(1);
 
         await relay.open();
         await waitFor("webhooks once Redis is reachable", () => hook.deliveries.length === 3, 30_000);

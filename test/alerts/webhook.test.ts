@@ -5,7 +5,7 @@ import { AlertDispatcher } from "../../indexer/alerts/dispatcher";
 import { AlertPolicy } from "../../indexer/alerts/policy";
 import { verify } from "../../indexer/alerts/webhook";
 import { MEMORY, openStore, type Store } from "../../indexer/store";
-import { ALICE, captureLogger, CARD, commitBlock, counts, dropPrefix, REDIS, SECRET, waitFor, WebhookReceiver } from "./helpers";
+import { ALICE, captureLogger, type CARD, commitBlock, counts, dropPrefix, REDIS, SECRET, waitFor, WebhookReceiver } from "./helpers";
 
 describe("alerts: queue and signed webhooks", function () {
   this.timeout(60_000);
@@ -19,7 +19,15 @@ describe("alerts: queue and signed webhooks", function () {
     await hook.start();
     hook.failFirst = 1; // the first delivery fails: the webhook job must retry
     store = await openStore({ dataDir: MEMORY });
-    d = new AlertDispatcher({ store, connection: { ...REDIS }, logger: log.logger, prefix, webhookUrls: [hook.url], webhookSecret: SECRET, webhookAttempts: 5 });
+    d = new AlertDispatcher({
+      store,
+      connection: { ...REDIS },
+      logger: log.logger,
+      prefix,
+      webhookUrls: [hook.url],
+      webhookSecret: SECRET,
+      webhookAttempts: 5,
+    });
     d.start();
   });
 
@@ -47,7 +55,12 @@ describe("alerts: queue and signed webhooks", function () {
     expect((got.alert.body as { card: typeof CARD }).card.healthFactor).to.equal("1.15");
     expect(await store.pendingAlerts(10)).to.deep.equal([]);
     // Logged once, as a warning (pino level 40), with the alert's message.
-    expect(log.lines().filter((l) => l.msg === sent[0]!.message).map((l) => l.level)).to.deep.equal([40]);
+    expect(
+      log
+        .lines()
+        .filter((l) => l.msg === sent[0]!.message)
+        .map((l) => l.level),
+    ).to.deep.equal([40]);
 
     // The same crossing again after a restart (a new policy from the store): nothing new anywhere.
     const restarted = new AlertPolicy(await store.loadAlertState());
@@ -57,12 +70,20 @@ describe("alerts: queue and signed webhooks", function () {
     expect(counts(jobs.map((j) => j.id!))).to.deep.equal({ [sent[0]!.id]: 1 });
 
     // Resolving it is news: one "resolved" alert, logged as info (30) and delivered.
-    const resolved = await commitBlock(store, restarted, 102n, { crossings: [{ ...crossing, direction: "up", healthFactor: 1_300_000_000_000_000_000n }], oracleAlerts: [] });
+    const resolved = await commitBlock(store, restarted, 102n, {
+      crossings: [{ ...crossing, direction: "up", healthFactor: 1_300_000_000_000_000_000n }],
+      oracleAlerts: [],
+    });
     expect(resolved.map((a) => a.body.kind === "margin-call" && a.body.state)).to.deep.equal(["resolved"]);
     d.kick();
     await waitFor("the resolve's webhook", () => hook.deliveries.length === 2, 30_000);
     expect(hook.ids()).to.deep.equal([sent[0]!.id, resolved[0]!.id]);
-    expect(log.lines().filter((l) => l.msg === resolved[0]!.message).map((l) => l.level)).to.deep.equal([30]);
+    expect(
+      log
+        .lines()
+        .filter((l) => l.msg === resolved[0]!.message)
+        .map((l) => l.level),
+    ).to.deep.equal([30]);
     expect(d.sent.map((a) => a.id)).to.deep.equal([sent[0]!.id, resolved[0]!.id]);
   });
 });

@@ -32,7 +32,15 @@ describe("API accounts", function () {
     it("has formatUserSummary's fields, positions with symbols, liquidation prices and what-if shocks", async () => {
       const r = await get(w.app, `/v1/accounts/${w.b.b1.address}`);
       const c = r.body;
-      for (const k of ["totalCollateralUSD", "totalBorrowsUSD", "availableBorrowsUSD", "currentLiquidationThreshold", "currentLoanToValue", "borrowPowerUsed", "netWorthUSD"]) {
+      for (const k of [
+        "totalCollateralUSD",
+        "totalBorrowsUSD",
+        "availableBorrowsUSD",
+        "currentLiquidationThreshold",
+        "currentLoanToValue",
+        "borrowPowerUsed",
+        "netWorthUSD",
+      ]) {
         expect(c[k], k).to.be.a("string");
       }
       expect(Number(c.totalCollateralUSD)).to.be.within(30000, 30001);
@@ -87,7 +95,8 @@ describe("API accounts", function () {
       expect(ok.body.account).to.equal(w.b.b2.address);
 
       const good = getAddress(w.b.b2.address);
-      const flipped = good.slice(0, 2) + [...good.slice(2)].map((ch) => (/[a-f]/.test(ch) ? ch.toUpperCase() : /[A-F]/.test(ch) ? ch.toLowerCase() : ch)).join("");
+      const flipped =
+        good.slice(0, 2) + [...good.slice(2)].map((ch) => (/[a-f]/.test(ch) ? ch.toUpperCase() : /[A-F]/.test(ch) ? ch.toLowerCase() : ch)).join("");
       expectClientError(await get(w.app, `/v1/accounts/${flipped}`), 400, /checksum/);
       for (const bad of ["0x123", "hello", `0x${"g".repeat(40)}`, `${w.b.b1.address}00`, "0x", "%20", `0X${"a".repeat(40)}`]) {
         expectClientError(await get(w.app, `/v1/accounts/${bad}`), 400, /address/);
@@ -130,12 +139,17 @@ describe("API accounts", function () {
       const hfOf = (a: string) => BigInt(full.find((r) => r.account === a)!.healthFactorWad!);
 
       const under12 = await all("&maxHealthFactor=1.2");
-      expect(under12.rows.map((r) => r.account)).to.include(w.b.b3.address).and.not.include(w.b.b1.address);
+      expect(under12.rows.map((r) => r.account))
+        .to.include(w.b.b3.address)
+        .and.not.include(w.b.b1.address);
       expect(under12.rows.every((r) => BigInt(r.healthFactorWad!) <= 12n * 10n ** 17n)).to.equal(true);
       expect(under12.total).to.equal(full.filter((r) => BigInt(r.healthFactorWad!) <= 12n * 10n ** 17n).length);
 
       const over15 = await all("&minHealthFactor=1.5");
-      expect(over15.rows.map((r) => r.account)).to.include(w.b.b2.address).and.include(w.supplier.address).and.not.include(w.b.b3.address);
+      expect(over15.rows.map((r) => r.account))
+        .to.include(w.b.b2.address)
+        .and.include(w.supplier.address)
+        .and.not.include(w.b.b3.address);
       expect(over15.rows.every((r) => BigInt(r.healthFactorWad!) >= 15n * 10n ** 17n)).to.equal(true);
 
       // Inclusive bounds, exactly at an account's HF.
@@ -149,7 +163,9 @@ describe("API accounts", function () {
       expect((await all("&status=liquidatable")).total).to.equal(w.health.liquidatable().length);
 
       const wbtc = await all("&asset=WBTC");
-      expect(wbtc.rows.map((r) => r.account)).to.include(w.b.b2.address).and.not.include(w.b.b1.address);
+      expect(wbtc.rows.map((r) => r.account))
+        .to.include(w.b.b2.address)
+        .and.not.include(w.b.b1.address);
       const byAddress = await all(`&asset=${w.d.assets.find((a) => a.symbol === "WBTC")!.address}`);
       expect(byAddress.rows).to.deep.equal(wbtc.rows);
       for (const r of wbtc.rows) {
@@ -195,12 +211,26 @@ describe("API accounts", function () {
 
     it("rejects bad filters and paging with a 400 that names the problem", async () => {
       const cases: Array<[string, RegExp]> = [
-        ["limit=0", /limit/], ["limit=501", /limit/], ["limit=-1", /limit/], ["limit=abc", /limit/], ["limit=NaN", /limit/],
-        ["limit=99999999999999999999", /limit/], ["limit=1.5", /limit/], ["offset=-3", /offset/], ["offset=2000000", /offset/],
-        ["maxHealthFactor=abc", /maxHealthFactor/], ["maxHealthFactor=-1", /maxHealthFactor/], ["minHealthFactor=NaN", /minHealthFactor/],
-        ["maxHealthFactor=1e5", /maxHealthFactor/], ["maxHealthFactor=1.0000000000000000001", /maxHealthFactor/],
-        ["minHealthFactor=2&maxHealthFactor=1", /above maxHealthFactor/], ["status=doomed", /status/], ["asset=DOGE", /not a listed asset/],
-        ["foo=1", /additional properties|foo/], ["cursor=!!!", /cursor/], ["cursor=bm9wZQ", /cursor/],
+        ["limit=0", /limit/],
+        ["limit=501", /limit/],
+        ["limit=-1", /limit/],
+        ["limit=abc", /limit/],
+        ["limit=NaN", /limit/],
+        ["limit=99999999999999999999", /limit/],
+        ["limit=1.5", /limit/],
+        ["offset=-3", /offset/],
+        ["offset=2000000", /offset/],
+        ["maxHealthFactor=abc", /maxHealthFactor/],
+        ["maxHealthFactor=-1", /maxHealthFactor/],
+        ["minHealthFactor=NaN", /minHealthFactor/],
+        ["maxHealthFactor=1e5", /maxHealthFactor/],
+        ["maxHealthFactor=1.0000000000000000001", /maxHealthFactor/],
+        ["minHealthFactor=2&maxHealthFactor=1", /above maxHealthFactor/],
+        ["status=doomed", /status/],
+        ["asset=DOGE", /not a listed asset/],
+        ["foo=1", /additional properties|foo/],
+        ["cursor=!!!", /cursor/],
+        ["cursor=bm9wZQ", /cursor/],
         ["cursor=abc&offset=1", /cursor or offset|either/],
       ];
       for (const [q, pattern] of cases) expectClientError(await get(w.app, `/v1/accounts?${q}`), 400, pattern);

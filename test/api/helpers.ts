@@ -2,25 +2,33 @@
 import { expect } from "chai";
 import type { FastifyInstance } from "fastify";
 
-export interface Res<T = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: API tests read JSON bodies without declaring their shape
+export interface Res<T = any> {
   status: number;
   body: T;
   text: string;
   headers: Record<string, unknown>;
 }
 
-export async function get<T = any>(app: FastifyInstance, url: string): Promise<Res<T>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: API tests read JSON bodies without declaring their shape
+export async function get<T = any>(app: FastifyInstance, url: string): Promise<Res<T>> {
   const r = await app.inject({ method: "GET", url });
   return { status: r.statusCode, body: parse(r.body) as T, text: r.body, headers: r.headers };
 }
 
-export async function post<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: API tests read JSON bodies without declaring their shape
+export async function post<T = any>(
   app: FastifyInstance,
   url: string,
   payload: unknown,
   headers: Record<string, string> = { "content-type": "application/json" },
 ): Promise<Res<T>> {
-  const r = await app.inject({ method: "POST", url, headers, payload: typeof payload === "string" || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload) });
+  const r = await app.inject({
+    method: "POST",
+    url,
+    headers,
+    payload: typeof payload === "string" || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload),
+  });
   return { status: r.statusCode, body: parse(r.body) as T, text: r.body, headers: r.headers };
 }
 

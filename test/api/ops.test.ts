@@ -101,7 +101,10 @@ describe("API operations", function () {
       }
       await queue.add("liquidate", { n: 1 });
       await queue.add("liquidate", { n: 2 });
-      const app = await buildApi({ ...w.ctx, registry: new Registry(), keeperQueue: { counts: () => queue.getJobCounts() } }, { logger: silentLogger, dashboard: false });
+      const app = await buildApi(
+        { ...w.ctx, registry: new Registry(), keeperQueue: { counts: () => queue.getJobCounts() } },
+        { logger: silentLogger, dashboard: false },
+      );
       try {
         const r = await get(app, "/v1/status");
         expect(r.status, r.text).to.equal(200);
@@ -123,14 +126,32 @@ describe("API operations", function () {
     expect(r.body.openapi).to.equal("3.1.0");
     const paths = Object.keys(r.body.paths).sort();
     expect(paths).to.deep.equal([
-      "/healthz", "/metrics", "/readyz", "/v1/accounts", "/v1/accounts/{address}", "/v1/keeper/outcomes", "/v1/liquidations",
-      "/v1/oracles", "/v1/oracles/{asset}/rounds", "/v1/risk", "/v1/status", "/v1/stress", "/v1/stress/scenarios",
+      "/healthz",
+      "/metrics",
+      "/readyz",
+      "/v1/accounts",
+      "/v1/accounts/{address}",
+      "/v1/keeper/outcomes",
+      "/v1/liquidations",
+      "/v1/oracles",
+      "/v1/oracles/{asset}/rounds",
+      "/v1/risk",
+      "/v1/status",
+      "/v1/stress",
+      "/v1/stress/scenarios",
     ]);
     const list = r.body.paths["/v1/accounts"].get;
     const limit = list.parameters.find((p: { name: string }) => p.name === "limit");
     expect(limit.in).to.equal("query");
     expect(limit.schema).to.include({ minimum: 1, maximum: 500, default: 50 });
-    expect(list.parameters.map((p: { name: string }) => p.name)).to.include.members(["status", "maxHealthFactor", "minHealthFactor", "asset", "cursor", "offset"]);
+    expect(list.parameters.map((p: { name: string }) => p.name)).to.include.members([
+      "status",
+      "maxHealthFactor",
+      "minHealthFactor",
+      "asset",
+      "cursor",
+      "offset",
+    ]);
     const stress = r.body.paths["/v1/stress"].post;
     expect(stress.requestBody.content["application/json"].schema.properties.shocks.additionalProperties).to.include({ minimum: -0.99, maximum: 10 });
     expect(r.body.paths["/v1/accounts/{address}"].get.responses).to.have.keys("200", "400", "404", "503");
@@ -152,11 +173,59 @@ describe("API operations", function () {
     const r = rng(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
     const hostile = [
-      "", " ", "0", "-0", "-1", "1e309", "-1e309", "NaN", "Infinity", "-Infinity", "1.5", "0x", "0x0", "null", "undefined", "true", "[]", "{}",
-      "%00", "%ZZ", "%", "../../etc/passwd", "<script>alert(1)</script>", "' OR 1=1 --", "\u0000", "９", "１.２", "💥", "0x" + "f".repeat(40),
-      "0X" + "F".repeat(40), "0x" + "g".repeat(40), "0x" + "a".repeat(39), "0x" + "a".repeat(41), "1".repeat(400), "9".repeat(30) + ".5",
-      "0." + "0".repeat(30) + "1", "1,5", "1_000", "0b101", "0o17", "0xff", "+1", " 1", "1 ", "a".repeat(3000), "__proto__", "constructor",
-      w.b.b1.address, w.b.b1.address.toUpperCase(), "WETH", "weth", "liquidatable", "csv",
+      "",
+      " ",
+      "0",
+      "-0",
+      "-1",
+      "1e309",
+      "-1e309",
+      "NaN",
+      "Infinity",
+      "-Infinity",
+      "1.5",
+      "0x",
+      "0x0",
+      "null",
+      "undefined",
+      "true",
+      "[]",
+      "{}",
+      "%00",
+      "%ZZ",
+      "%",
+      "../../etc/passwd",
+      "<script>alert(1)</script>",
+      "' OR 1=1 --",
+      "\u0000",
+      "９",
+      "１.２",
+      "💥",
+      `0x${"f".repeat(40)}`,
+      `0X${"F".repeat(40)}`,
+      `0x${"g".repeat(40)}`,
+      `0x${"a".repeat(39)}`,
+      `0x${"a".repeat(41)}`,
+      "1".repeat(400),
+      `${"9".repeat(30)}.5`,
+      `0.${"0".repeat(30)}1`,
+      "1,5",
+      "1_000",
+      "0b101",
+      "0o17",
+      "0xff",
+      "+1",
+      " 1",
+      "1 ",
+      "a".repeat(3000),
+      "__proto__",
+      "constructor",
+      w.b.b1.address,
+      w.b.b1.address.toUpperCase(),
+      "WETH",
+      "weth",
+      "liquidatable",
+      "csv",
     ];
     const randomString = (): string => {
       if (r() < 0.6) return pick(hostile);
@@ -171,11 +240,21 @@ describe("API operations", function () {
       const y = enc(randomString());
       return pick([
         `/v1/accounts/${x}`,
-        `/v1/accounts?limit=${x}`, `/v1/accounts?offset=${x}&limit=${y}`, `/v1/accounts?maxHealthFactor=${x}&minHealthFactor=${y}`,
-        `/v1/accounts?status=${x}&asset=${y}`, `/v1/accounts?cursor=${x}`, `/v1/accounts?${x}=${y}`,
-        `/v1/risk?format=${x}`, `/v1/oracles/${x}/rounds?limit=${y}`, `/v1/oracles?${x}=1`, `/v1/liquidations?account=${x}&offset=${y}`,
-        `/v1/keeper/outcomes?outcome=${x}&account=${y}`, `/v1/keeper/outcomes?cursor=${x}`, `/v1/stress/scenarios?${x}=${y}`,
-        `/${x}`, `/v1/${x}/${y}`,
+        `/v1/accounts?limit=${x}`,
+        `/v1/accounts?offset=${x}&limit=${y}`,
+        `/v1/accounts?maxHealthFactor=${x}&minHealthFactor=${y}`,
+        `/v1/accounts?status=${x}&asset=${y}`,
+        `/v1/accounts?cursor=${x}`,
+        `/v1/accounts?${x}=${y}`,
+        `/v1/risk?format=${x}`,
+        `/v1/oracles/${x}/rounds?limit=${y}`,
+        `/v1/oracles?${x}=1`,
+        `/v1/liquidations?account=${x}&offset=${y}`,
+        `/v1/keeper/outcomes?outcome=${x}&account=${y}`,
+        `/v1/keeper/outcomes?cursor=${x}`,
+        `/v1/stress/scenarios?${x}=${y}`,
+        `/${x}`,
+        `/v1/${x}/${y}`,
       ]);
     };
     const randomValue = (depth = 0): unknown => {
@@ -187,11 +266,23 @@ describe("API operations", function () {
     };
     const bodies = (): [string | Buffer, string] => {
       const k = r();
-      if (k < 0.4) return [JSON.stringify({ shocks: Object.fromEntries(Array.from({ length: 1 + Math.floor(r() * 3) }, () => [pick(["WETH", "WBTC", "DAI", "USDC", randomString()]), randomValue(3)])) }), "application/json"];
+      if (k < 0.4)
+        return [
+          JSON.stringify({
+            shocks: Object.fromEntries(
+              Array.from({ length: 1 + Math.floor(r() * 3) }, () => [pick(["WETH", "WBTC", "DAI", "USDC", randomString()]), randomValue(3)]),
+            ),
+          }),
+          "application/json",
+        ];
       if (k < 0.6) return [JSON.stringify(randomValue()), "application/json"];
       if (k < 0.7) return ["[".repeat(20_000) + "]".repeat(20_000), "application/json"];
       if (k < 0.78) return [JSON.stringify({ shocks: { WETH: -0.1 }, pad: "x".repeat(70_000 + Math.floor(r() * 200_000)) }), "application/json"];
-      if (k < 0.85) return [Buffer.from(Array.from({ length: 200 }, () => Math.floor(r() * 256))), pick(["application/json", "application/octet-stream", "text/plain"])];
+      if (k < 0.85)
+        return [
+          Buffer.from(Array.from({ length: 200 }, () => Math.floor(r() * 256))),
+          pick(["application/json", "application/octet-stream", "text/plain"]),
+        ];
       if (k < 0.92) return ['{"shocks":{"WETH":-0.1},"__proto__":{"x":1}}', "application/json"];
       return [randomString(), pick(["application/json", "text/html", "multipart/form-data", "", "application/json; charset=utf-16"])];
     };

@@ -18,7 +18,16 @@ describe("API oracles and history", function () {
   });
 
   describe("GET /v1/oracles", () => {
-    type Feed = { symbol: string; status: string; priceUSD: string; heartbeat: string; age: string; ageRatio: string; reason: string | null; roundId: string };
+    type Feed = {
+      symbol: string;
+      status: string;
+      priceUSD: string;
+      heartbeat: string;
+      age: string;
+      ageRatio: string;
+      reason: string | null;
+      roundId: string;
+    };
     const feeds = async (): Promise<Record<string, Feed>> => {
       const r = await get(w.app, "/v1/oracles");
       expect(r.status, r.text).to.equal(200);
@@ -52,7 +61,9 @@ describe("API oracles and history", function () {
       expect(card.body).to.include({ status: "unknown", healthFactor: "?", healthFactorWad: null });
       const unknown = await get(w.app, "/v1/accounts?status=unknown&limit=500");
       expect(unknown.body.accounts.map((a: { account: string }) => a.account)).to.include.members([w.b.b1.address, w.b.b2.address, w.b.b3.address]);
-      expect(unknown.body.accounts.every((a: { healthFactor: string; healthFactorWad: null }) => a.healthFactor === "?" && a.healthFactorWad === null)).to.equal(true);
+      expect(
+        unknown.body.accounts.every((a: { healthFactor: string; healthFactorWad: null }) => a.healthFactor === "?" && a.healthFactorWad === null),
+      ).to.equal(true);
       const metrics = await get(w.app, "/metrics");
       expect(metrics.text).to.match(/marginwatch_oracle_feed_stale\{asset="WETH"\} 1/);
       expect(metrics.text).to.match(/marginwatch_accounts_unknown [1-9]/);
@@ -124,7 +135,9 @@ describe("API oracles and history", function () {
       expect((await get(w.app, `/v1/accounts/${w.b.b3.address}`)).body.status).to.not.equal("liquidatable");
       // The at-risk list took the liquidation event: still in exact ascending order, b3 at its new HF.
       const list = (await get(w.app, "/v1/accounts?limit=500")).body;
-      const wads = list.accounts.filter((a: { healthFactorWad: string | null }) => a.healthFactorWad !== null).map((a: { healthFactorWad: string }) => BigInt(a.healthFactorWad));
+      const wads = list.accounts
+        .filter((a: { healthFactorWad: string | null }) => a.healthFactorWad !== null)
+        .map((a: { healthFactorWad: string }) => BigInt(a.healthFactorWad));
       for (let i = 1; i < wads.length; i++) expect(wads[i - 1] <= wads[i], `order at ${i}`).to.equal(true);
       const b3Row = list.accounts.find((a: { account: string }) => a.account === w.b.b3.address);
       expect(b3Row.healthFactorWad).to.equal((await w.chainHf(w.b.b3.address, BigInt(list.blockNumber))).toString());
@@ -138,20 +151,55 @@ describe("API oracles and history", function () {
   describe("GET /v1/keeper/outcomes", () => {
     it("lists recorded keeper outcomes newest first, filtered by account and outcome, paged", async () => {
       const base: Omit<KeeperOutcome, "jobId" | "account" | "outcome" | "createdAt"> = {
-        collateralAsset: null, debtAsset: null, repayAmount: null, expectedProfitBase: null, transactionHash: null, blockNumber: null, gasUsed: null, reason: null,
+        collateralAsset: null,
+        debtAsset: null,
+        repayAmount: null,
+        expectedProfitBase: null,
+        transactionHash: null,
+        blockNumber: null,
+        gasUsed: null,
+        reason: null,
       };
       const t0 = Date.now();
-      await w.store.recordKeeperOutcome({ ...base, jobId: "job-1", account: w.b.b1.address, outcome: "skipped-unprofitable", reason: "profit below minimum", createdAt: new Date(t0 - 2000) });
-      await w.store.recordKeeperOutcome({ ...base, jobId: "job-2", account: w.b.b2.address, outcome: "failed", reason: "rpc timeout", createdAt: new Date(t0 - 1000) });
       await w.store.recordKeeperOutcome({
-        ...base, jobId: "job-3", account: w.b.b3.address, outcome: "liquidated", repayAmount: 5_000_000_000n, expectedProfitBase: 12_345_000_000n,
-        transactionHash: `0x${"ab".repeat(32)}`, blockNumber: 123n, gasUsed: 210_000n, createdAt: new Date(t0),
+        ...base,
+        jobId: "job-1",
+        account: w.b.b1.address,
+        outcome: "skipped-unprofitable",
+        reason: "profit below minimum",
+        createdAt: new Date(t0 - 2000),
+      });
+      await w.store.recordKeeperOutcome({
+        ...base,
+        jobId: "job-2",
+        account: w.b.b2.address,
+        outcome: "failed",
+        reason: "rpc timeout",
+        createdAt: new Date(t0 - 1000),
+      });
+      await w.store.recordKeeperOutcome({
+        ...base,
+        jobId: "job-3",
+        account: w.b.b3.address,
+        outcome: "liquidated",
+        repayAmount: 5_000_000_000n,
+        expectedProfitBase: 12_345_000_000n,
+        transactionHash: `0x${"ab".repeat(32)}`,
+        blockNumber: 123n,
+        gasUsed: 210_000n,
+        createdAt: new Date(t0),
       });
 
       const r = await get(w.app, "/v1/keeper/outcomes");
       expect(r.status, r.text).to.equal(200);
       expect(r.body.outcomes.map((o: { jobId: string }) => o.jobId)).to.deep.equal(["job-3", "job-2", "job-1"]);
-      expect(r.body.outcomes[0]).to.include({ outcome: "liquidated", repayAmount: "5000000000", expectedProfitBase: "12345000000", gasUsed: "210000", blockNumber: "123" });
+      expect(r.body.outcomes[0]).to.include({
+        outcome: "liquidated",
+        repayAmount: "5000000000",
+        expectedProfitBase: "12345000000",
+        gasUsed: "210000",
+        blockNumber: "123",
+      });
       expect(r.body.outcomes[0].createdAt).to.equal(new Date(t0).toISOString());
 
       const liq = await get(w.app, "/v1/keeper/outcomes?outcome=liquidated");

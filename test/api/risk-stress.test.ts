@@ -25,7 +25,15 @@ describe("API risk and stress", function () {
       expect(k.blockNumber).to.equal(w.indexer.status.cursor.toString());
       expect(k.accounts.total).to.equal(w.indexer.state.accounts.size);
       expect(k.accounts.withDebt).to.equal(w.borrowers.length);
-      expect(k.distribution.map((b: { label: string }) => b.label)).to.deep.equal(["< 1", "1–1.05", "1.05–1.1", "1.1–1.25", "1.25–1.5", "1.5–2", "> 2"]);
+      expect(k.distribution.map((b: { label: string }) => b.label)).to.deep.equal([
+        "< 1",
+        "1–1.05",
+        "1.05–1.1",
+        "1.1–1.25",
+        "1.25–1.5",
+        "1.5–2",
+        "> 2",
+      ]);
       const inBuckets = k.distribution.reduce((s: number, b: { accounts: number }) => s + b.accounts, 0);
       expect(inBuckets).to.equal(k.accounts.withDebt - k.accounts.unknown);
       // The buckets hold exactly the accounts of the at-risk list (exact HFs) in each HF range.
@@ -68,7 +76,9 @@ describe("API risk and stress", function () {
         usdPerStep[step] += Number(c.positions.find((p: { symbol: string }) => p.symbol === "WETH").collateralUSD);
       }
       expect(curve.steps.map((x: { accounts: number }) => x.accounts)).to.deep.equal(perStep);
-      curve.steps.forEach((x: { collateralUSD: string }, i: number) => expect(Number(x.collateralUSD)).to.be.closeTo(usdPerStep[i], 0.05));
+      curve.steps.forEach((x: { collateralUSD: string }, i: number) => {
+        expect(Number(x.collateralUSD)).to.be.closeTo(usdPerStep[i], 0.05);
+      });
       expect(perStep.slice(0, 4).reduce((a, x) => a + x, 0)).to.be.at.least(2); // b1 (−19%) and b3
       expect(Number(curve.within20PctUSD)).to.equal(Number(curve.steps[3].cumulativeCollateralUSD));
       const headline = k.liquidationCurves.reduce((a: number, c: { within20PctUSD: string }) => a + Number(c.within20PctUSD), 0);
@@ -82,13 +92,17 @@ describe("API risk and stress", function () {
       expect(String(r.headers["content-type"])).to.match(/^text\/csv/);
       expect(String(r.headers["content-disposition"])).to.match(/attachment; filename="marginwatch-risk-\d+\.csv"/);
       const lines = r.text.trim().split("\r\n");
-      expect(lines[0]).to.equal("section,asset,symbol,bucket_or_drop_pct,accounts,usd,cumulative_accounts,cumulative_usd,block_number,block_timestamp");
+      expect(lines[0]).to.equal(
+        "section,asset,symbol,bucket_or_drop_pct,accounts,usd,cumulative_accounts,cumulative_usd,block_number,block_timestamp",
+      );
       const hf = lines.filter((l) => l.startsWith("hf_distribution,"));
       expect(hf).to.have.length(7);
       expect(hf.map((l) => Number(l.split(",")[4]))).to.deep.equal(json.distribution.map((b: { accounts: number }) => b.accounts));
       const wethCurve = lines.filter((l) => l.includes(",WETH,"));
       expect(wethCurve).to.have.length(11); // already liquidatable + ten 5% steps
-      expect(wethCurve[4]!.split(",")[7]).to.equal(json.liquidationCurves.find((c: { symbol: string }) => c.symbol === "WETH").steps[3].cumulativeCollateralUSD);
+      expect(wethCurve[4]!.split(",")[7]).to.equal(
+        json.liquidationCurves.find((c: { symbol: string }) => c.symbol === "WETH").steps[3].cumulativeCollateralUSD,
+      );
       expect(lines.every((l) => l.split(",").length === 10)).to.equal(true);
     });
 
@@ -121,7 +135,13 @@ describe("API risk and stress", function () {
       for (const b of w.borrowers) {
         if ((await w.chainHf(b.address, block)) >= 10n ** 18n) continue;
         onChain++;
-        const d = await w.node.publicClient.readContract({ address: w.d.pool, abi: marginPoolAbi, functionName: "getAccountData", args: [b.address], blockNumber: block });
+        const d = await w.node.publicClient.readContract({
+          address: w.d.pool,
+          abi: marginPoolAbi,
+          functionName: "getAccountData",
+          args: [b.address],
+          blockNumber: block,
+        });
         debt += d.totalDebtBase;
         if (d.totalDebtBase > d.totalCollateralBase) shortfall += d.totalDebtBase - d.totalCollateralBase;
       }
@@ -155,14 +175,26 @@ describe("API risk and stress", function () {
     it("rejects bad shocks, bodies and content types with 4xx JSON errors", async () => {
       const wethAddr = w.d.assets.find((a) => a.symbol === "WETH")!.address;
       const bad: Array<[unknown, RegExp]> = [
-        [{ shocks: { WETH: -1 } }, /shocks\.WETH: .*-0\.99/], [{ shocks: { WETH: -0.999 } }, /-0\.99/], [{ shocks: { WETH: 10.5 } }, /less than or equal to 10/],
-        [{ shocks: { WETH: 1e308 } }, /10/], [{ shocks: { WETH: "-0.1" } }, /Expected number, received string/],
-        [{ shocks: { WETH: null } }, /Expected number, received null/], [{ shocks: { WETH: [] } }, /Expected number/],
-        [{ shocks: { WETH: {} } }, /Expected number/], [{ shocks: { WETH: true } }, /Expected number/], [{ shocks: {} }, /at least one asset/],
-        [{}, /shocks: Required/], [{ shocks: { DOGE: -0.1 } }, /not a listed asset/], [{ shocks: { WETH: -0.1, [wethAddr]: -0.2 } }, /twice/],
-        [{ shocks: { WETH: -0.1 }, extra: 1 }, /Unrecognized key.*extra/], [[1, 2], /Expected object, received array/], [{ shocks: [] }, /Expected object/],
+        [{ shocks: { WETH: -1 } }, /shocks\.WETH: .*-0\.99/],
+        [{ shocks: { WETH: -0.999 } }, /-0\.99/],
+        [{ shocks: { WETH: 10.5 } }, /less than or equal to 10/],
+        [{ shocks: { WETH: 1e308 } }, /10/],
+        [{ shocks: { WETH: "-0.1" } }, /Expected number, received string/],
+        [{ shocks: { WETH: null } }, /Expected number, received null/],
+        [{ shocks: { WETH: [] } }, /Expected number/],
+        [{ shocks: { WETH: {} } }, /Expected number/],
+        [{ shocks: { WETH: true } }, /Expected number/],
+        [{ shocks: {} }, /at least one asset/],
+        [{}, /shocks: Required/],
+        [{ shocks: { DOGE: -0.1 } }, /not a listed asset/],
+        [{ shocks: { WETH: -0.1, [wethAddr]: -0.2 } }, /twice/],
+        [{ shocks: { WETH: -0.1 }, extra: 1 }, /Unrecognized key.*extra/],
+        [[1, 2], /Expected object, received array/],
+        [{ shocks: [] }, /Expected object/],
         [{ shocks: Object.fromEntries(Array.from({ length: 65 }, (_x, i) => [`A${i}`, 0])) }, /at most 64/],
-        [{ shocks: { ["x".repeat(100)]: 0 } }, /at most 42 characters/], [null, /Expected object/], [42, /Expected object/],
+        [{ shocks: { ["x".repeat(100)]: 0 } }, /at most 42 characters/],
+        [null, /Expected object/],
+        [42, /Expected object/],
       ];
       for (const [body, pattern] of bad) expectClientError(await post(w.app, "/v1/stress", body), 400, pattern);
       expectClientError(await post(w.app, "/v1/stress", "{not json"), 400);

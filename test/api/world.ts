@@ -64,8 +64,13 @@ let shared: Promise<ApiWorld> | null = null;
  */
 async function poolCall(chain: ChainContext, w: Wallet, functionName: string, args: readonly unknown[]): Promise<void> {
   const hash = await w.writeContract({
-    address: chain.deployment.pool, abi: marginPoolAbi, functionName: functionName as never, args: args as never,
-    account: w.account, chain: w.chain, gas: 1_500_000n,
+    address: chain.deployment.pool,
+    abi: marginPoolAbi,
+    functionName: functionName as never,
+    args: args as never,
+    account: w.account,
+    chain: w.chain,
+    gas: 1_500_000n,
   });
   const r = await chain.publicClient.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
@@ -98,7 +103,11 @@ after(async () => {
 });
 
 function mnemonicWallet(url: string, i: number): Wallet {
-  return createWalletClient({ chain: hardhat, transport: http(url, { retryCount: 0 }), account: mnemonicToAccount(MNEMONIC, { addressIndex: i }) }) as Wallet;
+  return createWalletClient({
+    chain: hardhat,
+    transport: http(url, { retryCount: 0 }),
+    account: mnemonicToAccount(MNEMONIC, { addressIndex: i }),
+  }) as Wallet;
 }
 
 async function startWorld(port: number): Promise<ApiWorld> {
@@ -138,7 +147,11 @@ async function setUp(node: NodeHandle): Promise<ApiWorld> {
   // Seeded random borrowers: collateral in one volatile or stable asset, USDC debt at 30–95% of the borrow limit.
   const r = rng(42);
   const borrowers: Borrower[] = Object.values(b);
-  const collaterals: Array<[string, number, number]> = [["WETH", 3000, 0.8], ["WBTC", 60000, 0.73], ["DAI", 1, 0.75]];
+  const collaterals: Array<[string, number, number]> = [
+    ["WETH", 3000, 0.8],
+    ["WBTC", 60000, 0.73],
+    ["DAI", 1, 0.75],
+  ];
   for (let i = 0; i < 6; i++) {
     const who = named(`r${i}`, 6 + i);
     const [symbol, price, ltv] = collaterals[i % collaterals.length]!;
@@ -169,7 +182,20 @@ async function setUp(node: NodeHandle): Promise<ApiWorld> {
 
   const liquidator = wallet(18);
   return {
-    node, chain, d, store, indexer, health, registry, ctx, app, b, borrowers, supplier, wallet, synced,
+    node,
+    chain,
+    d,
+    store,
+    indexer,
+    health,
+    registry,
+    ctx,
+    app,
+    b,
+    borrowers,
+    supplier,
+    wallet,
+    synced,
     mine: async () => {
       await node.rpc("evm_mine");
       return synced();

@@ -28,7 +28,8 @@ describe("auditor (real chain, real indexer)", function () {
 
   before(async () => {
     w = await startAuditWorld(PORTS.world);
-    if (fs.existsSync(CHROMIUM)) browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"] });
+    if (fs.existsSync(CHROMIUM))
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"] });
     else console.log(`      (dashboard panel checks skipped: ${CHROMIUM} is not installed)`);
   });
 
@@ -42,20 +43,25 @@ describe("auditor (real chain, real indexer)", function () {
   });
 
   /** The dashboard's audit panel as a browser renders it from a listening server (null without Chromium). */
-  async function panel(app: FastifyInstance, screenshot?: string): Promise<{ checks: string; mismatches: string; cls: string; rows: string[][] } | null> {
+  async function panel(
+    app: FastifyInstance,
+    screenshot?: string,
+  ): Promise<{ checks: string; mismatches: string; cls: string; rows: string[][] } | null> {
     if (!browser) return null;
     const url = await listen(app, { host: "127.0.0.1", port: 0 });
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     try {
-      await page.goto(url + "/");
+      await page.goto(`${url}/`);
       await page.waitForFunction(() => document.getElementById("audit-checks")!.textContent !== "—", undefined, { timeout: 15_000 });
       const out = {
         checks: (await page.textContent("#audit-checks"))!,
         mismatches: (await page.textContent("#audit-mismatches"))!,
         cls: (await page.getAttribute("#audit-mismatches", "class"))!,
-        rows: await page.$$eval("#audit-mismatch-list:not([hidden]) tbody tr", (trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => td.getAttribute("title") ?? td.textContent ?? ""))),
+        rows: await page.$$eval("#audit-mismatch-list:not([hidden]) tbody tr", (trs) =>
+          trs.map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => td.getAttribute("title") ?? td.textContent ?? "")),
+        ),
       };
       if (screenshot) {
         fs.mkdirSync(path.dirname(screenshot), { recursive: true });
@@ -70,7 +76,13 @@ describe("auditor (real chain, real indexer)", function () {
 
   function auditor(o: Partial<AuditorOptions> = {}): Auditor {
     const a = new Auditor({
-      indexer: w.indexer, health: w.health, client: w.node.publicClient, pool: w.d.pool, registry: new Registry(), logger: silentLogger, ...o,
+      indexer: w.indexer,
+      health: w.health,
+      client: w.node.publicClient,
+      pool: w.d.pool,
+      registry: new Registry(),
+      logger: silentLogger,
+      ...o,
     });
     a.start();
     running.push(a);
@@ -78,7 +90,10 @@ describe("auditor (real chain, real indexer)", function () {
   }
 
   async function api(a: Auditor, registry: Registry): Promise<FastifyInstance> {
-    const app = await buildApi({ indexer: w.indexer, health: w.health, store: w.store, deployment: w.d, registry, auditor: a }, { logger: silentLogger });
+    const app = await buildApi(
+      { indexer: w.indexer, health: w.health, store: w.store, deployment: w.d, registry, auditor: a },
+      { logger: silentLogger },
+    );
     running.push({ stop: () => app.close() });
     return app;
   }
@@ -111,7 +126,10 @@ describe("auditor (real chain, real indexer)", function () {
     expect(proxy.trips.length).to.equal(s.samples);
     for (const trip of proxy.trips) {
       expect(trip.length).to.be.at.most(7).and.at.least(2);
-      expect(trip.every((m) => m === "eth_call"), trip.join(",")).to.equal(true);
+      expect(
+        trip.every((m) => m === "eth_call"),
+        trip.join(","),
+      ).to.equal(true);
     }
     expect(s.checks.match).to.equal(proxy.trips.reduce((n, t) => n + t.length / 2, 0));
 
@@ -135,7 +153,9 @@ describe("auditor (real chain, real indexer)", function () {
     if (p) {
       expect(Number(p.checks)).to.be.at.least(s.checks.match);
       expect(p).to.deep.include({ mismatches: "0", rows: [] });
-      expect(p.cls).to.match(/\bok\b/).and.not.match(/\bbad\b/);
+      expect(p.cls)
+        .to.match(/\bok\b/)
+        .and.not.match(/\bbad\b/);
     }
   });
 
@@ -161,7 +181,13 @@ describe("auditor (real chain, real indexer)", function () {
     const [d] = mm.diffs;
     expect(BigInt(d!.pool) - BigInt(d!.marginwatch)).to.equal(1n);
     // The pool's value is the chain's own at that block.
-    const onChain = await w.node.publicClient.readContract({ address: w.d.pool, abi: marginPoolAbi, functionName: "getAccountData", args: [victim], blockNumber: BigInt(mm.blockNumber) });
+    const onChain = await w.node.publicClient.readContract({
+      address: w.d.pool,
+      abi: marginPoolAbi,
+      functionName: "getAccountData",
+      args: [victim],
+      blockNumber: BigInt(mm.blockNumber),
+    });
     expect(d!.pool).to.equal(onChain.totalDebtBase.toString());
     expect(mm.blockHash).to.equal((await w.node.publicClient.getBlock({ blockNumber: BigInt(mm.blockNumber) })).hash);
 
@@ -170,7 +196,12 @@ describe("auditor (real chain, real indexer)", function () {
     const ready = await get(app, "/readyz");
     expect(ready.status, ready.text).to.equal(503);
     expect(ready.body.error).to.equal("not_ready");
-    expect(ready.body.message).to.include(victim).and.include(`block ${mm.blockNumber}`).and.include("totalDebtBase").and.include(d!.pool).and.include(d!.marginwatch);
+    expect(ready.body.message)
+      .to.include(victim)
+      .and.include(`block ${mm.blockNumber}`)
+      .and.include("totalDebtBase")
+      .and.include(d!.pool)
+      .and.include(d!.marginwatch);
     const status = (await get(app, "/v1/status")).body;
     expect(status.ready).to.equal(false);
     expect(status.reason).to.equal(ready.body.message);
@@ -255,11 +286,16 @@ describe("auditor (real chain, real indexer)", function () {
     snapshot = await w.node.rpc<Hex>("evm_snapshot");
     armed = true;
     await w.node.rpc("evm_mine"); // block N: published, sampled, then orphaned before the reads
-    const judged = () => a.status().checks.match + a.status().checks.mismatch + a.status().checks.error > before.checks.match + before.checks.mismatch + before.checks.error;
+    const judged = () =>
+      a.status().checks.match + a.status().checks.mismatch + a.status().checks.error >
+      before.checks.match + before.checks.mismatch + before.checks.error;
     await waitFor(() => a.status().skipped.reorged >= 1 || judged(), 30_000, "the orphaned sample judged or discarded");
     armed = false;
     const after = a.status();
-    expect(after.checks, `an orphaned block is neither a mismatch nor an error: ${JSON.stringify(after.lastMismatches[0] ?? after.lastError)}`).to.deep.equal(before.checks);
+    expect(
+      after.checks,
+      `an orphaned block is neither a mismatch nor an error: ${JSON.stringify(after.lastMismatches[0] ?? after.lastError)}`,
+    ).to.deep.equal(before.checks);
     expect(after.skipped.reorged).to.equal(1);
     expect(sampledAccount).to.not.equal(null);
 
@@ -281,7 +317,11 @@ describe("auditor (real chain, real indexer)", function () {
 });
 
 /** Paths of `value` that `schema` (JSON schema as @fastify/swagger emits it) does not describe. */
-function undocumented(value: unknown, schema: { type?: string | string[]; properties?: Record<string, unknown>; items?: unknown; additionalProperties?: unknown }, at = "$"): string[] {
+function undocumented(
+  value: unknown,
+  schema: { type?: string | string[]; properties?: Record<string, unknown>; items?: unknown; additionalProperties?: unknown },
+  at = "$",
+): string[] {
   if (value === null || typeof value !== "object") return [];
   if (Array.isArray(value)) return value.flatMap((v, i) => (schema.items ? undocumented(v, schema.items as never, `${at}[${i}]`) : [`${at}[${i}]`]));
   const out: string[] = [];

@@ -44,7 +44,12 @@ export interface AuditWorld {
 export async function startAuditWorld(port: number): Promise<AuditWorld> {
   const node = await startHardhatNode(port);
   try {
-    const wallet = (i: number) => createWalletClient({ chain: hardhat, transport: httpTransport(node.url, { retryCount: 0 }), account: mnemonicToAccount(MNEMONIC, { addressIndex: i }) }) as Wallet;
+    const wallet = (i: number) =>
+      createWalletClient({
+        chain: hardhat,
+        transport: httpTransport(node.url, { retryCount: 0 }),
+        account: mnemonicToAccount(MNEMONIC, { addressIndex: i }),
+      }) as Wallet;
     const admin = wallet(0);
     const d = await deployProtocol({ publicClient: node.publicClient, walletClient: admin });
     const chain: ChainContext = { publicClient: node.publicClient, deployment: d, admin };
@@ -87,7 +92,13 @@ export async function startAuditWorld(port: number): Promise<AuditWorld> {
     if (!health) throw new Error("indexer did not create the health engine");
     const lc = (w: Wallet) => w.account.address.toLowerCase() as `0x${string}`;
     return {
-      node, chain, d, store, indexer, health, accounts,
+      node,
+      chain,
+      d,
+      store,
+      indexer,
+      health,
+      accounts,
       b: { b1: lc(b1), b2: lc(b2), b3: lc(b3), b4: lc(b4) },
       synced,
       mine: async () => {
@@ -134,7 +145,11 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   p.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  p.close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+  p.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return p;
 }
 
@@ -161,13 +176,21 @@ export function metric(text: string, name: string, labels: string): number {
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, "bin", "marginwatch.js"), ...args], {
-      cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`marginwatch ${args[0]} did not exit in ${timeoutMs} ms:\n${out}\n${err}`)); }, timeoutMs);
-    child.once("exit", (code) => { clearTimeout(timer); resolve({ code, out, err }); });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`marginwatch ${args[0]} did not exit in ${timeoutMs} ms:\n${out}\n${err}`));
+    }, timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
   });
 }

@@ -42,12 +42,21 @@ describe("auditor in the real app over a live market, and `marginwatch verify`",
 
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mw-audit-"));
-    const config = loadConfig({}, {
-      DATA_DIR: dataDir, API_PORT: 0, CHAIN_PORT: PORTS.liveChain, SIM_BORROWERS: 40, SIM_TICK_MS: 250, AUDIT_SAMPLE_PER_BLOCK: 4, LOG_LEVEL: "silent",
-      // Keeper off: on main it remembers its signer's nonce in Redis for a minute, and a re-run on this chain port
-      // within that minute would start with a nonce the fresh chain has not reached (being fixed in keeper/).
-      KEEPER_ENABLED: false,
-    });
+    const config = loadConfig(
+      {},
+      {
+        DATA_DIR: dataDir,
+        API_PORT: 0,
+        CHAIN_PORT: PORTS.liveChain,
+        SIM_BORROWERS: 40,
+        SIM_TICK_MS: 250,
+        AUDIT_SAMPLE_PER_BLOCK: 4,
+        LOG_LEVEL: "silent",
+        // Keeper off: on main it remembers its signer's nonce in Redis for a minute, and a re-run on this chain port
+        // within that minute would start with a nonce the fresh chain has not reached (being fixed in keeper/).
+        KEEPER_ENABLED: false,
+      },
+    );
     app = await startApp(config, { logger: pino({ level: "silent" }), env: {} });
     await waitFor(async () => (await fetch(`${app.url}/readyz`)).status === 200, 60_000, "the app ready");
   });
@@ -61,14 +70,21 @@ describe("auditor in the real app over a live market, and `marginwatch verify`",
   it("samples every block of a live market: dozens of matches, stale-price refusals matched, 0 mismatches, counter on /metrics", async () => {
     const first = await status();
     expect(first.audit).to.include({ enabled: true, samplePerBlock: 4 });
-    const priceOf = async (symbol: string) => ((await (await fetch(`${app.url}/v1/oracles`)).json()) as { feeds: Array<{ symbol: string; price: string }> }).feeds.find((f) => f.symbol === symbol)!.price;
+    const priceOf = async (symbol: string) =>
+      ((await (await fetch(`${app.url}/v1/oracles`)).json()) as { feeds: Array<{ symbol: string; price: string }> }).feeds.find(
+        (f) => f.symbol === symbol,
+      )!.price;
     const wethBefore = await priceOf("WETH");
     // Matches by the dozen, a full lap of the rotation, and the simulation's WBTC heartbeat miss seen as refusals.
-    await waitFor(async () => {
-      const a = (await status()).audit;
-      if (a.checks.mismatch > 0) return true;
-      return a.checks.match >= 80 && a.coverage.laps >= 1 && a.unpricedMatches >= 1;
-    }, 200_000, "80 matches, a lap and an unpriced match");
+    await waitFor(
+      async () => {
+        const a = (await status()).audit;
+        if (a.checks.mismatch > 0) return true;
+        return a.checks.match >= 80 && a.coverage.laps >= 1 && a.unpricedMatches >= 1;
+      },
+      200_000,
+      "80 matches, a lap and an unpriced match",
+    );
     const s = await status();
     expect(s.audit.checks.mismatch, JSON.stringify(s.audit.lastMismatches, null, 2)).to.equal(0);
     expect(s.audit.checks.match).to.be.at.least(80);
@@ -81,18 +97,25 @@ describe("auditor in the real app over a live market, and `marginwatch verify`",
 
     const m = await (await fetch(`${app.url}/metrics`)).text();
     const after = await status();
-    expect(metric(m, "marginwatch_audit_checks_total", 'result="match"')).to.be.at.least(s.audit.checks.match).and.at.most(after.audit.checks.match);
+    expect(metric(m, "marginwatch_audit_checks_total", 'result="match"'))
+      .to.be.at.least(s.audit.checks.match)
+      .and.at.most(after.audit.checks.match);
     expect(metric(m, "marginwatch_audit_checks_total", 'result="mismatch"')).to.equal(0);
     expect(m).to.match(/^marginwatch_audit_checks_total\{result="error"\} \d+$/m);
     const ready = await fetch(`${app.url}/readyz`);
     expect(ready.status, await ready.text()).to.equal(200);
-    console.log(`      audit: ${after.audit.checks.match} matches (${after.audit.unpricedMatches} stale-price refusals), ${after.audit.checks.mismatch} mismatches, ${after.audit.checks.error} errors over ${after.audit.samples} sampled blocks (${after.audit.skipped.busy} skipped while a sample was in flight), ${after.audit.coverage.laps} laps of ${after.audit.coverage.accounts} accounts`);
+    console.log(
+      `      audit: ${after.audit.checks.match} matches (${after.audit.unpricedMatches} stale-price refusals), ${after.audit.checks.mismatch} mismatches, ${after.audit.checks.error} errors over ${after.audit.samples} sampled blocks (${after.audit.skipped.busy} skipped while a sample was in flight), ${after.audit.coverage.laps} laps of ${after.audit.coverage.accounts} accounts`,
+    );
   });
 
   it("`marginwatch verify` against the running app: every account equal to the wei, exit 0", async () => {
     const r = await runCli(["verify", "--api-url", app.url, "--rpc-url", chainUrl, "--deployment", deploymentFile()]);
     expect(r.code, r.out + r.err).to.equal(0);
-    expect(r.out).to.match(/\b0 mismatched\b/).and.match(/^\s+checked\s+\d+$/m).and.match(/^\s+blocks spanned\s+\d+–\d+/m);
+    expect(r.out)
+      .to.match(/\b0 mismatched\b/)
+      .and.match(/^\s+checked\s+\d+$/m)
+      .and.match(/^\s+blocks spanned\s+\d+–\d+/m);
     const checked = Number(/^\s+checked\s+(\d+)$/m.exec(r.out)![1]);
     expect(checked).to.be.at.least(40);
     expect(Number(/^\s+equal\s+(\d+)/m.exec(r.out)![1])).to.equal(checked);

@@ -17,10 +17,25 @@ const value = <T>(v: T): PoolAnswer<T> => ({ kind: "value", value: v });
 const refused: PoolAnswer<never> = { kind: "price-revert", error: "StalePrice(…)" };
 
 function data(o: Partial<PoolAccountData> = {}): PoolAccountData {
-  return { totalCollateralBase: 3_000_000_000_000n, totalDebtBase: 2_000_000_000_000n, availableBorrowsBase: 0n, currentLiquidationThresholdBps: 8250n, ltvBps: 8000n, healthFactor: 1_237_500_000_000_000_000n, ...o };
+  return {
+    totalCollateralBase: 3_000_000_000_000n,
+    totalDebtBase: 2_000_000_000_000n,
+    availableBorrowsBase: 0n,
+    currentLiquidationThresholdBps: 8250n,
+    ltvBps: 8000n,
+    healthFactor: 1_237_500_000_000_000_000n,
+    ...o,
+  };
 }
 function mw(o: Partial<AuditFigures> = {}): AuditFigures {
-  return { healthFactor: 1_237_500_000_000_000_000n, totalCollateralBase: 3_000_000_000_000n, totalDebtBase: 2_000_000_000_000n, status: "healthy", unknownAssets: [], ...o };
+  return {
+    healthFactor: 1_237_500_000_000_000_000n,
+    totalCollateralBase: 3_000_000_000_000n,
+    totalDebtBase: 2_000_000_000_000n,
+    status: "healthy",
+    unknownAssets: [],
+    ...o,
+  };
 }
 const views = (hf: PoolAnswer<bigint>, d: PoolAnswer<PoolAccountData>): PoolViews => ({ account: A, healthFactor: hf, accountData: d });
 
@@ -29,9 +44,12 @@ describe("audit verdict", () => {
     const d = data();
     expect(compareAccount(mw(), views(value(d.healthFactor), value(d)))).to.deep.equal({ result: "match", unpriced: false });
     expect(compareAccount(mw({ totalDebtBase: d.totalDebtBase + 1n }), views(value(d.healthFactor), value(d)))).to.deep.equal({
-      result: "mismatch", diffs: [{ field: "totalDebtBase", marginwatch: "2000000000001", pool: "2000000000000" }],
+      result: "mismatch",
+      diffs: [{ field: "totalDebtBase", marginwatch: "2000000000001", pool: "2000000000000" }],
     });
-    expect(compareAccount(mw({ totalCollateralBase: d.totalCollateralBase - 1n }), views(value(d.healthFactor), value(d))).result).to.equal("mismatch");
+    expect(compareAccount(mw({ totalCollateralBase: d.totalCollateralBase - 1n }), views(value(d.healthFactor), value(d))).result).to.equal(
+      "mismatch",
+    );
     const hfOff = compareAccount(mw({ healthFactor: d.healthFactor - 1n }), views(value(d.healthFactor), value(d)));
     expect(hfOff.result === "mismatch" && hfOff.diffs.map((x) => x.field)).to.deep.equal(["healthFactor", "accountData.healthFactor"]);
   });
@@ -40,7 +58,8 @@ describe("audit verdict", () => {
     const d = data({ healthFactor: WAD - 1n });
     expect(compareAccount(mw({ healthFactor: WAD - 1n, status: "liquidatable" }), views(value(WAD - 1n), value(d))).result).to.equal("match");
     expect(compareAccount(mw({ healthFactor: WAD - 1n, status: "warning" }), views(value(WAD - 1n), value(d)))).to.deep.equal({
-      result: "mismatch", diffs: [{ field: "status", marginwatch: "warning", pool: "liquidatable" }],
+      result: "mismatch",
+      diffs: [{ field: "status", marginwatch: "warning", pool: "liquidatable" }],
     });
     const one = data({ healthFactor: WAD });
     expect(compareAccount(mw({ healthFactor: WAD, status: "warning" }), views(value(WAD), value(one))).result).to.equal("match");
@@ -71,7 +90,9 @@ describe("audit verdict", () => {
   it("classifies a revert from its ABI data, wherever the node put it; no data is an RPC failure", () => {
     // geth: { code: 3, data: "0x…" } on the error; Hardhat: { data: { message, data: "0x…" } }, under viem's wrappers.
     const geth = Object.assign(new Error("execution reverted"), { cause: { code: 3, data: stale } });
-    const hardhat = Object.assign(new Error("An internal error was received."), { cause: Object.assign(new Error("RPC Request failed."), { data: { message: "VM Exception", data: stale } }) });
+    const hardhat = Object.assign(new Error("An internal error was received."), {
+      cause: Object.assign(new Error("RPC Request failed."), { data: { message: "VM Exception", data: stale } }),
+    });
     for (const e of [geth, hardhat]) {
       const a = classifyFailure(e);
       expect(a.kind).to.equal("price-revert");
@@ -112,7 +133,10 @@ describe("audit selection", () => {
   });
 
   it("re-checks open mismatches first, and returns every account when there are fewer than the sample size", () => {
-    const accounts = new Map<`0x${string}`, null>([[addr(1), null], [addr(2), null]]);
+    const accounts = new Map<`0x${string}`, null>([
+      [addr(1), null],
+      [addr(2), null],
+    ]);
     const src: SelectionSource = { accounts, liquidatable: () => [], unknown: () => [], marginLevels: () => [] };
     const sel = new AccountSelection();
     expect(sel.pick(src, 4, 2, { recheck: [addr(2)], touched: [] })[0]).to.equal(addr(2));

@@ -4,8 +4,25 @@ import { parseUnits } from "viem";
 import { borrow, deposit, increaseTime, setPrice, tx } from "../fixtures/protocol";
 import { testTokenAbi } from "../../common/generated/abis";
 import {
-  RAY, WAD, addr, ceilDiv, deployToken, expectEq, expectRevert, feedRound, floorDiv, lastReserveUpdate, latestTimestamp, refreshFeeds, oneEvent,
-  poolTx, refCompoundedFactor, setNextTimestamp, tokenBalance, useFixture, zeroRates,
+  RAY,
+  WAD,
+  addr,
+  ceilDiv,
+  deployToken,
+  expectEq,
+  expectRevert,
+  feedRound,
+  floorDiv,
+  lastReserveUpdate,
+  latestTimestamp,
+  refreshFeeds,
+  oneEvent,
+  poolTx,
+  refCompoundedFactor,
+  setNextTimestamp,
+  tokenBalance,
+  useFixture,
+  zeroRates,
   from,
 } from "./helpers";
 
@@ -64,9 +81,16 @@ describe("MarginPool.borrow", () => {
     await deposit(f, f.supplier, "USDC", "100000");
     await deposit(f, f.borrower, "WETH", "10"); // $30000: LTV limit $24000, LT $24750
     // $24500: over the LTV limit, HF = 24750/24500 ≥ 1.
-    await expectRevert(f.pool.simulate.borrow([usdc, parseUnits("24500", 6)], from(f.borrower)), "ExceedsLtv", [BORROWER, 24_500n * USD, 24_000n * USD]);
+    await expectRevert(f.pool.simulate.borrow([usdc, parseUnits("24500", 6)], from(f.borrower)), "ExceedsLtv", [
+      BORROWER,
+      24_500n * USD,
+      24_000n * USD,
+    ]);
     // $25000: HF = 24750/25000 = 0.99 exactly.
-    await expectRevert(f.pool.simulate.borrow([usdc, parseUnits("25000", 6)], from(f.borrower)), "HealthFactorBelowOne", [BORROWER, (99n * WAD) / 100n]);
+    await expectRevert(f.pool.simulate.borrow([usdc, parseUnits("25000", 6)], from(f.borrower)), "HealthFactorBelowOne", [
+      BORROWER,
+      (99n * WAD) / 100n,
+    ]);
   });
 
   it("HealthFactorBelowOne with HF 0 for an account without collateral", async () => {
@@ -120,7 +144,11 @@ describe("MarginPool.borrow", () => {
       const { updatedAt } = await feedRound(f, "WETH");
       await increaseTime(weth.heartbeat + 1);
       await setPrice(f, "USDC", "1"); // the borrowed asset is fresh; the collateral is not
-      await expectRevert(f.pool.simulate.borrow([f.asset("USDC").address, 1n], from(f.borrower)), "StalePrice", [weth.address, updatedAt, BigInt(weth.heartbeat)]);
+      await expectRevert(f.pool.simulate.borrow([f.asset("USDC").address, 1n], from(f.borrower)), "StalePrice", [
+        weth.address,
+        updatedAt,
+        BigInt(weth.heartbeat),
+      ]);
     });
 
     it("InvalidPrice when a held asset's feed answers ≤ 0", async () => {
@@ -128,7 +156,10 @@ describe("MarginPool.borrow", () => {
       await deposit(f, f.supplier, "USDC", "1000");
       await deposit(f, f.borrower, "WETH", "1");
       await setPrice(f, "USDC", "-1");
-      await expectRevert(f.pool.simulate.borrow([f.asset("USDC").address, 1n], from(f.borrower)), "InvalidPrice", [f.asset("USDC").address, -(10n ** 8n)]);
+      await expectRevert(f.pool.simulate.borrow([f.asset("USDC").address, 1n], from(f.borrower)), "InvalidPrice", [
+        f.asset("USDC").address,
+        -(10n ** 8n),
+      ]);
     });
 
     it("FeedNotSet when the account holds a listed asset that has no feed", async () => {

@@ -3,8 +3,21 @@ import { expect } from "chai";
 import { parseUnits } from "viem";
 import { borrow, deposit, increaseTime, mintAndApprove, setPrice } from "../fixtures/protocol";
 import {
-  RAY, ZERO_ADDRESS, addr, expectEq, deployToken, depositRaw, expectRevert, floorDiv, lastReserveUpdate, oneEvent, poolTx,
-  refLinearFactor, setNextTimestamp, tokenBalance, useFixture,
+  RAY,
+  ZERO_ADDRESS,
+  addr,
+  expectEq,
+  deployToken,
+  depositRaw,
+  expectRevert,
+  floorDiv,
+  lastReserveUpdate,
+  oneEvent,
+  poolTx,
+  refLinearFactor,
+  setNextTimestamp,
+  tokenBalance,
+  useFixture,
   from,
 } from "./helpers";
 

@@ -10,7 +10,18 @@ import { ProtocolState } from "../../indexer/state/state";
 import * as math from "../../common/math";
 import { borrow, increaseTime } from "../fixtures/protocol";
 import {
-  MAX_UINT, RAY, addr, ceilDiv, depositRaw, feedRound, floorDiv, from, latestTimestamp, mintTo, poolTx, refreshFeeds,
+  MAX_UINT,
+  RAY,
+  addr,
+  ceilDiv,
+  depositRaw,
+  feedRound,
+  floorDiv,
+  from,
+  latestTimestamp,
+  mintTo,
+  poolTx,
+  refreshFeeds,
   useFixture,
 } from "./helpers";
 
@@ -27,7 +38,13 @@ async function setAnswer(f: Fixture, symbol: string, answer: bigint): Promise<vo
 /** Sends only if an eth_call of the same action succeeds, so the run never mines a reverted transaction. */
 async function attempt(f: Fixture, w: Wallet, fn: string, args: unknown[]): Promise<boolean> {
   try {
-    await f.publicClient.simulateContract({ address: f.deployment.pool as `0x${string}`, abi: marginPoolAbi, functionName: fn as never, args: args as never, ...from(w) });
+    await f.publicClient.simulateContract({
+      address: f.deployment.pool as `0x${string}`,
+      abi: marginPoolAbi,
+      functionName: fn as never,
+      args: args as never,
+      ...from(w),
+    });
   } catch {
     return false;
   }
@@ -129,10 +146,9 @@ describe("events rebuild every balance", () => {
       f.publicClient.getLogs({ address: f.deployment.pool as `0x${string}`, fromBlock }),
       f.publicClient.getLogs({ address: f.deployment.oracle as `0x${string}`, fromBlock }),
     ]);
-    const events: ChainEvent[] = [
-      ...poolLogs.map((l) => decodeLog(l as Log, "pool")),
-      ...oracleLogs.map((l) => decodeLog(l as Log, "oracle")),
-    ].filter((e): e is ChainEvent => e !== null).sort(compareEvents);
+    const events: ChainEvent[] = [...poolLogs.map((l) => decodeLog(l as Log, "pool")), ...oracleLogs.map((l) => decodeLog(l as Log, "oracle"))]
+      .filter((e): e is ChainEvent => e !== null)
+      .sort(compareEvents);
     const state = new ProtocolState();
     const lastIndex = new Map<string, { liquidityIndex: bigint; borrowIndex: bigint }>();
     const counts: Record<string, number> = {};
@@ -164,10 +180,22 @@ describe("events rebuild every balance", () => {
       const st = state.assets.get(asset)!;
       const r = await f.pool.read.getReserveData([asset]);
       const idx = math.currentIndexes(st, now);
-      expect([st.totalScaledCollateral, st.totalScaledDebt, st.deficit], `${s} totals`).to.deep.equal([r.totalScaledCollateral, r.totalScaledDebt, r.deficit]);
-      expect([idx.liquidityIndex, idx.borrowIndex, st.liquidityRate, st.borrowRate, st.lastUpdateTimestamp], `${s} indexes`).to.deep.equal([r.liquidityIndex, r.borrowIndex, r.liquidityRate, r.borrowRate, r.lastUpdateTimestamp]);
+      expect([st.totalScaledCollateral, st.totalScaledDebt, st.deficit], `${s} totals`).to.deep.equal([
+        r.totalScaledCollateral,
+        r.totalScaledDebt,
+        r.deficit,
+      ]);
+      expect([idx.liquidityIndex, idx.borrowIndex, st.liquidityRate, st.borrowRate, st.lastUpdateTimestamp], `${s} indexes`).to.deep.equal([
+        r.liquidityIndex,
+        r.borrowIndex,
+        r.liquidityRate,
+        r.borrowRate,
+        r.lastUpdateTimestamp,
+      ]);
       const cfg = await f.pool.read.getAssetConfig([asset]);
-      expect([st.ltvBps, st.liquidationThresholdBps, st.liquidationBonusBps, st.reserveFactorBps]).to.deep.equal([cfg.ltvBps, cfg.liquidationThresholdBps, cfg.liquidationBonusBps, cfg.reserveFactorBps].map(BigInt));
+      expect([st.ltvBps, st.liquidationThresholdBps, st.liquidationBonusBps, st.reserveFactorBps]).to.deep.equal(
+        [cfg.ltvBps, cfg.liquidationThresholdBps, cfg.liquidationBonusBps, cfg.reserveFactorBps].map(BigInt),
+      );
       expect(state.feeds.get(asset)!.heartbeat).to.equal(BigInt(f.asset(s).heartbeat));
     }
     const deficits = await Promise.all(SYMBOLS.map(async (s) => (await f.pool.read.getReserveData([f.asset(s).address])).deficit));
@@ -186,15 +214,21 @@ describe("events rebuild every balance", () => {
         expect([math.rayMulDown(p.scaledCollateral, idx.liquidityIndex), math.rayMulUp(p.scaledDebt, idx.borrowIndex)]).to.deep.equal([c, d]);
         if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
         inputs.push({
-          ...p, ...idx, price: await f.oracle.read.getAssetPrice([asset]), unit: 10n ** BigInt(st.decimals),
-          ltvBps: st.ltvBps, liquidationThresholdBps: st.liquidationThresholdBps,
+          ...p,
+          ...idx,
+          price: await f.oracle.read.getAssetPrice([asset]),
+          unit: 10n ** BigInt(st.decimals),
+          ltvBps: st.ltvBps,
+          liquidationThresholdBps: st.liquidationThresholdBps,
         });
       }
       // Balances from events + prices from the feeds give the contract's account data to the unit.
       const m = math.accountData(inputs);
       const d = await f.pool.read.getAccountData([account]);
-      expect([d.totalCollateralBase, d.totalDebtBase, d.availableBorrowsBase, d.currentLiquidationThresholdBps, d.ltvBps, d.healthFactor], account)
-        .to.deep.equal([m.totalCollateralBase, m.totalDebtBase, m.availableBorrowsBase, m.currentLiquidationThresholdBps, m.ltvBps, m.healthFactor]);
+      expect(
+        [d.totalCollateralBase, d.totalDebtBase, d.availableBorrowsBase, d.currentLiquidationThresholdBps, d.ltvBps, d.healthFactor],
+        account,
+      ).to.deep.equal([m.totalCollateralBase, m.totalDebtBase, m.availableBorrowsBase, m.currentLiquidationThresholdBps, m.ltvBps, m.healthFactor]);
     }
   });
 });

@@ -180,7 +180,11 @@ export async function setRound(f: Fixture, symbol: string, answer: bigint, updat
 export async function feedRound(f: Fixture, symbol: string): Promise<{ roundId: bigint; answer: bigint; updatedAt: bigint }> {
   const a = f.asset(symbol);
   const abi = a.feedKind === "emitting" ? emittingAggregatorAbi : mockV3AggregatorAbi;
-  const [roundId, answer, , updatedAt] = (await f.publicClient.readContract({ address: a.feed as Hex20, abi, functionName: "latestRoundData" })) as readonly [bigint, bigint, bigint, bigint, bigint];
+  const [roundId, answer, , updatedAt] = (await f.publicClient.readContract({
+    address: a.feed as Hex20,
+    abi,
+    functionName: "latestRoundData",
+  })) as readonly [bigint, bigint, bigint, bigint, bigint];
   return { roundId, answer, updatedAt };
 }
 
@@ -195,7 +199,12 @@ export async function refreshFeeds(f: Fixture): Promise<void> {
 // ------------------------------------------------------------------ deployments beyond the fixture
 
 export async function deployRateModel(f: Fixture, base: bigint, slope1: bigint, slope2: bigint, optimal: bigint): Promise<Hex20> {
-  return deployContract({ publicClient: f.publicClient, walletClient: f.owner }, interestRateModelAbi, interestRateModelBytecode, [base, slope1, slope2, optimal]);
+  return deployContract({ publicClient: f.publicClient, walletClient: f.owner }, interestRateModelAbi, interestRateModelBytecode, [
+    base,
+    slope1,
+    slope2,
+    optimal,
+  ]);
 }
 
 export async function deployToken(f: Fixture, symbol: string, decimals: number): Promise<Hex20> {
@@ -262,7 +271,14 @@ export function refSeize(repay: bigint, debtPrice: bigint, debtDecimals: number,
 }
 
 /** Debt a liquidator must repay to take all `collateral`: the inverse of refSeize, rounded up. */
-export function refRepayForAll(collateral: bigint, debtPrice: bigint, debtDecimals: number, collPrice: bigint, collDecimals: number, bonusBps: bigint): bigint {
+export function refRepayForAll(
+  collateral: bigint,
+  debtPrice: bigint,
+  debtDecimals: number,
+  collPrice: bigint,
+  collDecimals: number,
+  bonusBps: bigint,
+): bigint {
   const num = collateral * collPrice * BPS * 10n ** BigInt(debtDecimals);
   const den = 10n ** BigInt(collDecimals) * (BPS + bonusBps) * debtPrice;
   return ceilDiv(num, den);

@@ -11,8 +11,21 @@ import { DEFAULT_MARKET } from "../../common/market";
 import { parseUnitsExact } from "../../common/units";
 import * as math from "../../common/math";
 import {
-  RAY, YEAR, addr, ceilDiv, floorDiv, lastReserveUpdate, latestTimestamp, oneEvent, poolTx, refBorrowRate,
-  refCompoundedFactor, refLinearFactor, refLiquidityRate, setNextTimestamp, useFixture,
+  RAY,
+  YEAR,
+  addr,
+  ceilDiv,
+  floorDiv,
+  lastReserveUpdate,
+  latestTimestamp,
+  oneEvent,
+  poolTx,
+  refBorrowRate,
+  refCompoundedFactor,
+  refLinearFactor,
+  refLiquidityRate,
+  setNextTimestamp,
+  useFixture,
 } from "./helpers";
 import type { Fixture } from "../fixtures/protocol";
 
@@ -48,7 +61,12 @@ describe("MarginPool interest", () => {
       const m = modelOf(symbol);
       const points = [0n, m.optimal / 3n, m.optimal, m.optimal + 1n, (m.optimal + RAY) / 2n, RAY];
       for (const u of points) {
-        const onChain = await f.publicClient.readContract({ address: f.asset(symbol).rateModel as `0x${string}`, abi: interestRateModelAbi, functionName: "calculateBorrowRate", args: [u] });
+        const onChain = await f.publicClient.readContract({
+          address: f.asset(symbol).rateModel as `0x${string}`,
+          abi: interestRateModelAbi,
+          functionName: "calculateBorrowRate",
+          args: [u],
+        });
         expect(onChain, `${symbol} at U=${u}`).to.equal(rateFor(symbol, u));
       }
       // At the kink the rate is base + slope1; at 100% it is base + slope1 + slope2.
@@ -122,7 +140,10 @@ describe("MarginPool interest", () => {
         const c2 = n.mul(n.minus(1)).div(2);
         const c3 = c2.mul(n.minus(2)).div(3);
         const c4 = c3.mul(n.minus(3)).div(4);
-        const bound = c4.mul(x.pow(4)).mul(exact).plus(c2.plus(c3.mul(2)).plus(3).mul("1e-27"));
+        const bound = c4
+          .mul(x.pow(4))
+          .mul(exact)
+          .plus(c2.plus(c3.mul(2)).plus(3).mul("1e-27"));
         expect(factor.lte(exact)).to.equal(true);
         expect(exact.minus(factor).lte(bound), `compounding error after ${days} d`).to.equal(true);
 

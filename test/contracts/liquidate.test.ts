@@ -6,8 +6,27 @@ import { borrow, deposit, increaseTime, mintAndApprove, setPrice } from "../fixt
 import * as math from "../../common/math";
 import type { Fixture } from "../fixtures/protocol";
 import {
-  BPS, MAX_UINT, RAY, WAD, addr, ceilDiv, deployToken, expectEq, expectRevert, feedRound, floorDiv, freezeTime,
-  oneEvent, poolEvents, poolTx, refRepayForAll, refSeize, refreshFeeds, tokenBalance, useFixture, zeroRates,
+  BPS,
+  MAX_UINT,
+  RAY,
+  WAD,
+  addr,
+  ceilDiv,
+  deployToken,
+  expectEq,
+  expectRevert,
+  feedRound,
+  floorDiv,
+  freezeTime,
+  oneEvent,
+  poolEvents,
+  poolTx,
+  refRepayForAll,
+  refSeize,
+  refreshFeeds,
+  tokenBalance,
+  useFixture,
+  zeroRates,
   from,
 } from "./helpers";
 
@@ -41,9 +60,12 @@ async function inputs(f: Fixture, coll: string, debt: string) {
   const cfg = await f.pool.read.getAssetConfig([f.asset(coll).address]);
   return {
     hf: await f.pool.read.healthFactor([B]),
-    userCollateral, userDebt,
-    collPrice: await price(f, coll), debtPrice: await price(f, debt),
-    collDecimals: f.asset(coll).decimals, debtDecimals: f.asset(debt).decimals,
+    userCollateral,
+    userDebt,
+    collPrice: await price(f, coll),
+    debtPrice: await price(f, debt),
+    collDecimals: f.asset(coll).decimals,
+    debtDecimals: f.asset(debt).decimals,
     bonus: BigInt(cfg.liquidationBonusBps),
   };
 }
@@ -103,15 +125,24 @@ describe("MarginPool.liquidate", () => {
       expect(math.calculateMaxRepay(i.hf, i.userDebt, debtBase, collBase)).to.equal(repay);
       expect(await f.pool.read.calculateMaxRepay([i.hf, i.userDebt, debtBase, collBase])).to.equal(repay);
       expect(math.calculateSeize(repay, i.userCollateral, i.debtPrice, i.collPrice, 10n ** 6n, 10n ** 18n, 500n)).to.deep.equal([repay, seize]);
-      expect(await f.pool.read.calculateSeize([repay, i.userCollateral, i.debtPrice, i.collPrice, 10n ** 6n, 10n ** 18n, 500n])).to.deep.equal([repay, seize]);
+      expect(await f.pool.read.calculateSeize([repay, i.userCollateral, i.debtPrice, i.collPrice, 10n ** 6n, 10n ** 18n, 500n])).to.deep.equal([
+        repay,
+        seize,
+      ]);
 
       const sim = await f.pool.simulate.liquidate([B, weth, usdc, MAX_UINT], from(f.liquidator));
       expect(sim.result).to.deep.equal([repay, seize]);
       const usdcBefore = await tokenBalance(f, "USDC", addr(f.liquidator));
       const receipt = await poolTx(f, f.liquidator, "liquidate", [B, weth, usdc, MAX_UINT]);
       expectEq(oneEvent(receipt, "Liquidation").args, {
-        borrower: B, liquidator: addr(f.liquidator), collateralAsset: weth, debtAsset: usdc,
-        debtRepaid: repay, debtScaledBurned: repay, collateralSeized: seize, collateralScaledBurned: seize, // indexes are 1 RAY
+        borrower: B,
+        liquidator: addr(f.liquidator),
+        collateralAsset: weth,
+        debtAsset: usdc,
+        debtRepaid: repay,
+        debtScaledBurned: repay,
+        collateralSeized: seize,
+        collateralScaledBurned: seize, // indexes are 1 RAY
       });
       expect(usdcBefore - (await tokenBalance(f, "USDC", addr(f.liquidator)))).to.equal(repay);
       expect(await tokenBalance(f, "WETH", addr(f.liquidator))).to.equal(seize);
@@ -125,7 +156,10 @@ describe("MarginPool.liquidate", () => {
       await open(f, [["WETH", "10"]], [["USDC", "16500"]]);
       await setPrice(f, "WETH", "1990");
       const repay = 1_234_567_891n;
-      const { result } = await f.pool.simulate.liquidate([addr(f.borrower), f.asset("WETH").address, f.asset("USDC").address, repay], from(f.liquidator));
+      const { result } = await f.pool.simulate.liquidate(
+        [addr(f.borrower), f.asset("WETH").address, f.asset("USDC").address, repay],
+        from(f.liquidator),
+      );
       expect(result).to.deep.equal([repay, refSeize(repay, USD, 6, 1990n * USD, 18, 500n)]);
     });
 
@@ -160,7 +194,10 @@ describe("MarginPool.liquidate", () => {
       await open(f, [["WETH", "1"]], [["USDC", "1650"]]);
       await setPrice(f, "WETH", "1990");
       expect(await f.pool.read.healthFactor([addr(f.borrower)])).to.equal(995n * 10n ** 15n);
-      const { result } = await f.pool.simulate.liquidate([addr(f.borrower), f.asset("WETH").address, f.asset("USDC").address, MAX_UINT], from(f.liquidator));
+      const { result } = await f.pool.simulate.liquidate(
+        [addr(f.borrower), f.asset("WETH").address, f.asset("USDC").address, MAX_UINT],
+        from(f.liquidator),
+      );
       const repay = parseUnits("1650", 6);
       expect(result).to.deep.equal([repay, refSeize(repay, USD, 6, 1990n * USD, 18, 500n)]);
     });
@@ -170,24 +207,40 @@ describe("MarginPool.liquidate", () => {
       const B = addr(f.borrower);
       const usdc = f.asset("USDC").address;
       const dai = f.asset("DAI").address;
-      await open(f, [["WETH", "10"], ["USDC", "1000"]], [["DAI", "16000"]]);
+      await open(
+        f,
+        [
+          ["WETH", "10"],
+          ["USDC", "1000"],
+        ],
+        [["DAI", "16000"]],
+      );
       await setPrice(f, "WETH", "1800"); // HF = (14850 + 800) / 16000 = 0.978125: 50% for a non-dust pair
       const i = await inputs(f, "USDC", "DAI");
       expect(i.hf).to.equal(978_125n * 10n ** 12n);
       expect(i.debtPrice).to.equal(USD); // 1e18 answer normalised to 8 decimals
       // The WETH collateral is not dust, so against it only half the DAI debt could go.
-      expect((await f.pool.simulate.liquidate([B, f.asset("WETH").address, dai, MAX_UINT], from(f.liquidator))).result[0]).to.equal(parseUnits("8000", 18));
+      expect((await f.pool.simulate.liquidate([B, f.asset("WETH").address, dai, MAX_UINT], from(f.liquidator))).result[0]).to.equal(
+        parseUnits("8000", 18),
+      );
 
       // USDC collateral ($1000) is dust: 100% allowed, but 16000 DAI · 1.045 is far more than $1000, so all the
       // USDC goes and the repay shrinks to ceil(1000 / 1.045) DAI.
       const repay = refRepayForAll(i.userCollateral, i.debtPrice, 18, i.collPrice, 6, 450n);
       expect(repay).to.equal(ceilDiv(1000n * 10n ** 18n * BPS, 10_450n));
       expect(repay).to.equal(956_937_799_043_062_200_957n);
-      expect(math.calculateSeize(i.userDebt, i.userCollateral, i.debtPrice, i.collPrice, 10n ** 18n, 10n ** 6n, 450n)).to.deep.equal([repay, i.userCollateral]);
+      expect(math.calculateSeize(i.userDebt, i.userCollateral, i.debtPrice, i.collPrice, 10n ** 18n, 10n ** 6n, 450n)).to.deep.equal([
+        repay,
+        i.userCollateral,
+      ]);
 
       const receipt = await poolTx(f, f.liquidator, "liquidate", [B, usdc, dai, MAX_UINT]);
       const ev = oneEvent(receipt, "Liquidation");
-      expect([ev.args.debtRepaid, ev.args.collateralSeized, ev.args.collateralScaledBurned]).to.deep.equal([repay, i.userCollateral, i.userCollateral]);
+      expect([ev.args.debtRepaid, ev.args.collateralSeized, ev.args.collateralScaledBurned]).to.deep.equal([
+        repay,
+        i.userCollateral,
+        i.userCollateral,
+      ]);
       // Rounding up protects the pool: what the liquidator paid is worth at least the collateral minus its bonus.
       expect(repay * USD * 10n ** 6n * 10_450n >= i.userCollateral * USD * 10n ** 18n * BPS).to.equal(true);
       expect((await f.pool.read.getPosition([B, dai]))[1]).to.equal(parseUnits("16000", 18) - repay);
@@ -225,7 +278,15 @@ describe("MarginPool.liquidate", () => {
     const weth = f.asset("WETH").address;
     const usdc = f.asset("USDC").address;
     const dai = f.asset("DAI").address;
-    await open(f, [["WETH", "10"]], [["USDC", "12000"], ["DAI", "4000"]], false);
+    await open(
+      f,
+      [["WETH", "10"]],
+      [
+        ["USDC", "12000"],
+        ["DAI", "4000"],
+      ],
+      false,
+    );
     await increaseTime(30 * 86400);
     await refreshFeeds(f);
     await setPrice(f, "WETH", "1000"); // $10000 of collateral against ~$16000 of debt
@@ -251,10 +312,13 @@ describe("MarginPool.liquidate", () => {
     const bad = events.filter((e) => e.eventName === "BadDebtWrittenOff");
     // Emitted after the Liquidation, in listing order (USDC then DAI).
     expect(events.findIndex((e) => e.eventName === "Liquidation") < events.indexOf(bad[0]!)).to.equal(true);
-    expectEq(bad.map((e) => e.args), [
-      { account: B, asset: usdc, amount: usdcLeft, scaledAmount: usdcScaled - burned, reserveDeficit: deficitsBefore[0]! + usdcLeft },
-      { account: B, asset: dai, amount: daiDebt, scaledAmount: daiScaled, reserveDeficit: deficitsBefore[1]! + daiDebt },
-    ]);
+    expectEq(
+      bad.map((e) => e.args),
+      [
+        { account: B, asset: usdc, amount: usdcLeft, scaledAmount: usdcScaled - burned, reserveDeficit: deficitsBefore[0]! + usdcLeft },
+        { account: B, asset: dai, amount: daiDebt, scaledAmount: daiScaled, reserveDeficit: deficitsBefore[1]! + daiDebt },
+      ],
+    );
     for (const a of [weth, usdc, dai]) expect(await f.pool.read.getPosition([B, a])).to.deep.equal([0n, 0n, 0n, 0n]);
     expect((await f.pool.read.getReserveData([usdc])).deficit).to.equal(deficitsBefore[0]! + usdcLeft);
     expect((await f.pool.read.getReserveData([dai])).deficit).to.equal(deficitsBefore[1]! + daiDebt);
@@ -300,27 +364,41 @@ describe("MarginPool.liquidate", () => {
     it("ZeroAmount", async () => {
       const f = fx();
       await liquidatable(f);
-      await expectRevert(f.pool.simulate.liquidate([addr(f.borrower), f.asset("WETH").address, f.asset("USDC").address, 0n], from(f.liquidator)), "ZeroAmount", []);
+      await expectRevert(
+        f.pool.simulate.liquidate([addr(f.borrower), f.asset("WETH").address, f.asset("USDC").address, 0n], from(f.liquidator)),
+        "ZeroAmount",
+        [],
+      );
     });
 
     it("SelfLiquidation", async () => {
       const f = fx();
       await liquidatable(f);
-      await expectRevert(f.pool.simulate.liquidate([addr(f.borrower), f.asset("WETH").address, f.asset("USDC").address, 1n], from(f.borrower)), "SelfLiquidation", []);
+      await expectRevert(
+        f.pool.simulate.liquidate([addr(f.borrower), f.asset("WETH").address, f.asset("USDC").address, 1n], from(f.borrower)),
+        "SelfLiquidation",
+        [],
+      );
     });
 
     it("NoDebt in the named debt asset", async () => {
       const f = fx();
       await liquidatable(f);
       const dai = f.asset("DAI").address;
-      await expectRevert(f.pool.simulate.liquidate([addr(f.borrower), f.asset("WETH").address, dai, 1n], from(f.liquidator)), "NoDebt", [addr(f.borrower), dai]);
+      await expectRevert(f.pool.simulate.liquidate([addr(f.borrower), f.asset("WETH").address, dai, 1n], from(f.liquidator)), "NoDebt", [
+        addr(f.borrower),
+        dai,
+      ]);
     });
 
     it("NoCollateral in the named collateral asset", async () => {
       const f = fx();
       await liquidatable(f);
       const wbtc = f.asset("WBTC").address;
-      await expectRevert(f.pool.simulate.liquidate([addr(f.borrower), wbtc, f.asset("USDC").address, 1n], from(f.liquidator)), "NoCollateral", [addr(f.borrower), wbtc]);
+      await expectRevert(f.pool.simulate.liquidate([addr(f.borrower), wbtc, f.asset("USDC").address, 1n], from(f.liquidator)), "NoCollateral", [
+        addr(f.borrower),
+        wbtc,
+      ]);
     });
 
     it("HealthFactorNotBelowOne for a healthy account, with its HF", async () => {
@@ -328,7 +406,8 @@ describe("MarginPool.liquidate", () => {
       await open(f, [["WETH", "10"]], [["USDC", "16500"]]);
       await expectRevert(
         f.pool.simulate.liquidate([addr(f.borrower), f.asset("WETH").address, f.asset("USDC").address, 1n], from(f.liquidator)),
-        "HealthFactorNotBelowOne", [addr(f.borrower), 15n * 10n ** 17n], // 30000 · 0.825 / 16500 = 1.5
+        "HealthFactorNotBelowOne",
+        [addr(f.borrower), 15n * 10n ** 17n], // 30000 · 0.825 / 16500 = 1.5
       );
     });
 
@@ -341,7 +420,8 @@ describe("MarginPool.liquidate", () => {
       await setPrice(f, "WETH", "1800"); // collateral fresh, debt feed stale
       await expectRevert(
         f.pool.simulate.liquidate([addr(f.borrower), f.asset("WETH").address, usdc.address, MAX_UINT], from(f.liquidator)),
-        "StalePrice", [usdc.address, updatedAt, BigInt(usdc.heartbeat)],
+        "StalePrice",
+        [usdc.address, updatedAt, BigInt(usdc.heartbeat)],
       );
     });
 
@@ -358,7 +438,8 @@ describe("MarginPool.liquidate", () => {
       const seize = refSeize(parseUnits("16500", 6), USD, 6, 1800n * USD, 18, 500n);
       await expectRevert(
         f.pool.simulate.liquidate([addr(f.borrower), weth, f.asset("USDC").address, MAX_UINT], from(f.liquidator)),
-        "InsufficientLiquidity", [weth, seize, cash],
+        "InsufficientLiquidity",
+        [weth, seize, cash],
       );
     });
   });

@@ -9,8 +9,18 @@ import { mockV3AggregatorBytecode } from "../../common/generated/bytecode";
 import { deployContract } from "../../common/deploy";
 import { normalisePrice } from "../../common/math";
 import {
-  MAX_UINT, ZERO_ADDRESS, addr, deployToken, expectEq, expectRevert, latestTimestamp, poolTx, refNormalise, setNextTimestamp,
-  setRound, useFixture,
+  MAX_UINT,
+  ZERO_ADDRESS,
+  addr,
+  deployToken,
+  expectEq,
+  expectRevert,
+  latestTimestamp,
+  poolTx,
+  refNormalise,
+  setNextTimestamp,
+  setRound,
+  useFixture,
   from,
 } from "./helpers";
 
@@ -40,7 +50,10 @@ describe("PriceOracle", () => {
     it("scales a 6-decimal feed up, and records the decimals read from the aggregator in FeedSet", async () => {
       const f = fx();
       const token = await deployToken(f, "SIX", 18);
-      const feed = await deployContract({ publicClient: f.publicClient, walletClient: f.owner }, mockV3AggregatorAbi, mockV3AggregatorBytecode, [6, 1_234_567n]);
+      const feed = await deployContract({ publicClient: f.publicClient, walletClient: f.owner }, mockV3AggregatorAbi, mockV3AggregatorBytecode, [
+        6,
+        1_234_567n,
+      ]);
       const receipt = await tx(f, f.owner, f.deployment.oracle, priceOracleAbi, "setFeed", [token, feed, 600]);
       const [ev] = parseEventLogs({ abi: priceOracleAbi, logs: receipt.logs, eventName: "FeedSet" });
       expectEq(ev!.args, { asset: token, aggregator: feed, heartbeat: 600n, decimals: 6 });

@@ -2,8 +2,22 @@
 import { expect } from "chai";
 import { borrow, deposit, increaseTime, mintAndApprove, setPrice } from "../fixtures/protocol";
 import {
-  MAX_UINT, RAY, addr, ceilDiv, deployToken, expectEq, expectRevert, floorDiv, lastReserveUpdate, latestTimestamp,
-  oneEvent, poolTx, refCompoundedFactor, setNextTimestamp, tokenBalance, useFixture,
+  MAX_UINT,
+  RAY,
+  addr,
+  ceilDiv,
+  deployToken,
+  expectEq,
+  expectRevert,
+  floorDiv,
+  lastReserveUpdate,
+  latestTimestamp,
+  oneEvent,
+  poolTx,
+  refCompoundedFactor,
+  setNextTimestamp,
+  tokenBalance,
+  useFixture,
   from,
 } from "./helpers";
 

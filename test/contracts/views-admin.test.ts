@@ -8,8 +8,23 @@ import { interestRateModelBytecode, marginPoolBytecode, priceOracleBytecode } fr
 import * as math from "../../common/math";
 import type { Fixture } from "../fixtures/protocol";
 import {
-  BPS, MAX_UINT, RAY, WAD, ZERO_ADDRESS, addr, ceilDiv, deployRateModel, deployToken, expectEq, expectRevert,
-  floorDiv, oneEvent, poolTx, refBorrowRate, refreshFeeds, useFixture,
+  BPS,
+  MAX_UINT,
+  RAY,
+  WAD,
+  ZERO_ADDRESS,
+  addr,
+  ceilDiv,
+  deployRateModel,
+  deployToken,
+  expectEq,
+  expectRevert,
+  floorDiv,
+  oneEvent,
+  poolTx,
+  refBorrowRate,
+  refreshFeeds,
+  useFixture,
   from,
 } from "./helpers";
 
@@ -26,7 +41,12 @@ describe("MarginPool views", () => {
     const A = addr(f.others[3]!);
     expect(await f.pool.read.healthFactor([A])).to.equal(MAX_UINT);
     expect(await f.pool.read.getAccountData([A])).to.deep.equal({
-      totalCollateralBase: 0n, totalDebtBase: 0n, availableBorrowsBase: 0n, currentLiquidationThresholdBps: 0n, ltvBps: 0n, healthFactor: MAX_UINT,
+      totalCollateralBase: 0n,
+      totalDebtBase: 0n,
+      availableBorrowsBase: 0n,
+      currentLiquidationThresholdBps: 0n,
+      ltvBps: 0n,
+      healthFactor: MAX_UINT,
     });
     expect(await f.pool.read.getPosition([A, f.asset("WETH").address])).to.deep.equal([0n, 0n, 0n, 0n]);
   });
@@ -47,7 +67,10 @@ describe("MarginPool views", () => {
     await setPrice(f, "DAI", "0.999876543210987654");
 
     // Reference: per asset, collateral value rounded down and debt value rounded up, in 8-decimal USD.
-    let coll = 0n, debt = 0n, wLtv = 0n, wLt = 0n;
+    let coll = 0n,
+      debt = 0n,
+      wLtv = 0n,
+      wLt = 0n;
     const inputs: math.PositionInput[] = [];
     for (const a of f.deployment.assets) {
       const [sc, sd, c, d] = await f.pool.read.getPosition([B, a.address as Hex]);
@@ -63,7 +86,16 @@ describe("MarginPool views", () => {
       wLtv += v * BigInt(cfg.ltvBps);
       wLt += v * BigInt(cfg.liquidationThresholdBps);
       if (sd !== 0n) debt += ceilDiv(d * price, unit);
-      inputs.push({ scaledCollateral: sc, scaledDebt: sd, liquidityIndex: r.liquidityIndex, borrowIndex: r.borrowIndex, price, unit, ltvBps: BigInt(cfg.ltvBps), liquidationThresholdBps: BigInt(cfg.liquidationThresholdBps) });
+      inputs.push({
+        scaledCollateral: sc,
+        scaledDebt: sd,
+        liquidityIndex: r.liquidityIndex,
+        borrowIndex: r.borrowIndex,
+        price,
+        unit,
+        ltvBps: BigInt(cfg.ltvBps),
+        liquidationThresholdBps: BigInt(cfg.liquidationThresholdBps),
+      });
     }
     const expected = {
       totalCollateralBase: coll,
@@ -78,8 +110,12 @@ describe("MarginPool views", () => {
     expect(await f.pool.read.healthFactor([B])).to.equal(expected.healthFactor);
     const m = math.accountData(inputs);
     expect({ ...got }).to.deep.equal({
-      totalCollateralBase: m.totalCollateralBase, totalDebtBase: m.totalDebtBase, availableBorrowsBase: m.availableBorrowsBase,
-      currentLiquidationThresholdBps: m.currentLiquidationThresholdBps, ltvBps: m.ltvBps, healthFactor: m.healthFactor,
+      totalCollateralBase: m.totalCollateralBase,
+      totalDebtBase: m.totalDebtBase,
+      availableBorrowsBase: m.availableBorrowsBase,
+      currentLiquidationThresholdBps: m.currentLiquidationThresholdBps,
+      ltvBps: m.ltvBps,
+      healthFactor: m.healthFactor,
     });
     // The weighted thresholds lie between the assets' own values.
     expect(got.ltvBps > 7300n && got.ltvBps < 8000n).to.equal(true);
@@ -89,7 +125,15 @@ describe("MarginPool views", () => {
     const f = fx();
     expect((await f.pool.read.getAssets()).map((a) => a.toLowerCase())).to.deep.equal(f.deployment.assets.map((a) => a.address.toLowerCase()));
     const cfg = await f.pool.read.getAssetConfig([f.asset("WBTC").address]);
-    expectEq(cfg, { listed: true, decimals: 8, ltvBps: 7300, liquidationThresholdBps: 7800, liquidationBonusBps: 650, reserveFactorBps: 2000, rateModel: f.asset("WBTC").rateModel });
+    expectEq(cfg, {
+      listed: true,
+      decimals: 8,
+      ltvBps: 7300,
+      liquidationThresholdBps: 7800,
+      liquidationBonusBps: 650,
+      reserveFactorBps: 2000,
+      rateModel: f.asset("WBTC").rateModel,
+    });
     expect((await f.pool.read.getAssetConfig([ZERO_ADDRESS])).listed).to.equal(false);
     expect(await f.pool.read.MAX_ASSETS()).to.equal(16n);
     expect(await f.pool.read.CLOSE_FACTOR_BPS()).to.equal(math.CLOSE_FACTOR_BPS);
@@ -100,7 +144,7 @@ describe("MarginPool views", () => {
 
 describe("MarginPool administration", () => {
   const fx = useFixture();
-  const asOwner = (f: Fixture) => (from(f.owner));
+  const asOwner = (f: Fixture) => from(f.owner);
 
   describe("constructors", () => {
     it("ZeroAddress for a pool without an oracle or owner, and an oracle without owner", async () => {
@@ -126,7 +170,13 @@ describe("MarginPool administration", () => {
       const model = f.asset("USDC").rateModel;
       const receipt = await poolTx(f, f.owner, "listAsset", [token, model, 6000, 7000, 800, 500]);
       expectEq(oneEvent(receipt, "AssetListed").args, { asset: token, decimals: 12, rateModel: model });
-      expectEq(oneEvent(receipt, "RiskParamsSet").args, { asset: token, ltvBps: 6000n, liquidationThresholdBps: 7000n, liquidationBonusBps: 800n, reserveFactorBps: 500n });
+      expectEq(oneEvent(receipt, "RiskParamsSet").args, {
+        asset: token,
+        ltvBps: 6000n,
+        liquidationThresholdBps: 7000n,
+        liquidationBonusBps: 800n,
+        reserveFactorBps: 500n,
+      });
       const rd = oneEvent(receipt, "ReserveDataUpdated").args;
       expect([rd.liquidityIndex, rd.borrowIndex, rd.liquidityRate, rd.borrowRate]).to.deep.equal([RAY, RAY, 0n, 0n]);
       const assets = await f.pool.read.getAssets();
@@ -152,7 +202,9 @@ describe("MarginPool administration", () => {
         await poolTx(f, f.owner, "listAsset", [await deployToken(f, `T${i}`, 18), model, 5000, 6000, 500, 1000]);
       }
       expect((await f.pool.read.getAssets()).length).to.equal(16);
-      await expectRevert(f.pool.simulate.listAsset([await deployToken(f, "T16", 18), model, 5000, 6000, 500, 1000], asOwner(f)), "TooManyAssets", [16n]);
+      await expectRevert(f.pool.simulate.listAsset([await deployToken(f, "T16", 18), model, 5000, 6000, 500, 1000], asOwner(f)), "TooManyAssets", [
+        16n,
+      ]);
     });
   });
 
@@ -174,8 +226,18 @@ describe("MarginPool administration", () => {
       it(`InvalidRiskParams: ${name} (listAsset and setRiskParams)`, async () => {
         const f = fx();
         const token = await deployToken(f, "NEW", 18);
-        await expectRevert(f.pool.simulate.listAsset([token, f.asset("USDC").rateModel, ltv, lt, bonus, rf], asOwner(f)), "InvalidRiskParams", [BigInt(ltv), BigInt(lt), BigInt(bonus), BigInt(rf)]);
-        await expectRevert(f.pool.simulate.setRiskParams([f.asset("WETH").address, ltv, lt, bonus, rf], asOwner(f)), "InvalidRiskParams", [BigInt(ltv), BigInt(lt), BigInt(bonus), BigInt(rf)]);
+        await expectRevert(f.pool.simulate.listAsset([token, f.asset("USDC").rateModel, ltv, lt, bonus, rf], asOwner(f)), "InvalidRiskParams", [
+          BigInt(ltv),
+          BigInt(lt),
+          BigInt(bonus),
+          BigInt(rf),
+        ]);
+        await expectRevert(f.pool.simulate.setRiskParams([f.asset("WETH").address, ltv, lt, bonus, rf], asOwner(f)), "InvalidRiskParams", [
+          BigInt(ltv),
+          BigInt(lt),
+          BigInt(bonus),
+          BigInt(rf),
+        ]);
       });
     }
 
@@ -218,7 +280,10 @@ describe("MarginPool administration", () => {
       await deposit(f, f.supplier, "USDC", "100000");
       await deposit(f, f.borrower, "WETH", "30");
       await borrow(f, f.borrower, "USDC", "50000");
-      const base = RAY / 10n, s1 = RAY / 5n, s2 = RAY, opt = RAY / 2n;
+      const base = RAY / 10n,
+        s1 = RAY / 5n,
+        s2 = RAY,
+        opt = RAY / 2n;
       const model = await deployRateModel(f, base, s1, s2, opt);
       const receipt = await poolTx(f, f.owner, "setRateModel", [usdc, model]);
       expectEq(oneEvent(receipt, "RateModelSet").args, { asset: usdc, rateModel: model });

@@ -3,8 +3,26 @@ import { expect } from "chai";
 import { parseUnits } from "viem";
 import { borrow, deposit, increaseTime, setPrice } from "../fixtures/protocol";
 import {
-  MAX_UINT, RAY, WAD, ZERO_ADDRESS, addr, ceilDiv, deployToken, expectEq, expectRevert, feedRound, floorDiv, freezeTime,
-  lastReserveUpdate, oneEvent, poolTx, refLinearFactor, setNextTimestamp, tokenBalance, useFixture, zeroRates,
+  MAX_UINT,
+  RAY,
+  WAD,
+  ZERO_ADDRESS,
+  addr,
+  ceilDiv,
+  deployToken,
+  expectEq,
+  expectRevert,
+  feedRound,
+  floorDiv,
+  freezeTime,
+  lastReserveUpdate,
+  oneEvent,
+  poolTx,
+  refLinearFactor,
+  setNextTimestamp,
+  tokenBalance,
+  useFixture,
+  zeroRates,
   from,
 } from "./helpers";
 
@@ -80,7 +98,8 @@ describe("MarginPool.withdraw", () => {
       const f = await setup();
       await expectRevert(
         f.pool.simulate.withdraw([f.asset("WETH").address, parseUnits("2", 18), addr(f.borrower)], from(f.borrower)),
-        "HealthFactorBelowOne", [addr(f.borrower), (99n * WAD) / 100n],
+        "HealthFactorBelowOne",
+        [addr(f.borrower), (99n * WAD) / 100n],
       );
     });
 
@@ -88,7 +107,8 @@ describe("MarginPool.withdraw", () => {
       const f = await setup();
       await expectRevert(
         f.pool.simulate.withdraw([f.asset("WETH").address, parseUnits("1.8", 18), addr(f.borrower)], from(f.borrower)),
-        "ExceedsLtv", [addr(f.borrower), 20_000n * 10n ** 8n, 19_680n * 10n ** 8n],
+        "ExceedsLtv",
+        [addr(f.borrower), 20_000n * 10n ** 8n, 19_680n * 10n ** 8n],
       );
     });
 
@@ -105,10 +125,11 @@ describe("MarginPool.withdraw", () => {
       const weth = f.asset("WETH");
       const { updatedAt } = await feedRound(f, "WETH");
       await increaseTime(weth.heartbeat + 1);
-      await expectRevert(
-        f.pool.simulate.withdraw([weth.address, 1n, addr(f.borrower)], from(f.borrower)),
-        "StalePrice", [weth.address, updatedAt, BigInt(weth.heartbeat)],
-      );
+      await expectRevert(f.pool.simulate.withdraw([weth.address, 1n, addr(f.borrower)], from(f.borrower)), "StalePrice", [
+        weth.address,
+        updatedAt,
+        BigInt(weth.heartbeat),
+      ]);
     });
   });
 
@@ -136,10 +157,11 @@ describe("MarginPool.withdraw", () => {
       const f = fx();
       const usdc = f.asset("USDC").address;
       const amount = await deposit(f, f.supplier, "USDC", "10");
-      await expectRevert(
-        f.pool.simulate.withdraw([usdc, amount + 1n, addr(f.supplier)], from(f.supplier)),
-        "InsufficientCollateralBalance", [usdc, amount + 1n, amount],
-      );
+      await expectRevert(f.pool.simulate.withdraw([usdc, amount + 1n, addr(f.supplier)], from(f.supplier)), "InsufficientCollateralBalance", [
+        usdc,
+        amount + 1n,
+        amount,
+      ]);
     });
 
     it("InsufficientLiquidity when the cash is lent out", async () => {
@@ -150,10 +172,11 @@ describe("MarginPool.withdraw", () => {
       await deposit(f, f.borrower, "WETH", "10");
       const lent = await borrow(f, f.borrower, "USDC", "9000");
       await freezeTime(f);
-      await expectRevert(
-        f.pool.simulate.withdraw([usdc, MAX_UINT, addr(f.supplier)], from(f.supplier)),
-        "InsufficientLiquidity", [usdc, supplied, supplied - lent],
-      );
+      await expectRevert(f.pool.simulate.withdraw([usdc, MAX_UINT, addr(f.supplier)], from(f.supplier)), "InsufficientLiquidity", [
+        usdc,
+        supplied,
+        supplied - lent,
+      ]);
     });
   });
 });

@@ -44,6 +44,7 @@ interface OracleSample {
 
 type Sample = CardSample | OracleSample;
 
+// biome-ignore lint/suspicious/noExplicitAny: the test reads JSON bodies of several routes without declaring their shape
 async function getJson(url: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url);
   return { status: res.status, body: await res.json() };
@@ -60,7 +61,11 @@ describe("live market: every card and oracle reading equals the chain at its sta
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mw-live-"));
     const config = loadConfig({}, { DATA_DIR: dataDir, API_PORT: 0, CHAIN_PORT, SIM_BORROWERS: 40, SIM_TICK_MS: 250, LOG_LEVEL: "silent" });
     app = await startApp(config, { logger: pino({ level: "silent" }), env: {} });
-    client = createPublicClient({ chain: hardhat, transport: http(`http://127.0.0.1:${CHAIN_PORT}`, { batch: { batchSize: 50 } }), cacheTime: 0 }) as PublicClient;
+    client = createPublicClient({
+      chain: hardhat,
+      transport: http(`http://127.0.0.1:${CHAIN_PORT}`, { batch: { batchSize: 50 } }),
+      cacheTime: 0,
+    }) as PublicClient;
     app.indexer.snapshots.on("published", (v: PublishedView) => published.set(v.block.number, v.kind));
   });
 
@@ -83,7 +88,8 @@ describe("live market: every card and oracle reading equals the chain at its sta
         await new Promise((r) => setTimeout(r, 1_500));
         if (stop) break;
         await fetch(`http://127.0.0.1:${CHAIN_PORT}`, {
-          method: "POST", headers: { "content-type": "application/json" },
+          method: "POST",
+          headers: { "content-type": "application/json" },
           body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "hardhat_mine", params: [`0x${(3 + (i++ % 5)).toString(16)}`, "0x1"] }),
         });
       }
@@ -98,15 +104,29 @@ describe("live market: every card and oracle reading equals the chain at its sta
           const r = await getJson(`${app.url}/v1/oracles`);
           expect(r.status).to.equal(200);
           for (const f of r.body.feeds) {
-            samples.push({ kind: "oracle", block: BigInt(r.body.blockNumber), asset: f.asset, symbol: f.symbol, price: f.price, status: f.status, readAtBlock: f.readAtBlock });
+            samples.push({
+              kind: "oracle",
+              block: BigInt(r.body.blockNumber),
+              asset: f.asset,
+              symbol: f.symbol,
+              price: f.price,
+              status: f.status,
+              readAtBlock: f.readAtBlock,
+            });
           }
         } else {
           const account = accounts[k % accounts.length]!;
           const r = await getJson(`${app.url}/v1/accounts/${account}`);
           expect(r.status, JSON.stringify(r.body)).to.equal(200);
           samples.push({
-            kind: "card", block: BigInt(r.body.blockNumber), account, healthFactorWad: r.body.healthFactorWad, status: r.body.status,
-            collateral: r.body.base.totalCollateralBase, debt: r.body.base.totalDebtBase, unknownAssets: r.body.unknownAssets,
+            kind: "card",
+            block: BigInt(r.body.blockNumber),
+            account,
+            healthFactorWad: r.body.healthFactorWad,
+            status: r.body.status,
+            collateral: r.body.base.totalCollateralBase,
+            debt: r.body.base.totalDebtBase,
+            unknownAssets: r.body.unknownAssets,
           });
         }
         // Fast until enough samples, then slow: the run goes on only until the market has shown a stale feed recover.
@@ -117,7 +137,12 @@ describe("live market: every card and oracle reading equals the chain at its sta
     const seenStale = () => samples.some((s) => s.kind === "oracle" && s.status === "stale");
     const seenRecovery = () => {
       const firstStale = samples.find((s) => s.kind === "oracle" && s.status === "stale");
-      return !!firstStale && samples.some((s) => s.kind === "oracle" && s.symbol === (firstStale as OracleSample).symbol && s.status === "fresh" && s.block > firstStale.block);
+      return (
+        !!firstStale &&
+        samples.some(
+          (s) => s.kind === "oracle" && s.symbol === (firstStale as OracleSample).symbol && s.status === "fresh" && s.block > firstStale.block,
+        )
+      );
     };
     // Keeper liveness: an account liquidatable on fresh prices gets a job within a couple of blocks.
     const noJobSince = new Map<string, bigint>();
@@ -168,26 +193,35 @@ describe("live market: every card and oracle reading equals the chain at its sta
       }
     };
     for (let i = 0; i < samples.length; i += 50) {
-      await Promise.all(samples.slice(i, i + 50).map(async (s) => {
-        if (s.kind === "card") {
-          const hf = await call(() => client.readContract({ address: pool, abi: marginPoolAbi, functionName: "healthFactor", args: [s.account], blockNumber: s.block }));
-          const data = await call(() => client.readContract({ address: pool, abi: marginPoolAbi, functionName: "getAccountData", args: [s.account], blockNumber: s.block }));
-          if (!hf.ok || !data.ok) {
-            // The pool refuses to price one of the account's assets: marginwatch must say that price is unusable.
-            if (s.unknownAssets.length === 0) mismatches.push(`${s.account}@${s.block}: pool reverts on a price, card has no unknown asset`);
-            return;
+      await Promise.all(
+        samples.slice(i, i + 50).map(async (s) => {
+          if (s.kind === "card") {
+            const hf = await call(() =>
+              client.readContract({ address: pool, abi: marginPoolAbi, functionName: "healthFactor", args: [s.account], blockNumber: s.block }),
+            );
+            const data = await call(() =>
+              client.readContract({ address: pool, abi: marginPoolAbi, functionName: "getAccountData", args: [s.account], blockNumber: s.block }),
+            );
+            if (!hf.ok || !data.ok) {
+              // The pool refuses to price one of the account's assets: marginwatch must say that price is unusable.
+              if (s.unknownAssets.length === 0) mismatches.push(`${s.account}@${s.block}: pool reverts on a price, card has no unknown asset`);
+              return;
+            }
+            const got = `${s.healthFactorWad} ${s.collateral} ${s.debt}`;
+            const want = `${hf.v} ${data.v.totalCollateralBase} ${data.v.totalDebtBase}`;
+            if (got !== want || s.unknownAssets.length !== 0)
+              mismatches.push(`${s.account}@${s.block}: card ${got} [${s.unknownAssets}] chain ${want}`);
+          } else {
+            if (s.readAtBlock !== s.block.toString()) mismatches.push(`${s.symbol}@${s.block}: read at block ${s.readAtBlock}`);
+            const price = await call(() =>
+              client.readContract({ address: oracle, abi: priceOracleAbi, functionName: "getAssetPrice", args: [s.asset], blockNumber: s.block }),
+            );
+            if (price.ok ? s.status !== "fresh" || s.price !== price.v.toString() : s.status === "fresh") {
+              mismatches.push(`${s.symbol}@${s.block}: reading ${s.status} ${s.price} chain ${price.ok ? price.v : "reverts"}`);
+            }
           }
-          const got = `${s.healthFactorWad} ${s.collateral} ${s.debt}`;
-          const want = `${hf.v} ${data.v.totalCollateralBase} ${data.v.totalDebtBase}`;
-          if (got !== want || s.unknownAssets.length !== 0) mismatches.push(`${s.account}@${s.block}: card ${got} [${s.unknownAssets}] chain ${want}`);
-        } else {
-          if (s.readAtBlock !== s.block.toString()) mismatches.push(`${s.symbol}@${s.block}: read at block ${s.readAtBlock}`);
-          const price = await call(() => client.readContract({ address: oracle, abi: priceOracleAbi, functionName: "getAssetPrice", args: [s.asset], blockNumber: s.block }));
-          if (price.ok ? s.status !== "fresh" || s.price !== price.v.toString() : s.status === "fresh") {
-            mismatches.push(`${s.symbol}@${s.block}: reading ${s.status} ${s.price} chain ${price.ok ? price.v : "reverts"}`);
-          }
-        }
-      }));
+        }),
+      );
     }
 
     const cards = samples.filter((s) => s.kind === "card");
@@ -199,7 +233,9 @@ describe("live market: every card and oracle reading equals the chain at its sta
         `crashes ${app.simulation?.stats.crashes}, heartbeat misses ${app.simulation?.stats.heartbeatMisses}; sampled ${Math.round(sampledMs / 1000)} s, checked ${Math.round((Date.now() - started - sampledMs) / 1000)} s`,
     );
     const failedOnPrice = (await app.keeper!.producer.queue.getFailed()).filter((j) => /price|Stale/i.test(j.failedReason ?? ""));
-    console.log(`      keeper: ${jobChecks} checks of liquidatable accounts on fresh prices, longest without a job ${worstGap} block(s); ${failedOnPrice.length} jobs failed on a price`);
+    console.log(
+      `      keeper: ${jobChecks} checks of liquidatable accounts on fresh prices, longest without a job ${worstGap} block(s); ${failedOnPrice.length} jobs failed on a price`,
+    );
     expect(mismatches.slice(0, 10)).to.deep.equal([]);
     expect(Number(worstGap), "blocks an account stayed liquidatable on fresh prices with no job").to.be.at.most(2);
     expect(failedOnPrice.map((j) => j.failedReason)).to.deep.equal([]);
@@ -207,6 +243,9 @@ describe("live market: every card and oracle reading equals the chain at its sta
     expect(seenStale(), "a feed went stale during the run").to.equal(true);
     expect(seenRecovery(), "and recovered").to.equal(true);
     expect(fromRanges, "some answers were stamped by a caught-up range").to.be.greaterThan(0);
-    expect(cards.some((s) => s.status === "liquidatable") || cards.some((s) => s.status === "unknown"), "the market moved accounts to the edge").to.equal(true);
+    expect(
+      cards.some((s) => s.status === "liquidatable") || cards.some((s) => s.status === "unknown"),
+      "the market moved accounts to the edge",
+    ).to.equal(true);
   });
 });

@@ -31,7 +31,11 @@ describe("restarts of the embedded app are clean", function () {
     app = await startApp(config, { logger: pino({ level: "silent" }), env: {} });
     const a = app;
     const outcomesBefore = (await a.store.listKeeperOutcomes({ limit: 1000, offset: 0 })).length;
-    await waitFor(async () => (await a.store.listKeeperOutcomes({ limit: 1000, offset: 0, outcome: "liquidated" })).length > 0, 120_000, "a liquidation");
+    await waitFor(
+      async () => (await a.store.listKeeperOutcomes({ limit: 1000, offset: 0, outcome: "liquidated" })).length > 0,
+      120_000,
+      "a liquidation",
+    );
     const liquidated = (await a.store.listKeeperOutcomes({ limit: 1000, offset: 0, outcome: "liquidated" })).length;
     const failed = await a.keeper!.producer.queue.getJobCounts("failed");
     expect(failed.failed, "no failed liquidation job").to.equal(0);

@@ -62,7 +62,11 @@ describe("end to end: npm start's app liquidates an account whose collateral pri
     expect(hfBefore < 10n ** 18n).to.equal(true);
 
     // The keeper liquidates: one outcome "liquidated" with a mined transaction.
-    await waitFor(async () => (await app.store.listKeeperOutcomes({ limit: 10, offset: 0, account })).some((o) => o.outcome === "liquidated"), 60_000, "liquidated outcome");
+    await waitFor(
+      async () => (await app.store.listKeeperOutcomes({ limit: 10, offset: 0, account })).some((o) => o.outcome === "liquidated"),
+      60_000,
+      "liquidated outcome",
+    );
     const [outcome] = (await app.store.listKeeperOutcomes({ limit: 10, offset: 0, account })).filter((o) => o.outcome === "liquidated");
     const receipt = await client.getTransactionReceipt({ hash: outcome!.transactionHash! });
     expect(receipt.status).to.equal("success");
@@ -76,7 +80,13 @@ describe("end to end: npm start's app liquidates an account whose collateral pri
     const head = await client.getBlockNumber();
     await app.indexer.waitForBlock(head);
     const block = await client.getBlock({ blockNumber: app.indexer.status.cursor });
-    const onChain = await client.readContract({ address: app.deployment.pool, abi: marginPoolAbi, functionName: "healthFactor", args: [account], blockNumber: block.number });
+    const onChain = await client.readContract({
+      address: app.deployment.pool,
+      abi: marginPoolAbi,
+      functionName: "healthFactor",
+      args: [account],
+      blockNumber: block.number,
+    });
     expect(app.health.account(account, block.timestamp)!.healthFactor).to.equal(onChain);
     const row = await app.store.getAccountHealth(account);
     expect(row).to.not.equal(null);

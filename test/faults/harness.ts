@@ -10,9 +10,7 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { Queue } from "bullmq";
 import pg from "pg";
-import {
-  createWalletClient, http, parseUnits, type Abi, type Hex, type PublicClient,
-} from "viem";
+import { createWalletClient, http, parseUnits, type Abi, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { deployProtocol, type Wallet } from "../../common/deploy";
@@ -44,7 +42,12 @@ const PG_BASE = process.env.FAULTS_PG_URL ?? process.env.TEST_DATABASE_URL ?? "p
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -54,7 +57,8 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | n
     } catch (e) {
       lastErr = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ""}`);
     await sleep(everyMs);
   }
 }
@@ -92,22 +96,28 @@ export const ledger = {
   },
   summary(): string {
     const cats = [...new Set(ledger.rows.map((r) => r.category))];
-    const lines = ["", "  fault-injection summary", "  " + "category".padEnd(22) + "injected  survived  data lost", "  " + "-".repeat(54)];
-    let ti = 0, ts = 0, tl = 0;
+    const lines = ["", "  fault-injection summary", `  ${"category".padEnd(22)}injected  survived  data lost`, `  ${"-".repeat(54)}`];
+    let ti = 0,
+      ts = 0,
+      tl = 0;
     for (const c of cats) {
       const rows = ledger.rows.filter((r) => r.category === c);
       const s = rows.filter((r) => r.survived === true).length;
       const l = rows.reduce((a, r) => a + r.dataLost, 0);
-      ti += rows.length; ts += s; tl += l;
-      lines.push("  " + c.padEnd(22) + String(rows.length).padStart(8) + String(s).padStart(10) + String(l).padStart(11));
+      ti += rows.length;
+      ts += s;
+      tl += l;
+      lines.push(`  ${c.padEnd(22)}${String(rows.length).padStart(8)}${String(s).padStart(10)}${String(l).padStart(11)}`);
     }
-    lines.push("  " + "-".repeat(54), "  " + "total".padEnd(22) + String(ti).padStart(8) + String(ts).padStart(10) + String(tl).padStart(11));
+    lines.push(`  ${"-".repeat(54)}`, `  ${"total".padEnd(22)}${String(ti).padStart(8)}${String(ts).padStart(10)}${String(tl).padStart(11)}`);
     for (const r of ledger.rows) {
       const bad = r.survived !== true || r.dataLost > 0;
       if (!bad && !r.note) continue;
-      lines.push(`  ${bad ? "!" : "·"} ${r.category} / ${r.fault}: ${r.survived === null ? "not finished" : r.survived ? "survived" : "NOT survived"}${r.note ? ` — ${r.note}` : ""}`);
+      lines.push(
+        `  ${bad ? "!" : "·"} ${r.category} / ${r.fault}: ${r.survived === null ? "not finished" : r.survived ? "survived" : "NOT survived"}${r.note ? ` — ${r.note}` : ""}`,
+      );
     }
-    return lines.join("\n") + "\n";
+    return `${lines.join("\n")}\n`;
   },
 };
 
@@ -149,7 +159,8 @@ export function logDir(): string {
 // ------------------------------------------------------------------------------------------------ spawned CLI
 
 /** Variables of common/config.ts and keeper/config.ts: cleared so the parent's environment never leaks in. */
-const CONFIG_VARS = /^(RPC_URL|DEPLOYMENT_FILE|DATABASE_URL|DATA_DIR|REDIS_URL|API_HOST|API_PORT|CHAIN_PORT|FINALITY_DEPTH|POLL_INTERVAL_MS|STALL_TIMEOUT_MS|LOG_LEVEL|ALERT_.*|KEEPER_.*|SIM_.*|MARGINWATCH_.*|DEPLOYER_.*)$/;
+const CONFIG_VARS =
+  /^(RPC_URL|DEPLOYMENT_FILE|DATABASE_URL|DATA_DIR|REDIS_URL|API_HOST|API_PORT|CHAIN_PORT|FINALITY_DEPTH|POLL_INTERVAL_MS|STALL_TIMEOUT_MS|LOG_LEVEL|ALERT_.*|KEEPER_.*|SIM_.*|MARGINWATCH_.*|DEPLOYER_.*)$/;
 
 export interface ExitInfo {
   code: number | null;
@@ -164,7 +175,11 @@ export class Cli {
   exitInfo: ExitInfo | null = null;
   private readonly file: string;
 
-  constructor(readonly label: string, args: string[], env: Record<string, string | undefined>) {
+  constructor(
+    readonly label: string,
+    args: string[],
+    env: Record<string, string | undefined>,
+  ) {
     const base: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !CONFIG_VARS.test(k)) base[k] = v;
     for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
@@ -178,10 +193,12 @@ export class Cli {
       this.err += d.toString();
       fs.appendFileSync(this.file, d);
     });
-    this.exited = new Promise((resolve) => this.child.once("exit", (code, signal) => {
-      this.exitInfo = { code, signal };
-      resolve(this.exitInfo);
-    }));
+    this.exited = new Promise((resolve) =>
+      this.child.once("exit", (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      }),
+    );
     captured.push({ source: `${label} stdout`, text: () => this.out }, { source: `${label} stderr`, text: () => this.err });
     running.add(this);
     void this.exited.then(() => running.delete(this));
@@ -218,12 +235,17 @@ export class Cli {
   }
 
   async waitFor(re: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
-    return until(`${this.label}: output matching ${re}`, () => {
-      const m = this.all.match(re);
-      if (m) return m;
-      if (!this.alive) throw new Error(`${this.label} exited (${JSON.stringify(this.exitInfo)}) before printing ${re}:\n${this.tail()}`);
-      return undefined;
-    }, timeoutMs, 100);
+    return until(
+      `${this.label}: output matching ${re}`,
+      () => {
+        const m = this.all.match(re);
+        if (m) return m;
+        if (!this.alive) throw new Error(`${this.label} exited (${JSON.stringify(this.exitInfo)}) before printing ${re}:\n${this.tail()}`);
+        return undefined;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   tail(n = 3000): string {
@@ -259,7 +281,15 @@ export async function killAll(): Promise<void> {
 }
 
 /** Settings every long-running test process gets: fast polling, no stall alarm, quick keeper recovery. */
-export function baseEnv(o: { apiPort: number; rpcUrl: string; deploymentFile: string; databaseUrl: string; redisUrl?: string; prefix: string; key?: string }): Record<string, string> {
+export function baseEnv(o: {
+  apiPort: number;
+  rpcUrl: string;
+  deploymentFile: string;
+  databaseUrl: string;
+  redisUrl?: string;
+  prefix: string;
+  key?: string;
+}): Record<string, string> {
   const env: Record<string, string> = {
     RPC_URL: o.rpcUrl,
     DEPLOYMENT_FILE: o.deploymentFile,
@@ -289,7 +319,8 @@ export function baseEnv(o: { apiPort: number; rpcUrl: string; deploymentFile: st
 export interface HttpRes {
   status: number;
   text: string;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the fault cases read JSON bodies of every route without declaring their shape
+  body: any;
 }
 
 /** fetch that records the response body for the secrets scan; network errors come back as status 0. */
@@ -317,10 +348,15 @@ export async function request(url: string, init?: RequestInit & { timeoutMs?: nu
 export const getJson = (url: string) => request(url);
 
 export async function waitHealthy(api: string, cli?: Cli, timeoutMs = 90_000): Promise<void> {
-  await until(`${api}/healthz`, async () => {
-    if (cli && !cli.alive) throw new Error(`${cli.label} exited (${JSON.stringify(cli.exitInfo)}):\n${cli.tail()}`);
-    return (await request(`${api}/healthz`, { timeoutMs: 2_000 })).status === 200;
-  }, timeoutMs, 200);
+  await until(
+    `${api}/healthz`,
+    async () => {
+      if (cli && !cli.alive) throw new Error(`${cli.label} exited (${JSON.stringify(cli.exitInfo)}):\n${cli.tail()}`);
+      return (await request(`${api}/healthz`, { timeoutMs: 2_000 })).status === 200;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 export interface Status {
@@ -340,11 +376,16 @@ export async function status(api: string): Promise<Status> {
 
 /** Waits until the process follows the head at or past `block` (and, unless told otherwise, is ready). */
 export async function waitCursor(api: string, block: bigint, timeoutMs = 60_000, cli?: Cli): Promise<Status> {
-  return until(`${api} at block ${block}`, async () => {
-    if (cli && !cli.alive) throw new Error(`${cli.label} exited (${JSON.stringify(cli.exitInfo)}):\n${cli.tail()}`);
-    const s = await status(api);
-    return BigInt(s.blockNumber) >= block && s.phase === "follow" ? s : undefined;
-  }, timeoutMs, 100);
+  return until(
+    `${api} at block ${block}`,
+    async () => {
+      if (cli && !cli.alive) throw new Error(`${cli.label} exited (${JSON.stringify(cli.exitInfo)}):\n${cli.tail()}`);
+      const s = await status(api);
+      return BigInt(s.blockNumber) >= block && s.phase === "follow" ? s : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 // ------------------------------------------------------------------------------------------------ chain
@@ -369,7 +410,10 @@ let chainPromise: Promise<Chain> | null = null;
 export function chain(): Promise<Chain> {
   chainPromise ??= (async () => {
     // startHardhatNode polls eth_chainId: a node someone left on the port would answer before ours fails to bind.
-    const taken = await fetch(`http://127.0.0.1:${PORTS.chain}`, { method: "POST", body: "{}" }).then(() => true, () => false);
+    const taken = await fetch(`http://127.0.0.1:${PORTS.chain}`, { method: "POST", body: "{}" }).then(
+      () => true,
+      () => false,
+    );
     if (taken) throw new Error(`port ${PORTS.chain} is already in use: stop whatever listens there before running the fault suite`);
     const node = await startHardhatNode(PORTS.chain);
     const wallets = new Map<string, Wallet>();
@@ -413,9 +457,22 @@ export async function stopChain(): Promise<void> {
 }
 
 /** Sends a transaction with an explicit gas limit and waits for it (estimates at a same-timestamp block skip interest). */
-export async function send(c: Chain, w: Wallet, address: Hex, abi: Abi | readonly unknown[], functionName: string, args: readonly unknown[]): Promise<bigint> {
+export async function send(
+  c: Chain,
+  w: Wallet,
+  address: Hex,
+  abi: Abi | readonly unknown[],
+  functionName: string,
+  args: readonly unknown[],
+): Promise<bigint> {
   const hash = await w.writeContract({
-    address, abi: abi as Abi, functionName, args: args as unknown[], account: w.account, chain: w.chain, gas: 2_000_000n,
+    address,
+    abi: abi as Abi,
+    functionName,
+    args: args as unknown[],
+    account: w.account,
+    chain: w.chain,
+    gas: 2_000_000n,
   } as never);
   const r = await c.pc.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
@@ -479,7 +536,10 @@ export async function world(label: string, existing?: Deployment): Promise<World
     }
   };
   const W: World = {
-    chain: c, d, file, ctx,
+    chain: c,
+    d,
+    file,
+    ctx,
     asset: (s) => assetOf(d, s),
     deposit: async (i, symbol, human) => {
       const w = c.wallet(i);
@@ -513,14 +573,27 @@ export async function world(label: string, existing?: Deployment): Promise<World
     healthFactor: (account) => c.pc.readContract({ address: d.pool, abi: marginPoolAbi, functionName: "healthFactor", args: [account] }),
     liquidations: async (fromBlock = BigInt(d.startBlock), borrower) => {
       const evs = await c.pc.getContractEvents({
-        address: d.pool, abi: marginPoolAbi, eventName: "Liquidation", ...(borrower ? { args: { borrower } } : {}), fromBlock, toBlock: "latest",
+        address: d.pool,
+        abi: marginPoolAbi,
+        eventName: "Liquidation",
+        ...(borrower ? { args: { borrower } } : {}),
+        fromBlock,
+        toBlock: "latest",
       });
-      return evs.map((e) => ({ borrower: e.args.borrower!.toLowerCase() as Hex, liquidator: e.args.liquidator!.toLowerCase() as Hex, blockNumber: e.blockNumber, tx: e.transactionHash }));
+      return evs.map((e) => ({
+        borrower: e.args.borrower!.toLowerCase() as Hex,
+        liquidator: e.args.liquidator!.toLowerCase() as Hex,
+        blockNumber: e.blockNumber,
+        tx: e.transactionHash,
+      }));
     },
     fundKeeper: async (key) => {
       const address = privateKeyToAccount(key).address;
       await c.rpc("hardhat_setBalance", [address, "0x3635C9ADC5DEA00000"]); // 1000 ETH
-      for (const [symbol, human] of [["USDC", "5000000"], ["DAI", "5000000"]] as const) {
+      for (const [symbol, human] of [
+        ["USDC", "5000000"],
+        ["DAI", "5000000"],
+      ] as const) {
         const a = assetOf(d, symbol);
         await send(c, c.wallet(0), a.address, testTokenAbi, "mint", [address, parseUnits(human, a.decimals)]);
       }
@@ -636,7 +709,12 @@ export async function dropPrefixes(): Promise<void> {
 export interface AlertJob {
   id: string;
   name: string;
-  data: { id: string; blockNumber: string; message: string; body: { kind: string; account?: string; level?: string; state?: string; type?: string; asset?: string | null } };
+  data: {
+    id: string;
+    blockNumber: string;
+    message: string;
+    body: { kind: string; account?: string; level?: string; state?: string; type?: string; asset?: string | null };
+  };
 }
 
 /** Every job of a BullMQ queue (any state), e.g. the `alerts` queue external consumers read. */
@@ -682,7 +760,8 @@ export async function convergence(db: Db, w: World): Promise<Convergence> {
     }
     const ref = new Map<string, string>();
     for (const [acct, m] of reference.accounts) {
-      for (const [asset, p] of m) if (p.scaledCollateral !== 0n || p.scaledDebt !== 0n) ref.set(key(acct, asset), `${p.scaledCollateral}/${p.scaledDebt}`);
+      for (const [asset, p] of m)
+        if (p.scaledCollateral !== 0n || p.scaledDebt !== 0n) ref.set(key(acct, asset), `${p.scaledCollateral}/${p.scaledDebt}`);
     }
     let diffs = 0;
     for (const k of new Set([...mine.keys(), ...ref.keys()])) if (mine.get(k) !== ref.get(k)) diffs++;
@@ -769,7 +848,11 @@ export async function activity(w: World, seed: number, steps: number, wallets: r
         await send(c, c.wallet(who), w.d.pool, marginPoolAbi, "repay", [a.address, amount, c.wallet(who).account.address]);
       } else if (pick < 0.8) {
         const a = w.asset("WETH");
-        await send(w.chain, w.chain.wallet(who), w.d.pool, marginPoolAbi, "withdraw", [a.address, parseUnits("0.1", 18), w.chain.wallet(who).account.address]);
+        await send(w.chain, w.chain.wallet(who), w.d.pool, marginPoolAbi, "withdraw", [
+          a.address,
+          parseUnits("0.1", 18),
+          w.chain.wallet(who).account.address,
+        ]);
       } else if (pick < 0.92) await w.setPrice("WETH", (2800 + Math.floor(rand() * 500)).toString());
       else await w.setPrice("WBTC", (57000 + Math.floor(rand() * 6000)).toString());
       ok++;
@@ -782,7 +865,17 @@ export async function activity(w: World, seed: number, steps: number, wallets: r
 
 /** Reads the API surface a secret could leak through (status, outcomes, metrics, OpenAPI, dashboard) into `captured`. */
 export async function captureApi(api: string): Promise<void> {
-  for (const p of ["/v1/status", "/v1/keeper/outcomes?limit=500", "/v1/liquidations?limit=500", "/metrics", "/openapi.json", "/", "/v1/oracles", "/v1/risk", "/v1/accounts?limit=500"]) {
+  for (const p of [
+    "/v1/status",
+    "/v1/keeper/outcomes?limit=500",
+    "/v1/liquidations?limit=500",
+    "/metrics",
+    "/openapi.json",
+    "/",
+    "/v1/oracles",
+    "/v1/risk",
+    "/v1/accounts?limit=500",
+  ]) {
     await request(`${api}${p}`);
   }
 }

@@ -40,7 +40,11 @@ describe("health engine: aggregates and stress", function () {
   it("stress equals an exact recomputation of every account under the shocked prices", () => {
     for (const shocks of [
       new Map([[pop.assets[0]!, -0.3]]),
-      new Map([[pop.assets[0]!, -0.1], [pop.assets[1]!, -0.2], [pop.assets[2]!, 0.05]]),
+      new Map([
+        [pop.assets[0]!, -0.1],
+        [pop.assets[1]!, -0.2],
+        [pop.assets[2]!, 0.05],
+      ]),
       new Map<Address, number>(),
     ]) {
       const result = engine.stress(shocks, now);
@@ -57,8 +61,12 @@ describe("health engine: aggregates and stress", function () {
         debt += r.data.totalDebtBase;
         if (r.data.totalDebtBase > r.data.totalCollateralBase) bad += r.data.totalDebtBase - r.data.totalCollateralBase;
       }
-      expect([result.accountsLiquidatable, result.newlyLiquidatable, result.debtLiquidatableBase, result.projectedBadDebtBase])
-        .to.deep.equal([accounts, newly, debt, bad]);
+      expect([result.accountsLiquidatable, result.newlyLiquidatable, result.debtLiquidatableBase, result.projectedBadDebtBase]).to.deep.equal([
+        accounts,
+        newly,
+        debt,
+        bad,
+      ]);
       expect(result.unknown).to.equal(engine.unknown().length);
       expect(result.recomputed).to.be.lessThan(pop.accounts.length / 2);
       if (shocks.size === 0) expect(newly).to.equal(0);
@@ -70,7 +78,12 @@ describe("health engine: aggregates and stress", function () {
     const all = bruteForce();
     const withDebt = all.filter((x) => x.r.hasDebt);
     const known = withDebt.filter((x) => !x.unknown);
-    expect(agg.accounts).to.deep.equal({ total: pop.state.accounts.size, withDebt: withDebt.length, liquidatable: engine.liquidatable().length, unknown: engine.unknown().length });
+    expect(agg.accounts).to.deep.equal({
+      total: pop.state.accounts.size,
+      withDebt: withDebt.length,
+      liquidatable: engine.liquidatable().length,
+      unknown: engine.unknown().length,
+    });
     expect(agg.distribution[0]!.accounts).to.equal(engine.liquidatable().length);
     expect(agg.distribution.reduce((s, b) => s + b.accounts, 0)).to.equal(known.length);
     // Buckets by exact HF; the float HF may sit on the other side of an edge only within rounding of it.
@@ -80,7 +93,9 @@ describe("health engine: aggregates and stress", function () {
       const hf = Number(r.data.healthFactor) / 1e18;
       exactBuckets[edges.filter((e) => hf >= e).length]++;
     }
-    agg.distribution.forEach((b, i) => expect(Math.abs(b.accounts - exactBuckets[i]!), b.label).to.be.lessThan(3));
+    agg.distribution.forEach((b, i) => {
+      expect(Math.abs(b.accounts - exactBuckets[i]!), b.label).to.be.lessThan(3);
+    });
 
     const usd = (base: bigint) => Number(base) / 1e8;
     const totalDebt = withDebt.reduce((s, x) => s + usd(x.r.data.totalDebtBase), 0);
@@ -104,7 +119,10 @@ describe("health engine: aggregates and stress", function () {
     for (const a of agg.byAsset) {
       const s = pop.state.assets.get(a.asset)!;
       const idx = ctx.indexes(a.asset)!;
-      expect([a.collateral, a.debt]).to.deep.equal([rayMulDown(s.totalScaledCollateral, idx.liquidityIndex), rayMulUp(s.totalScaledDebt, idx.borrowIndex)]);
+      expect([a.collateral, a.debt]).to.deep.equal([
+        rayMulDown(s.totalScaledCollateral, idx.liquidityIndex),
+        rayMulUp(s.totalScaledDebt, idx.borrowIndex),
+      ]);
     }
   });
 

@@ -27,10 +27,12 @@ describe("health engine: benchmark (100k accounts)", function () {
       ].join("\n"),
     );
     const ctx = new ExactContext(pop.state, (a) => engine.price(a), now);
-    const expected = [...pop.state.accounts.keys()].filter((a) => {
-      const r = ctx.account(a);
-      return r.unknownAssets.length === 0 && isLiquidatable(r.data);
-    }).sort();
+    const expected = [...pop.state.accounts.keys()]
+      .filter((a) => {
+        const r = ctx.account(a);
+        return r.unknownAssets.length === 0 && isLiquidatable(r.data);
+      })
+      .sort();
     expect(engine.liquidatable().map((e) => e.account)).to.deep.equal(expected);
   });
 });

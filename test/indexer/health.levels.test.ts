@@ -17,10 +17,13 @@ function setup(opts = {}) {
   // Debt accrues faster than collateral (30% vs 1% a year), so time alone lowers the HF.
   u.borrowRate = (RAY * 30n) / 100n;
   w.liquidityRate = RAY / 100n;
-  pop.state.accounts.set(ACCOUNT, new Map([
-    [weth, { scaledCollateral: (10n ** 18n * RAY) / w.liquidityIndex, scaledDebt: 0n }],
-    [usdc, { scaledCollateral: 0n, scaledDebt: (2000n * 10n ** 6n * RAY) / u.borrowIndex }],
-  ]));
+  pop.state.accounts.set(
+    ACCOUNT,
+    new Map([
+      [weth, { scaledCollateral: (10n ** 18n * RAY) / w.liquidityIndex, scaledDebt: 0n }],
+      [usdc, { scaledCollateral: 0n, scaledDebt: (2000n * 10n ** 6n * RAY) / u.borrowIndex }],
+    ]),
+  );
   const engine = new HealthEngine(pop.state, opts);
   feedPrices(pop, engine);
   let block = 0n;

@@ -52,7 +52,10 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
   this.timeout(60_000);
 
   // A 1 bps band leaves the float bounds almost no slack: any flaw in the error analysis would show here.
-  const cases: Array<[HealthEngineOptions, number]> = [[{ nearBandBps: 1 }, 20_000], [{}, 8_000]];
+  const cases: Array<[HealthEngineOptions, number]> = [
+    [{ nearBandBps: 1 }, 20_000],
+    [{}, 8_000],
+  ];
   for (const [opts, size] of cases) {
     it(`never misses or invents a transition (${size} accounts, ${JSON.stringify(opts)})`, () => {
       const pop = buildSyntheticPopulation({ accounts: size, assets: 6, seed: 42 });
@@ -72,8 +75,24 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
       let exactTotal = 0;
       const accounts = [...pop.state.accounts.keys()];
 
-      const steps = ["init", "price", "time-small", "edit", "time-small", "price", "time-big", "stale", "price", "fresh",
-        "time-small", "edit", "price", "time-big", "price", "time-small"] as const;
+      const steps = [
+        "init",
+        "price",
+        "time-small",
+        "edit",
+        "time-small",
+        "price",
+        "time-big",
+        "stale",
+        "price",
+        "fresh",
+        "time-small",
+        "edit",
+        "price",
+        "time-big",
+        "price",
+        "time-small",
+      ] as const;
       for (const step of steps) {
         block++;
         if (step === "price") {
@@ -83,7 +102,8 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
             const factor = 0.93 + rand() * 0.12;
             setPrice(asset, { price: BigInt(Math.round(Number(p.price) * factor)), status: p.status });
           }
-        } else if (step === "time-small") now += 6n * 3600n; // well inside the drift budget at these rates? no: Φ decides
+        } else if (step === "time-small")
+          now += 6n * 3600n; // well inside the drift budget at these rates? no: Φ decides
         else if (step === "time-big") now += 3n * 86400n;
         else if (step === "stale") setPrice(pop.assets[1]!, { ...prices.get(pop.assets[1]!)!, status: "stale" });
         else if (step === "fresh") setPrice(pop.assets[1]!, { ...prices.get(pop.assets[1]!)!, status: "fresh" });
@@ -107,7 +127,10 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
         if (update.rebased) rebases++;
         if (step.startsWith("time")) driftAdded += update.liquidatableAdded.length;
 
-        expect(engine.liquidatable().map((e) => e.account), `liquidatable after ${step}`).to.deep.equal(expected.liquidatable);
+        expect(
+          engine.liquidatable().map((e) => e.account),
+          `liquidatable after ${step}`,
+        ).to.deep.equal(expected.liquidatable);
         expect(engine.unknown(), `unknown after ${step}`).to.deep.equal(expected.unknown);
         expect(str(update.crossings), `crossings after ${step}`).to.equal(str(expected.crossings));
         for (const e of engine.liquidatable()) expect(e.healthFactor < WAD).to.equal(true);
@@ -125,8 +148,10 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
       expect(rebases).to.be.greaterThan(1);
       // The prefilter did its job: far fewer exact computations than a full recompute per step.
       expect(exactTotal).to.be.lessThan(accounts.length * steps.length * 0.25);
-      console.log(`      ${JSON.stringify(opts)}: ${exactTotal} exact computations over ${steps.length} steps × ${accounts.length} accounts, ` +
-        `${rebases} rebases, ${driftAdded} accounts made liquidatable by interest alone, watch set ${engine.watched()}`);
+      console.log(
+        `      ${JSON.stringify(opts)}: ${exactTotal} exact computations over ${steps.length} steps × ${accounts.length} accounts, ` +
+          `${rebases} rebases, ${driftAdded} accounts made liquidatable by interest alone, watch set ${engine.watched()}`,
+      );
     });
   }
 
@@ -137,7 +162,12 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
     const engine = new HealthEngine(pop.state, opts);
     const model = new ReferenceModel(opts);
     const prices = new Map<Address, PriceInfo>();
-    feedPrices(pop, { setPrice: (a, i) => { prices.set(a, i); engine.setPrice(a, i); } });
+    feedPrices(pop, {
+      setPrice: (a, i) => {
+        prices.set(a, i);
+        engine.setPrice(a, i);
+      },
+    });
     engine.evaluate(pop.now, 1n);
     model.step(pop, prices, pop.now);
     let added = 0;

@@ -38,7 +38,10 @@ class ChainMirror {
   private fetched: bigint;
   private applied = -1;
 
-  constructor(readonly f: Fixture, options: HealthEngineOptions[] = [{}]) {
+  constructor(
+    readonly f: Fixture,
+    options: HealthEngineOptions[] = [{}],
+  ) {
     this.engines = options.map((o) => new HealthEngine(this.state, o));
     this.kinds.set(lower(f.deployment.pool), "pool");
     this.kinds.set(lower(f.deployment.oracle), "oracle");
@@ -54,7 +57,9 @@ class ChainMirror {
   async fetch(block: bigint): Promise<void> {
     if (block <= this.fetched) return;
     const logs = (await this.f.publicClient.getLogs({
-      address: [...this.kinds.keys()] as Hex20[], fromBlock: this.fetched + 1n, toBlock: block,
+      address: [...this.kinds.keys()] as Hex20[],
+      fromBlock: this.fetched + 1n,
+      toBlock: block,
     })) as Log[];
     for (const log of logs) {
       const e = decodeLog(log, this.kinds.get(lower(log.address))!);
@@ -86,7 +91,12 @@ class ChainMirror {
         const name = revertName(e);
         if (name !== "StalePrice" && name !== "InvalidPrice") throw e;
         const abi = a.feedKind === "emitting" ? emittingAggregatorAbi : mockV3AggregatorAbi;
-        const round = (await this.f.publicClient.readContract({ address: a.feed as Hex20, abi, functionName: "latestRoundData", blockNumber })) as readonly [bigint, bigint, bigint, bigint, bigint];
+        const round = (await this.f.publicClient.readContract({
+          address: a.feed as Hex20,
+          abi,
+          functionName: "latestRoundData",
+          blockNumber,
+        })) as readonly [bigint, bigint, bigint, bigint, bigint];
         out.set(lower(a.address), { price: normalisePrice(round[1], a.feedDecimals), status: name === "StalePrice" ? "stale" : "invalid" });
       }
     }
@@ -114,12 +124,17 @@ async function expectParity(m: ChainMirror, block: bigint, now: bigint, label: s
     const hf = await m.f.pool.read.healthFactor([account as Hex20], { blockNumber: block });
     expect(mine.healthFactor, `${label}: HF of ${account}`).to.equal(hf);
     const d = await m.f.pool.read.getAccountData([account as Hex20], { blockNumber: block });
-    expect([mine.totalCollateralBase, mine.totalDebtBase, mine.availableBorrowsBase, mine.currentLiquidationThresholdBps, mine.ltvBps, mine.healthFactor], `${label}: account data of ${account}`)
-      .to.deep.equal([d.totalCollateralBase, d.totalDebtBase, d.availableBorrowsBase, d.currentLiquidationThresholdBps, d.ltvBps, d.healthFactor]);
+    expect(
+      [mine.totalCollateralBase, mine.totalDebtBase, mine.availableBorrowsBase, mine.currentLiquidationThresholdBps, mine.ltvBps, mine.healthFactor],
+      `${label}: account data of ${account}`,
+    ).to.deep.equal([d.totalCollateralBase, d.totalDebtBase, d.availableBorrowsBase, d.currentLiquidationThresholdBps, d.ltvBps, d.healthFactor]);
     if (hf < WAD) chainLiquidatable.push(account);
     compared++;
   }
-  expect(m.engine.liquidatable().map((e) => e.account), `${label}: liquidatable set`).to.deep.equal(chainLiquidatable);
+  expect(
+    m.engine.liquidatable().map((e) => e.account),
+    `${label}: liquidatable set`,
+  ).to.deep.equal(chainLiquidatable);
   return compared;
 }
 
@@ -127,7 +142,15 @@ async function expectParity(m: ChainMirror, block: bigint, now: bigint, label: s
 
 async function send(w: Wallet, address: string, abi: readonly unknown[], functionName: string, args: unknown[]): Promise<boolean> {
   try {
-    await w.writeContract({ address: address as Hex20, abi: abi as never, functionName: functionName as never, args: args as never, account: w.account, chain: w.chain, gas: 1_500_000n });
+    await w.writeContract({
+      address: address as Hex20,
+      abi: abi as never,
+      functionName: functionName as never,
+      args: args as never,
+      account: w.account,
+      chain: w.chain,
+      gas: 1_500_000n,
+    });
     return true;
   } catch (e) {
     if (process.env.PARITY_DEBUG) console.log(functionName, String(e).split("\n")[0]);
@@ -154,7 +177,11 @@ describe("health engine parity with MarginPool on the in-process chain", functio
     // 40 actors: impersonated addresses with ETH for gas, tokens minted by the owner, the pool approved.
     const actors: Wallet[] = [];
     for (let i = 0; i < 40; i++) {
-      const address = `0x${Array.from({ length: 5 }, () => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, "0")).join("")}` as Hex20;
+      const address = `0x${Array.from({ length: 5 }, () =>
+        Math.floor(rand() * 2 ** 32)
+          .toString(16)
+          .padStart(8, "0"),
+      ).join("")}` as Hex20;
       await hre.network.provider.send("hardhat_impersonateAccount", [address]);
       await hre.network.provider.send("hardhat_setBalance", [address, "0x56BC75E2D63100000"]);
       actors.push((await hre.viem.getWalletClient(address)) as unknown as Wallet);
@@ -371,7 +398,9 @@ describe("health engine parity with MarginPool on the in-process chain", functio
         expect(m.engine.account(x, now)!.healthFactor).to.equal(null);
         expect(m.engine.account(x, now)!.status).to.equal("unknown");
         let reason: string | undefined;
-        await f.pool.read.healthFactor([x as Hex20], { blockNumber: block }).catch((e) => { reason = revertName(e); });
+        await f.pool.read.healthFactor([x as Hex20], { blockNumber: block }).catch((e) => {
+          reason = revertName(e);
+        });
         expect(reason).to.equal("StalePrice");
       }
       expect(await f.pool.read.healthFactor([C as Hex20], { blockNumber: block })).to.equal(MAX_UINT256);
@@ -402,7 +431,10 @@ describe("health engine parity with MarginPool on the in-process chain", functio
         expect(Number(liq.dropPct) > 0 && Number(liq.dropPct) < 100).to.equal(true);
         const abi = a.feedKind === "emitting" ? emittingAggregatorAbi : mockV3AggregatorAbi;
         const scale = 10n ** BigInt(a.feedDecimals - 8); // 8-decimal price → feed answer
-        for (const [price, under] of [[liq.price!, true], [liq.price! + 1n, false]] as const) {
+        for (const [price, under] of [
+          [liq.price!, true],
+          [liq.price! + 1n, false],
+        ] as const) {
           // At the timestamp the price was computed for: a second of interest on a loaded machine moves HF by more
           // than one unit of price does.
           await hre.network.provider.send("evm_setNextBlockTimestamp", [Number(now)]);

@@ -9,9 +9,25 @@ import type { Alert, AlertStateRow } from "../../indexer/alerts/types";
 import type { Address } from "../../indexer/state/events";
 import type { AssetState } from "../../indexer/state/state";
 import {
-  createSqlStore, MEMORY, openPgliteDb, openPostgresDb, openStore, StoreConnectionError, StoreQueryError, StoreWriteError,
-  type AccountHealthRow, type BatchWrite, type Checkpoint, type Db, type Hex, type KeeperOutcome, type LiquidationRecord,
-  type OracleRound, type PositionRow, type SqlExecutor, type Store,
+  createSqlStore,
+  MEMORY,
+  openPgliteDb,
+  openPostgresDb,
+  openStore,
+  StoreConnectionError,
+  StoreQueryError,
+  StoreWriteError,
+  type AccountHealthRow,
+  type BatchWrite,
+  type Checkpoint,
+  type Db,
+  type Hex,
+  type KeeperOutcome,
+  type LiquidationRecord,
+  type OracleRound,
+  type PositionRow,
+  type SqlExecutor,
+  type Store,
 } from "../../indexer/store";
 import { MIGRATIONS } from "../../indexer/store/schema";
 
@@ -28,64 +44,127 @@ const hash = (i: number | bigint): Hex => `0x${hex(i, 32)}`;
 
 function makeAsset(i: number, over: Partial<AssetState> = {}): AssetState {
   return {
-    address: asset(i), index: i, decimals: 18, rateModel: `0x${hex(0x4a7e + i, 20)}`, ltvBps: 7500n,
-    liquidationThresholdBps: 8250n, liquidationBonusBps: 500n, reserveFactorBps: 1000n, liquidityIndex: 10n ** 27n + BigInt(i),
-    borrowIndex: 10n ** 27n + 7n, liquidityRate: 123n, borrowRate: 456n, lastUpdateTimestamp: 1_700_000_000n,
-    totalScaledCollateral: 10n ** 24n, totalScaledDebt: 10n ** 23n, deficit: 0n, ...over,
+    address: asset(i),
+    index: i,
+    decimals: 18,
+    rateModel: `0x${hex(0x4a7e + i, 20)}`,
+    ltvBps: 7500n,
+    liquidationThresholdBps: 8250n,
+    liquidationBonusBps: 500n,
+    reserveFactorBps: 1000n,
+    liquidityIndex: 10n ** 27n + BigInt(i),
+    borrowIndex: 10n ** 27n + 7n,
+    liquidityRate: 123n,
+    borrowRate: 456n,
+    lastUpdateTimestamp: 1_700_000_000n,
+    totalScaledCollateral: 10n ** 24n,
+    totalScaledDebt: 10n ** 23n,
+    deficit: 0n,
+    ...over,
   };
 }
 
 function makeCheckpoint(block: bigint, over: Partial<Checkpoint> = {}): Checkpoint {
   return {
-    blockNumber: block, blockHash: hash(block), finalizedBlock: block - 64n,
+    blockNumber: block,
+    blockHash: hash(block),
+    finalizedBlock: block - 64n,
     journal: JSON.stringify([[`${block}n`, []]]),
     recentBlocks: [
       { number: block - 1n, hash: hash(block - 1n), parentHash: hash(block - 2n), timestamp: 1_700_000_000n + block - 1n },
       { number: block, hash: hash(block), parentHash: hash(block - 1n), timestamp: 1_700_000_000n + block },
     ],
-    digest: `digest-${block}`, ...over,
+    digest: `digest-${block}`,
+    ...over,
   };
 }
 
 function batch(block: bigint, over: Partial<BatchWrite> = {}): BatchWrite {
   return {
-    checkpoint: makeCheckpoint(block), assets: [], feeds: [], positions: [], liquidations: [], badDebt: [], oracleRounds: [],
-    accountHealth: [], ...over,
+    checkpoint: makeCheckpoint(block),
+    assets: [],
+    feeds: [],
+    positions: [],
+    liquidations: [],
+    badDebt: [],
+    oracleRounds: [],
+    accountHealth: [],
+    ...over,
   };
 }
 
 const liquidation = (block: bigint, logIndex: number, borrower = account(1), debtRepaid = 1000n): LiquidationRecord => ({
-  blockNumber: block, logIndex, transactionHash: hash(block * 1000n + BigInt(logIndex)), timestamp: 1_700_000_000n + block,
-  borrower, liquidator: account(999), collateralAsset: asset(0), debtAsset: asset(1), debtRepaid, collateralSeized: 2000n,
+  blockNumber: block,
+  logIndex,
+  transactionHash: hash(block * 1000n + BigInt(logIndex)),
+  timestamp: 1_700_000_000n + block,
+  borrower,
+  liquidator: account(999),
+  collateralAsset: asset(0),
+  debtAsset: asset(1),
+  debtRepaid,
+  collateralSeized: 2000n,
 });
 
 const round = (assetIdx: number, roundId: bigint, block: bigint, answer = 3000_00000000n): OracleRound => ({
-  asset: asset(assetIdx), feed: feed(assetIdx), roundId, answer, price: answer > 0n ? answer : null,
-  updatedAt: 1_700_000_000n + block, blockNumber: block,
+  asset: asset(assetIdx),
+  feed: feed(assetIdx),
+  roundId,
+  answer,
+  price: answer > 0n ? answer : null,
+  updatedAt: 1_700_000_000n + block,
+  blockNumber: block,
 });
 
 const health = (i: number, hf: bigint | null, status: AccountHealthRow["status"], block = 1n): AccountHealthRow => ({
-  account: account(i), healthFactor: hf, status, totalCollateralBase: 1000n * BigInt(i), totalDebtBase: 10n * BigInt(i), blockNumber: block,
+  account: account(i),
+  healthFactor: hf,
+  status,
+  totalCollateralBase: 1000n * BigInt(i),
+  totalDebtBase: 10n * BigInt(i),
+  blockNumber: block,
 });
 
 const outcome = (i: number, over: Partial<KeeperOutcome> = {}): KeeperOutcome => ({
-  jobId: `job-${i}`, account: account(i % 3), outcome: "liquidated", collateralAsset: asset(0), debtAsset: asset(1),
-  repayAmount: 10n ** 18n, expectedProfitBase: 12_34000000n, transactionHash: hash(i), blockNumber: BigInt(100 + i),
-  gasUsed: 210_000n, reason: null, createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)), ...over,
+  jobId: `job-${i}`,
+  account: account(i % 3),
+  outcome: "liquidated",
+  collateralAsset: asset(0),
+  debtAsset: asset(1),
+  repayAmount: 10n ** 18n,
+  expectedProfitBase: 12_34000000n,
+  transactionHash: hash(i),
+  blockNumber: BigInt(100 + i),
+  gasUsed: 210_000n,
+  reason: null,
+  createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
+  ...over,
 });
 
 const alert = (i: number, block: bigint, over: Partial<Alert> = {}): Alert => ({
-  id: `mc-${account(i)}-warning-triggered-${block}`, severity: "warning", blockNumber: String(block), at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+  id: `mc-${account(i)}-warning-triggered-${block}`,
+  severity: "warning",
+  blockNumber: String(block),
+  at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
   message: `account ${account(i)} HF 1.15 fell below the warning level`,
   body: {
-    kind: "margin-call", account: account(i), level: "warning", state: "triggered", healthFactor: "1150000000000000000",
+    kind: "margin-call",
+    account: account(i),
+    level: "warning",
+    state: "triggered",
+    healthFactor: "1150000000000000000",
     card: { healthFactor: "1.15", totalCollateralUSD: "1000.00", totalBorrowsUSD: "700.00", availableBorrowsUSD: "50.00", borrowPowerUsed: "93.33%" },
   },
   ...over,
 });
 
 const alertState = (key: string, over: Partial<AlertStateRow> = {}): AlertStateRow => ({
-  key, state: "triggered", variant: "", atMs: 1_767_225_600_123, muted: false, ...over,
+  key,
+  state: "triggered",
+  variant: "",
+  atMs: 1_767_225_600_123,
+  muted: false,
+  ...over,
 });
 
 /** The real Db with a statement counter, to prove batches are written with multi-row statements. */
@@ -158,20 +237,35 @@ for (const kind of ["pglite", "postgres"] as const) {
 
     it("round-trips max uint256, 0 and min int256 exactly", async () => {
       const extreme = makeAsset(0, {
-        ltvBps: MAX, liquidationThresholdBps: 0n, liquidationBonusBps: MAX, reserveFactorBps: 0n, liquidityIndex: MAX,
-        borrowIndex: MAX - 1n, liquidityRate: 0n, borrowRate: MAX, lastUpdateTimestamp: MAX, totalScaledCollateral: MAX,
-        totalScaledDebt: 0n, deficit: MAX,
+        ltvBps: MAX,
+        liquidationThresholdBps: 0n,
+        liquidationBonusBps: MAX,
+        reserveFactorBps: 0n,
+        liquidityIndex: MAX,
+        borrowIndex: MAX - 1n,
+        liquidityRate: 0n,
+        borrowRate: MAX,
+        lastUpdateTimestamp: MAX,
+        totalScaledCollateral: MAX,
+        totalScaledDebt: 0n,
+        deficit: MAX,
       });
       const positions: PositionRow[] = [
         { account: account(1), asset: asset(0), scaledCollateral: MAX, scaledDebt: 0n },
         { account: account(2), asset: asset(0), scaledCollateral: 0n, scaledDebt: MAX },
       ];
       const r = { ...round(0, MAX, 5n, INT256_MIN), updatedAt: MAX };
-      await store.commitBatch(batch(5n, {
-        assets: [extreme], feeds: [{ asset: asset(0), aggregator: feed(0), heartbeat: MAX, decimals: 8 }],
-        sequencer: { feed: feed(99), gracePeriod: MAX }, positions, oracleRounds: [r],
-        liquidations: [liquidation(5n, 0, account(1), MAX)], accountHealth: [health(1, MAX, "healthy"), health(2, 0n, "liquidatable")],
-      }));
+      await store.commitBatch(
+        batch(5n, {
+          assets: [extreme],
+          feeds: [{ asset: asset(0), aggregator: feed(0), heartbeat: MAX, decimals: 8 }],
+          sequencer: { feed: feed(99), gracePeriod: MAX },
+          positions,
+          oracleRounds: [r],
+          liquidations: [liquidation(5n, 0, account(1), MAX)],
+          accountHealth: [health(1, MAX, "healthy"), health(2, 0n, "liquidatable")],
+        }),
+      );
       await store.recordKeeperOutcome(outcome(1, { repayAmount: MAX, gasUsed: 0n, expectedProfitBase: -(10n ** 70n) }));
 
       const state = await store.loadState();
@@ -188,9 +282,13 @@ for (const kind of ["pglite", "postgres"] as const) {
     });
 
     it("refuses values outside uint256 instead of storing them", async () => {
-      const err = await rejection(store.commitBatch(batch(1n, {
-        positions: [{ account: account(1), asset: asset(0), scaledCollateral: MAX + 1n, scaledDebt: 0n }],
-      })));
+      const err = await rejection(
+        store.commitBatch(
+          batch(1n, {
+            positions: [{ account: account(1), asset: asset(0), scaledCollateral: MAX + 1n, scaledDebt: 0n }],
+          }),
+        ),
+      );
       expect(err).to.be.instanceOf(StoreWriteError);
       expect(err.message).to.match(/commitBatch at block 1 failed: .*uint256/);
       expect((await store.loadState()).positions).to.deep.equal([]);
@@ -207,7 +305,9 @@ for (const kind of ["pglite", "postgres"] as const) {
       const cp = makeCheckpoint(100n, { finalizedBlock: -1n, journal: '[["99n",[{"kind":"sequencer","prev":null}]]]' });
       // Mixed-case input, as a checksummed address would arrive from a config file.
       const shouting = { ...feeds[0]!, aggregator: feed(0).toUpperCase().replace("0X", "0x") as Address };
-      await store.commitBatch(batch(100n, { checkpoint: cp, assets, feeds: [shouting, ...feeds.slice(1)], positions, sequencer: { feed: feed(7), gracePeriod: 3600n } }));
+      await store.commitBatch(
+        batch(100n, { checkpoint: cp, assets, feeds: [shouting, ...feeds.slice(1)], positions, sequencer: { feed: feed(7), gracePeriod: 3600n } }),
+      );
 
       const state = await store.loadState();
       expect(state.checkpoint).to.deep.equal(cp);
@@ -229,9 +329,17 @@ for (const kind of ["pglite", "postgres"] as const) {
     it("commits 20,000 positions in one transaction with a handful of multi-row statements", async () => {
       const positions: PositionRow[] = [];
       for (let i = 0; i < 10_000; i++) {
-        for (const a of [0, 1]) positions.push({ account: account(i), asset: asset(a), scaledCollateral: BigInt(i) * 10n ** 18n + 1n, scaledDebt: BigInt(a) * MAX });
+        for (const a of [0, 1])
+          positions.push({ account: account(i), asset: asset(a), scaledCollateral: BigInt(i) * 10n ** 18n + 1n, scaledDebt: BigInt(a) * MAX });
       }
-      const health = Array.from({ length: 10_000 }, (_, i) => ({ account: account(i), healthFactor: BigInt(i) * WAD, status: "healthy" as const, totalCollateralBase: 1n, totalDebtBase: 1n, blockNumber: 7n }));
+      const health = Array.from({ length: 10_000 }, (_, i) => ({
+        account: account(i),
+        healthFactor: BigInt(i) * WAD,
+        status: "healthy" as const,
+        totalCollateralBase: 1n,
+        totalDebtBase: 1n,
+        blockNumber: 7n,
+      }));
       const before = db.statements;
       const t0 = performance.now();
       await store.commitBatch(batch(7n, { positions, accountHealth: health }));
@@ -241,22 +349,29 @@ for (const kind of ["pglite", "postgres"] as const) {
       // 30,000 rows in 5,000-row chunks: 6 data statements + checkpoint; per-row writes would be 30,000.
       expect(statements <= 10).to.equal(true);
 
-      const [{ n, tx }] = await db.query<{ n: string; tx: string }>("SELECT count(*) AS n, count(DISTINCT xmin::text) AS tx FROM positions");
+      const { n, tx } = (await db.query<{ n: string; tx: string }>("SELECT count(*) AS n, count(DISTINCT xmin::text) AS tx FROM positions"))[0]!;
       expect([n, tx]).to.deep.equal(["20000", "1"]);
       const state = await store.loadState();
       expect(state.positions.length).to.equal(20_000);
-      expect(state.positions.find((p) => p.account === account(9_999) && p.asset === asset(1))).to.deep.equal(
-        { account: account(9_999), asset: asset(1), scaledCollateral: 9_999n * 10n ** 18n + 1n, scaledDebt: MAX },
-      );
+      expect(state.positions.find((p) => p.account === account(9_999) && p.asset === asset(1))).to.deep.equal({
+        account: account(9_999),
+        asset: asset(1),
+        scaledCollateral: 9_999n * 10n ** 18n + 1n,
+        scaledDebt: MAX,
+      });
       expect(await store.countAccounts()).to.equal(10_000);
     });
 
     it("a failing batch leaves nothing half-written (rollback deletes and upserts included)", async () => {
-      await store.commitBatch(batch(10n, {
-        assets: [makeAsset(0)],
-        positions: [{ account: account(1), asset: asset(0), scaledCollateral: 100n, scaledDebt: 50n }],
-        liquidations: [liquidation(10n, 0)], oracleRounds: [round(0, 1n, 10n)], accountHealth: [health(1, 2n * WAD, "healthy", 10n)],
-      }));
+      await store.commitBatch(
+        batch(10n, {
+          assets: [makeAsset(0)],
+          positions: [{ account: account(1), asset: asset(0), scaledCollateral: 100n, scaledDebt: 50n }],
+          liquidations: [liquidation(10n, 0)],
+          oracleRounds: [round(0, 1n, 10n)],
+          accountHealth: [health(1, 2n * WAD, "healthy", 10n)],
+        }),
+      );
       const before = await store.loadState();
 
       const bad = batch(11n, {
@@ -282,43 +397,65 @@ for (const kind of ["pglite", "postgres"] as const) {
     });
 
     it("rollbackTo removes liquidations, bad debt, oracle rounds and snapshots above the block before the batch's rows", async () => {
-      await store.commitBatch(batch(7n, {
-        liquidations: [liquidation(5n, 0), liquidation(6n, 3), liquidation(7n, 1)],
-        badDebt: [5n, 7n].map((b) => ({ blockNumber: b, logIndex: 2, transactionHash: hash(b), account: account(1), asset: asset(1), amount: 9n, reserveDeficit: 9n })),
-        oracleRounds: [round(0, 1n, 5n), round(0, 2n, 6n), round(0, 3n, 7n)],
-      }));
+      await store.commitBatch(
+        batch(7n, {
+          liquidations: [liquidation(5n, 0), liquidation(6n, 3), liquidation(7n, 1)],
+          badDebt: [5n, 7n].map((b) => ({
+            blockNumber: b,
+            logIndex: 2,
+            transactionHash: hash(b),
+            account: account(1),
+            asset: asset(1),
+            amount: 9n,
+            reserveDeficit: 9n,
+          })),
+          oracleRounds: [round(0, 1n, 5n), round(0, 2n, 6n), round(0, 3n, 7n)],
+        }),
+      );
       for (const b of [5n, 7n]) await store.insertRiskSnapshot({ blockNumber: b, timestamp: 1_700_000_000n + b, payload: { block: Number(b) } });
 
       // Reorg to block 5, then the new branch's block 6 brings a different liquidation at the same log index.
-      await store.commitBatch(batch(6n, { rollbackTo: 5n, liquidations: [liquidation(6n, 3, account(2), 777n)], oracleRounds: [round(0, 2n, 6n, 2900_00000000n)] }));
+      await store.commitBatch(
+        batch(6n, { rollbackTo: 5n, liquidations: [liquidation(6n, 3, account(2), 777n)], oracleRounds: [round(0, 2n, 6n, 2900_00000000n)] }),
+      );
 
       const liqs = await store.listLiquidations({ limit: 10, offset: 0 });
-      expect(liqs.map((l) => [l.blockNumber, l.logIndex, l.borrower, l.debtRepaid])).to.deep.equal([[6n, 3, account(2), 777n], [5n, 0, account(1), 1000n]]);
+      expect(liqs.map((l) => [l.blockNumber, l.logIndex, l.borrower, l.debtRepaid])).to.deep.equal([
+        [6n, 3, account(2), 777n],
+        [5n, 0, account(1), 1000n],
+      ]);
       expect((await store.listBadDebt({ limit: 10, offset: 0 })).map((d) => d.blockNumber)).to.deep.equal([5n]);
       const rounds = await store.listOracleRounds(asset(0), { limit: 10, offset: 0 });
-      expect(rounds.map((r) => [r.roundId, r.answer])).to.deep.equal([[2n, 2900_00000000n], [1n, 3000_00000000n]]);
+      expect(rounds.map((r) => [r.roundId, r.answer])).to.deep.equal([
+        [2n, 2900_00000000n],
+        [1n, 3000_00000000n],
+      ]);
       expect((await store.latestRiskSnapshot())!.blockNumber).to.equal(5n);
     });
 
     it("deletes a position whose balances are both zero; the last write of a position in a batch wins", async () => {
-      await store.commitBatch(batch(1n, {
-        positions: [
-          { account: account(1), asset: asset(0), scaledCollateral: 10n, scaledDebt: 0n },
-          { account: account(1), asset: asset(1), scaledCollateral: 0n, scaledDebt: 4n },
-          { account: account(3), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n }, // never stored
-        ],
-      }));
+      await store.commitBatch(
+        batch(1n, {
+          positions: [
+            { account: account(1), asset: asset(0), scaledCollateral: 10n, scaledDebt: 0n },
+            { account: account(1), asset: asset(1), scaledCollateral: 0n, scaledDebt: 4n },
+            { account: account(3), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n }, // never stored
+          ],
+        }),
+      );
       expect((await store.loadState()).positions.map((p) => p.asset)).to.deep.equal([asset(0), asset(1)]);
 
-      await store.commitBatch(batch(2n, {
-        positions: [
-          { account: account(1), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n },
-          { account: account(1), asset: asset(1), scaledCollateral: 0n, scaledDebt: 0n },
-          { account: account(1), asset: asset(1), scaledCollateral: 1n, scaledDebt: 4n }, // repaid and re-opened within the batch
-          { account: account(2), asset: asset(0), scaledCollateral: 5n, scaledDebt: 0n },
-          { account: account(2), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n }, // opened and closed within the batch
-        ],
-      }));
+      await store.commitBatch(
+        batch(2n, {
+          positions: [
+            { account: account(1), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n },
+            { account: account(1), asset: asset(1), scaledCollateral: 0n, scaledDebt: 0n },
+            { account: account(1), asset: asset(1), scaledCollateral: 1n, scaledDebt: 4n }, // repaid and re-opened within the batch
+            { account: account(2), asset: asset(0), scaledCollateral: 5n, scaledDebt: 0n },
+            { account: account(2), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n }, // opened and closed within the batch
+          ],
+        }),
+      );
       expect((await store.loadState()).positions).to.deep.equal([{ account: account(1), asset: asset(1), scaledCollateral: 1n, scaledDebt: 4n }]);
     });
 
@@ -327,14 +464,25 @@ for (const kind of ["pglite", "postgres"] as const) {
       const second = makeCheckpoint(2n, { recentBlocks: [], journal: "[]", digest: "d2" });
       await store.commitBatch(batch(2n, { checkpoint: second }));
       expect((await store.loadState()).checkpoint).to.deep.equal(second);
-      const [{ n }] = await db.query<{ n: string }>("SELECT count(*) AS n FROM checkpoint");
+      const { n } = (await db.query<{ n: string }>("SELECT count(*) AS n FROM checkpoint"))[0]!;
       expect(n).to.equal("1");
     });
 
     it("records keeper outcomes and lists them newest first, filtered by account and outcome", async () => {
       const outcomes = [
-        outcome(1), outcome(2, { outcome: "lost-race", transactionHash: null, gasUsed: null }), outcome(3, { outcome: "failed", reason: "nonce too low" }),
-        outcome(4, { outcome: "skipped-unprofitable", expectedProfitBase: -5_00000000n, collateralAsset: null, debtAsset: null, repayAmount: null, transactionHash: null, blockNumber: null, gasUsed: null }),
+        outcome(1),
+        outcome(2, { outcome: "lost-race", transactionHash: null, gasUsed: null }),
+        outcome(3, { outcome: "failed", reason: "nonce too low" }),
+        outcome(4, {
+          outcome: "skipped-unprofitable",
+          expectedProfitBase: -5_00000000n,
+          collateralAsset: null,
+          debtAsset: null,
+          repayAmount: null,
+          transactionHash: null,
+          blockNumber: null,
+          gasUsed: null,
+        }),
         outcome(5), // same account as outcome(2) (i % 3)
       ];
       for (const o of outcomes) await store.recordKeeperOutcome(o);
@@ -343,19 +491,27 @@ for (const kind of ["pglite", "postgres"] as const) {
       expect(all).to.deep.equal([...outcomes].reverse());
       expect((await store.listKeeperOutcomes({ limit: 10, offset: 0, account: account(2) })).map((o) => o.jobId)).to.deep.equal(["job-5", "job-2"]);
       expect((await store.listKeeperOutcomes({ limit: 10, offset: 0, outcome: "liquidated" })).map((o) => o.jobId)).to.deep.equal(["job-5", "job-1"]);
-      expect((await store.listKeeperOutcomes({ limit: 10, offset: 0, account: account(2), outcome: "lost-race" })).map((o) => o.jobId)).to.deep.equal(["job-2"]);
+      expect((await store.listKeeperOutcomes({ limit: 10, offset: 0, account: account(2), outcome: "lost-race" })).map((o) => o.jobId)).to.deep.equal(
+        ["job-2"],
+      );
       expect(await rejection(store.listKeeperOutcomes({ limit: 10, offset: 0, outcome: "won" as never }))).to.be.instanceOf(StoreQueryError);
     });
 
     it("pages liquidations and the at-risk list without gaps or overlaps", async () => {
       const liqs = Array.from({ length: 25 }, (_, i) => liquidation(BigInt(100 + Math.floor(i / 3)), i % 3, account(i % 2)));
-      await store.commitBatch(batch(200n, {
-        liquidations: liqs,
-        accountHealth: [
-          health(1, 3n * WAD, "healthy"), health(2, WAD / 2n, "liquidatable"), health(3, null, "unknown"), health(4, (WAD * 105n) / 100n, "warning"),
-          health(5, MAX, "healthy"), health(6, (WAD * 9n) / 10n, "liquidatable"),
-        ],
-      }));
+      await store.commitBatch(
+        batch(200n, {
+          liquidations: liqs,
+          accountHealth: [
+            health(1, 3n * WAD, "healthy"),
+            health(2, WAD / 2n, "liquidatable"),
+            health(3, null, "unknown"),
+            health(4, (WAD * 105n) / 100n, "warning"),
+            health(5, MAX, "healthy"),
+            health(6, (WAD * 9n) / 10n, "liquidatable"),
+          ],
+        }),
+      );
 
       const pages = [];
       for (let offset = 0; offset < 30; offset += 10) pages.push(await store.listLiquidations({ limit: 10, offset }));
@@ -372,7 +528,10 @@ for (const kind of ["pglite", "postgres"] as const) {
       expect(below.map((h) => h.account)).to.deep.equal([account(2), account(6), account(4)]); // bound inclusive
       const band = await store.listAccountHealth({ limit: 10, offset: 0, minHealthFactor: WAD, maxHealthFactor: 3n * WAD });
       expect(band.map((h) => h.account)).to.deep.equal([account(1), account(4)]); // default order: by account
-      expect((await store.listAccountHealth({ limit: 10, offset: 0, status: "liquidatable", order: "hf-asc" })).map((h) => h.account)).to.deep.equal([account(2), account(6)]);
+      expect((await store.listAccountHealth({ limit: 10, offset: 0, status: "liquidatable", order: "hf-asc" })).map((h) => h.account)).to.deep.equal([
+        account(2),
+        account(6),
+      ]);
       expect(await store.countAccounts()).to.equal(6);
       expect(await store.countAccounts({ status: "liquidatable" })).to.equal(2);
       expect(await store.countAccounts({ maxHealthFactor: WAD - 1n })).to.equal(2);
@@ -395,11 +554,17 @@ for (const kind of ["pglite", "postgres"] as const) {
     });
 
     it("reset() empties every table", async () => {
-      await store.commitBatch(batch(3n, {
-        assets: [makeAsset(0)], feeds: [{ asset: asset(0), aggregator: feed(0), heartbeat: 1n, decimals: 8 }], sequencer: { feed: feed(1), gracePeriod: 1n },
-        positions: [{ account: account(1), asset: asset(0), scaledCollateral: 1n, scaledDebt: 0n }], liquidations: [liquidation(3n, 0)],
-        oracleRounds: [round(0, 1n, 3n)], accountHealth: [health(1, WAD, "healthy")],
-      }));
+      await store.commitBatch(
+        batch(3n, {
+          assets: [makeAsset(0)],
+          feeds: [{ asset: asset(0), aggregator: feed(0), heartbeat: 1n, decimals: 8 }],
+          sequencer: { feed: feed(1), gracePeriod: 1n },
+          positions: [{ account: account(1), asset: asset(0), scaledCollateral: 1n, scaledDebt: 0n }],
+          liquidations: [liquidation(3n, 0)],
+          oracleRounds: [round(0, 1n, 3n)],
+          accountHealth: [health(1, WAD, "healthy")],
+        }),
+      );
       await store.recordKeeperOutcome(outcome(1));
       await store.insertRiskSnapshot({ blockNumber: 3n, timestamp: 3n, payload: {} });
       await store.reset();
@@ -413,16 +578,22 @@ for (const kind of ["pglite", "postgres"] as const) {
 
     it("commits the alert outbox and alert state in the batch; pending oldest first until delivered; listAlerts newest first", async () => {
       const a1 = alert(1, 10n);
-      const a2 = alert(2, 10n, { severity: "critical", body: { kind: "oracle", type: "feed-invalid", asset: asset(0), symbol: "WETH", detail: "WETH feed is invalid: answer 0 ≤ 0" } });
+      const a2 = alert(2, 10n, {
+        severity: "critical",
+        body: { kind: "oracle", type: "feed-invalid", asset: asset(0), symbol: "WETH", detail: "WETH feed is invalid: answer 0 ≤ 0" },
+      });
       const a3 = alert(3, 11n);
       const states = [alertState(`mc|${account(1)}|warning`), alertState(`oracle|${asset(0)}|fault`, { variant: "feed-invalid", muted: true })];
       await store.commitBatch(batch(10n, { alertOutbox: [a1, a2], alertState: states }));
-      await store.commitBatch(batch(11n, { alertOutbox: [a3], alertState: [alertState(`mc|${account(1)}|warning`, { state: "resolved", atMs: 1_767_225_700_000 })] }));
+      await store.commitBatch(
+        batch(11n, { alertOutbox: [a3], alertState: [alertState(`mc|${account(1)}|warning`, { state: "resolved", atMs: 1_767_225_700_000 })] }),
+      );
 
       expect(await store.pendingAlerts(10)).to.deep.equal([a1, a2, a3]);
       expect(await store.pendingAlerts(2)).to.deep.equal([a1, a2]);
       expect(await store.loadAlertState()).to.deep.equal([
-        alertState(`mc|${account(1)}|warning`, { state: "resolved", atMs: 1_767_225_700_000 }), states[1],
+        alertState(`mc|${account(1)}|warning`, { state: "resolved", atMs: 1_767_225_700_000 }),
+        states[1],
       ]);
 
       await store.markAlertsDelivered([a1.id, "no-such-alert"]);
@@ -451,10 +622,15 @@ for (const kind of ["pglite", "postgres"] as const) {
     it("a failing batch writes no alert; rollbackTo keeps alerts already decided", async () => {
       const kept = alert(1, 30n);
       await store.commitBatch(batch(30n, { alertOutbox: [kept], alertState: [alertState("mc|a|warning")] }));
-      const err = await rejection(store.commitBatch(batch(31n, {
-        alertOutbox: [alert(2, 31n)], alertState: [alertState("mc|a|warning", { state: "resolved" }), alertState("mc|b|warning")],
-        accountHealth: [{ ...health(2, WAD, "healthy", 31n), totalDebtBase: -1n }],
-      })));
+      const err = await rejection(
+        store.commitBatch(
+          batch(31n, {
+            alertOutbox: [alert(2, 31n)],
+            alertState: [alertState("mc|a|warning", { state: "resolved" }), alertState("mc|b|warning")],
+            accountHealth: [{ ...health(2, WAD, "healthy", 31n), totalDebtBase: -1n }],
+          }),
+        ),
+      );
       expect(err).to.be.instanceOf(StoreWriteError);
       expect(await store.pendingAlerts(10)).to.deep.equal([kept]);
       expect(await store.loadAlertState()).to.deep.equal([alertState("mc|a|warning")]);
@@ -474,12 +650,16 @@ for (const kind of ["pglite", "postgres"] as const) {
 
     it("survives close and reopen through openStore (restart)", async () => {
       const dataDir = kind === "pglite" ? fs.mkdtempSync(path.join(os.tmpdir(), "marginwatch-store-")) : undefined;
-      const open = () => (kind === "pglite" ? openStore({ dataDir: path.join(dataDir!, "nested", "pglite") }) : openStore({ databaseUrl: PG_URL, schema }));
+      const open = () =>
+        kind === "pglite" ? openStore({ dataDir: path.join(dataDir!, "nested", "pglite") }) : openStore({ databaseUrl: PG_URL, schema });
       try {
         const first = await open();
         const written = batch(42n, {
-          assets: [makeAsset(0), makeAsset(1)], positions: [{ account: account(1), asset: asset(1), scaledCollateral: MAX, scaledDebt: 1n }],
-          sequencer: { feed: feed(5), gracePeriod: 3600n }, alertOutbox: [alert(1, 42n), alert(2, 42n)], alertState: [alertState("mc|a|warning")],
+          assets: [makeAsset(0), makeAsset(1)],
+          positions: [{ account: account(1), asset: asset(1), scaledCollateral: MAX, scaledDebt: 1n }],
+          sequencer: { feed: feed(5), gracePeriod: 3600n },
+          alertOutbox: [alert(1, 42n), alert(2, 42n)],
+          alertState: [alertState("mc|a|warning")],
         });
         await first.commitBatch(written);
         await first.markAlertsDelivered([alert(1, 42n).id]);

@@ -82,75 +82,75 @@ describe("indexer sync (hardhat node over HTTP)", function () {
   });
 
   for (const kind of ["pglite", "postgres"] as const)
-  it(`[${kind}] backfills in small adaptive ranges, follows the head and equals a fresh rebuild (digest and store)`, async () => {
-    const store = await storeOf(kind);
-    const indexer = makeIndexer(node.publicClient, store, d, { range: { initial: 4, max: 8 } });
-    let batches = 0;
-    indexer.on("batch", () => batches++);
-    await indexer.start();
-    let head = await node.publicClient.getBlockNumber();
-    await indexer.waitForBlock(head);
-    expect(batches).to.be.greaterThan(3);
-    expect(indexer.state.digest()).to.equal((await freshState(node.publicClient, d, head)).digest());
+    it(`[${kind}] backfills in small adaptive ranges, follows the head and equals a fresh rebuild (digest and store)`, async () => {
+      const store = await storeOf(kind);
+      const indexer = makeIndexer(node.publicClient, store, d, { range: { initial: 4, max: 8 } });
+      let batches = 0;
+      indexer.on("batch", () => batches++);
+      await indexer.start();
+      let head = await node.publicClient.getBlockNumber();
+      await indexer.waitForBlock(head);
+      expect(batches).to.be.greaterThan(3);
+      expect(indexer.state.digest()).to.equal((await freshState(node.publicClient, d, head)).digest());
 
-    await activity(2, 15);
-    head = await node.publicClient.getBlockNumber();
-    await indexer.waitForBlock(head);
-    const reference = await freshState(node.publicClient, d, head);
-    expect(indexer.state.digest()).to.equal(reference.digest());
-    expect(indexer.status.phase).to.equal("follow");
-    await indexer.stop();
+      await activity(2, 15);
+      head = await node.publicClient.getBlockNumber();
+      await indexer.waitForBlock(head);
+      const reference = await freshState(node.publicClient, d, head);
+      expect(indexer.state.digest()).to.equal(reference.digest());
+      expect(indexer.status.phase).to.equal("follow");
+      await indexer.stop();
 
-    // The store holds the same positions as the reference.
-    const loaded = await store.loadState();
-    expect(loaded.checkpoint!.blockNumber).to.equal(head);
-    const rows = new Map(loaded.positions.map((p) => [`${p.account}|${p.asset}`, p]));
-    let n = 0;
-    for (const [acct, m] of reference.accounts) {
-      for (const [asset, p] of m) {
-        if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
-        const row = rows.get(`${acct}|${asset}`);
-        expect(row, `${acct} ${asset}`).to.not.equal(undefined);
-        expect(row!.scaledCollateral).to.equal(p.scaledCollateral);
-        expect(row!.scaledDebt).to.equal(p.scaledDebt);
-        n++;
+      // The store holds the same positions as the reference.
+      const loaded = await store.loadState();
+      expect(loaded.checkpoint!.blockNumber).to.equal(head);
+      const rows = new Map(loaded.positions.map((p) => [`${p.account}|${p.asset}`, p]));
+      let n = 0;
+      for (const [acct, m] of reference.accounts) {
+        for (const [asset, p] of m) {
+          if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
+          const row = rows.get(`${acct}|${asset}`);
+          expect(row, `${acct} ${asset}`).to.not.equal(undefined);
+          expect(row!.scaledCollateral).to.equal(p.scaledCollateral);
+          expect(row!.scaledDebt).to.equal(p.scaledDebt);
+          n++;
+        }
       }
-    }
-    expect(n).to.be.greaterThan(3);
-    expect(rows.size).to.equal(n);
-  });
+      expect(n).to.be.greaterThan(3);
+      expect(rows.size).to.equal(n);
+    });
 
   for (const kind of ["pglite", "postgres"] as const)
-  it(`[${kind}] rolls back a reorg to the common ancestor and converges to the fresh-index digest`, async () => {
-    const store = await storeOf(kind);
-    const indexer = makeIndexer(node.publicClient, store, d, { finalityDepth: 32 });
-    await indexer.start();
-    await indexer.waitForBlock(await node.publicClient.getBlockNumber());
+    it(`[${kind}] rolls back a reorg to the common ancestor and converges to the fresh-index digest`, async () => {
+      const store = await storeOf(kind);
+      const indexer = makeIndexer(node.publicClient, store, d, { finalityDepth: 32 });
+      await indexer.start();
+      await indexer.waitForBlock(await node.publicClient.getBlockNumber());
 
-    const snap = await node.rpc<string>("evm_snapshot");
-    await activity(3, 4); // branch A
-    const headA = await node.publicClient.getBlockNumber();
-    await indexer.waitForBlock(headA);
-    const digestA = indexer.state.digest();
+      const snap = await node.rpc<string>("evm_snapshot");
+      await activity(3, 4); // branch A
+      const headA = await node.publicClient.getBlockNumber();
+      await indexer.waitForBlock(headA);
+      const digestA = indexer.state.digest();
 
-    await node.rpc("evm_revert", [snap]);
-    await activity(4, 8); // branch B: different actions, longer
-    while ((await node.publicClient.getBlockNumber()) <= headA) await node.rpc("evm_mine");
-    const headB = await node.publicClient.getBlockNumber();
-    expect(headB > headA).to.equal(true);
-    await waitFor(() => indexer.status.reorgs >= 1 && indexer.status.cursor >= headB, 30_000, "reorg handled");
-    const reference = await freshState(node.publicClient, d, headB);
-    expect(indexer.state.digest()).to.equal(reference.digest());
-    expect(indexer.state.digest()).to.not.equal(digestA);
-    await indexer.stop();
+      await node.rpc("evm_revert", [snap]);
+      await activity(4, 8); // branch B: different actions, longer
+      while ((await node.publicClient.getBlockNumber()) <= headA) await node.rpc("evm_mine");
+      const headB = await node.publicClient.getBlockNumber();
+      expect(headB > headA).to.equal(true);
+      await waitFor(() => indexer.status.reorgs >= 1 && indexer.status.cursor >= headB, 30_000, "reorg handled");
+      const reference = await freshState(node.publicClient, d, headB);
+      expect(indexer.state.digest()).to.equal(reference.digest());
+      expect(indexer.state.digest()).to.not.equal(digestA);
+      await indexer.stop();
 
-    // A restart from the checkpoint taken after the reorg gives the same state.
-    const again = makeIndexer(node.publicClient, store, d, { finalityDepth: 32 });
-    await again.start();
-    await again.waitForBlock(headB);
-    expect(again.state.digest()).to.equal(reference.digest());
-    await again.stop();
-  });
+      // A restart from the checkpoint taken after the reorg gives the same state.
+      const again = makeIndexer(node.publicClient, store, d, { finalityDepth: 32 });
+      await again.start();
+      await again.waitForBlock(headB);
+      expect(again.state.digest()).to.equal(reference.digest());
+      await again.stop();
+    });
 
   it("stops with a clear error on a reorg deeper than the finality depth", async () => {
     const store = await memStore();
@@ -175,7 +175,11 @@ describe("indexer sync (hardhat node over HTTP)", function () {
     let store = await openStore({ dataDir: dir });
     const first = makeIndexer(node.publicClient, store, d, { range: { initial: 2, max: 2 } });
     let batches = 0;
-    const stopped = new Promise<void>((resolve) => first.on("batch", () => { if (++batches === 5) resolve(); }));
+    const stopped = new Promise<void>((resolve) =>
+      first.on("batch", () => {
+        if (++batches === 5) resolve();
+      }),
+    );
     await first.start();
     await stopped;
     await first.stop();

@@ -10,8 +10,22 @@ import { LiquidationProducer } from "../../keeper/producer";
 import { openStore } from "../../indexer/store";
 import type { Store } from "../../indexer/store/types";
 import {
-  dropPrefix, headContext, send, KEEPER_ADDRESS, KEEPER_KEY, liquidations, nonceOf, openPosition, opportunityFor, REDIS, setPrice,
-  startChain, startKeeper, uniqueQueue, waitFor, type Chain,
+  dropPrefix,
+  headContext,
+  send,
+  KEEPER_ADDRESS,
+  KEEPER_KEY,
+  liquidations,
+  nonceOf,
+  openPosition,
+  opportunityFor,
+  REDIS,
+  setPrice,
+  startChain,
+  startKeeper,
+  uniqueQueue,
+  waitFor,
+  type Chain,
 } from "./helpers";
 
 const PORT = 8613;
@@ -44,7 +58,9 @@ class KeeperProcess {
   /** Exit code, or an error if the process has not exited within `ms`. */
   async exitCode(ms = 30_000): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`keeper process did not exit within ${ms} ms`)), ms)));
+    const timeout = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`keeper process did not exit within ${ms} ms`)), ms)),
+    );
     try {
       return await Promise.race([this.exited, timeout]);
     } finally {
@@ -137,20 +153,28 @@ describe("keeper: worker processes killed or stopped mid-job", function () {
 
   /** Waits until the job has recorded its transaction and the node holds it pending (sent, not mined). */
   async function sentAndPending(producer: LiquidationProducer, jobId: string) {
-    return waitFor("the keeper to broadcast", async () => {
-      const job = await producer.queue.getJob(jobId);
-      const sent = (job?.data as LiquidationJobData | undefined)?.sent;
-      if (!sent) return undefined;
-      const pending = await nonceOf(chain, KEEPER_ADDRESS, "pending");
-      return pending > (await nonceOf(chain, KEEPER_ADDRESS, "latest")) ? sent : undefined;
-    }, 60_000);
+    return waitFor(
+      "the keeper to broadcast",
+      async () => {
+        const job = await producer.queue.getJob(jobId);
+        const sent = (job?.data as LiquidationJobData | undefined)?.sent;
+        if (!sent) return undefined;
+        const pending = await nonceOf(chain, KEEPER_ADDRESS, "pending");
+        return pending > (await nonceOf(chain, KEEPER_ADDRESS, "latest")) ? sent : undefined;
+      },
+      60_000,
+    );
   }
 
   async function completed(producer: LiquidationProducer, jobId: string): Promise<LiquidationJobResult> {
-    return waitFor("the job to complete", async () => {
-      if ((await producer.queue.getJobState(jobId)) !== "completed") return undefined;
-      return (await producer.queue.getJob(jobId))!.returnvalue as LiquidationJobResult;
-    }, 60_000);
+    return waitFor(
+      "the job to complete",
+      async () => {
+        if ((await producer.queue.getJobState(jobId)) !== "completed") return undefined;
+        return (await producer.queue.getJob(jobId))!.returnvalue as LiquidationJobResult;
+      },
+      60_000,
+    );
   }
 
   it("SIGKILL while waiting for the receipt: another worker recovers the stalled job and waits for the same transaction (one Liquidation, nonce +1)", async () => {

@@ -1,13 +1,28 @@
 // Error classification (pure): what is retried, what is a nonce error, what revert a viem error carries.
 import { expect } from "chai";
 import {
-  ContractFunctionRevertedError, encodeErrorResult, HttpRequestError, InternalRpcError, InvalidInputRpcError, NonceTooHighError,
-  RpcRequestError, TimeoutError, TransactionExecutionError,
+  ContractFunctionRevertedError,
+  encodeErrorResult,
+  HttpRequestError,
+  InternalRpcError,
+  InvalidInputRpcError,
+  NonceTooHighError,
+  RpcRequestError,
+  TimeoutError,
+  TransactionExecutionError,
 } from "viem";
 import { errorsAbi } from "../../common/generated/abis";
 import {
-  isAlreadyKnown, isNonceConflict, isNonceError, isReplacementUnderpriced, LOST_RACE_ERRORS, NonceConsumedError, PRICE_ERRORS,
-  PrivateKeyError, revertOf, shouldRetry,
+  isAlreadyKnown,
+  isNonceConflict,
+  isNonceError,
+  isReplacementUnderpriced,
+  LOST_RACE_ERRORS,
+  NonceConsumedError,
+  PRICE_ERRORS,
+  PrivateKeyError,
+  revertOf,
+  shouldRetry,
 } from "../../keeper/errors";
 
 const URL = "http://127.0.0.1:1";
@@ -41,7 +56,9 @@ describe("keeper: error classification", () => {
 
   it("Hardhat's 'Nonce too high' after an embedded chain restarted (the remembered nonce outlived the chain) is a nonce error", () => {
     // Hardhat's exact words, as viem surfaces them from eth_sendRawTransaction: viem's own regex is lower-case only
-    const hardhat = new InvalidInputRpcError(rpc(-32000, "Nonce too high. Expected nonce to be 0 but got 14. Note that transactions can't be queued when automining."));
+    const hardhat = new InvalidInputRpcError(
+      rpc(-32000, "Nonce too high. Expected nonce to be 0 but got 14. Note that transactions can't be queued when automining."),
+    );
     expect(isNonceError(hardhat)).to.equal(true);
     expect(isNonceConflict(hardhat)).to.equal(true);
     // a node that reports it as an internal error (-32603), and viem's typed error inside a transaction error
@@ -51,12 +68,21 @@ describe("keeper: error classification", () => {
     // words viem has no class for
     expect(isNonceError(new InvalidInputRpcError(rpc(-32000, "nonce has already been used")))).to.equal(true);
     // a first send at a nonce a forgotten pool transaction holds: re-read the nonce (a conflict), but not a "nonce error"
-    const underpriced = new InvalidInputRpcError(rpc(-32000, "Replacement transaction underpriced. A gasPrice/maxFeePerGas of at least 3300000000 is necessary to replace the existing transaction with nonce 1."));
+    const underpriced = new InvalidInputRpcError(
+      rpc(
+        -32000,
+        "Replacement transaction underpriced. A gasPrice/maxFeePerGas of at least 3300000000 is necessary to replace the existing transaction with nonce 1.",
+      ),
+    );
     expect(isReplacementUnderpriced(underpriced)).to.equal(true);
     expect(isNonceError(underpriced)).to.equal(false);
     expect(isNonceConflict(underpriced)).to.equal(true);
     // neither: Hardhat's "Known transaction" (our own bytes again), insufficient funds, a fee below the base fee
-    for (const message of ["Known transaction: 0x8223c3270c33d078004b639dbd8a52b90d5279e29c800c0e5ab91d83832b8d02", "insufficient funds for gas * price + value", "max fee per gas less than block base fee"]) {
+    for (const message of [
+      "Known transaction: 0x8223c3270c33d078004b639dbd8a52b90d5279e29c800c0e5ab91d83832b8d02",
+      "insufficient funds for gas * price + value",
+      "max fee per gas less than block base fee",
+    ]) {
       expect(isNonceConflict(new InvalidInputRpcError(rpc(-32000, message))), message).to.equal(false);
     }
   });
@@ -68,7 +94,11 @@ describe("keeper: error classification", () => {
     const decoded = revertOf(err);
     expect(decoded!.name).to.equal("StalePrice");
     expect(PRICE_ERRORS.has(decoded!.name)).to.equal(true);
-    const lost = encodeErrorResult({ abi: errorsAbi, errorName: "HealthFactorNotBelowOne", args: ["0x00000000000000000000000000000000000000a1", 10n ** 18n] });
+    const lost = encodeErrorResult({
+      abi: errorsAbi,
+      errorName: "HealthFactorNotBelowOne",
+      args: ["0x00000000000000000000000000000000000000a1", 10n ** 18n],
+    });
     const reverted = new ContractFunctionRevertedError({ abi: errorsAbi, data: lost, functionName: "liquidate" });
     expect(revertOf(reverted)!.name).to.equal("HealthFactorNotBelowOne");
     expect(LOST_RACE_ERRORS.has(revertOf(reverted)!.name)).to.equal(true);

@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { createPublicClient, createWalletClient, http, parseUnits, toHex, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
-import pino from "pino";
+import type pino from "pino";
 import { deployProtocol, type Wallet } from "../../common/deploy";
 import type { Deployment } from "../../common/deployment";
 import { assetOf, setPrice, type ChainContext } from "../../common/actions";
@@ -54,13 +54,20 @@ export async function startChain(port: number): Promise<Chain> {
   let stopping = false;
   // A node that dies under a test is reported with its exit code or signal (else the test only sees ECONNREFUSED).
   const report = () => {
-    if (!stopping) console.error(`[keeper tests] hardhat node on port ${port} exited unexpectedly (code ${node.child.exitCode}, signal ${node.child.signalCode})`);
+    if (!stopping)
+      console.error(`[keeper tests] hardhat node on port ${port} exited unexpectedly (code ${node.child.exitCode}, signal ${node.child.signalCode})`);
   };
   if (node.child.exitCode !== null || node.child.signalCode !== null) report();
   else node.child.once("exit", report);
   try {
     const chain = await seedChain(node);
-    return { ...chain, stop: () => ((stopping = true), node.stop()) };
+    return {
+      ...chain,
+      stop: () => {
+        stopping = true;
+        return node.stop();
+      },
+    };
   } catch (e) {
     // Never leave a node behind: an orphan keeps the port and answers the next run's readiness probe.
     stopping = true;
@@ -71,13 +78,22 @@ export async function startChain(port: number): Promise<Chain> {
 
 async function seedChain(node: NodeHandle): Promise<Chain> {
   // Reads retry: under load the node now and then drops a kept-alive connection ("other side closed").
-  const publicClient = createPublicClient({ chain: hardhat, transport: http(node.url, { retryCount: 3 }), pollingInterval: 50, cacheTime: 0 }) as PublicClient;
+  const publicClient = createPublicClient({
+    chain: hardhat,
+    transport: http(node.url, { retryCount: 3 }),
+    pollingInterval: 50,
+    cacheTime: 0,
+  }) as PublicClient;
   const handle: NodeHandle = { ...node, publicClient };
   const admin = node.wallet(0); // #0's fixture key is right; #2 and #4 in test/fixtures/node.ts are not, so keys are derived here
   const d = await deployProtocol({ publicClient, walletClient: admin });
   const ctx: ChainContext = { publicClient, deployment: d, admin };
   const wallet = (i: number): Wallet =>
-    createWalletClient({ chain: hardhat, transport: http(node.url, { retryCount: 0 }), account: mnemonicToAccount(MNEMONIC, { addressIndex: i }) }) as Wallet;
+    createWalletClient({
+      chain: hardhat,
+      transport: http(node.url, { retryCount: 0 }),
+      account: mnemonicToAccount(MNEMONIC, { addressIndex: i }),
+    }) as Wallet;
   const chain: Chain = { node: handle, ctx, d, supplier: wallet(1), rival: wallet(3), wallet, rpc: node.rpc, stop: () => node.stop() };
   await depositGas(chain, chain.supplier, "USDC", "5000000");
   await depositGas(chain, chain.supplier, "DAI", "5000000");
@@ -96,9 +112,22 @@ async function seedChain(node: NodeHandle): Promise<Chain> {
  * one second later the action accrues and runs out of gas inside the token transfer ("SafeERC20: low-level
  * call failed"), which made seeding flaky under load.
  */
-export async function send(chain: Chain, w: Wallet, address: `0x${string}`, abi: readonly unknown[], functionName: string, args: readonly unknown[]): Promise<Hex> {
+export async function send(
+  chain: Chain,
+  w: Wallet,
+  address: `0x${string}`,
+  abi: readonly unknown[],
+  functionName: string,
+  args: readonly unknown[],
+): Promise<Hex> {
   const hash = await w.writeContract({
-    address, abi: abi as never, functionName: functionName as never, args: args as never, account: w.account, chain: w.chain, gas: 1_000_000n,
+    address,
+    abi: abi as never,
+    functionName: functionName as never,
+    args: args as never,
+    account: w.account,
+    chain: w.chain,
+    gas: 1_000_000n,
   });
   const r = await chain.node.publicClient.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
@@ -207,10 +236,18 @@ export interface TestKeeper {
 }
 
 /** An in-process keeper on the test chain with its own in-memory store (or a shared one) and captured logs. */
-export async function startKeeper(chain: Chain, config: Partial<KeeperConfigInput> & { queueName: string; prefix: string }, opts: { store?: Store; start?: boolean } = {}): Promise<TestKeeper> {
+export async function startKeeper(
+  chain: Chain,
+  config: Partial<KeeperConfigInput> & { queueName: string; prefix: string },
+  opts: { store?: Store; start?: boolean } = {},
+): Promise<TestKeeper> {
   const store = opts.store ?? (await openStore({ dataDir: "memory://" }));
   const { logger, lines } = captureLogger();
-  const walletClient = createWalletClient({ chain: hardhat, transport: http(chain.node.url, { retryCount: 0 }), account: privateKeyToAccount(KEEPER_KEY) });
+  const walletClient = createWalletClient({
+    chain: hardhat,
+    transport: http(chain.node.url, { retryCount: 0 }),
+    account: privateKeyToAccount(KEEPER_KEY),
+  });
   const keeper = await createKeeper(
     parseKeeperConfig({ pool: chain.d.pool, pollIntervalMs: 50, backoffMs: 200, lockDurationMs: 5_000, stalledIntervalMs: 1_000, ...config }),
     { publicClient: chain.node.publicClient as never, walletClient, store, connection: { ...REDIS }, logger },

@@ -15,8 +15,26 @@ import { liquidationJobId } from "../../keeper/job";
 import { MAX_UINT256 } from "../../common/math";
 import { testTokenAbi } from "../../common/generated/abis";
 import {
-  assetOf, dropPrefix, dumpPrefix, headContext, healthFactor, KEEPER_ADDRESS, KEEPER_KEY, liquidations, nonceOf, openPosition,
-  opportunityFor, REDIS, send, setPrice, startChain, startKeeper, uniqueQueue, waitFor, type Chain, type TestKeeper,
+  assetOf,
+  dropPrefix,
+  dumpPrefix,
+  headContext,
+  healthFactor,
+  KEEPER_ADDRESS,
+  KEEPER_KEY,
+  liquidations,
+  nonceOf,
+  openPosition,
+  opportunityFor,
+  REDIS,
+  send,
+  setPrice,
+  startChain,
+  startKeeper,
+  uniqueQueue,
+  waitFor,
+  type Chain,
+  type TestKeeper,
 } from "./helpers";
 
 const PORT = 8611;
@@ -66,13 +84,17 @@ describe("keeper: liquidation pipeline (hardhat node + Redis)", function () {
     return k;
   }
   async function finished(k: TestKeeper, jobId: string): Promise<{ state: string; result: LiquidationJobResult | undefined; failedReason?: string }> {
-    return waitFor(`job ${jobId} to finish`, async () => {
-      const state = await k.keeper.producer.queue.getJobState(jobId);
-      if (state !== "completed" && state !== "failed") return undefined;
-      // read the job after its state: read before, it may still be the active job's (no result yet)
-      const job = (await k.keeper.producer.queue.getJob(jobId))!;
-      return { state, result: job.returnvalue as LiquidationJobResult | undefined, failedReason: job.failedReason };
-    }, 30_000);
+    return waitFor(
+      `job ${jobId} to finish`,
+      async () => {
+        const state = await k.keeper.producer.queue.getJobState(jobId);
+        if (state !== "completed" && state !== "failed") return undefined;
+        // read the job after its state: read before, it may still be the active job's (no result yet)
+        const job = (await k.keeper.producer.queue.getJob(jobId))!;
+        return { state, result: job.returnvalue as LiquidationJobResult | undefined, failedReason: job.failedReason };
+      },
+      30_000,
+    );
   }
 
   it("liquidates after a price drop: one transaction, HF above its pre-liquidation value, outcome row 'liquidated'", async () => {
@@ -133,9 +155,10 @@ describe("keeper: liquidation pipeline (hardhat node + Redis)", function () {
 
   async function enqueue(k: TestKeeper, account: `0x${string}`, since?: bigint, healthFactor?: bigint) {
     const ctx = await headContext(chain);
-    const opp = healthFactor === undefined
-      ? await opportunityFor(chain, account, since ?? ctx.blockNumber)
-      : { account, healthFactor, since: since ?? ctx.blockNumber, positionVersion: 1, status: "liquidatable" as const };
+    const opp =
+      healthFactor === undefined
+        ? await opportunityFor(chain, account, since ?? ctx.blockNumber)
+        : { account, healthFactor, since: since ?? ctx.blockNumber, positionVersion: 1, status: "liquidatable" as const };
     const r = await k.keeper.producer.enqueueOpportunities([opp], ctx);
     return { r, jobId: liquidationJobId(account, opp.since, 1), ctx };
   }
@@ -168,7 +191,10 @@ describe("keeper: liquidation pipeline (hardhat node + Redis)", function () {
     const { jobId } = await enqueue(k, borrower.account.address);
     // The rival takes the 50% close factor, which lifts the HF above 1.
     await send(chain, chain.rival, chain.d.pool, marginPoolAbi, "liquidate", [
-      borrower.account.address, assetOf(chain.d, "WETH").address, assetOf(chain.d, "USDC").address, MAX_UINT256,
+      borrower.account.address,
+      assetOf(chain.d, "WETH").address,
+      assetOf(chain.d, "USDC").address,
+      MAX_UINT256,
     ]);
     expect((await healthFactor(chain, borrower.account.address)) >= WAD).to.equal(true);
     const nonce = await nonceOf(chain, KEEPER_ADDRESS);
@@ -325,7 +351,12 @@ describe("keeper: liquidation pipeline (hardhat node + Redis)", function () {
       await k.keeper.start(); // approves WETH and WBTC (USDC and DAI were approved when the keeper was funded)
       expect(await nonceOf(chain, KEEPER_ADDRESS)).to.equal(nonce + 2);
       for (const symbol of ["WETH", "WBTC"]) {
-        const allowance = await chain.node.publicClient.readContract({ address: assetOf(chain.d, symbol).address, abi: erc20Abi, functionName: "allowance", args: [KEEPER_ADDRESS, chain.d.pool] });
+        const allowance = await chain.node.publicClient.readContract({
+          address: assetOf(chain.d, symbol).address,
+          abi: erc20Abi,
+          functionName: "allowance",
+          args: [KEEPER_ADDRESS, chain.d.pool],
+        });
         expect(allowance, symbol).to.equal(MAX_UINT256);
       }
       expect(await redis.get(key)).to.equal(String(nonce + 2));
@@ -390,7 +421,10 @@ describe("keeper: liquidation pipeline (hardhat node + Redis)", function () {
       const producer = (block % 2 === 0 ? a : b).keeper.producer;
       const ctx = await headContext(chain);
       const opps = await Promise.all(borrowers.map((w) => opportunityFor(chain, w.account.address, since)));
-      const r = await producer.enqueueOpportunities(opps.map((o) => ({ ...o, healthFactor: o.healthFactor < WAD ? o.healthFactor : WAD - 1n })), ctx);
+      const r = await producer.enqueueOpportunities(
+        opps.map((o) => ({ ...o, healthFactor: o.healthFactor < WAD ? o.healthFactor : WAD - 1n })),
+        ctx,
+      );
       totals.enqueued += r.enqueued;
       totals.duplicates += r.duplicates;
       await chain.rpc("evm_mine");

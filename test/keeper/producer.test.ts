@@ -36,7 +36,11 @@ describe("keeper: producer and config", function () {
   }
 
   const opp = (account: `0x${string}`, since: bigint, positionVersion: number, status: Opportunity["status"] = "liquidatable"): Opportunity => ({
-    account, healthFactor: 970_000_000_000_000_000n, since, positionVersion, status,
+    account,
+    healthFactor: 970_000_000_000_000_000n,
+    since,
+    positionVersion,
+    status,
   });
 
   it("job ids: deterministic from (account, since, version), lower-case, no ':' and never an integer", () => {
@@ -52,7 +56,10 @@ describe("keeper: producer and config", function () {
     const first = await p.enqueueOpportunities([opp(A, 100n, 1), opp(B, 100n, 3), opp(C, 90n, 2, "unknown")], { blockNumber: 100n, blockHash: HASH });
     expect(first).to.deep.equal({ enqueued: 2, duplicates: 0, skippedUnknown: 1, retried: 0 });
     for (let block = 101n; block < 110n; block++) {
-      const again = await p.enqueueOpportunities([opp(A, 100n, 1), opp(B, 100n, 3), opp(C, 90n, 2, "unknown")], { blockNumber: block, blockHash: HASH });
+      const again = await p.enqueueOpportunities([opp(A, 100n, 1), opp(B, 100n, 3), opp(C, 90n, 2, "unknown")], {
+        blockNumber: block,
+        blockHash: HASH,
+      });
       expect(again).to.deep.equal({ enqueued: 0, duplicates: 2, skippedUnknown: 1, retried: 0 });
     }
     const bumped = await p.enqueueOpportunities([opp(A, 100n, 2)], { blockNumber: 110n, blockHash: HASH });
@@ -69,7 +76,10 @@ describe("keeper: producer and config", function () {
     const refused = async () => (await registry.getSingleMetric(REFUSED_METRIC)!.get()).values.map((v) => ({ labels: v.labels, value: v.value }));
     // the series exists at 0 before the first refusal, so alerts on rate() see the first one
     expect(await refused()).to.deep.equal([{ labels: { reason: "price-unavailable" }, value: 0 }]);
-    const r1 = await p.enqueueOpportunities([opp(A, 100n, 1), opp(B, 90n, 1, "unknown"), opp(C, 90n, 2, "unknown")], { blockNumber: 100n, blockHash: HASH });
+    const r1 = await p.enqueueOpportunities([opp(A, 100n, 1), opp(B, 90n, 1, "unknown"), opp(C, 90n, 2, "unknown")], {
+      blockNumber: 100n,
+      blockHash: HASH,
+    });
     expect(r1).to.deep.equal({ enqueued: 1, duplicates: 0, skippedUnknown: 2, retried: 0 });
     const r2 = await p.enqueueOpportunities([opp(C, 90n, 2, "unknown")], { blockNumber: 101n, blockHash: HASH });
     expect(r2.skippedUnknown).to.equal(1);
@@ -92,7 +102,12 @@ describe("keeper: producer and config", function () {
     await p.enqueueOpportunities([opp(A, 100n, 1)], { blockNumber: 101n, blockHash: `0x${"22".repeat(32)}` });
     const job = await p.queue.getJob(liquidationJobId(A, 100n, 1));
     expect(job!.data).to.deep.equal({
-      account: A, healthFactor: "970000000000000000", blockNumber: "100", blockHash: HASH, since: "100", positionVersion: 1,
+      account: A,
+      healthFactor: "970000000000000000",
+      blockNumber: "100",
+      blockHash: HASH,
+      since: "100",
+      positionVersion: 1,
     });
     // retries with backoff for transient errors; finished jobs kept by age so the id keeps deduplicating
     expect(job!.opts.attempts).to.equal(5);
@@ -141,23 +156,23 @@ describe("keeper: producer and config", function () {
   });
 
   it("private key: from env or file, validated, and it cannot be printed by accident", () => {
-    const key = "0x" + "5e".repeat(32);
+    const key = `0x${"5e".repeat(32)}`;
     const s = parsePrivateKey(key, "test");
     expect(s.reveal()).to.equal(key);
     for (const printed of [String(s), `${s}`, JSON.stringify({ s }), inspect(s), inspect({ nested: { s } })]) {
       expect(printed).to.not.contain("5e5e5e");
     }
     expect(() => parsePrivateKey("0x1234", "KEEPER_PRIVATE_KEY")).to.throw(/KEEPER_PRIVATE_KEY: expected 32 bytes/);
-    expect(() => parsePrivateKey("0x" + "0".repeat(64), "x")).to.throw(/not a valid secp256k1/);
+    expect(() => parsePrivateKey(`0x${"0".repeat(64)}`, "x")).to.throw(/not a valid secp256k1/);
     let message = "";
     try {
-      parsePrivateKey("zz" + "5e".repeat(31), "KEEPER_PRIVATE_KEY");
+      parsePrivateKey(`zz${"5e".repeat(31)}`, "KEEPER_PRIVATE_KEY");
     } catch (e) {
       message = (e as Error).message;
     }
     expect(message).to.not.contain("5e5e");
     const file = path.join(os.tmpdir(), `mw-key-${process.pid}`);
-    fs.writeFileSync(file, key.slice(2) + "\n", { mode: 0o600 });
+    fs.writeFileSync(file, `${key.slice(2)}\n`, { mode: 0o600 });
     try {
       expect(loadPrivateKey({ KEEPER_PRIVATE_KEY_FILE: file }).reveal()).to.equal(key);
     } finally {

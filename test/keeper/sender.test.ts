@@ -55,22 +55,35 @@ describe("keeper: transactions (nonce manager, sender)", function () {
     await node?.stop();
   });
 
-  function parts(pc: KeeperPublicClient = node.publicClient as never, opts: { replaceAfterMs?: number; maxFeePerGasCap?: bigint; prefix?: string } = {}) {
+  function parts(
+    pc: KeeperPublicClient = node.publicClient as never,
+    opts: { replaceAfterMs?: number; maxFeePerGasCap?: bigint; prefix?: string } = {},
+  ) {
     const prefix = opts.prefix ?? uniqueQueue("tx").prefix;
     prefixes.push(prefix);
     const redis = new Redis(REDIS);
     redises.push(redis);
     const nonceManager = new NonceManager({ publicClient: pc, address: SIGNER.address, redis, keyPrefix: prefix });
     const sender = new TransactionSender({
-      publicClient: pc, account: SIGNER, chainId, nonceManager, logger: silent,
-      replaceAfterMs: opts.replaceAfterMs ?? 60_000, maxFeePerGasCap: opts.maxFeePerGasCap ?? 1_000n * GWEI, pollIntervalMs: 25,
+      publicClient: pc,
+      account: SIGNER,
+      chainId,
+      nonceManager,
+      logger: silent,
+      replaceAfterMs: opts.replaceAfterMs ?? 60_000,
+      maxFeePerGasCap: opts.maxFeePerGasCap ?? 1_000n * GWEI,
+      pollIntervalMs: 25,
     });
     return { nonceManager, sender, prefix };
   }
 
   // Unique calldata: two sends must never sign byte-identical transactions (same hash) by accident.
   const request = (fees = { maxFeePerGas: 2n * GWEI, maxPriorityFeePerGas: GWEI }, maxGasCostWei = 10n ** 18n): SendRequest => ({
-    to: TARGET, data: toHex(randomBytes(8)), gas: 30_000n, fees, maxGasCostWei,
+    to: TARGET,
+    data: toHex(randomBytes(8)),
+    gas: 30_000n,
+    fees,
+    maxGasCostWei,
     meta: { collateralAsset: TARGET, debtAsset: TARGET, repayAmount: "0", expectedProfitBase: "0" },
   });
 
@@ -99,13 +112,19 @@ describe("keeper: transactions (nonce manager, sender)", function () {
     expect(await nonce()).to.equal(start + 1);
     // the other versions are gone: only one transaction of this nonce exists
     for (const t of versions.filter((v) => v.hash !== mined.hash)) {
-      const gone = await node.publicClient.getTransactionReceipt({ hash: t.hash }).then(() => false, () => true);
+      const gone = await node.publicClient.getTransactionReceipt({ hash: t.hash }).then(
+        () => false,
+        () => true,
+      );
       expect(gone).to.equal(true);
     }
   });
 
   it("never bumps past the max fee cap or past the profit budget: the first version keeps waiting and is the one mined", async () => {
-    for (const limits of [{ maxFeePerGasCap: 2n * GWEI, budget: 10n ** 18n }, { maxFeePerGasCap: 1_000n * GWEI, budget: 30_000n * 2n * GWEI + 1n }]) {
+    for (const limits of [
+      { maxFeePerGasCap: 2n * GWEI, budget: 10n ** 18n },
+      { maxFeePerGasCap: 1_000n * GWEI, budget: 30_000n * 2n * GWEI + 1n },
+    ]) {
       const { sender } = parts(undefined, { replaceAfterMs: 100, maxFeePerGasCap: limits.maxFeePerGasCap });
       const start = await nonce();
       await node.rpc("evm_setAutomine", [false]);
@@ -216,7 +235,11 @@ describe("keeper: transactions (nonce manager, sender)", function () {
     const [a, b] = await Promise.all([sending, resumed]);
     expect(b!.hash).to.equal(a.hash);
 
-    const ghost: SentRecord = { ...first.records[0]!, nonce: (await nonce()) + 5, txs: [{ ...first.records[0]!.txs[0]!, hash: `0x${"ab".repeat(32)}` }] };
+    const ghost: SentRecord = {
+      ...first.records[0]!,
+      nonce: (await nonce()) + 5,
+      txs: [{ ...first.records[0]!.txs[0]!, hash: `0x${"ab".repeat(32)}` }],
+    };
     const j = memoryJournal();
     expect(await other.resume(ghost, j)).to.equal(null);
     expect(j.cleared).to.equal(1);

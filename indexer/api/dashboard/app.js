@@ -6,18 +6,30 @@
   var SCENARIO_EVERY = 5; // polls between scenario refreshes (they run a stress test each)
   var SVG = "http://www.w3.org/2000/svg";
   var COLORS = ["#3a63d8", "#e08a1e", "#2e9e5b", "#a64ac9", "#d64545", "#1b9aaa", "#7a5c3e", "#6b7483"];
-  var BUCKET_COLORS = { "< 1": "#d64545", "1–1.05": "#d64545", "1.05–1.1": "#d64545", "1.1–1.25": "#e08a1e", "1.25–1.5": "#e08a1e", "1.5–2": "#e08a1e", "> 2": "#2e9e5b" };
+  var BUCKET_COLORS = {
+    "< 1": "#d64545",
+    "1–1.05": "#d64545",
+    "1.05–1.1": "#d64545",
+    "1.1–1.25": "#e08a1e",
+    "1.25–1.5": "#e08a1e",
+    "1.5–2": "#e08a1e",
+    "> 2": "#2e9e5b",
+  };
 
   var polls = 0;
   var assetsFilled = false;
   var stressBuilt = false;
 
-  function $(id) { return document.getElementById(id); }
+  function $(id) {
+    return document.getElementById(id);
+  }
 
   function el(tag, attrs, children) {
     var n = document.createElement(tag);
     setAttrs(n, attrs);
-    (children || []).forEach(function (c) { if (c !== null && c !== undefined) n.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    (children || []).forEach(function (c) {
+      if (c !== null && c !== undefined) n.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
     return n;
   }
 
@@ -32,28 +44,38 @@
     Object.keys(attrs || {}).forEach(function (k) {
       // Styles go through the CSSOM: the page's CSP allows no inline style attributes.
       if (k === "style") {
-        String(attrs[k]).split(";").forEach(function (decl) {
-          var i = decl.indexOf(":");
-          if (i > 0) n.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
-        });
+        String(attrs[k])
+          .split(";")
+          .forEach(function (decl) {
+            var i = decl.indexOf(":");
+            if (i > 0) n.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
+          });
       } else n.setAttribute(k, String(attrs[k]));
     });
   }
 
-  function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); return n; }
+  function clear(n) {
+    while (n.firstChild) n.removeChild(n.firstChild);
+    return n;
+  }
 
   function getJson(path) {
     return fetch(path, { cache: "no-store" }).then(function (r) {
-      return r.json().catch(function () { return null; }).then(function (body) {
-        if (!r.ok) throw new Error(path.split("?")[0] + ": " + ((body && body.message) || r.status));
-        return body;
-      });
+      return r
+        .json()
+        .catch(function () {
+          return null;
+        })
+        .then(function (body) {
+          if (!r.ok) throw new Error(path.split("?")[0] + ": " + ((body && body.message) || r.status));
+          return body;
+        });
     });
   }
 
   function usd(s) {
     var x = Number(s);
-    if (!isFinite(x)) return "—";
+    if (!Number.isFinite(x)) return "—";
     var abs = Math.abs(x);
     if (abs >= 1e9) return "$" + (x / 1e9).toFixed(2) + "B";
     if (abs >= 1e6) return "$" + (x / 1e6).toFixed(2) + "M";
@@ -61,15 +83,19 @@
     return "$" + x.toFixed(2);
   }
 
-  function pct(s) { return (Number(s) * 100).toFixed(1) + "%"; }
+  function pct(s) {
+    return (Number(s) * 100).toFixed(1) + "%";
+  }
 
-  function short(a) { return a ? a.slice(0, 6) + "…" + a.slice(-4) : ""; }
+  function short(a) {
+    return a ? a.slice(0, 6) + "…" + a.slice(-4) : "";
+  }
 
   /** Aave's bands: ≥ 3 green, 1.1–3 orange, < 1.1 red; unknown grey. */
   function hfClass(display) {
     if (display === "∞") return "hf-green";
     var x = Number(display);
-    if (!isFinite(x)) return "hf-unknown";
+    if (!Number.isFinite(x)) return "hf-unknown";
     if (x >= 3) return "hf-green";
     if (x >= 1.1) return "hf-orange";
     return "hf-red";
@@ -87,11 +113,17 @@
 
   function renderStatus(s) {
     var b = $("indexer-status");
-    b.textContent = s.ready ? "following · lag " + (s.headLag || 0) : (s.phase + (s.reason ? ": " + s.reason : ""));
+    b.textContent = s.ready ? "following · lag " + (s.headLag || 0) : s.phase + (s.reason ? ": " + s.reason : "");
     b.className = "badge " + (s.ready ? "ok" : "bad");
     var q = $("keeper-queue");
     if (s.keeperQueue) {
-      q.textContent = "Queue: " + Object.keys(s.keeperQueue).map(function (k) { return k + " " + s.keeperQueue[k]; }).join(" · ");
+      q.textContent =
+        "Queue: " +
+        Object.keys(s.keeperQueue)
+          .map(function (k) {
+            return k + " " + s.keeperQueue[k];
+          })
+          .join(" · ");
     } else {
       q.textContent = s.keeperQueueError ? "Queue unavailable: " + s.keeperQueueError : "No keeper queue connected.";
     }
@@ -100,10 +132,15 @@
   // ------------------------------------------------------------------ audit (marginwatch's figures vs the pool's own views)
 
   function renderAudit(a) {
-    var checks = $("audit-checks"), mism = $("audit-mismatches"), errs = $("audit-errors"), note = $("audit-note");
+    var checks = $("audit-checks"),
+      mism = $("audit-mismatches"),
+      errs = $("audit-errors"),
+      note = $("audit-note");
     var list = $("audit-mismatch-list");
     if (!a) {
-      checks.textContent = "—"; mism.textContent = "—"; errs.textContent = "—";
+      checks.textContent = "—";
+      mism.textContent = "—";
+      errs.textContent = "—";
       mism.className = "value";
       note.textContent = "Auditor off (AUDIT_SAMPLE_PER_BLOCK=0).";
       list.hidden = true;
@@ -114,19 +151,29 @@
     mism.textContent = String(c.mismatch);
     mism.className = "value " + (c.mismatch > 0 ? "bad" : "ok");
     errs.textContent = String(c.error);
-    note.textContent = "Sampled blocks: " + a.samples + " (" + a.samplePerBlock + " accounts each) · full passes over all " +
-      a.coverage.accounts + " accounts: " + a.coverage.laps + (a.unpricedMatches ? " · stale-price refusals matched: " + a.unpricedMatches : "") +
+    note.textContent =
+      "Sampled blocks: " +
+      a.samples +
+      " (" +
+      a.samplePerBlock +
+      " accounts each) · full passes over all " +
+      a.coverage.accounts +
+      " accounts: " +
+      a.coverage.laps +
+      (a.unpricedMatches ? " · stale-price refusals matched: " + a.unpricedMatches : "") +
       (a.openMismatches.length ? " · not ready: " + a.openMismatches.length + " account(s) still mismatched" : "");
     var body = clear(list.tBodies[0]);
     a.lastMismatches.forEach(function (m) {
       m.diffs.forEach(function (d, i) {
-        body.appendChild(el("tr", {}, [
-          el("td", {}, [i ? "" : m.blockNumber]),
-          el("td", { class: "mono", title: m.account }, [i ? "" : short(m.account)]),
-          el("td", {}, [d.field]),
-          el("td", { class: "num" }, [d.marginwatch]),
-          el("td", { class: "num" }, [d.pool]),
-        ]));
+        body.appendChild(
+          el("tr", {}, [
+            el("td", {}, [i ? "" : m.blockNumber]),
+            el("td", { class: "mono", title: m.account }, [i ? "" : short(m.account)]),
+            el("td", {}, [d.field]),
+            el("td", { class: "num" }, [d.marginwatch]),
+            el("td", { class: "num" }, [d.pool]),
+          ]),
+        );
       });
     });
     list.hidden = a.lastMismatches.length === 0;
@@ -147,8 +194,21 @@
 
   function renderDistribution(buckets) {
     var svg = clear($("hf-distribution"));
-    var W = 480, H = 230, left = 34, right = 8, top = 16, bottom = 44;
-    var max = Math.max(1, Math.max.apply(null, buckets.map(function (b) { return b.accounts; })));
+    var W = 480,
+      H = 230,
+      left = 34,
+      right = 8,
+      top = 16,
+      bottom = 44;
+    var max = Math.max(
+      1,
+      Math.max.apply(
+        null,
+        buckets.map(function (b) {
+          return b.accounts;
+        }),
+      ),
+    );
     var slot = (W - left - right) / buckets.length;
     var plotH = H - top - bottom;
     svg.appendChild(svgEl("line", { x1: left, y1: top + plotH, x2: W - right, y2: top + plotH, class: "axis" }));
@@ -162,8 +222,15 @@
       var x = left + i * slot + slot * 0.15;
       var g = svgEl("g", { "data-bucket": b.label });
       var rect = svgEl("rect", {
-        x: x, y: top + plotH - h, width: slot * 0.7, height: Math.max(h, b.accounts > 0 ? 1 : 0), rx: 2,
-        fill: BUCKET_COLORS[b.label] || "#3a63d8", "data-label": b.label, "data-accounts": b.accounts, "data-debt-usd": b.debtUSD,
+        x: x,
+        y: top + plotH - h,
+        width: slot * 0.7,
+        height: Math.max(h, b.accounts > 0 ? 1 : 0),
+        rx: 2,
+        fill: BUCKET_COLORS[b.label] || "#3a63d8",
+        "data-label": b.label,
+        "data-accounts": b.accounts,
+        "data-debt-usd": b.debtUSD,
       });
       rect.appendChild(svgEl("title", {}, "HF " + b.label + ": " + b.accounts + " accounts, debt " + usd(b.debtUSD)));
       g.appendChild(rect);
@@ -177,33 +244,62 @@
   function renderCurve(curves, headline) {
     var svg = clear($("liquidation-curve"));
     var legend = clear($("curve-legend"));
-    var W = 480, H = 230, left = 56, right = 22, top = 12, bottom = 34;
-    var plotW = W - left - right, plotH = H - top - bottom;
+    var W = 480,
+      H = 230,
+      left = 56,
+      right = 22,
+      top = 12,
+      bottom = 34;
+    var plotW = W - left - right,
+      plotH = H - top - bottom;
     var series = curves.map(function (c) {
       var base = Number(c.currentUSD);
-      var pts = [{ x: 0, y: base }].concat(c.steps.map(function (s) { return { x: s.dropPct, y: base + Number(s.cumulativeCollateralUSD) }; }));
+      var pts = [{ x: 0, y: base }].concat(
+        c.steps.map(function (s) {
+          return { x: s.dropPct, y: base + Number(s.cumulativeCollateralUSD) };
+        }),
+      );
       return { asset: c.asset, symbol: c.symbol || short(c.asset), pts: pts };
     });
     var maxX = 50;
-    series.forEach(function (s) { s.pts.forEach(function (p) { if (p.x > maxX) maxX = p.x; }); });
+    series.forEach(function (s) {
+      s.pts.forEach(function (p) {
+        if (p.x > maxX) maxX = p.x;
+      });
+    });
     var maxY = 1;
-    series.forEach(function (s) { s.pts.forEach(function (p) { if (p.y > maxY) maxY = p.y; }); });
-    var sx = function (x) { return left + (x / maxX) * plotW; };
-    var sy = function (y) { return top + plotH - (y / maxY) * plotH; };
+    series.forEach(function (s) {
+      s.pts.forEach(function (p) {
+        if (p.y > maxY) maxY = p.y;
+      });
+    });
+    var sx = function (x) {
+      return left + (x / maxX) * plotW;
+    };
+    var sy = function (y) {
+      return top + plotH - (y / maxY) * plotH;
+    };
     [0, 0.25, 0.5, 0.75, 1].forEach(function (f) {
       var y = sy(maxY * f);
       svg.appendChild(svgEl("line", { x1: left, y1: y, x2: W - right, y2: y, class: "axis", "stroke-dasharray": f ? "2 3" : "" }));
       svg.appendChild(svgEl("text", { x: left - 4, y: y + 4, "text-anchor": "end" }, usd(maxY * f)));
     });
-    for (var x = 0; x <= maxX; x += 10) {
+    var x;
+    for (x = 0; x <= maxX; x += 10) {
       svg.appendChild(svgEl("text", { x: sx(x), y: H - bottom + 14, "text-anchor": "middle" }, "−" + x + "%"));
     }
     svg.appendChild(svgEl("line", { x1: sx(20), y1: top, x2: sx(20), y2: top + plotH, stroke: "#d64545", "stroke-dasharray": "4 3" }));
     svg.appendChild(svgEl("text", { x: sx(20) + 4, y: top + 10 }, "−20%: " + usd(headline)));
-    svg.appendChild(svgEl("text", { x: left + plotW / 2, y: H - 4, "text-anchor": "middle" }, "price drop of the asset (others fixed) → collateral liquidatable"));
+    svg.appendChild(
+      svgEl("text", { x: left + plotW / 2, y: H - 4, "text-anchor": "middle" }, "price drop of the asset (others fixed) → collateral liquidatable"),
+    );
     series.forEach(function (s, i) {
       var color = COLORS[i % COLORS.length];
-      var d = s.pts.map(function (p, j) { return (j ? "L" : "M") + sx(p.x).toFixed(1) + " " + sy(p.y).toFixed(1); }).join(" ");
+      var d = s.pts
+        .map(function (p, j) {
+          return (j ? "L" : "M") + sx(p.x).toFixed(1) + " " + sy(p.y).toFixed(1);
+        })
+        .join(" ");
       svg.appendChild(svgEl("path", { d: d, fill: "none", stroke: color, "stroke-width": 2, "data-asset": s.symbol }));
       s.pts.forEach(function (p) {
         var c = svgEl("circle", { cx: sx(p.x), cy: sy(p.y), r: 2.5, fill: color });
@@ -237,7 +333,9 @@
         el("td", { class: "num" }, [usd(a.totalCollateralUSD)]),
         el("td", { class: "num" }, [usd(a.totalBorrowsUSD)]),
       ]);
-      tr.addEventListener("click", function () { showAccount(a.account); });
+      tr.addEventListener("click", function () {
+        showAccount(a.account);
+      });
       body.appendChild(tr);
     });
     if (!list.accounts.length) body.appendChild(el("tr", {}, [el("td", { colspan: 5, class: "note" }, ["No accounts match."])]));
@@ -246,32 +344,71 @@
 
   function showAccount(address) {
     var box = $("account-card");
-    getJson("/v1/accounts/" + address).then(function (c) {
-      clear(box);
-      box.hidden = false;
-      box.appendChild(el("h3", {}, [address + " — HF ", el("span", { class: "hf " + hfClass(c.healthFactor) }, [c.healthFactor]), " (" + c.status + ")"]));
-      box.appendChild(el("p", { class: "note" }, [
-        "Collateral " + usd(c.totalCollateralUSD) + " · debt " + usd(c.totalBorrowsUSD) + " · available " + usd(c.availableBorrowsUSD) +
-        " · net worth " + usd(c.netWorthUSD) + " · borrow power used " + c.borrowPowerUsedDisplay +
-        " · LTV " + pct(c.currentLoanToValue) + " · LT " + pct(c.currentLiquidationThreshold),
-      ]));
-      var rows = c.positions.map(function (p) {
-        var lp = c.liquidationPrices.filter(function (l) { return l.asset === p.asset; })[0];
-        return el("tr", {}, [
-          el("td", {}, [p.symbol || short(p.asset)]),
-          el("td", { class: "num" }, [p.collateralAmount + " (" + usd(p.collateralUSD) + ")"]),
-          el("td", { class: "num" }, [p.debtAmount + " (" + usd(p.debtUSD) + ")"]),
-          el("td", { class: "num" }, [lp && lp.liquidationPriceUSD ? "$" + Number(lp.liquidationPriceUSD).toFixed(2) + " (−" + lp.dropPct + "%)" : "—"]),
-        ]);
+    getJson("/v1/accounts/" + address)
+      .then(function (c) {
+        clear(box);
+        box.hidden = false;
+        box.appendChild(
+          el("h3", {}, [address + " — HF ", el("span", { class: "hf " + hfClass(c.healthFactor) }, [c.healthFactor]), " (" + c.status + ")"]),
+        );
+        box.appendChild(
+          el("p", { class: "note" }, [
+            "Collateral " +
+              usd(c.totalCollateralUSD) +
+              " · debt " +
+              usd(c.totalBorrowsUSD) +
+              " · available " +
+              usd(c.availableBorrowsUSD) +
+              " · net worth " +
+              usd(c.netWorthUSD) +
+              " · borrow power used " +
+              c.borrowPowerUsedDisplay +
+              " · LTV " +
+              pct(c.currentLoanToValue) +
+              " · LT " +
+              pct(c.currentLiquidationThreshold),
+          ]),
+        );
+        var rows = c.positions.map(function (p) {
+          var lp = c.liquidationPrices.filter(function (l) {
+            return l.asset === p.asset;
+          })[0];
+          return el("tr", {}, [
+            el("td", {}, [p.symbol || short(p.asset)]),
+            el("td", { class: "num" }, [p.collateralAmount + " (" + usd(p.collateralUSD) + ")"]),
+            el("td", { class: "num" }, [p.debtAmount + " (" + usd(p.debtUSD) + ")"]),
+            el("td", { class: "num" }, [
+              lp && lp.liquidationPriceUSD ? "$" + Number(lp.liquidationPriceUSD).toFixed(2) + " (−" + lp.dropPct + "%)" : "—",
+            ]),
+          ]);
+        });
+        box.appendChild(
+          el("table", {}, [
+            el("thead", {}, [
+              el("tr", {}, [
+                el("th", {}, ["Asset"]),
+                el("th", { class: "num" }, ["Collateral"]),
+                el("th", { class: "num" }, ["Debt"]),
+                el("th", { class: "num" }, ["Liquidation price"]),
+              ]),
+            ]),
+            el("tbody", {}, rows),
+          ]),
+        );
+        box.appendChild(
+          el("p", { class: "note" }, [
+            "What-if (all collateral): " +
+              c.whatIf
+                .map(function (w) {
+                  return Math.round(w.shock * 100) + "% → HF " + w.healthFactor;
+                })
+                .join(" · "),
+          ]),
+        );
+      })
+      .catch(function (e) {
+        showError(e);
       });
-      box.appendChild(el("table", {}, [
-        el("thead", {}, [el("tr", {}, [el("th", {}, ["Asset"]), el("th", { class: "num" }, ["Collateral"]), el("th", { class: "num" }, ["Debt"]), el("th", { class: "num" }, ["Liquidation price"])])]),
-        el("tbody", {}, rows),
-      ]));
-      box.appendChild(el("p", { class: "note" }, ["What-if (all collateral): " + c.whatIf.map(function (w) {
-        return Math.round(w.shock * 100) + "% → HF " + w.healthFactor;
-      }).join(" · ")]));
-    }).catch(function (e) { showError(e); });
   }
 
   // ------------------------------------------------------------------ oracles
@@ -284,18 +421,23 @@
       var bar = el("div", { class: "bar " + cls, title: "age " + f.age + " s of heartbeat " + f.heartbeat + " s" }, [
         el("span", { style: "width:" + Math.min(100, Math.max(2, ratio * 100)).toFixed(1) + "%" }),
       ]);
-      box.appendChild(el("div", { class: "feed", "data-symbol": f.symbol || f.asset, "data-status": f.status }, [
-        el("strong", {}, [f.symbol || short(f.asset)]),
-        el("span", { class: "mono" }, [f.priceUSD ? "$" + f.priceUSD : "—"]),
-        el("div", {}, [bar, el("span", { class: "note" }, [f.age + "s / " + f.heartbeat + "s" + (f.reason ? " · " + f.reason : "")])]),
-        el("span", { class: "status " + f.status }, [f.status]),
-      ]));
+      box.appendChild(
+        el("div", { class: "feed", "data-symbol": f.symbol || f.asset, "data-status": f.status }, [
+          el("strong", {}, [f.symbol || short(f.asset)]),
+          el("span", { class: "mono" }, [f.priceUSD ? "$" + f.priceUSD : "—"]),
+          el("div", {}, [bar, el("span", { class: "note" }, [f.age + "s / " + f.heartbeat + "s" + (f.reason ? " · " + f.reason : "")])]),
+          el("span", { class: "status " + f.status }, [f.status]),
+        ]),
+      );
     });
     $("sequencer").textContent = "L2 sequencer: " + o.sequencer.status;
     if (!stressBuilt && o.feeds.length) buildStressForm(o.feeds);
+    var sel;
     if (!assetsFilled && o.feeds.length) {
-      var sel = $("at-risk-asset");
-      o.feeds.forEach(function (f) { sel.appendChild(el("option", { value: f.symbol || f.asset }, [f.symbol || short(f.asset)])); });
+      sel = $("at-risk-asset");
+      o.feeds.forEach(function (f) {
+        sel.appendChild(el("option", { value: f.symbol || f.asset }, [f.symbol || short(f.asset)]));
+      });
       assetsFilled = true;
     }
   }
@@ -305,7 +447,12 @@
   function buildStressForm(feeds) {
     var box = clear($("stress-inputs"));
     feeds.forEach(function (f) {
-      box.appendChild(el("label", {}, [(f.symbol || short(f.asset)) + " % ", el("input", { type: "number", step: "1", min: "-99", max: "1000", value: "0", "data-asset": f.symbol || f.asset })]));
+      box.appendChild(
+        el("label", {}, [
+          (f.symbol || short(f.asset)) + " % ",
+          el("input", { type: "number", step: "1", min: "-99", max: "1000", value: "0", "data-asset": f.symbol || f.asset }),
+        ]),
+      );
     });
     stressBuilt = true;
   }
@@ -315,28 +462,50 @@
     var shocks = {};
     Array.prototype.forEach.call($("stress-inputs").querySelectorAll("input"), function (i) {
       var v = Number(i.value);
-      if (i.value !== "" && v !== 0 && isFinite(v)) shocks[i.getAttribute("data-asset")] = v / 100;
+      if (i.value !== "" && v !== 0 && Number.isFinite(v)) shocks[i.getAttribute("data-asset")] = v / 100;
     });
     var out = $("stress-result");
-    if (!Object.keys(shocks).length) { out.textContent = "Enter at least one non-zero shock."; return; }
+    if (!Object.keys(shocks).length) {
+      out.textContent = "Enter at least one non-zero shock.";
+      return;
+    }
     fetch("/v1/stress", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ shocks: shocks }) })
-      .then(function (r) { return r.json().then(function (b) { if (!r.ok) throw new Error(b.message); return b; }); })
       .then(function (r) {
-        out.textContent = "At block " + r.blockNumber + ": " + r.accountsLiquidatable + " accounts liquidatable (" + r.newlyLiquidatable + " new), debt " +
-          usd(r.debtLiquidatableUSD) + ", projected bad debt " + usd(r.projectedBadDebtUSD) + (r.unknownAccounts ? ", " + r.unknownAccounts + " unknown" : "");
+        return r.json().then(function (b) {
+          if (!r.ok) throw new Error(b.message);
+          return b;
+        });
       })
-      .catch(function (e) { out.textContent = "Stress test failed: " + e.message; });
+      .then(function (r) {
+        out.textContent =
+          "At block " +
+          r.blockNumber +
+          ": " +
+          r.accountsLiquidatable +
+          " accounts liquidatable (" +
+          r.newlyLiquidatable +
+          " new), debt " +
+          usd(r.debtLiquidatableUSD) +
+          ", projected bad debt " +
+          usd(r.projectedBadDebtUSD) +
+          (r.unknownAccounts ? ", " + r.unknownAccounts + " unknown" : "");
+      })
+      .catch(function (e) {
+        out.textContent = "Stress test failed: " + e.message;
+      });
   }
 
   function renderScenarios(s) {
     var body = clear($("scenarios").tBodies[0]);
     s.scenarios.forEach(function (sc) {
-      body.appendChild(el("tr", { "data-scenario": sc.id }, [
-        el("td", {}, [sc.name]),
-        el("td", { class: "num" }, [String(sc.result.accountsLiquidatable)]),
-        el("td", { class: "num" }, [usd(sc.result.debtLiquidatableUSD)]),
-        el("td", { class: "num" }, [usd(sc.result.projectedBadDebtUSD)]),
-      ]));
+      body.appendChild(
+        el("tr", { "data-scenario": sc.id }, [
+          el("td", {}, [sc.name]),
+          el("td", { class: "num" }, [String(sc.result.accountsLiquidatable)]),
+          el("td", { class: "num" }, [usd(sc.result.debtLiquidatableUSD)]),
+          el("td", { class: "num" }, [usd(sc.result.projectedBadDebtUSD)]),
+        ]),
+      );
     });
   }
 
@@ -345,12 +514,14 @@
   function renderLiquidations(l) {
     var body = clear($("liquidations").tBodies[0]);
     l.liquidations.forEach(function (x) {
-      body.appendChild(el("tr", {}, [
-        el("td", {}, [x.blockNumber]),
-        el("td", { class: "mono", title: x.borrower }, [short(x.borrower)]),
-        el("td", { class: "num" }, [Number(x.debtRepaidAmount).toFixed(2) + " " + (x.debtSymbol || "")]),
-        el("td", { class: "num" }, [Number(x.collateralSeizedAmount).toFixed(4) + " " + (x.collateralSymbol || "")]),
-      ]));
+      body.appendChild(
+        el("tr", {}, [
+          el("td", {}, [x.blockNumber]),
+          el("td", { class: "mono", title: x.borrower }, [short(x.borrower)]),
+          el("td", { class: "num" }, [Number(x.debtRepaidAmount).toFixed(2) + " " + (x.debtSymbol || "")]),
+          el("td", { class: "num" }, [Number(x.collateralSeizedAmount).toFixed(4) + " " + (x.collateralSymbol || "")]),
+        ]),
+      );
     });
     if (!l.liquidations.length) body.appendChild(el("tr", {}, [el("td", { colspan: 4, class: "note" }, ["No liquidations yet."])]));
   }
@@ -358,12 +529,14 @@
   function renderOutcomes(o) {
     var body = clear($("keeper-outcomes").tBodies[0]);
     o.outcomes.forEach(function (x) {
-      body.appendChild(el("tr", {}, [
-        el("td", {}, [x.createdAt.replace("T", " ").slice(0, 19)]),
-        el("td", { class: "mono", title: x.account }, [short(x.account)]),
-        el("td", {}, [x.outcome]),
-        el("td", { class: "note" }, [x.transactionHash ? short(x.transactionHash) : (x.reason || "")]),
-      ]));
+      body.appendChild(
+        el("tr", {}, [
+          el("td", {}, [x.createdAt.replace("T", " ").slice(0, 19)]),
+          el("td", { class: "mono", title: x.account }, [short(x.account)]),
+          el("td", {}, [x.outcome]),
+          el("td", { class: "note" }, [x.transactionHash ? short(x.transactionHash) : x.reason || ""]),
+        ]),
+      );
     });
     if (!o.outcomes.length) body.appendChild(el("tr", {}, [el("td", { colspan: 4, class: "note" }, ["No keeper jobs recorded."])]));
   }
@@ -372,14 +545,27 @@
 
   function showError(e) {
     var b = $("error-banner");
-    if (e) { b.textContent = String(e.message || e); b.hidden = false; } else { b.hidden = true; }
+    if (e) {
+      b.textContent = String(e.message || e);
+      b.hidden = false;
+    } else {
+      b.hidden = true;
+    }
   }
 
   function poll() {
     polls++;
     var jobs = [
-      getJson("/v1/status").then(function (st) { renderStatus(st); renderAudit(st.audit); }),
-      getJson("/v1/risk").then(function (r) { renderLastUpdated(r); renderKpis(r); renderDistribution(r.distribution); renderCurve(r.liquidationCurves, r.liquidatableWithin20PctUSD); }),
+      getJson("/v1/status").then(function (st) {
+        renderStatus(st);
+        renderAudit(st.audit);
+      }),
+      getJson("/v1/risk").then(function (r) {
+        renderLastUpdated(r);
+        renderKpis(r);
+        renderDistribution(r.distribution);
+        renderCurve(r.liquidationCurves, r.liquidatableWithin20PctUSD);
+      }),
       getJson(atRiskQuery()).then(renderAtRisk),
       getJson("/v1/oracles").then(renderOracles),
       getJson("/v1/liquidations?limit=8").then(renderLiquidations),
@@ -387,17 +573,28 @@
     ];
     if (polls % SCENARIO_EVERY === 1) jobs.push(getJson("/v1/stress/scenarios").then(renderScenarios));
     return Promise.allSettled(jobs).then(function (res) {
-      var failed = res.filter(function (r) { return r.status === "rejected"; })[0];
+      var failed = res.filter(function (r) {
+        return r.status === "rejected";
+      })[0];
       showError(failed ? failed.reason : null);
     });
   }
 
   function loop() {
-    poll().then(function () { setTimeout(loop, POLL_MS); });
+    poll().then(function () {
+      setTimeout(loop, POLL_MS);
+    });
   }
 
   $("stress-form").addEventListener("submit", runStress);
-  $("at-risk-filter").addEventListener("submit", function (e) { e.preventDefault(); poll(); });
-  ["at-risk-status", "at-risk-asset"].forEach(function (id) { $(id).addEventListener("change", function () { poll(); }); });
+  $("at-risk-filter").addEventListener("submit", function (e) {
+    e.preventDefault();
+    poll();
+  });
+  ["at-risk-status", "at-risk-asset"].forEach(function (id) {
+    $(id).addEventListener("change", function () {
+      poll();
+    });
+  });
   loop();
 })();

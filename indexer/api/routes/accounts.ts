@@ -7,7 +7,15 @@ import { queryAtRisk } from "../at-risk";
 import { BadRequestError, NotFoundError } from "../errors";
 import { checkPaging, parseAddress, parseWad, requireAsset } from "../params";
 import {
-  DEFAULT_LIMIT, addressSchema, assetRefSchema, decimalSchema, errorResponses, errorSchema, pagingProps, stampProps, usdString,
+  DEFAULT_LIMIT,
+  addressSchema,
+  assetRefSchema,
+  decimalSchema,
+  errorResponses,
+  errorSchema,
+  pagingProps,
+  stampProps,
+  usdString,
 } from "../schemas";
 import type { ApiServices } from "../services";
 
@@ -63,10 +71,19 @@ const cardSchema = {
       items: {
         type: "object",
         properties: {
-          asset: { type: "string" }, symbol: { type: ["string", "null"] }, decimals: { type: "integer" },
-          collateral: { type: "string" }, collateralAmount: { type: "string" }, debt: { type: "string" }, debtAmount: { type: "string" },
-          collateralUSD: usdString, debtUSD: usdString, collateralBase: { type: "string" }, debtBase: { type: "string" },
-          price: { type: ["string", "null"] }, priceUSD: { type: ["string", "null"] },
+          asset: { type: "string" },
+          symbol: { type: ["string", "null"] },
+          decimals: { type: "integer" },
+          collateral: { type: "string" },
+          collateralAmount: { type: "string" },
+          debt: { type: "string" },
+          debtAmount: { type: "string" },
+          collateralUSD: usdString,
+          debtUSD: usdString,
+          collateralBase: { type: "string" },
+          debtBase: { type: "string" },
+          price: { type: ["string", "null"] },
+          priceUSD: { type: ["string", "null"] },
           priceStatus: { type: "string", enum: ["fresh", "stale", "invalid", "missing"] },
         },
       },
@@ -76,8 +93,12 @@ const cardSchema = {
       items: {
         type: "object",
         properties: {
-          asset: { type: "string" }, symbol: { type: ["string", "null"] }, currentPrice: { type: "string" }, currentPriceUSD: { type: ["string", "null"] },
-          liquidationPrice: { type: ["string", "null"] }, liquidationPriceUSD: { type: ["string", "null"] },
+          asset: { type: "string" },
+          symbol: { type: ["string", "null"] },
+          currentPrice: { type: "string" },
+          currentPriceUSD: { type: ["string", "null"] },
+          liquidationPrice: { type: ["string", "null"] },
+          liquidationPriceUSD: { type: ["string", "null"] },
           dropPct: { type: ["string", "null"], description: "% fall from the current price that makes the account liquidatable" },
         },
       },
@@ -91,72 +112,81 @@ const cardSchema = {
 } as const;
 
 export function accountRoutes(app: FastifyInstance, s: ApiServices): void {
-  app.get<{ Querystring: ListQuery }>("/v1/accounts", {
-    schema: {
-      tags: ["accounts"],
-      summary: "At-risk list: accounts by health factor, lowest first",
-      description: "Served from the health engine's in-memory state. Unknown health factors (stale prices) sort last; accounts without debt (HF ∞) before them.",
-      querystring: {
-        type: "object",
-        additionalProperties: false,
-        properties: {
-          status: { type: "string", enum: STATUSES },
-          maxHealthFactor: { ...decimalSchema, description: "inclusive upper HF bound (decimal string)" },
-          minHealthFactor: { ...decimalSchema, description: "inclusive lower HF bound (decimal string)" },
-          asset: { ...assetRefSchema, description: "only holders (collateral or debt) of this asset, by symbol or address" },
-          ...pagingProps,
-        },
-      },
-      response: {
-        200: {
+  app.get<{ Querystring: ListQuery }>(
+    "/v1/accounts",
+    {
+      schema: {
+        tags: ["accounts"],
+        summary: "At-risk list: accounts by health factor, lowest first",
+        description:
+          "Served from the health engine's in-memory state. Unknown health factors (stale prices) sort last; accounts without debt (HF ∞) before them.",
+        querystring: {
           type: "object",
+          additionalProperties: false,
           properties: {
-            ...stampProps,
-            total: { type: "integer", description: "accounts matching the filters" },
-            limit: { type: "integer" },
-            nextCursor: { type: ["string", "null"] },
-            accounts: { type: "array", items: rowSchema },
+            status: { type: "string", enum: STATUSES },
+            maxHealthFactor: { ...decimalSchema, description: "inclusive upper HF bound (decimal string)" },
+            minHealthFactor: { ...decimalSchema, description: "inclusive lower HF bound (decimal string)" },
+            asset: { ...assetRefSchema, description: "only holders (collateral or debt) of this asset, by symbol or address" },
+            ...pagingProps,
           },
         },
-        ...errorResponses,
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              ...stampProps,
+              total: { type: "integer", description: "accounts matching the filters" },
+              limit: { type: "integer" },
+              nextCursor: { type: ["string", "null"] },
+              accounts: { type: "array", items: rowSchema },
+            },
+          },
+          ...errorResponses,
+        },
       },
     },
-  }, async (req) => {
-    const q = req.query;
-    checkPaging(q);
-    const f: AtRiskFilter = {};
-    if (q.status !== undefined) f.status = q.status;
-    if (q.minHealthFactor !== undefined) f.minHealthFactor = parseWad(q.minHealthFactor, "minHealthFactor");
-    if (q.maxHealthFactor !== undefined) f.maxHealthFactor = parseWad(q.maxHealthFactor, "maxHealthFactor");
-    if (f.minHealthFactor !== undefined && f.maxHealthFactor !== undefined && f.minHealthFactor > f.maxHealthFactor) {
-      throw new BadRequestError(`minHealthFactor ${q.minHealthFactor} is above maxHealthFactor ${q.maxHealthFactor}`);
-    }
-    const asset = q.asset === undefined ? undefined : requireAsset(s.ctx.deployment, q.asset);
-    return s.read((at) => {
-      if (asset) {
-        const listed = s.ctx.health.state.assets.get(asset.address as Address);
-        if (!listed) return { ...at.stamp, total: 0, limit: q.limit, nextCursor: null, accounts: [] };
-        f.assetIndex = listed.index;
+    async (req) => {
+      const q = req.query;
+      checkPaging(q);
+      const f: AtRiskFilter = {};
+      if (q.status !== undefined) f.status = q.status;
+      if (q.minHealthFactor !== undefined) f.minHealthFactor = parseWad(q.minHealthFactor, "minHealthFactor");
+      if (q.maxHealthFactor !== undefined) f.maxHealthFactor = parseWad(q.maxHealthFactor, "maxHealthFactor");
+      if (f.minHealthFactor !== undefined && f.maxHealthFactor !== undefined && f.minHealthFactor > f.maxHealthFactor) {
+        throw new BadRequestError(`minHealthFactor ${q.minHealthFactor} is above maxHealthFactor ${q.maxHealthFactor}`);
       }
-      const page = queryAtRisk(s.atRisk(at), f, { limit: q.limit ?? DEFAULT_LIMIT, offset: q.offset, cursor: q.cursor });
-      return { ...at.stamp, total: page.total, limit: q.limit, nextCursor: page.nextCursor, accounts: page.rows };
-    });
-  });
-
-  app.get<{ Params: { address: string } }>("/v1/accounts/:address", {
-    schema: {
-      tags: ["accounts"],
-      summary: "Account card: health factor, totals, positions, liquidation prices, what-if shocks",
-      params: { type: "object", required: ["address"], properties: { address: addressSchema } },
-      response: { 200: cardSchema, 404: { description: "no such account", ...errorSchema }, ...errorResponses },
+      const asset = q.asset === undefined ? undefined : requireAsset(s.ctx.deployment, q.asset);
+      return s.read((at) => {
+        if (asset) {
+          const listed = s.ctx.health.state.assets.get(asset.address as Address);
+          if (!listed) return { ...at.stamp, total: 0, limit: q.limit, nextCursor: null, accounts: [] };
+          f.assetIndex = listed.index;
+        }
+        const page = queryAtRisk(s.atRisk(at), f, { limit: q.limit ?? DEFAULT_LIMIT, offset: q.offset, cursor: q.cursor });
+        return { ...at.stamp, total: page.total, limit: q.limit, nextCursor: page.nextCursor, accounts: page.rows };
+      });
     },
-  }, async (req) => {
-    const account = parseAddress(req.params.address, "address");
-    const health = s.ctx.health;
-    return s.read((at) => {
-      const card = health.account(account, at.timestamp);
-      if (!card) throw new NotFoundError(`account ${account} has never held a position`);
-      return { ...at.stamp, ...accountCard(s.ctx, card, whatIf(health, account, at.timestamp, s.warningAt)) };
-    });
-  });
+  );
+
+  app.get<{ Params: { address: string } }>(
+    "/v1/accounts/:address",
+    {
+      schema: {
+        tags: ["accounts"],
+        summary: "Account card: health factor, totals, positions, liquidation prices, what-if shocks",
+        params: { type: "object", required: ["address"], properties: { address: addressSchema } },
+        response: { 200: cardSchema, 404: { description: "no such account", ...errorSchema }, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const account = parseAddress(req.params.address, "address");
+      const health = s.ctx.health;
+      return s.read((at) => {
+        const card = health.account(account, at.timestamp);
+        if (!card) throw new NotFoundError(`account ${account} has never held a position`);
+        return { ...at.stamp, ...accountCard(s.ctx, card, whatIf(health, account, at.timestamp, s.warningAt)) };
+      });
+    },
+  );
 }

@@ -11,7 +11,8 @@ export function dashboardRoute(app: FastifyInstance, _s: ApiServices): void {
       .header("content-security-policy", page.csp)
       .header("x-content-type-options", "nosniff")
       .header("cache-control", "no-cache")
-      .send(page.html));
+      .send(page.html),
+  );
   // Browsers ask for it on every page load; an empty answer beats a 404 in the console.
   app.get("/favicon.ico", { schema: { hide: true } }, async (_req, reply) => reply.code(204).send());
 }

@@ -8,7 +8,14 @@ import { addressSchema, errorResponses, pagingProps, stampProps } from "../schem
 import type { ApiServices } from "../services";
 
 export const KEEPER_OUTCOMES: readonly KeeperOutcomeKind[] = [
-  "liquidated", "skipped-unprofitable", "already-healthy", "lost-race", "reverted", "failed", "dry-run", "price-unavailable",
+  "liquidated",
+  "skipped-unprofitable",
+  "already-healthy",
+  "lost-race",
+  "reverted",
+  "failed",
+  "dry-run",
+  "price-unavailable",
 ];
 
 interface PageQuery {
@@ -20,7 +27,7 @@ interface PageQuery {
 
 function startOf(q: PageQuery): number {
   checkPaging(q);
-  return q.cursor !== undefined ? decodeOffsetCursor(q.cursor) : q.offset ?? 0;
+  return q.cursor !== undefined ? decodeOffsetCursor(q.cursor) : (q.offset ?? 0);
 }
 
 const pageResponse = (itemsKey: string, item: object) => ({
@@ -32,91 +39,126 @@ const pageResponse = (itemsKey: string, item: object) => ({
 });
 
 export function historyRoutes(app: FastifyInstance, s: ApiServices): void {
-  app.get<{ Querystring: PageQuery }>("/v1/liquidations", {
-    schema: {
-      tags: ["history"],
-      summary: "Liquidations seen on chain, newest first",
-      querystring: {
-        type: "object",
-        additionalProperties: false,
-        properties: { account: { ...addressSchema, description: "only liquidations of this borrower" }, ...pagingProps },
-      },
-      response: pageResponse("liquidations", {
-        type: "object",
-        properties: {
-          blockNumber: { type: "string" }, logIndex: { type: "integer" }, transactionHash: { type: "string" }, timestamp: { type: ["string", "null"] },
-          borrower: { type: "string" }, liquidator: { type: "string" },
-          collateralAsset: { type: "string" }, collateralSymbol: { type: ["string", "null"] }, collateralSeized: { type: "string" }, collateralSeizedAmount: { type: "string" },
-          debtAsset: { type: "string" }, debtSymbol: { type: ["string", "null"] }, debtRepaid: { type: "string" }, debtRepaidAmount: { type: "string" },
+  app.get<{ Querystring: PageQuery }>(
+    "/v1/liquidations",
+    {
+      schema: {
+        tags: ["history"],
+        summary: "Liquidations seen on chain, newest first",
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { account: { ...addressSchema, description: "only liquidations of this borrower" }, ...pagingProps },
         },
-      }),
+        response: pageResponse("liquidations", {
+          type: "object",
+          properties: {
+            blockNumber: { type: "string" },
+            logIndex: { type: "integer" },
+            transactionHash: { type: "string" },
+            timestamp: { type: ["string", "null"] },
+            borrower: { type: "string" },
+            liquidator: { type: "string" },
+            collateralAsset: { type: "string" },
+            collateralSymbol: { type: ["string", "null"] },
+            collateralSeized: { type: "string" },
+            collateralSeizedAmount: { type: "string" },
+            debtAsset: { type: "string" },
+            debtSymbol: { type: ["string", "null"] },
+            debtRepaid: { type: "string" },
+            debtRepaidAmount: { type: "string" },
+          },
+        }),
+      },
     },
-  }, async (req) => {
-    const q = req.query;
-    const offset = startOf(q);
-    const account = q.account === undefined ? undefined : parseAddress(q.account, "account");
-    const at = await s.block();
-    const rows = await s.ctx.store.listLiquidations({ limit: q.limit + 1, offset, account });
-    return {
-      ...at.stamp,
-      nextCursor: rows.length > q.limit ? encodeOffsetCursor(offset + q.limit) : null,
-      liquidations: rows.slice(0, q.limit).map((l) => ({
-        blockNumber: l.blockNumber.toString(),
-        logIndex: l.logIndex,
-        transactionHash: l.transactionHash,
-        timestamp: l.timestamp === null ? null : l.timestamp.toString(),
-        borrower: l.borrower,
-        liquidator: l.liquidator,
-        collateralAsset: l.collateralAsset,
-        collateralSymbol: symbolOf(s.ctx, l.collateralAsset),
-        collateralSeized: l.collateralSeized.toString(),
-        collateralSeizedAmount: amount(l.collateralSeized, decimalsOf(s.ctx, l.collateralAsset)),
-        debtAsset: l.debtAsset,
-        debtSymbol: symbolOf(s.ctx, l.debtAsset),
-        debtRepaid: l.debtRepaid.toString(),
-        debtRepaidAmount: amount(l.debtRepaid, decimalsOf(s.ctx, l.debtAsset)),
-      })),
-    };
-  });
+    async (req) => {
+      const q = req.query;
+      const offset = startOf(q);
+      const account = q.account === undefined ? undefined : parseAddress(q.account, "account");
+      const at = await s.block();
+      const rows = await s.ctx.store.listLiquidations({ limit: q.limit + 1, offset, account });
+      return {
+        ...at.stamp,
+        nextCursor: rows.length > q.limit ? encodeOffsetCursor(offset + q.limit) : null,
+        liquidations: rows.slice(0, q.limit).map((l) => ({
+          blockNumber: l.blockNumber.toString(),
+          logIndex: l.logIndex,
+          transactionHash: l.transactionHash,
+          timestamp: l.timestamp === null ? null : l.timestamp.toString(),
+          borrower: l.borrower,
+          liquidator: l.liquidator,
+          collateralAsset: l.collateralAsset,
+          collateralSymbol: symbolOf(s.ctx, l.collateralAsset),
+          collateralSeized: l.collateralSeized.toString(),
+          collateralSeizedAmount: amount(l.collateralSeized, decimalsOf(s.ctx, l.collateralAsset)),
+          debtAsset: l.debtAsset,
+          debtSymbol: symbolOf(s.ctx, l.debtAsset),
+          debtRepaid: l.debtRepaid.toString(),
+          debtRepaidAmount: amount(l.debtRepaid, decimalsOf(s.ctx, l.debtAsset)),
+        })),
+      };
+    },
+  );
 
-  app.get<{ Querystring: PageQuery & { outcome?: KeeperOutcomeKind } }>("/v1/keeper/outcomes", {
-    schema: {
-      tags: ["history"],
-      summary: "Keeper job outcomes, newest first",
-      querystring: {
-        type: "object",
-        additionalProperties: false,
-        properties: {
-          account: { ...addressSchema, description: "only jobs for this borrower" },
-          outcome: { type: "string", enum: KEEPER_OUTCOMES },
-          ...pagingProps,
+  app.get<{ Querystring: PageQuery & { outcome?: KeeperOutcomeKind } }>(
+    "/v1/keeper/outcomes",
+    {
+      schema: {
+        tags: ["history"],
+        summary: "Keeper job outcomes, newest first",
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            account: { ...addressSchema, description: "only jobs for this borrower" },
+            outcome: { type: "string", enum: KEEPER_OUTCOMES },
+            ...pagingProps,
+          },
         },
+        response: pageResponse("outcomes", {
+          type: "object",
+          properties: {
+            jobId: { type: "string" },
+            account: { type: "string" },
+            outcome: { type: "string", enum: KEEPER_OUTCOMES },
+            collateralAsset: { type: ["string", "null"] },
+            debtAsset: { type: ["string", "null"] },
+            repayAmount: { type: ["string", "null"] },
+            expectedProfitBase: { type: ["string", "null"] },
+            transactionHash: { type: ["string", "null"] },
+            blockNumber: { type: ["string", "null"] },
+            gasUsed: { type: ["string", "null"] },
+            reason: { type: ["string", "null"] },
+            createdAt: { type: "string", format: "date-time" },
+          },
+        }),
       },
-      response: pageResponse("outcomes", {
-        type: "object",
-        properties: {
-          jobId: { type: "string" }, account: { type: "string" }, outcome: { type: "string", enum: KEEPER_OUTCOMES },
-          collateralAsset: { type: ["string", "null"] }, debtAsset: { type: ["string", "null"] }, repayAmount: { type: ["string", "null"] },
-          expectedProfitBase: { type: ["string", "null"] }, transactionHash: { type: ["string", "null"] }, blockNumber: { type: ["string", "null"] },
-          gasUsed: { type: ["string", "null"] }, reason: { type: ["string", "null"] }, createdAt: { type: "string", format: "date-time" },
-        },
-      }),
     },
-  }, async (req) => {
-    const q = req.query;
-    const offset = startOf(q);
-    const account = q.account === undefined ? undefined : parseAddress(q.account, "account");
-    const at = await s.block();
-    const rows = await s.ctx.store.listKeeperOutcomes({ limit: q.limit + 1, offset, account, outcome: q.outcome });
-    const str = (v: bigint | null) => (v === null ? null : v.toString());
-    return {
-      ...at.stamp,
-      nextCursor: rows.length > q.limit ? encodeOffsetCursor(offset + q.limit) : null,
-      outcomes: rows.slice(0, q.limit).map((o) => ({
-        jobId: o.jobId, account: o.account, outcome: o.outcome, collateralAsset: o.collateralAsset, debtAsset: o.debtAsset,
-        repayAmount: str(o.repayAmount), expectedProfitBase: str(o.expectedProfitBase), transactionHash: o.transactionHash,
-        blockNumber: str(o.blockNumber), gasUsed: str(o.gasUsed), reason: o.reason, createdAt: o.createdAt.toISOString(),
-      })),
-    };
-  });
+    async (req) => {
+      const q = req.query;
+      const offset = startOf(q);
+      const account = q.account === undefined ? undefined : parseAddress(q.account, "account");
+      const at = await s.block();
+      const rows = await s.ctx.store.listKeeperOutcomes({ limit: q.limit + 1, offset, account, outcome: q.outcome });
+      const str = (v: bigint | null) => (v === null ? null : v.toString());
+      return {
+        ...at.stamp,
+        nextCursor: rows.length > q.limit ? encodeOffsetCursor(offset + q.limit) : null,
+        outcomes: rows.slice(0, q.limit).map((o) => ({
+          jobId: o.jobId,
+          account: o.account,
+          outcome: o.outcome,
+          collateralAsset: o.collateralAsset,
+          debtAsset: o.debtAsset,
+          repayAmount: str(o.repayAmount),
+          expectedProfitBase: str(o.expectedProfitBase),
+          transactionHash: o.transactionHash,
+          blockNumber: str(o.blockNumber),
+          gasUsed: str(o.gasUsed),
+          reason: o.reason,
+          createdAt: o.createdAt.toISOString(),
+        })),
+      };
+    },
+  );
 }

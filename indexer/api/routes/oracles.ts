@@ -11,12 +11,19 @@ import type { ApiServices } from "../services";
 const feedSchema = {
   type: "object",
   properties: {
-    asset: { type: "string" }, symbol: { type: ["string", "null"] }, feed: { type: "string" },
+    asset: { type: "string" },
+    symbol: { type: ["string", "null"] },
+    feed: { type: "string" },
     price: { type: ["string", "null"], description: "8-decimal USD as PriceOracle.getAssetPrice" },
-    priceUSD: { type: ["string", "null"] }, answer: { type: "string" }, roundId: { type: "string" },
-    updatedAt: { type: "string", description: "unix seconds" }, age: { type: "string", description: "seconds since updatedAt at the block read" },
-    heartbeat: { type: "string" }, ageRatio: { type: "string", description: "age ÷ heartbeat; > 1 is stale" },
-    status: { type: "string", enum: ["fresh", "stale", "invalid"] }, reason: { type: ["string", "null"] },
+    priceUSD: { type: ["string", "null"] },
+    answer: { type: "string" },
+    roundId: { type: "string" },
+    updatedAt: { type: "string", description: "unix seconds" },
+    age: { type: "string", description: "seconds since updatedAt at the block read" },
+    heartbeat: { type: "string" },
+    ageRatio: { type: "string", description: "age ÷ heartbeat; > 1 is stale" },
+    status: { type: "string", enum: ["fresh", "stale", "invalid"] },
+    reason: { type: ["string", "null"] },
     readAtBlock: { type: ["string", "null"] },
   },
 } as const;
@@ -41,76 +48,96 @@ function feedJson(s: ApiServices, r: FeedReading) {
 }
 
 export function oracleRoutes(app: FastifyInstance, s: ApiServices): void {
-  app.get("/v1/oracles", {
-    schema: {
-      tags: ["oracles"],
-      summary: "Every price feed: price, round, age against heartbeat, fresh / stale / invalid; L2 sequencer status",
-      querystring: { type: "object", additionalProperties: false, properties: {} },
-      response: {
-        200: {
-          type: "object",
-          properties: {
-            ...stampProps,
-            sequencer: { type: "object", properties: { status: { type: "string", enum: ["none", "up", "down", "grace"] } } },
-            feeds: { type: "array", items: feedSchema },
+  app.get(
+    "/v1/oracles",
+    {
+      schema: {
+        tags: ["oracles"],
+        summary: "Every price feed: price, round, age against heartbeat, fresh / stale / invalid; L2 sequencer status",
+        querystring: { type: "object", additionalProperties: false, properties: {} },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              ...stampProps,
+              sequencer: { type: "object", properties: { status: { type: "string", enum: ["none", "up", "down", "grace"] } } },
+              feeds: { type: "array", items: feedSchema },
+            },
           },
+          ...errorResponses,
         },
-        ...errorResponses,
       },
     },
-  }, async () => {
-    // Every configured feed is read at every published block: the readings are those of the stamped block.
-    return s.read((at) => {
-      const feeds = [...at.view.readings.values()].sort((a, b) => (a.asset < b.asset ? -1 : 1)).map((r) => feedJson(s, r));
-      return { ...at.stamp, sequencer: { status: at.view.sequencer }, feeds };
-    });
-  });
+    async () => {
+      // Every configured feed is read at every published block: the readings are those of the stamped block.
+      return s.read((at) => {
+        const feeds = [...at.view.readings.values()].sort((a, b) => (a.asset < b.asset ? -1 : 1)).map((r) => feedJson(s, r));
+        return { ...at.stamp, sequencer: { status: at.view.sequencer }, feeds };
+      });
+    },
+  );
 
-  app.get<{ Params: { asset: string }; Querystring: { limit: number; offset?: number; cursor?: string } }>("/v1/oracles/:asset/rounds", {
-    schema: {
-      tags: ["oracles"],
-      summary: "Price rounds of one feed as marginwatch saw them, newest first",
-      params: { type: "object", required: ["asset"], properties: { asset: assetRefSchema } },
-      querystring: { type: "object", additionalProperties: false, properties: { ...pagingProps } },
-      response: {
-        200: {
-          type: "object",
-          properties: {
-            ...stampProps,
-            asset: { type: "string" }, symbol: { type: "string" }, nextCursor: { type: ["string", "null"] },
-            rounds: {
-              type: "array",
-              items: {
-                type: "object",
-                properties: {
-                  feed: { type: "string" }, roundId: { type: "string" }, answer: { type: "string" }, price: { type: ["string", "null"] },
-                  priceUSD: { type: ["string", "null"] }, updatedAt: { type: "string" }, blockNumber: { type: "string" },
+  app.get<{ Params: { asset: string }; Querystring: { limit: number; offset?: number; cursor?: string } }>(
+    "/v1/oracles/:asset/rounds",
+    {
+      schema: {
+        tags: ["oracles"],
+        summary: "Price rounds of one feed as marginwatch saw them, newest first",
+        params: { type: "object", required: ["asset"], properties: { asset: assetRefSchema } },
+        querystring: { type: "object", additionalProperties: false, properties: { ...pagingProps } },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              ...stampProps,
+              asset: { type: "string" },
+              symbol: { type: "string" },
+              nextCursor: { type: ["string", "null"] },
+              rounds: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    feed: { type: "string" },
+                    roundId: { type: "string" },
+                    answer: { type: "string" },
+                    price: { type: ["string", "null"] },
+                    priceUSD: { type: ["string", "null"] },
+                    updatedAt: { type: "string" },
+                    blockNumber: { type: "string" },
+                  },
                 },
               },
             },
           },
+          404: { description: "asset not listed", ...errorSchema },
+          ...errorResponses,
         },
-        404: { description: "asset not listed", ...errorSchema },
-        ...errorResponses,
       },
     },
-  }, async (req) => {
-    const a = assetOr404(s.ctx.deployment, req.params.asset);
-    const q = req.query;
-    checkPaging(q);
-    const offset = q.cursor !== undefined ? decodeOffsetCursor(q.cursor) : q.offset ?? 0;
-    const at = await s.block();
-    const rows = await s.ctx.store.listOracleRounds(a.address as Address, { limit: q.limit + 1, offset });
-    const more = rows.length > q.limit;
-    return {
-      ...at.stamp,
-      asset: a.address,
-      symbol: a.symbol,
-      nextCursor: more ? encodeOffsetCursor(offset + q.limit) : null,
-      rounds: rows.slice(0, q.limit).map((r) => ({
-        feed: r.feed, roundId: r.roundId.toString(), answer: r.answer.toString(), price: r.price === null ? null : r.price.toString(),
-        priceUSD: priceFromBase(r.price), updatedAt: r.updatedAt.toString(), blockNumber: r.blockNumber.toString(),
-      })),
-    };
-  });
+    async (req) => {
+      const a = assetOr404(s.ctx.deployment, req.params.asset);
+      const q = req.query;
+      checkPaging(q);
+      const offset = q.cursor !== undefined ? decodeOffsetCursor(q.cursor) : (q.offset ?? 0);
+      const at = await s.block();
+      const rows = await s.ctx.store.listOracleRounds(a.address as Address, { limit: q.limit + 1, offset });
+      const more = rows.length > q.limit;
+      return {
+        ...at.stamp,
+        asset: a.address,
+        symbol: a.symbol,
+        nextCursor: more ? encodeOffsetCursor(offset + q.limit) : null,
+        rounds: rows.slice(0, q.limit).map((r) => ({
+          feed: r.feed,
+          roundId: r.roundId.toString(),
+          answer: r.answer.toString(),
+          price: r.price === null ? null : r.price.toString(),
+          priceUSD: priceFromBase(r.price),
+          updatedAt: r.updatedAt.toString(),
+          blockNumber: r.blockNumber.toString(),
+        })),
+      };
+    },
+  );
 }

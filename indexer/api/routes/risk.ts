@@ -7,75 +7,97 @@ import type { ApiServices } from "../services";
 const stepSchema = {
   type: "object",
   properties: {
-    dropPct: { type: "number" }, accounts: { type: "integer" }, collateralUSD: usdString,
-    cumulativeAccounts: { type: "integer" }, cumulativeCollateralUSD: usdString,
+    dropPct: { type: "number" },
+    accounts: { type: "integer" },
+    collateralUSD: usdString,
+    cumulativeAccounts: { type: "integer" },
+    cumulativeCollateralUSD: usdString,
   },
 } as const;
 
 export function riskRoutes(app: FastifyInstance, s: ApiServices): void {
-  app.get<{ Querystring: { format?: "json" | "csv" } }>("/v1/risk", {
-    schema: {
-      tags: ["risk"],
-      summary: "Risk overview: totals, HF distribution, collateral and debt by asset, bad debt, concentration, liquidation curves",
-      description: "USD figures are float sums at the block's timestamp (display precision); the liquidatable count is the engine's exact set. `format=csv` exports the HF buckets and the liquidation curves.",
-      querystring: {
-        type: "object",
-        additionalProperties: false,
-        properties: { format: { type: "string", enum: ["json", "csv"], default: "json" } },
-      },
-      response: {
-        200: {
-          description: "JSON overview (or text/csv with format=csv)",
+  app.get<{ Querystring: { format?: "json" | "csv" } }>(
+    "/v1/risk",
+    {
+      schema: {
+        tags: ["risk"],
+        summary: "Risk overview: totals, HF distribution, collateral and debt by asset, bad debt, concentration, liquidation curves",
+        description:
+          "USD figures are float sums at the block's timestamp (display precision); the liquidatable count is the engine's exact set. `format=csv` exports the HF buckets and the liquidation curves.",
+        querystring: {
           type: "object",
-          properties: {
-            ...stampProps,
-            accounts: {
-              type: "object",
-              properties: { total: { type: "integer" }, withDebt: { type: "integer" }, liquidatable: { type: "integer" }, unknown: { type: "integer" } },
-            },
-            totalCollateralUSD: usdString,
-            totalDebtUSD: usdString,
-            distribution: {
-              type: "array",
-              items: {
-                type: "object",
-                properties: { label: { type: "string" }, min: { type: ["number", "null"] }, max: { type: ["number", "null"] }, accounts: { type: "integer" }, debtUSD: usdString },
-              },
-            },
-            byAsset: { type: "array", items: { type: "object", additionalProperties: true } },
-            badDebt: {
-              type: "object",
-              properties: { accountsUnderWater: { type: "integer" }, underWaterUSD: usdString, protocolDeficitUSD: usdString },
-            },
-            concentration: { type: "object", properties: { top10Share: { type: "string" }, top1PctShare: { type: "string" } } },
-            liquidationCurves: {
-              type: "array",
-              items: {
+          additionalProperties: false,
+          properties: { format: { type: "string", enum: ["json", "csv"], default: "json" } },
+        },
+        response: {
+          200: {
+            description: "JSON overview (or text/csv with format=csv)",
+            type: "object",
+            properties: {
+              ...stampProps,
+              accounts: {
                 type: "object",
                 properties: {
-                  asset: { type: "string" }, symbol: { type: ["string", "null"] }, currentUSD: usdString, within20PctUSD: usdString,
-                  steps: { type: "array", items: stepSchema },
+                  total: { type: "integer" },
+                  withDebt: { type: "integer" },
+                  liquidatable: { type: "integer" },
+                  unknown: { type: "integer" },
                 },
               },
+              totalCollateralUSD: usdString,
+              totalDebtUSD: usdString,
+              distribution: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    label: { type: "string" },
+                    min: { type: ["number", "null"] },
+                    max: { type: ["number", "null"] },
+                    accounts: { type: "integer" },
+                    debtUSD: usdString,
+                  },
+                },
+              },
+              byAsset: { type: "array", items: { type: "object", additionalProperties: true } },
+              badDebt: {
+                type: "object",
+                properties: { accountsUnderWater: { type: "integer" }, underWaterUSD: usdString, protocolDeficitUSD: usdString },
+              },
+              concentration: { type: "object", properties: { top10Share: { type: "string" }, top1PctShare: { type: "string" } } },
+              liquidationCurves: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    asset: { type: "string" },
+                    symbol: { type: ["string", "null"] },
+                    currentUSD: usdString,
+                    within20PctUSD: usdString,
+                    steps: { type: "array", items: stepSchema },
+                  },
+                },
+              },
+              liquidatableWithin20PctUSD: { ...usdString, description: "collateral liquidatable within a −20% fall of any one asset" },
             },
-            liquidatableWithin20PctUSD: { ...usdString, description: "collateral liquidatable within a −20% fall of any one asset" },
           },
+          ...errorResponses,
         },
-        ...errorResponses,
       },
     },
-  }, async (req, reply) => {
-    const csv = req.query.format === "csv";
-    const out = await s.read((at) => {
-      const risk = s.aggregates(at);
-      return csv ? { at, text: riskCsv(s.ctx, risk, at.stamp) } : { at, json: { ...at.stamp, ...riskJson(s.ctx, risk) } };
-    });
-    if ("text" in out) {
-      return reply
-        .type("text/csv; charset=utf-8")
-        .header("content-disposition", `attachment; filename="marginwatch-risk-${out.at.blockNumber}.csv"`)
-        .send(out.text);
-    }
-    return out.json;
-  });
+    async (req, reply) => {
+      const csv = req.query.format === "csv";
+      const out = await s.read((at) => {
+        const risk = s.aggregates(at);
+        return csv ? { at, text: riskCsv(s.ctx, risk, at.stamp) } : { at, json: { ...at.stamp, ...riskJson(s.ctx, risk) } };
+      });
+      if ("text" in out) {
+        return reply
+          .type("text/csv; charset=utf-8")
+          .header("content-disposition", `attachment; filename="marginwatch-risk-${out.at.blockNumber}.csv"`)
+          .send(out.text);
+      }
+      return out.json;
+    },
+  );
 }

@@ -6,7 +6,20 @@ import { expect } from "chai";
 import type { Hex } from "viem";
 import { marginPoolAbi } from "../../../common/generated/abis";
 import {
-  baseEnv, captureApi, Cli, fault, freshDb, freshKey, freshPrefix, PORTS, request, status, until, waitCursor, waitHealthy, world,
+  baseEnv,
+  captureApi,
+  Cli,
+  fault,
+  freshDb,
+  freshKey,
+  freshPrefix,
+  PORTS,
+  request,
+  status,
+  until,
+  waitCursor,
+  waitHealthy,
+  world,
   type World,
 } from "../harness";
 import { startChaosProxy, type ChaosProxy } from "../chaos-proxy";
@@ -63,22 +76,40 @@ export function behindCases(): void {
         proxy.mode = "up";
         // Catch-up: sample cards and oracle readings as they change; each must be exact at its own stamp.
         const seen: Array<{ block: bigint; hf: string | null; readAt: string[]; stamp: string }> = [];
-        await until("caught up", async () => {
-          const [card, oracles] = await Promise.all([request(`${API}/v1/accounts/${victim}`), request(`${API}/v1/oracles`)]);
-          if (card.status === 200 && oracles.status === 200) {
-            seen.push({ block: BigInt(card.body.blockNumber), hf: card.body.healthFactorWad, readAt: oracles.body.feeds.map((x: { readAtBlock: string }) => x.readAtBlock), stamp: oracles.body.blockNumber });
-          }
-          return BigInt((await status(API)).blockNumber) >= head ? true : undefined;
-        }, 60_000, 20);
+        await until(
+          "caught up",
+          async () => {
+            const [card, oracles] = await Promise.all([request(`${API}/v1/accounts/${victim}`), request(`${API}/v1/oracles`)]);
+            if (card.status === 200 && oracles.status === 200) {
+              seen.push({
+                block: BigInt(card.body.blockNumber),
+                hf: card.body.healthFactorWad,
+                readAt: oracles.body.feeds.map((x: { readAtBlock: string }) => x.readAtBlock),
+                stamp: oracles.body.blockNumber,
+              });
+            }
+            return BigInt((await status(API)).blockNumber) >= head ? true : undefined;
+          },
+          60_000,
+          20,
+        );
         for (const s of seen) {
-          expect(s.readAt.every((b) => b === s.stamp), `oracle readings at ${s.readAt} for stamp ${s.stamp}`).to.equal(true);
+          expect(
+            s.readAt.every((b) => b === s.stamp),
+            `oracle readings at ${s.readAt} for stamp ${s.stamp}`,
+          ).to.equal(true);
           expect(s.hf, `card at ${s.block}`).to.equal(String(await hfAt(w, victim, s.block)));
         }
         // The opportunity that opened in the gap: enqueued and executed by the keeper.
-        const done = await until("the victim liquidated", async () => {
-          const r = await request(`${API}/v1/keeper/outcomes?account=${victim}`);
-          return r.status === 200 ? r.body.outcomes.find((o: { outcome: string }) => o.outcome === "liquidated") : undefined;
-        }, 60_000, 250);
+        const done = await until(
+          "the victim liquidated",
+          async () => {
+            const r = await request(`${API}/v1/keeper/outcomes?account=${victim}`);
+            return r.status === 200 ? r.body.outcomes.find((o: { outcome: string }) => o.outcome === "liquidated") : undefined;
+          },
+          60_000,
+          250,
+        );
         expect(done.transactionHash).to.match(/^0x[0-9a-f]{64}$/);
         expect((await w.liquidations(heldAt, victim)).length).to.equal(1);
         f.survived(`${seen.length} answers during the catch-up, each exact at its stamp; liquidated in ${done.transactionHash.slice(0, 10)}…`);
@@ -88,7 +119,11 @@ export function behindCases(): void {
 }
 
 async function hfAt(w: World, account: Hex, block: bigint): Promise<bigint> {
-  return w.ctx.publicClient.readContract({ address: w.d.pool as Hex, abi: marginPoolAbi, functionName: "healthFactor", args: [account], blockNumber: block });
+  return w.ctx.publicClient.readContract({
+    address: w.d.pool as Hex,
+    abi: marginPoolAbi,
+    functionName: "healthFactor",
+    args: [account],
+    blockNumber: block,
+  });
 }
-
-

@@ -17,11 +17,26 @@ export function bugCases(): void {
     bugIt("BUG: `index` with the RPC unreachable at start-up says so (a log line and /healthz, or an exit) instead of hanging silently", async () => {
       const w = await world("bug-rpc");
       const db = await freshDb("bugrpc");
-      const cli = new Cli("bug-index-dead-rpc", ["index"], baseEnv({ apiPort: PORTS.api.misc, rpcUrl: `http://127.0.0.1:${PORTS.dead}`, deploymentFile: w.file, databaseUrl: db.url, prefix: freshPrefix("bugrpc") }));
+      const cli = new Cli(
+        "bug-index-dead-rpc",
+        ["index"],
+        baseEnv({
+          apiPort: PORTS.api.misc,
+          rpcUrl: `http://127.0.0.1:${PORTS.dead}`,
+          deploymentFile: w.file,
+          databaseUrl: db.url,
+          prefix: freshPrefix("bugrpc"),
+        }),
+      );
       try {
         // Either outcome is acceptable, but it must be one of them: an exit naming RPC_URL, or a live /healthz with
         // the RPC problem in the log. (Waiting for "a word" first raced the exit that follows it.)
-        await until("an exit or a live /healthz", async () => !cli.alive || (await request(`http://127.0.0.1:${PORTS.api.misc}/healthz`)).status === 200, 60_000, 500);
+        await until(
+          "an exit or a live /healthz",
+          async () => !cli.alive || (await request(`http://127.0.0.1:${PORTS.api.misc}/healthz`)).status === 200,
+          60_000,
+          500,
+        );
         if (cli.alive) expect(cli.all).to.match(/RPC|8699|ECONNREFUSED|fetch failed/i);
         else expect(cli.err).to.match(/RPC_URL|8699/);
       } finally {
@@ -35,7 +50,14 @@ export function bugCases(): void {
     bugIt("BUG: `keeper` with Redis unreachable exits non-zero with the friendly Redis message, no stack trace", async () => {
       const w = await world("bug-redis");
       const cli = new Cli("bug-keeper-dead-redis", ["keeper"], {
-        ...baseEnv({ apiPort: 0, rpcUrl: w.chain.url, deploymentFile: w.file, databaseUrl: (await freshDb("bugredis")).url, prefix: freshPrefix("bugredis"), key: freshKey() }),
+        ...baseEnv({
+          apiPort: 0,
+          rpcUrl: w.chain.url,
+          deploymentFile: w.file,
+          databaseUrl: (await freshDb("bugredis")).url,
+          prefix: freshPrefix("bugredis"),
+          key: freshKey(),
+        }),
         REDIS_URL: `redis://127.0.0.1:${PORTS.dead}`,
       });
       try {
@@ -82,7 +104,17 @@ export function bugCases(): void {
         if (call.method === "eth_getBlockByNumber" && r?.number && BigInt(r.number) === bad) r.parentHash = `0x${"00".repeat(32)}`;
       };
       const api = `http://127.0.0.1:${PORTS.api.misc}`;
-      const cli = new Cli("bug-index-parent", ["index"], baseEnv({ apiPort: PORTS.api.misc, rpcUrl: proxy.url, deploymentFile: w.file, databaseUrl: (await freshDb("bugparent")).url, prefix: freshPrefix("bugparent") }));
+      const cli = new Cli(
+        "bug-index-parent",
+        ["index"],
+        baseEnv({
+          apiPort: PORTS.api.misc,
+          rpcUrl: proxy.url,
+          deploymentFile: w.file,
+          databaseUrl: (await freshDb("bugparent")).url,
+          prefix: freshPrefix("bugparent"),
+        }),
+      );
       try {
         await waitCursor(api, head, 90_000, cli);
         await w.chain.mine(6);

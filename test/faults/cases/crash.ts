@@ -4,15 +4,35 @@ import { expect } from "chai";
 import { LiquidationProducer } from "../../../keeper/producer";
 import { liquidationJobId } from "../../../keeper/job";
 import {
-  activity, baseEnv, Cli, convergence, fault, freshDb, freshKey, freshPrefix, FULL, PORTS, queueJobs, REDIS_MAIN,
-  txAccounting, until, waitCursor, world, type Db, type World,
+  activity,
+  baseEnv,
+  Cli,
+  convergence,
+  fault,
+  freshDb,
+  freshKey,
+  freshPrefix,
+  FULL,
+  PORTS,
+  queueJobs,
+  REDIS_MAIN,
+  txAccounting,
+  until,
+  waitCursor,
+  world,
+  type Db,
+  type World,
 } from "../harness";
 import { startChaosProxy, type ChaosProxy } from "../chaos-proxy";
 import type { Hex } from "viem";
 
 const API = `http://127.0.0.1:${PORTS.api.crash}`;
 const WAD = 10n ** 18n;
-const LEVELS = [{ name: "warning", hf: 12n * 10n ** 17n }, { name: "critical", hf: 105n * 10n ** 16n }, { name: "liquidatable", hf: WAD }];
+const LEVELS = [
+  { name: "warning", hf: 12n * 10n ** 17n },
+  { name: "critical", hf: 105n * 10n ** 16n },
+  { name: "liquidatable", hf: WAD },
+];
 const HYSTERESIS_BPS = 200n;
 
 /** The alert policy's committed state (in the store, beside the outbox): "mc|account|level" → "state|variant|at[|muted]". */
@@ -39,7 +59,12 @@ export function crashCases(): void {
 
     before(async () => {
       w = await world("crash");
-      for (const [i, weth, usdc] of [[6, "10", "15000"], [7, "5", "9000"], [8, "20", "30000"]] as const) await w.openPosition(i, weth, usdc);
+      for (const [i, weth, usdc] of [
+        [6, "10", "15000"],
+        [7, "5", "9000"],
+        [8, "20", "30000"],
+      ] as const)
+        await w.openPosition(i, weth, usdc);
       await activity(w, 41, 20);
       await w.chain.mine(120);
       await activity(w, 42, 8);
@@ -87,7 +112,13 @@ export function crashCases(): void {
         proxy.maxLogRange = null;
         // Borrowers around the margin levels (HF at WETH 3000: 1.24, 1.13, 1.08, 1.03).
         const borrowers: Hex[] = [];
-        for (const [i, usdc] of [[12, "20000"], [13, "22000"], [14, "23000"], [15, "24000"]] as const) borrowers.push(await w.openPosition(i, "10", usdc));
+        for (const [i, usdc] of [
+          [12, "20000"],
+          [13, "22000"],
+          [14, "23000"],
+          [15, "24000"],
+        ] as const)
+          borrowers.push(await w.openPosition(i, "10", usdc));
         await w.setPrice("WETH", "3000");
         await waitCursor(API, await w.chain.head(), 60_000, cli!);
         await w.setPrice("WETH", "2850");
@@ -125,12 +156,17 @@ export function crashCases(): void {
         // with the account's health factor on chain now (none lost).
         // Alerts go out after the block is committed: wait until the queue stops growing.
         let seen = -1;
-        await until("alerts settled", async () => {
-          const n = (await queueJobs("alerts", prefix)).length;
-          const settled = n > 0 && n === seen;
-          seen = n;
-          return settled;
-        }, 15_000, 750);
+        await until(
+          "alerts settled",
+          async () => {
+            const n = (await queueJobs("alerts", prefix)).length;
+            const settled = n > 0 && n === seen;
+            seen = n;
+            return settled;
+          },
+          15_000,
+          750,
+        );
         const jobs = (await queueJobs("alerts", prefix)).filter((j) => j.data.body.kind === "margin-call");
         const dups: string[] = [];
         const missing: string[] = [];
@@ -166,7 +202,9 @@ export function crashCases(): void {
         }
         f.lost(lost, "margin-call alerts");
         if (mutedResolves || mutedTriggers) {
-          f.survived(`cooldown: ${mutedTriggers} warning re-trigger(s) muted, ${mutedResolves} "resolved" sent after a muted trigger (dispatcher bug, not the crash)`);
+          f.survived(
+            `cooldown: ${mutedTriggers} warning re-trigger(s) muted, ${mutedResolves} "resolved" sent after a muted trigger (dispatcher bug, not the crash)`,
+          );
         }
         expect(dups.join("\n"), "duplicate alerts").to.equal("");
         expect(missing.join("\n"), "lost alerts").to.equal("");
@@ -214,7 +252,10 @@ export function crashCases(): void {
           const producer = new LiquidationProducer({ connection: { ...REDIS_MAIN }, prefix: kprefix });
           const hf = await w.healthFactor(borrower);
           const b = await w.chain.pc.getBlock({ blockNumber: since });
-          await producer.enqueueOpportunities([{ account: borrower, healthFactor: hf, since, positionVersion: 1, status: "liquidatable" }], { blockNumber: since, blockHash: b.hash });
+          await producer.enqueueOpportunities([{ account: borrower, healthFactor: hf, since, positionVersion: 1, status: "liquidatable" }], {
+            blockNumber: since,
+            blockHash: b.hash,
+          });
           const jobId = liquidationJobId(borrower, since, 1);
           const exit = await k1.waitExit(60_000);
           expect(exit.signal).to.equal("SIGKILL");
@@ -224,11 +265,16 @@ export function crashCases(): void {
 
           const k2 = new Cli(`crash-keeper-2-${mode}`, ["keeper"], env);
           try {
-            const job = await until(`job ${jobId} finished after the restart`, async () => {
-              const j = await producer.queue.getJob(jobId);
-              const state = j ? await j.getState() : "missing";
-              return state === "completed" || state === "failed" ? { state, j: j! } : undefined;
-            }, 90_000, 200);
+            const job = await until(
+              `job ${jobId} finished after the restart`,
+              async () => {
+                const j = await producer.queue.getJob(jobId);
+                const state = j ? await j.getState() : "missing";
+                return state === "completed" || state === "failed" ? { state, j: j! } : undefined;
+              },
+              90_000,
+              200,
+            );
             expect(job.state, job.j.failedReason).to.equal("completed");
             expect((job.j.returnvalue as { outcome: string }).outcome).to.equal("liquidated");
           } finally {
@@ -259,8 +305,11 @@ export function crashCases(): void {
       await keeperMidSend("after-broadcast", 16);
     });
 
-    (FULL ? it : it.skip)("[full] kill -9 of a `keeper` after its write-ahead record, before the broadcast reaches the node: re-planned and sent once, no nonce gap", async () => {
-      await keeperMidSend("before-broadcast", 17);
-    });
+    (FULL ? it : it.skip)(
+      "[full] kill -9 of a `keeper` after its write-ahead record, before the broadcast reaches the node: re-planned and sent once, no nonce gap",
+      async () => {
+        await keeperMidSend("before-broadcast", 17);
+      },
+    );
   });
 }

@@ -9,8 +9,26 @@ import { parseUnits, type Hex } from "viem";
 import { readDeployment } from "../../../common/deployment";
 import { mockV3AggregatorAbi } from "../../../common/generated/abis";
 import {
-  baseEnv, bugIt, captureApi, chain, Cli, fault, freshDb, freshKey, freshPrefix, PORTS, queueJobs, request, send, sleep, tmp, txAccounting, until,
-  waitHealthy, world, type World,
+  baseEnv,
+  bugIt,
+  captureApi,
+  chain,
+  Cli,
+  fault,
+  freshDb,
+  freshKey,
+  freshPrefix,
+  PORTS,
+  queueJobs,
+  request,
+  send,
+  sleep,
+  tmp,
+  txAccounting,
+  until,
+  waitHealthy,
+  world,
+  type World,
 } from "../harness";
 
 const API = `http://127.0.0.1:${PORTS.api.oracle}`;
@@ -54,7 +72,18 @@ export function oracleCases(): void {
       const db = await freshDb("oracle");
       prefix = freshPrefix("oracle");
       // The key bare and in upper case: the keeper must accept it, and it must leak in no spelling.
-      cli = new Cli("oracle-start", ["start"], baseEnv({ apiPort: PORTS.api.oracle, rpcUrl: w.chain.url, deploymentFile: w.file, databaseUrl: db.url, prefix, key: key.slice(2).toUpperCase() }));
+      cli = new Cli(
+        "oracle-start",
+        ["start"],
+        baseEnv({
+          apiPort: PORTS.api.oracle,
+          rpcUrl: w.chain.url,
+          deploymentFile: w.file,
+          databaseUrl: db.url,
+          prefix,
+          key: key.slice(2).toUpperCase(),
+        }),
+      );
       await cli.waitFor(/keeper started/, 120_000);
       await waitHealthy(API, cli);
       await until("approvals mined", async () => (await txAccounting(w.chain, keeper, from)).mined >= 2, 30_000);
@@ -76,7 +105,13 @@ export function oracleCases(): void {
      * Applies a fault; checks the account is unknown, an oracle alert is queued and logged, and nothing is sent
      * over a few blocks; then restores (also when a check failed, so one failure does not cascade).
      */
-    async function badPrice(name: string, account: Hex, alertType: string, apply: () => Promise<unknown>, restore: () => Promise<unknown>): Promise<void> {
+    async function badPrice(
+      name: string,
+      account: Hex,
+      alertType: string,
+      apply: () => Promise<unknown>,
+      restore: () => Promise<unknown>,
+    ): Promise<void> {
       await fault("oracle", name, async (f) => {
         const alertsBefore = await oracleAlerts(alertType);
         const logsBefore = cli.logs().filter((l) => String(l.msg).startsWith(`oracle alert: ${alertType}`)).length;
@@ -115,8 +150,14 @@ export function oracleCases(): void {
     it("a feed whose code reverts, and one returning short data (hardhat_setCode): unknown, feed-invalid alert, nothing sent", async () => {
       const feed = w.asset("WBTC").feed;
       const code = await w.chain.rpc<Hex>("eth_getCode", [feed, "latest"]);
-      for (const [label, bytecode] of [["reverts", REVERTING], ["returns short data", SHORT]] as const) {
-        await badPrice(`feed code ${label} (WBTC)`, u, "feed-invalid",
+      for (const [label, bytecode] of [
+        ["reverts", REVERTING],
+        ["returns short data", SHORT],
+      ] as const) {
+        await badPrice(
+          `feed code ${label} (WBTC)`,
+          u,
+          "feed-invalid",
           async () => {
             await w.chain.rpc("hardhat_setCode", [feed, bytecode]);
             await w.chain.mine();
@@ -124,14 +165,19 @@ export function oracleCases(): void {
           async () => {
             await w.chain.rpc("hardhat_setCode", [feed, code]);
             await wbtcBack();
-          });
+          },
+        );
       }
     });
 
     it("a stale feed (a round older than the heartbeat, at a price that would liquidate): unknown, heartbeat alert, nothing sent; fresh again → liquidated once", async () => {
-      await badPrice("stale feed (WBTC round 4000 s old)", u, "heartbeat-missed",
+      await badPrice(
+        "stale feed (WBTC round 4000 s old)",
+        u,
+        "heartbeat-missed",
         () => w.setRound("WBTC", parseUnits("45000", 8), 4_000),
-        () => w.setPrice("WBTC", "45000"));
+        () => w.setPrice("WBTC", "45000"),
+      );
       await until("u liquidated on the fresh price", async () => (await w.liquidations(undefined, u)).length === 1, 60_000);
       await w.chain.mine(2);
       expect((await w.liquidations(undefined, u)).length).to.equal(1);
@@ -143,13 +189,22 @@ export function oracleCases(): void {
     // produces feed-invalid / heartbeat-missed (nor feed-recovered). The account is still marked unknown and
     // nothing is sent. Runs with FAULTS_BUGS=1; un-skip when fixed.
     bugIt("BUG: a zero answer on an emitting feed (WETH) raises a feed-invalid alert", async () => {
-      await badPrice("zero answer on an emitting feed (WETH)", v, "feed-invalid", () => w.setRound("WETH", 0n, 0), () => w.setPrice("WETH", "3000"));
+      await badPrice(
+        "zero answer on an emitting feed (WETH)",
+        v,
+        "feed-invalid",
+        () => w.setRound("WETH", 0n, 0),
+        () => w.setPrice("WETH", "3000"),
+      );
     });
 
     it("the L2 sequencer down (then in its grace period) while the price would liquidate: unknown, sequencer alert, nothing sent; up → liquidated once", async () => {
       const seq = w.d.sequencerUptimeFeed!;
       const admin = w.chain.wallet(0);
-      await badPrice("sequencer down + price drop", v, "sequencer-down",
+      await badPrice(
+        "sequencer down + price drop",
+        v,
+        "sequencer-down",
         async () => {
           await send(w.chain, admin, seq, mockV3AggregatorAbi, "updateAnswer", [1n]);
           await w.setPrice("WETH", "2400");
@@ -164,8 +219,13 @@ export function oracleCases(): void {
           expect((await w.liquidations(undefined, v)).length).to.equal(0);
           await w.chain.rpc("evm_increaseTime", [GRACE + 1]);
           await w.chain.mine();
-        });
-      await until("v liquidated once the sequencer is up and its grace is over", async () => (await w.liquidations(undefined, v)).length === 1, 60_000);
+        },
+      );
+      await until(
+        "v liquidated once the sequencer is up and its grace is over",
+        async () => (await w.liquidations(undefined, v)).length === 1,
+        60_000,
+      );
       await w.chain.mine(2);
       const acc = await txAccounting(w.chain, keeper, from);
       expect((await w.liquidations(undefined, v)).length).to.equal(1);

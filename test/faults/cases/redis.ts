@@ -4,8 +4,26 @@
 import { expect } from "chai";
 import type { Hex } from "viem";
 import {
-  baseEnv, captureApi, Cli, dumpPrefix, fault, freshDb, freshKey, freshPrefix, ownRedis, PORTS, request, sleep, txAccounting,
-  until, waitCursor, waitHealthy, world, captured, type RedisServer, type World,
+  baseEnv,
+  captureApi,
+  Cli,
+  dumpPrefix,
+  fault,
+  freshDb,
+  freshKey,
+  freshPrefix,
+  ownRedis,
+  PORTS,
+  request,
+  sleep,
+  txAccounting,
+  until,
+  waitCursor,
+  waitHealthy,
+  world,
+  captured,
+  type RedisServer,
+  type World,
 } from "../harness";
 
 const API = `http://127.0.0.1:${PORTS.api.redis}`;
@@ -34,7 +52,11 @@ export function redisCases(): void {
       keeper = await w.fundKeeper(key);
       const db = await freshDb("redis");
       prefix = freshPrefix("redis", PORTS.redis);
-      cli = new Cli("redis-start", ["start"], baseEnv({ apiPort: PORTS.api.redis, rpcUrl: w.chain.url, deploymentFile: w.file, databaseUrl: db.url, redisUrl: redis.url, prefix, key }));
+      cli = new Cli(
+        "redis-start",
+        ["start"],
+        baseEnv({ apiPort: PORTS.api.redis, rpcUrl: w.chain.url, deploymentFile: w.file, databaseUrl: db.url, redisUrl: redis.url, prefix, key }),
+      );
       await cli.waitFor(/keeper started/, 120_000);
       await waitHealthy(API, cli);
     });
@@ -62,11 +84,16 @@ export function redisCases(): void {
 
         await redis.start();
         // New blocks make the producer look again.
-        const liquidated = await until("b liquidated after Redis came back", async () => {
-          await w.chain.mine();
-          const ev = await w.liquidations(undefined, b);
-          return ev.length ? ev : undefined;
-        }, 90_000, 1_000);
+        const liquidated = await until(
+          "b liquidated after Redis came back",
+          async () => {
+            await w.chain.mine();
+            const ev = await w.liquidations(undefined, b);
+            return ev.length ? ev : undefined;
+          },
+          90_000,
+          1_000,
+        );
         await w.chain.mine(5);
         await sleep(2_000);
         await waitCursor(API, await w.chain.head(), 30_000, cli);

@@ -4,8 +4,25 @@
 import { expect } from "chai";
 import type { Hex } from "viem";
 import {
-  baseEnv, captureApi, Cli, convergence, fault, freshDb, freshKey, freshPrefix, PORTS, request, sleep, status, txAccounting, until,
-  waitCursor, waitHealthy, world, type Db, type World,
+  baseEnv,
+  captureApi,
+  Cli,
+  convergence,
+  fault,
+  freshDb,
+  freshKey,
+  freshPrefix,
+  PORTS,
+  request,
+  sleep,
+  status,
+  txAccounting,
+  until,
+  waitCursor,
+  waitHealthy,
+  world,
+  type Db,
+  type World,
 } from "../harness";
 import { startChaosProxy, type ChaosProxy, type RpcCall } from "../chaos-proxy";
 
@@ -27,7 +44,12 @@ export function reorgCases(): void {
       w = await world("reorg");
       // The orphan-liquidation target: HF 1.03 at WETH 3000, 0.96 at 2800.
       victim = await w.openPosition(12, "10", "24000");
-      for (const [i, weth, usdc] of [[13, "8", "9000"], [14, "4", "5000"], [15, "12", "20000"]] as const) await w.openPosition(i, weth, usdc);
+      for (const [i, weth, usdc] of [
+        [13, "8", "9000"],
+        [14, "4", "5000"],
+        [15, "12", "20000"],
+      ] as const)
+        await w.openPosition(i, weth, usdc);
       const key = freshKey();
       keeperFrom = await w.chain.head();
       keeper = await w.fundKeeper(key);
@@ -61,10 +83,14 @@ export function reorgCases(): void {
       for (const step of b) await step();
       while ((await w.chain.head()) <= headA) await w.chain.mine();
       const headB = await w.chain.head();
-      await until("the reorg handled", async () => {
-        const s = await status(API);
-        return s.reorgs > before.reorgs && BigInt(s.blockNumber) >= headB && s.phase === "follow" ? s : undefined;
-      }, 30_000);
+      await until(
+        "the reorg handled",
+        async () => {
+          const s = await status(API);
+          return s.reorgs > before.reorgs && BigInt(s.blockNumber) >= headB && s.phase === "follow" ? s : undefined;
+        },
+        30_000,
+      );
       return { depth: Number(headA - base) };
     }
 
@@ -72,11 +98,7 @@ export function reorgCases(): void {
       for (const depth of [1, 2, 3]) {
         await fault("reorg", `${depth}-block reorg (positions + prices)`, async (f) => {
           // One transaction (one block) per step on the orphaned branch.
-          const a = [
-            () => w.borrow(13, "USDC", "200"),
-            () => w.setPrice("WETH", "3080"),
-            () => w.borrow(14, "USDC", "300"),
-          ].slice(0, depth);
+          const a = [() => w.borrow(13, "USDC", "200"), () => w.setPrice("WETH", "3080"), () => w.borrow(14, "USDC", "300")].slice(0, depth);
           const b = [
             () => w.borrow(13, "USDC", "700"),
             () => w.setPrice("WBTC", "61000"),
@@ -95,8 +117,19 @@ export function reorgCases(): void {
 
     it(`a reorg as deep as the finality depth (${FINALITY} blocks): rolled back and replayed, still ready`, async () => {
       await fault("reorg", `${FINALITY}-block reorg (= finality depth)`, async (f) => {
-        const a = [() => w.borrow(14, "USDC", "250"), () => w.setPrice("WBTC", "59000"), () => w.borrow(15, "USDC", "900"), () => w.setPrice("WETH", "3060")];
-        const b = [() => w.setPrice("WETH", "3010"), () => w.deposit(13, "DAI", "100"), () => w.borrow(14, "USDC", "100"), () => w.setPrice("WBTC", "62000"), () => w.chain.mine(2)];
+        const a = [
+          () => w.borrow(14, "USDC", "250"),
+          () => w.setPrice("WBTC", "59000"),
+          () => w.borrow(15, "USDC", "900"),
+          () => w.setPrice("WETH", "3060"),
+        ];
+        const b = [
+          () => w.setPrice("WETH", "3010"),
+          () => w.deposit(13, "DAI", "100"),
+          () => w.borrow(14, "USDC", "100"),
+          () => w.setPrice("WBTC", "62000"),
+          () => w.chain.mine(2),
+        ];
         const r = await reorg(a, b);
         expect(r.depth).to.equal(FINALITY);
         expect(cli.logs().some((l) => l.msg === "chain reorganised; rolled back to the common ancestor" && l.depth === FINALITY)).to.equal(true);
@@ -122,7 +155,15 @@ export function reorgCases(): void {
             const tx = (call.params?.[0] ?? {}) as { to?: string; data?: string; input?: string };
             // The keeper reads by block number; the auditor's reads name a block hash and are let through.
             const byNumber = typeof call.params?.[1] === "string";
-            if (!held && byNumber && call.method === "eth_call" && tx.to?.toLowerCase() === w.d.pool && String(tx.data ?? tx.input ?? "").toLowerCase().includes(needle)) {
+            if (
+              !held &&
+              byNumber &&
+              call.method === "eth_call" &&
+              tx.to?.toLowerCase() === w.d.pool &&
+              String(tx.data ?? tx.input ?? "")
+                .toLowerCase()
+                .includes(needle)
+            ) {
               held = call;
               resolve();
               await released;
@@ -133,7 +174,12 @@ export function reorgCases(): void {
         const snap = await w.chain.rpc<string>("evm_snapshot");
         await w.setPrice("WETH", "2800"); // victim HF 0.96 on this branch only
         const headA = await w.chain.head();
-        await Promise.race([heldSeen, sleep(30_000).then(() => { throw new Error("no liquidation job reached the chain re-check"); })]);
+        await Promise.race([
+          heldSeen,
+          sleep(30_000).then(() => {
+            throw new Error("no liquidation job reached the chain re-check");
+          }),
+        ]);
         const reorgs = (await status(API)).reorgs;
         await w.chain.rpc("evm_revert", [snap]);
         await w.setPrice("WBTC", "60500");
@@ -141,10 +187,14 @@ export function reorgCases(): void {
         await until("the reorg handled", async () => (await status(API)).reorgs > reorgs, 30_000);
         release();
         proxy.before = null;
-        const outcome = await until("the job's outcome row", async () => {
-          const r = await request(`${API}/v1/keeper/outcomes?account=${victim}`);
-          return r.status === 200 && r.body.outcomes.length ? r.body.outcomes : undefined;
-        }, 30_000);
+        const outcome = await until(
+          "the job's outcome row",
+          async () => {
+            const r = await request(`${API}/v1/keeper/outcomes?account=${victim}`);
+            return r.status === 200 && r.body.outcomes.length ? r.body.outcomes : undefined;
+          },
+          30_000,
+        );
         expect(outcome.map((o: { outcome: string }) => o.outcome)).to.deep.equal(["already-healthy"]);
         await w.chain.mine(3);
         await sleep(1_000);
@@ -158,10 +208,14 @@ export function reorgCases(): void {
 
         // Control: the same price move on the canonical chain is liquidated once, by this keeper.
         await w.setPrice("WETH", "2800");
-        const ev = await until("the canonical opportunity liquidated", async () => {
-          const e = await w.liquidations(undefined, victim);
-          return e.length ? e : undefined;
-        }, 30_000);
+        const ev = await until(
+          "the canonical opportunity liquidated",
+          async () => {
+            const e = await w.liquidations(undefined, victim);
+            return e.length ? e : undefined;
+          },
+          30_000,
+        );
         await w.chain.mine(2);
         expect((await w.liquidations(undefined, victim)).length).to.equal(1);
         expect(ev[0]!.liquidator).to.equal(keeper);
@@ -183,10 +237,14 @@ export function reorgCases(): void {
         await w.chain.rpc("evm_revert", [snap]);
         await w.setPrice("WETH", "3033");
         while ((await w.chain.head()) <= headA + 1n) await w.chain.mine();
-        const r = await until("/readyz 503 with the reason", async () => {
-          const res = await request(`${API}/readyz`);
-          return res.status === 503 ? res : undefined;
-        }, 30_000);
+        const r = await until(
+          "/readyz 503 with the reason",
+          async () => {
+            const res = await request(`${API}/readyz`);
+            return res.status === 503 ? res : undefined;
+          },
+          30_000,
+        );
         expect(r.body.message).to.match(/deeper than the finality depth/);
         await cli.waitFor(/indexer stopped on a fatal error/, 10_000);
         expect(cli.alive).to.equal(true);

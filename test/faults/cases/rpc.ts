@@ -2,8 +2,25 @@
 // mid-follow (503s, connection resets), malformed logs from the RPC, and hostile API input while it runs.
 import { expect } from "chai";
 import {
-  activity, baseEnv, Cli, convergence, fault, freshDb, freshPrefix, FULL, ledger, PORTS, request, sleep, status, until, waitCursor,
-  waitHealthy, world, type Db, type World,
+  activity,
+  baseEnv,
+  Cli,
+  convergence,
+  fault,
+  freshDb,
+  freshPrefix,
+  FULL,
+  ledger,
+  PORTS,
+  request,
+  sleep,
+  status,
+  until,
+  waitCursor,
+  waitHealthy,
+  world,
+  type Db,
+  type World,
 } from "../harness";
 import { startChaosProxy, type ChaosProxy } from "../chaos-proxy";
 import { fuzzApi } from "./fuzz";
@@ -33,7 +50,13 @@ export function rpcCases(): void {
     before(async () => {
       w = await world("rpc");
       pool = w.d.pool;
-      for (const [i, weth, usdc] of [[6, "10", "15000"], [7, "5", "9000"], [8, "20", "30000"], [9, "3", "5000"]] as const) await w.openPosition(i, weth, usdc);
+      for (const [i, weth, usdc] of [
+        [6, "10", "15000"],
+        [7, "5", "9000"],
+        [8, "20", "30000"],
+        [9, "3", "5000"],
+      ] as const)
+        await w.openPosition(i, weth, usdc);
       await activity(w, 11, 25);
       await w.chain.mine(150); // a long backfill: many small eth_getLogs ranges below
       await activity(w, 12, 10);
@@ -68,7 +91,11 @@ export function rpcCases(): void {
             return logs;
           };
         });
-        cli = new Cli("rpc-index", ["index"], baseEnv({ apiPort: PORTS.api.rpc, rpcUrl: proxy.url, deploymentFile: w.file, databaseUrl: db.url, prefix: freshPrefix("rpc") }));
+        cli = new Cli(
+          "rpc-index",
+          ["index"],
+          baseEnv({ apiPort: PORTS.api.rpc, rpcUrl: proxy.url, deploymentFile: w.file, databaseUrl: db.url, prefix: freshPrefix("rpc") }),
+        );
         await outage;
         expect(outageAt > w.d.startBlock).to.equal(true);
         // The API may come up during the outage (the backfill is in the background): it must say "not ready".
@@ -106,10 +133,14 @@ export function rpcCases(): void {
         // Positions and prices move while the indexer cannot see the chain.
         await activity(w, seed, 6);
         if (mode !== "hang") {
-          const r = await until("/readyz 503 during the outage", async () => {
-            const res = await request(`${API}/readyz`);
-            return res.status === 503 ? res : undefined;
-          }, 15_000);
+          const r = await until(
+            "/readyz 503 during the outage",
+            async () => {
+              const res = await request(`${API}/readyz`);
+              return res.status === 503 ? res : undefined;
+            },
+            15_000,
+          );
           expect(r.body.message).to.match(/RPC failing/);
         }
         const left = seconds * 1000 - (Date.now() - down);
@@ -164,7 +195,9 @@ export function rpcCases(): void {
     it("hostile API input (every route, random and crafted): only 4xx, the process stays up and /healthz answers 200", async () => {
       await fault("bad-input", "API fuzzing against `index`", async (f) => {
         const r = await fuzzApi(API, 7, FULL ? 1500 : 400);
-        const by = Object.entries(r.byStatus).map(([s, n]) => `${n}×${s}`).join(" ");
+        const by = Object.entries(r.byStatus)
+          .map(([s, n]) => `${n}×${s}`)
+          .join(" ");
         f.survived(`${r.requests} requests: ${by}`);
         expect(r.serverErrors, JSON.stringify(r.serverErrorSamples, null, 1)).to.deep.equal([]);
         expect(r.requests).to.be.greaterThan(300);
@@ -188,10 +221,14 @@ export function rpcCases(): void {
           return [...logs, truncated(here, 0x7100)];
         };
         await activity(w, 41, 3);
-        const r = await until("/readyz 503 naming the undecodable log", async () => {
-          const res = await request(`${API}/readyz`);
-          return res.status === 503 && /undecodable log/.test(String(res.body.message)) ? res : undefined;
-        }, 30_000);
+        const r = await until(
+          "/readyz 503 naming the undecodable log",
+          async () => {
+            const res = await request(`${API}/readyz`);
+            return res.status === 503 && /undecodable log/.test(String(res.body.message)) ? res : undefined;
+          },
+          30_000,
+        );
         expect(r.body.message).to.match(/malformed log/);
         expect(BigInt((await status(API)).blockNumber) < badBlock).to.equal(true);
         await cli.waitFor(/indexer stopped on a fatal error/, 90_000);

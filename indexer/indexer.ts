@@ -236,6 +236,13 @@ export class Indexer extends EventEmitter {
     if (!loaded.checkpoint) return;
     const cp = loaded.checkpoint;
     this.state = ProtocolState.restore({ ...loaded, finalizedBlock: cp.finalizedBlock, journal: cp.journal });
+    // Checkpoints written before digests were stored carry "": nothing to compare.
+    if (cp.digest && cp.digest !== this.state.digest()) {
+      throw new StateInvariantError(
+        `the store's checkpoint at block ${cp.blockNumber} has state digest ${cp.digest}, but its rows rebuild to ${this.state.digest()}: ` +
+          `the stored state was changed outside marginwatch or is corrupt. Re-index from the deployment block ("marginwatch index --reset").`,
+      );
+    }
     this.recent.reset(cp.recentBlocks[0]!);
     for (const b of cp.recentBlocks.slice(1)) this.recent.push(b);
     this.status.cursor = cp.blockNumber;
@@ -686,7 +693,7 @@ export class Indexer extends EventEmitter {
         finalizedBlock: this.state.finalizedBlock,
         journal: this.state.dumpJournal(),
         recentBlocks: [...this.recent.all],
-        digest: "",
+        digest: this.state.digest(),
       },
       rollbackTo,
       assets: [...a.dirtyAssets].map((x) => this.state.assets.get(x)).filter((x) => x !== undefined),

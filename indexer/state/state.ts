@@ -75,8 +75,20 @@ export class ProtocolState {
   private readonly journaledKeys = new Map<bigint, Set<string>>();
   /** blocks at or below this are final and not journaled */
   finalizedBlock = -1n;
+  /** running digest (see digest()) */
+  private sum = 0n;
 
   apply(e: ChainEvent): StateChange {
+    // The digest follows every item the event touches: out with its old line, in with its new one.
+    const items = itemsOf(e);
+    for (const it of items) this.sum -= this.itemHash(it);
+    const change = this.applyEvent(e);
+    for (const it of items) this.sum += this.itemHash(it);
+    this.sum = BigInt.asUintN(256, this.sum);
+    return change;
+  }
+
+  private applyEvent(e: ChainEvent): StateChange {
     const change: StateChange = { accounts: [], assets: [], feeds: [] };
     const block = e.meta.blockNumber;
     switch (e.source) {
@@ -225,6 +237,7 @@ export class ProtocolState {
     s.sequencer = rows.sequencer ? { ...rows.sequencer } : null;
     s.finalizedBlock = rows.finalizedBlock;
     if (rows.journal) s.loadJournal(rows.journal);
+    s.sum = BigInt(`0x${s.recomputeDigest()}`);
     return s;
   }
 
@@ -242,30 +255,54 @@ export class ProtocolState {
     for (const [k, v] of other.journal) this.journal.set(k, v);
     this.journaledKeys.clear();
     for (const [k, v] of other.journaledKeys) this.journaledKeys.set(k, v);
+    this.sum = other.sum;
   }
 
   position(account: Address, asset: Address): Position | undefined {
     return this.accounts.get(account)?.get(asset);
   }
 
-  /** sha256 over a canonical dump: the same events give the same digest, whatever the process history. */
+  /**
+   * The state's digest: the sum mod 2^256 of sha256 over every item's canonical line (assets, feeds, sequencer,
+   * non-zero positions). The same items give the same digest whatever the process history, and it is kept up to
+   * date in O(1) per change (apply and undo), so every checkpoint can carry it. An integrity check of our own
+   * state, not a commitment against an adversary (sums of hashes are weaker than one hash over a sorted dump).
+   */
   digest(): string {
-    const h = createHash("sha256");
-    const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [k, a] of sorted(this.assets)) {
-      h.update(`A${k}|${a.index}|${a.decimals}|${a.rateModel}|${a.ltvBps}|${a.liquidationThresholdBps}|${a.liquidationBonusBps}|`);
-      h.update(`${a.reserveFactorBps}|${a.liquidityIndex}|${a.borrowIndex}|${a.liquidityRate}|${a.borrowRate}|${a.lastUpdateTimestamp}|`);
-      h.update(`${a.totalScaledCollateral}|${a.totalScaledDebt}|${a.deficit}\n`);
-    }
-    for (const [k, f] of sorted(this.feeds)) h.update(`F${k}|${f.aggregator}|${f.heartbeat}|${f.decimals}\n`);
-    if (this.sequencer) h.update(`S${this.sequencer.feed}|${this.sequencer.gracePeriod}\n`);
-    for (const [acct, positions] of sorted(this.accounts)) {
-      for (const [asset, p] of sorted(positions)) {
-        if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
-        h.update(`P${acct}|${asset}|${p.scaledCollateral}|${p.scaledDebt}\n`);
+    return this.sum.toString(16).padStart(64, "0");
+  }
+
+  /** Recomputes the digest from every item (restore, tests): equal to the running one unless the state is corrupt. */
+  recomputeDigest(): string {
+    let sum = 0n;
+    for (const a of this.assets.keys()) sum += this.itemHash({ kind: "asset", asset: a });
+    for (const f of this.feeds.keys()) sum += this.itemHash({ kind: "feed", asset: f });
+    sum += this.itemHash({ kind: "sequencer" });
+    for (const [account, positions] of this.accounts)
+      for (const asset of positions.keys()) sum += this.itemHash({ kind: "position", account, asset });
+    return BigInt.asUintN(256, sum).toString(16).padStart(64, "0");
+  }
+
+  private itemHash(it: Item): bigint {
+    let line: string | null = null;
+    if (it.kind === "asset") {
+      const a = this.assets.get(it.asset);
+      if (a) {
+        line =
+          `A${it.asset}|${a.index}|${a.decimals}|${a.rateModel}|${a.ltvBps}|${a.liquidationThresholdBps}|${a.liquidationBonusBps}|` +
+          `${a.reserveFactorBps}|${a.liquidityIndex}|${a.borrowIndex}|${a.liquidityRate}|${a.borrowRate}|${a.lastUpdateTimestamp}|` +
+          `${a.totalScaledCollateral}|${a.totalScaledDebt}|${a.deficit}`;
       }
+    } else if (it.kind === "feed") {
+      const f = this.feeds.get(it.asset);
+      if (f) line = `F${it.asset}|${f.aggregator}|${f.heartbeat}|${f.decimals}`;
+    } else if (it.kind === "sequencer") {
+      if (this.sequencer) line = `S${this.sequencer.feed}|${this.sequencer.gracePeriod}`;
+    } else if (it.kind === "position") {
+      const p = this.accounts.get(it.account)?.get(it.asset);
+      if (p && (p.scaledCollateral !== 0n || p.scaledDebt !== 0n)) line = `P${it.account}|${it.asset}|${p.scaledCollateral}|${p.scaledDebt}`;
     }
-    return h.digest("hex");
+    return line === null ? 0n : BigInt(`0x${createHash("sha256").update(line).digest("hex")}`);
   }
 
   // ---- serialisation for checkpoints (bigints as decimal strings) ----
@@ -308,6 +345,18 @@ export class ProtocolState {
   }
 
   private undo(e: UndoEntry): void {
+    const it: Item =
+      e.kind === "position"
+        ? { kind: "position", account: e.account, asset: e.asset }
+        : e.kind === "sequencer"
+          ? { kind: "sequencer" }
+          : { kind: e.kind, asset: e.asset };
+    this.sum -= this.itemHash(it);
+    this.undoEntry(e);
+    this.sum = BigInt.asUintN(256, this.sum + this.itemHash(it));
+  }
+
+  private undoEntry(e: UndoEntry): void {
     switch (e.kind) {
       case "position": {
         const m = this.accounts.get(e.account);
@@ -397,5 +446,43 @@ function keyOf(e: UndoEntry): string {
       return `f:${e.asset}`;
     case "sequencer":
       return "seq";
+  }
+}
+
+/** One item of the digest: an asset, a feed (by asset), the sequencer, or one position. */
+type Item = { kind: "asset" | "feed"; asset: Address } | { kind: "sequencer" } | { kind: "position"; account: Address; asset: Address };
+
+/** The items an event may change. */
+function itemsOf(e: ChainEvent): Item[] {
+  if (e.source === "feed") return [];
+  if (e.source === "oracle") return e.eventName === "FeedSet" ? [{ kind: "feed", asset: e.args.asset }] : [{ kind: "sequencer" }];
+  switch (e.eventName) {
+    case "AssetListed":
+    case "RiskParamsSet":
+    case "RateModelSet":
+    case "ReserveDataUpdated":
+      return [{ kind: "asset", asset: e.args.asset }];
+    case "Deposit":
+    case "Withdraw":
+    case "Borrow":
+    case "Repay":
+    case "BadDebtWrittenOff":
+      return [
+        { kind: "asset", asset: e.args.asset },
+        { kind: "position", account: e.args.account, asset: e.args.asset },
+      ];
+    case "Liquidation":
+      return [
+        { kind: "asset", asset: e.args.debtAsset },
+        { kind: "position", account: e.args.borrower, asset: e.args.debtAsset },
+        ...(e.args.collateralAsset === e.args.debtAsset
+          ? []
+          : [
+              { kind: "asset" as const, asset: e.args.collateralAsset },
+              { kind: "position" as const, account: e.args.borrower, asset: e.args.collateralAsset },
+            ]),
+      ];
+    default:
+      return [];
   }
 }

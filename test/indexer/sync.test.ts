@@ -198,6 +198,42 @@ describe("indexer sync (hardhat node over HTTP)", function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("stores the state digest in every checkpoint and refuses to resume from rows that do not rebuild to it", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mw-sync-digest-"));
+    const head = await node.publicClient.getBlockNumber();
+    let store = await openStore({ dataDir: dir });
+    const first = makeIndexer(node.publicClient, store, d);
+    await first.start();
+    await first.waitForBlock(head);
+    await first.stop();
+    const loaded = await store.loadState();
+    expect(loaded.checkpoint!.digest).to.equal(first.state.digest());
+    expect(loaded.checkpoint!.digest).to.equal((await freshState(node.publicClient, d, first.status.cursor)).digest());
+    // One wei of collateral changed behind marginwatch's back, the checkpoint left as it was.
+    const p = loaded.positions.find((x) => x.scaledCollateral > 0n)!;
+    await store.commitBatch({
+      checkpoint: loaded.checkpoint!,
+      assets: [],
+      feeds: [],
+      positions: [{ ...p, scaledCollateral: p.scaledCollateral + 1n }],
+      liquidations: [],
+      badDebt: [],
+      oracleRounds: [],
+      accountHealth: [],
+    });
+    await store.close();
+
+    store = await openStore({ dataDir: dir });
+    stores.push(store);
+    const second = makeIndexer(node.publicClient, store, d);
+    const refused = await second.start().then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(refused?.message).to.match(/has state digest [0-9a-f]{64}, but its rows rebuild to [0-9a-f]{64}/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it("shrinks its range on provider range errors and survives an RPC outage (unready meanwhile)", async () => {
     const proxy = await startRpcProxy(node.url);
     try {

@@ -7,6 +7,7 @@ import Decimal from "decimal.js";
 import { ConfigError, loadConfig, type AppConfig } from "../common/config";
 import { deployProtocol, type Wallet } from "../common/deploy";
 import { readDeployment, writeDeployment } from "../common/deployment";
+import { UserInputError } from "../common/errors";
 import { HARDHAT_KEYS } from "../common/hardhat-node";
 import { createLogger, startApp, type App } from "./app";
 import { MarketSimulation } from "./simulation";
@@ -248,5 +249,5 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   // Configuration and environment problems are one clear message, not a stack trace.
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`marginwatch: ${msg}\n`);
-  process.exit(e instanceof ConfigError || (e as Error)?.name?.endsWith("ConfigError") ? 2 : 1);
+  process.exit(e instanceof UserInputError ? 2 : 1);
 });

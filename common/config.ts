@@ -2,6 +2,7 @@
 // start-up. A wrong value stops the process with a message naming the variable. Keeper settings live in
 // keeper/config.ts (KEEPER_* variables).
 import { z } from "zod";
+import { UserInputError } from "./errors";
 
 /** Env-friendly boolean: z.coerce.boolean() would read "false" as true, so the words are spelled out. */
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"]).transform((s) => s === "true" || s === "1" || s === "yes")]);
@@ -80,12 +81,8 @@ const appConfigSchema = z.object(ENV_SCHEMA).superRefine((c, ctx) => {
 
 export type AppConfig = z.output<typeof appConfigSchema>;
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+/** An invalid setting (environment or CLI flag): a user-input error, so the CLI exits with code 2. */
+export class ConfigError extends UserInputError {}
 
 /** Reads the variables of ENV_SCHEMA from `env` (empty strings count as unset); `overrides` (CLI flags) win. */
 export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<keyof typeof ENV_SCHEMA, unknown>> = {}): AppConfig {

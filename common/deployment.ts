@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { UserInputError } from "./errors";
 
 const address = z
   .string()
@@ -39,12 +40,7 @@ export function writeDeployment(file: string, d: Deployment): void {
 }
 
 /** A missing or invalid deployment file: a configuration problem (the CLI exits with code 2). */
-export class DeploymentConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DeploymentConfigError";
-  }
-}
+export class DeploymentConfigError extends UserInputError {}
 
 export function readDeployment(file: string): Deployment {
   let raw: unknown;

@@ -1,15 +1,17 @@
 // Checks Redis before anything starts, so a missing Redis is one clear sentence, not a stack trace.
 import { Redis, type RedisOptions } from "ioredis";
+import { MarginwatchError } from "./errors";
 
-export class RedisUnavailableError extends Error {
+export class RedisUnavailableError extends MarginwatchError {
   constructor(url: string, reason: string) {
-    super(
-      `Redis is not reachable at ${redactUrl(url)} (${reason}).\n` +
+    const short = `Redis is not reachable at ${redactUrl(url)} (${reason}).`;
+    super(short, {
+      message:
+        `${short}\n` +
         `  marginwatch needs Redis for its liquidation and alert queues. Start one locally with:\n` +
         `    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no\n` +
         `  or point REDIS_URL at yours (e.g. REDIS_URL=redis://127.0.0.1:6379).`,
-    );
-    this.name = "RedisUnavailableError";
+    });
   }
 }
 

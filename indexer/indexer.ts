@@ -9,7 +9,7 @@ import { EventEmitter } from "node:events";
 import type { PublicClient } from "viem";
 import type { Logger } from "pino";
 import type { Deployment } from "../common/deployment";
-import { errorText, isTransientError, sleep, backoffDelay, retry } from "../common/retry";
+import { errorText, shouldRetry, sleep, backoffDelay, retry } from "../common/retry";
 import type { Address, ChainEvent } from "./state/events";
 import { ProtocolState, StateInvariantError, type StateChange } from "./state/state";
 import type { BadDebtRecord, BatchWrite, BlockRef, Hex, LiquidationRecord, OracleRound, PositionRow, Store } from "./store/types";
@@ -318,7 +318,7 @@ export class Indexer extends EventEmitter {
         return v;
       } catch (e) {
         this.status.rpcError = errorText(e).trim().slice(0, 200);
-        if (!isTransientError(e) || this.abort.signal.aborted) throw e;
+        if (!shouldRetry(e) || this.abort.signal.aborted) throw e;
         if (attempt % 10 === 0) this.deps.logger.warn({ err: this.status.rpcError, attempt: attempt + 1 }, "RPC unreachable; retrying");
         await sleep(backoffDelay(Math.min(attempt, 6), 200, 5_000), this.abort.signal);
       }

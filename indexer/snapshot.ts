@@ -8,6 +8,7 @@
 // so the large structures (state, engine) they see are exactly those of `current`. The small per-block facts are
 // copied into the view itself and are immutable.
 import { EventEmitter } from "node:events";
+import { MarginwatchError } from "../common/errors";
 import type { FeedReading, SequencerStatus } from "./oracle/tracker";
 import type { Address } from "./state/events";
 import type { BlockRef } from "./store/types";
@@ -29,10 +30,9 @@ export interface PublishedView {
 }
 
 /** Thrown by `read()` before the first publication. */
-export class NothingPublishedError extends Error {
+export class NothingPublishedError extends MarginwatchError {
   constructor() {
     super("no block published yet");
-    this.name = "NothingPublishedError";
   }
 }
 

@@ -1,35 +1,23 @@
 // Typed keeper errors and the one place that decides what a failure means: retryable, lost race, or price problem.
-import {
-  BaseError,
-  decodeErrorResult,
-  HttpRequestError,
-  InternalRpcError,
-  LimitExceededRpcError,
-  NonceTooHighError,
-  NonceTooLowError,
-  ResourceUnavailableRpcError,
-  SocketClosedError,
-  TimeoutError,
-  WebSocketRequestError,
-  type Hex,
-} from "viem";
+import { BaseError, decodeErrorResult, NonceTooHighError, NonceTooLowError, type Hex } from "viem";
 import { getNodeError } from "viem/utils";
+import { MarginwatchError, UserInputError } from "../common/errors";
 import { errorsAbi } from "../common/generated/abis";
 import { PRICE_ERRORS } from "../common/price-errors";
-import { errorText, isTransientError } from "../common/retry";
+import { errorText, shouldRetry as shouldRetryRpc } from "../common/retry";
 
-export class KeeperError extends Error {
-  /** one line for logs and outcome rows; never carries a secret */
-  readonly shortMessage: string;
+/** An error of a keeper job. Its `shortMessage` is one line for logs and outcome rows; it never carries a secret. */
+export class KeeperError extends MarginwatchError {
   constructor(shortMessage: string, options?: { cause?: unknown }) {
-    super(shortMessage, options);
-    this.shortMessage = shortMessage;
-    this.name = new.target.name;
+    super(shortMessage, { cause: options?.cause });
   }
 }
 
-/** A setting is missing or invalid; raised at start-up only. */
-export class KeeperConfigError extends KeeperError {}
+/**
+ * A setting is missing or invalid; raised at start-up only, never inside a job. A user-input error (the CLI exits
+ * with code 2), so it extends UserInputError rather than KeeperError; `shouldRetry` still treats it as permanent.
+ */
+export class KeeperConfigError extends UserInputError {}
 
 /** The private key is missing, unreadable or malformed. The message never includes the key. */
 export class PrivateKeyError extends KeeperError {}
@@ -47,31 +35,17 @@ export class ShutdownRequestedError extends KeeperError {}
 export class ApprovalError extends KeeperError {}
 
 /**
- * Ponder-style `shouldRetry`: true for failures that a later attempt can cure (RPC timeouts, refused or dropped
- * connections, rate limits, 5xx, our own transient errors, a nonce error the nonce manager could not cure within
- * its retries); false for everything else (reverts, bad input), which end the job. viem errors are judged by their
- * class and HTTP status only: their messages embed the request body, whose hex would match a text pattern such as
- * "502" by chance.
+ * The keeper's `shouldRetry`: the shared RPC classifier (common/retry.ts: timeouts, refused or dropped connections,
+ * rate limits, 5xx) with the keeper's own rules layered on top: our transient errors (a signer lock held too long, a
+ * nonce used by another process) and a nonce error the nonce manager could not cure within its retries are retried;
+ * our other typed errors and reverts end the job.
  */
 export function shouldRetry(err: unknown): boolean {
   if (err instanceof SignerLockTimeoutError || err instanceof NonceConsumedError) return true;
-  if (err instanceof KeeperError) return false;
+  if (err instanceof MarginwatchError) return false;
   if (isNonceConflict(err)) return true;
-  if (err instanceof BaseError) {
-    if (revertOf(err)) return false;
-    const http = err.walk((e) => e instanceof HttpRequestError) as HttpRequestError | null;
-    if (http) return http.status === undefined || http.status === 408 || http.status === 429 || http.status >= 500;
-    return !!err.walk(
-      (e) =>
-        e instanceof TimeoutError ||
-        e instanceof SocketClosedError ||
-        e instanceof WebSocketRequestError ||
-        e instanceof LimitExceededRpcError ||
-        e instanceof ResourceUnavailableRpcError ||
-        e instanceof InternalRpcError,
-    );
-  }
-  return isTransientError(err);
+  if (revertOf(err)) return false;
+  return shouldRetryRpc(err);
 }
 
 /**
@@ -162,6 +136,6 @@ export { PRICE_ERRORS };
 export function describeError(err: unknown): string {
   const revert = revertOf(err);
   if (revert) return `${revert.name}(${revert.args.map(String).join(", ")})`;
-  if (err instanceof BaseError || err instanceof KeeperError) return err.shortMessage;
+  if (err instanceof BaseError || err instanceof KeeperError || err instanceof KeeperConfigError) return err.shortMessage;
   return err instanceof Error ? err.message : String(err);
 }

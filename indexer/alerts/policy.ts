@@ -1,6 +1,7 @@
 // Alert policy: the pure decision of which health crossings and oracle faults become alerts (de-duplication by
 // stored state, cooldown muting, restart reconciliation). No I/O: the indexer writes the decision into the block's
 // own store transaction (the outbox) and the dispatcher delivers it from there.
+import { MarginwatchError } from "../../common/errors";
 import type { Crossing } from "../health/types";
 import { formatHealthFactor } from "../health/account-view";
 import type { OracleAlert } from "../oracle/tracker";
@@ -59,10 +60,9 @@ export interface AlertDecision {
 }
 
 /** accept() of a decision made before another decision was accepted: it was judged against outdated state. */
-export class StaleAlertDecisionError extends Error {
+export class StaleAlertDecisionError extends MarginwatchError {
   constructor() {
     super("alert decision is stale: another decision was accepted after it was made; decide again");
-    this.name = "StaleAlertDecisionError";
   }
 }
 

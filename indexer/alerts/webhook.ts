@@ -1,6 +1,7 @@
 // Webhook delivery: JSON POST signed with HMAC-SHA256 over "<timestamp>.<body>", so receivers can verify origin
 // and reject replays. Non-2xx and network errors throw (BullMQ retries with backoff).
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { MarginwatchError } from "../../common/errors";
 
 export const SIGNATURE_HEADER = "x-marginwatch-signature";
 export const TIMESTAMP_HEADER = "x-marginwatch-timestamp";
@@ -16,14 +17,13 @@ export function verify(secret: string, timestamp: string, body: string, signatur
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-export class WebhookDeliveryError extends Error {
+export class WebhookDeliveryError extends MarginwatchError {
   constructor(
     readonly url: string,
     readonly status: number | null,
     reason: string,
   ) {
     super(`webhook ${redactQuery(url)} failed: ${reason}`);
-    this.name = "WebhookDeliveryError";
   }
 }
 

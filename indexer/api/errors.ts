@@ -1,6 +1,7 @@
 // API errors: typed classes carrying an HTTP status and a stable code, and the handlers that turn every failure
 // (ours, fastify's own, or an unexpected throw) into the one JSON error shape `{ error, message }`.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { MarginwatchError } from "../../common/errors";
 
 export interface ErrorBody {
   /** stable machine code, e.g. "bad_request", "not_found" */
@@ -9,28 +10,25 @@ export interface ErrorBody {
   message: string;
 }
 
-export class ApiError extends Error {
+export class ApiError extends MarginwatchError {
   constructor(
     readonly statusCode: number,
     readonly code: string,
     message: string,
   ) {
     super(message);
-    this.name = "ApiError";
   }
 }
 
 export class BadRequestError extends ApiError {
   constructor(message: string) {
     super(400, "bad_request", message);
-    this.name = "BadRequestError";
   }
 }
 
 export class NotFoundError extends ApiError {
   constructor(message: string) {
     super(404, "not_found", message);
-    this.name = "NotFoundError";
   }
 }
 
@@ -38,7 +36,6 @@ export class NotFoundError extends ApiError {
 export class NotReadyError extends ApiError {
   constructor(message: string) {
     super(503, "not_ready", message);
-    this.name = "NotReadyError";
   }
 }
 

@@ -2,18 +2,14 @@
 // pool's own views at the block each card names, and compares HF, collateral and debt to the wei.
 import { createPublicClient, http, type Hex, type PublicClient } from "viem";
 import type { Deployment } from "../../common/deployment";
+import { UserInputError } from "../../common/errors";
 import type { AccountStatus } from "../health/types";
 import type { Address } from "../state/events";
 import { compareAccount, type AuditFigures, type FieldDiff } from "./compare";
 import { readPoolViews, type RpcRequester } from "./pool-views";
 
 /** Bad arguments, or the API / RPC cannot be used: the CLI exits 2 with this message. */
-export class VerifyInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "VerifyInputError";
-  }
-}
+export class VerifyInputError extends UserInputError {}
 
 export interface VerifyOptions {
   apiUrl: string;

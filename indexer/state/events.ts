@@ -1,5 +1,6 @@
 // Decodes raw logs of the pool, the oracle and the feeds into a typed union the state applies in order.
 import { decodeEventLog, type Log } from "viem";
+import { MarginwatchError } from "../../common/errors";
 import { emittingAggregatorAbi, marginPoolAbi, priceOracleAbi } from "../../common/generated/abis";
 
 export type Address = `0x${string}`;
@@ -63,15 +64,12 @@ const POOL_EVENTS = new Set([
 ]);
 
 /** Thrown for a log that claims to come from a watched contract but does not decode: logged, then skipped. */
-export class MalformedLogError extends Error {
-  readonly shortMessage: string;
+export class MalformedLogError extends MarginwatchError {
   constructor(
     readonly log: Pick<Log, "address" | "blockNumber" | "logIndex" | "transactionHash">,
     reason: string,
   ) {
-    super(`malformed log from ${log.address} at block ${log.blockNumber} index ${log.logIndex}: ${reason}`);
-    this.name = "MalformedLogError";
-    this.shortMessage = `malformed log: ${reason}`;
+    super(`malformed log: ${reason}`, { message: `malformed log from ${log.address} at block ${log.blockNumber} index ${log.logIndex}: ${reason}` });
   }
 }
 

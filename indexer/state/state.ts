@@ -1,6 +1,7 @@
 // Protocol state rebuilt from events alone: assets (risk params, indexes, rates, totals), feeds, positions.
 // Pure and deterministic (no I/O). Every mutation of an unfinalised block is journaled so a reorg can undo it.
 import { createHash } from "node:crypto";
+import { MarginwatchError } from "../../common/errors";
 import type { Address, ChainEvent } from "./events";
 
 export interface AssetState {
@@ -56,12 +57,7 @@ type UndoEntry =
   | { kind: "sequencer"; prev: SequencerConfig | null };
 
 /** Thrown when an event contradicts the state (e.g. a burn larger than the balance): the log stream is wrong. */
-export class StateInvariantError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StateInvariantError";
-  }
-}
+export class StateInvariantError extends MarginwatchError {}
 
 export class ProtocolState {
   readonly assets = new Map<Address, AssetState>();

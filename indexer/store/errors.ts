@@ -1,44 +1,29 @@
 // Typed errors of the store: connection, write and query failures carry what an operator needs to act.
+import { MarginwatchError } from "../../common/errors";
 
 /** The database cannot be reached or opened; retrying with the same settings will usually fail again. */
-export class StoreConnectionError extends Error {
-  readonly shortMessage: string;
+export class StoreConnectionError extends MarginwatchError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "StoreConnectionError";
-    this.shortMessage = message;
+    super(message, { cause: options?.cause });
   }
 }
 
 /** A batch or record was refused; the transaction was rolled back, nothing of it is stored. */
-export class StoreWriteError extends Error {
-  readonly shortMessage: string;
+export class StoreWriteError extends MarginwatchError {
   /** the SQLSTATE of the underlying database error, e.g. 23514 for a check violation */
   readonly code: string | undefined;
   constructor(what: string, cause: unknown) {
     const reason = errorMessage(cause);
-    super(`${what} failed: ${reason}`, { cause });
-    this.name = "StoreWriteError";
-    this.shortMessage = reason;
+    super(reason, { message: `${what} failed: ${reason}`, cause });
     this.code = typeof (cause as { code?: unknown })?.code === "string" ? (cause as { code: string }).code : undefined;
   }
 }
 
 /** A query argument is out of range (bad paging, malformed address): the caller's mistake, not the database's. */
-export class StoreQueryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StoreQueryError";
-  }
-}
+export class StoreQueryError extends MarginwatchError {}
 
 /** A value read back has an unexpected type: the driver's type parsers are misconfigured. */
-export class StoreDecodeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StoreDecodeError";
-  }
-}
+export class StoreDecodeError extends MarginwatchError {}
 
 /** Node 20 reports a refused dual-stack connect as an AggregateError with an empty message. */
 export function errorMessage(e: unknown): string {
@@ -51,9 +36,8 @@ export function errorMessage(e: unknown): string {
 }
 
 /** The database was migrated by a newer marginwatch, or a migration failed. */
-export class StoreSchemaError extends Error {
+export class StoreSchemaError extends MarginwatchError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "StoreSchemaError";
+    super(message, { cause: options?.cause });
   }
 }

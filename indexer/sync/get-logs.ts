@@ -1,7 +1,7 @@
 // eth_getLogs over a block range for the watched contracts, decoded and ordered, with adaptive range sizing.
 import type { Log, PublicClient } from "viem";
 import { decodeLog, type Address, type ChainEvent } from "../state/events";
-import { backoffDelay, errorText, isRangeTooLargeError, isTransientError, sleep } from "../../common/retry";
+import { backoffDelay, isRangeTooLargeError, isTimeoutError, shouldRetry, sleep } from "../../common/retry";
 import type { AdaptiveRange } from "./adaptive-range";
 
 export interface WatchedContracts {
@@ -65,9 +65,9 @@ export async function getLogsAdaptive(
     } catch (e) {
       if (signal?.aborted) throw e;
       // A timeout on a big range is treated like a range error: ask for less.
-      const tooBig = isRangeTooLargeError(e) || /timed? ?out/i.test(errorText(e));
+      const tooBig = isRangeTooLargeError(e) || isTimeoutError(e);
       if (tooBig && range.shrink()) continue;
-      if (!tooBig && !isTransientError(e)) throw e;
+      if (!tooBig && !shouldRetry(e)) throw e;
       attempt++;
       onRetry?.(e, attempt);
       await sleep(backoffDelay(attempt, 200, 5_000), signal);

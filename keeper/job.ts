@@ -1,7 +1,7 @@
 // The liquidation job: its deterministic id, its data (public facts only, never a secret) and its result.
 import { z } from "zod";
 import type { Hex } from "viem";
-import type { KeeperOutcomeKind } from "../indexer/store/types";
+import type { KeeperOutcomeKind } from "./outcome-types";
 
 export type Address = `0x${string}`;
 

@@ -6,7 +6,7 @@ import { erc20Abi, type LocalAccount } from "viem";
 import type { Logger } from "pino";
 import { marginPoolAbi, priceOracleAbi } from "../common/generated/abis";
 import { parseUnitsExact } from "../common/units";
-import type { Store } from "../indexer/store/types";
+import type { OutcomeRecorder } from "./outcome-types";
 import { ensureApprovals } from "./approvals";
 import { BalanceLedger } from "./balance-ledger";
 import type { SnapshotReader } from "./chain/account-snapshot";
@@ -24,7 +24,8 @@ export interface KeeperDeps {
   publicClient: KeeperPublicClient;
   /** must carry a local account (privateKeyToAccount): the keeper signs raw transactions itself */
   walletClient: KeeperWalletClient;
-  store: Store;
+  /** where outcome rows are recorded (the indexer's store in `start` and `keeper`) */
+  store: OutcomeRecorder;
   /** ioredis options for BullMQ and the signer lock */
   connection: RedisOptions;
   logger: Logger;

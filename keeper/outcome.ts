@@ -1,6 +1,6 @@
 // Outcome rows: one per finished job attempt, written to the Store and mirrored in the job's return value.
 import type { Hex } from "viem";
-import type { KeeperOutcome, KeeperOutcomeKind, Store } from "../indexer/store/types";
+import type { KeeperOutcome, KeeperOutcomeKind, OutcomeRecorder } from "./outcome-types";
 import type { Address, LiquidationJobResult } from "./job";
 
 /**
@@ -22,7 +22,7 @@ export interface OutcomeFields {
 }
 
 /** Writes the outcome row and returns the job result built from the same fields. */
-export async function recordOutcome(store: Store, jobId: string, account: Address, f: OutcomeFields): Promise<LiquidationJobResult> {
+export async function recordOutcome(store: OutcomeRecorder, jobId: string, account: Address, f: OutcomeFields): Promise<LiquidationJobResult> {
   const row: KeeperOutcome = {
     jobId,
     account,

@@ -4,7 +4,7 @@ import { encodeFunctionData, parseEventLogs } from "viem";
 import type { Logger } from "pino";
 import { marginPoolAbi } from "../common/generated/abis";
 import { MAX_UINT256, mulDivDown, mulDivUp, WAD } from "../common/math";
-import type { Store } from "../indexer/store/types";
+import type { OutcomeRecorder } from "./outcome-types";
 import type { BalanceLedger } from "./balance-ledger";
 import { readAccountSnapshot, readHealthFactor, type AccountSnapshot, type SnapshotReader } from "./chain/account-snapshot";
 import { describeError, LOST_RACE_ERRORS, PRICE_ERRORS, revertOf, shouldRetry, ShutdownRequestedError } from "./errors";
@@ -28,7 +28,8 @@ export interface ProcessorOptions {
   reader: SnapshotReader;
   keeper: Address;
   sender: TransactionSender;
-  store: Store;
+  /** where outcome rows are recorded (the indexer's store in `start` and `keeper`) */
+  store: OutcomeRecorder;
   logger: Logger;
   ledger: BalanceLedger;
   /** Chainlink aggregator of the native token (gas) price */

@@ -1,7 +1,6 @@
 // The account card (GET /v1/accounts/:address): the engine's exact AccountHealth turned into JSON with
 // formatUserSummary's field names, per-asset symbols and amounts, liquidation prices and what-if shocks.
-import { WAD } from "../../common/math";
-import { ExactContext, formatHealthFactor, shockPrice } from "../health";
+import { ExactContext, formatHealthFactor, shockPrice, statusOf } from "../health";
 import type { AccountHealth, AccountStatus, Address, HealthEngine, HealthEngineOptions } from "../health";
 import { thresholdsFrom } from "../health/thresholds";
 import type { ApiContext } from "./context";
@@ -34,11 +33,7 @@ export function whatIf(health: HealthEngine, account: Address, now: bigint, warn
     const r = ctx.account(account, override);
     const unknown = r.hasDebt && r.unknownAssets.length > 0;
     const hf = unknown ? null : r.data.healthFactor;
-    let status: AccountStatus = "healthy";
-    if (hf === null) status = "unknown";
-    else if (hf < WAD) status = "liquidatable";
-    else if (warningAt !== null && hf < warningAt) status = "warning";
-    return { shock, healthFactor: formatHealthFactor(hf), healthFactorWad: hf === null ? null : hf.toString(), status };
+    return { shock, healthFactor: formatHealthFactor(hf), healthFactorWad: hf === null ? null : hf.toString(), status: statusOf(hf, warningAt) };
   });
 }
 

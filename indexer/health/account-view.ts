@@ -4,7 +4,8 @@ import Decimal from "decimal.js";
 import { MAX_UINT256, rayMulDown, rayMulUp, collateralValue, debtValue, WAD } from "../../common/math";
 import { exactFromPositions, type ExactPosition } from "./exact";
 import { liquidationPrice } from "./liquidation-price";
-import type { AccountHealth, AccountStatus, Address, LiquidationPrice, PositionHealth } from "./types";
+import { statusOf } from "./status";
+import type { AccountHealth, Address, LiquidationPrice, PositionHealth } from "./types";
 
 const usd = (base: bigint): string => new Decimal(base.toString()).div(1e8).toFixed(2, Decimal.ROUND_DOWN);
 
@@ -31,10 +32,7 @@ export function buildAccountHealth(i: AccountViewInput): AccountHealth {
   const d = r.data;
   const unknown = r.hasDebt && r.unknownAssets.length > 0;
   const healthFactor = unknown ? null : d.healthFactor;
-  let status: AccountStatus = "healthy";
-  if (unknown) status = "unknown";
-  else if (d.healthFactor < WAD) status = "liquidatable";
-  else if (i.warningAt !== null && d.healthFactor < i.warningAt) status = "warning";
+  const status = statusOf(healthFactor, i.warningAt);
 
   const positions: PositionHealth[] = sorted.map((p) => {
     const collateralBase = p.scaledCollateral === 0n ? 0n : collateralValue(p);

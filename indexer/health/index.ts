@@ -4,5 +4,6 @@ export { buildAccountHealth, formatHealthFactor } from "./account-view";
 export { ExactContext, exactFromPositions, isLiquidatable } from "./exact";
 export { liquidationPrice } from "./liquidation-price";
 export { shockPrice } from "./stress";
+export { statusOf } from "./status";
 export { buildSyntheticPopulation, feedPrices, seededRandom } from "./synthetic";
 export type * from "./types";

@@ -1,5 +1,6 @@
 // The storage contract shared by the PGlite and PostgreSQL back-ends (same SQL on both).
 import type { Alert, AlertStateRow } from "../alerts/types";
+import type { KeeperOutcome, KeeperOutcomeKind } from "../../keeper/outcome-types";
 import type { Address } from "../state/events";
 import type { AssetState, FeedConfig, Position, SequencerConfig } from "../state/state";
 
@@ -80,32 +81,8 @@ export interface AccountHealthRow {
   blockNumber: bigint;
 }
 
-/** "price-unavailable": the protocol could not price an asset (stale/invalid feed, sequencer); nothing was sent. */
-export type KeeperOutcomeKind =
-  | "liquidated"
-  | "skipped-unprofitable"
-  | "already-healthy"
-  | "lost-race"
-  | "reverted"
-  | "failed"
-  | "dry-run"
-  | "price-unavailable";
-
-export interface KeeperOutcome {
-  jobId: string;
-  account: Address;
-  outcome: KeeperOutcomeKind;
-  collateralAsset: Address | null;
-  debtAsset: Address | null;
-  repayAmount: bigint | null;
-  /** estimated profit in USD (8 decimals), bonus value minus gas */
-  expectedProfitBase: bigint | null;
-  transactionHash: Hex | null;
-  blockNumber: bigint | null;
-  gasUsed: bigint | null;
-  reason: string | null;
-  createdAt: Date;
-}
+// The keeper owns its outcome rows (keeper/outcome-types.ts); the store implements its OutcomeRecorder.
+export type { KeeperOutcome, KeeperOutcomeKind } from "../../keeper/outcome-types";
 
 export interface RiskSnapshot {
   blockNumber: bigint;

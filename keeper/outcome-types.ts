@@ -1,0 +1,34 @@
+// What the keeper records about every finished job, and the one thing it needs from a store to record it. The keeper
+// owns these types; the indexer's store implements OutcomeRecorder (and lists the rows for the API).
+
+/** "price-unavailable": the protocol could not price an asset (stale/invalid feed, sequencer); nothing was sent. */
+export type KeeperOutcomeKind =
+  | "liquidated"
+  | "skipped-unprofitable"
+  | "already-healthy"
+  | "lost-race"
+  | "reverted"
+  | "failed"
+  | "dry-run"
+  | "price-unavailable";
+
+export interface KeeperOutcome {
+  jobId: string;
+  account: `0x${string}`;
+  outcome: KeeperOutcomeKind;
+  collateralAsset: `0x${string}` | null;
+  debtAsset: `0x${string}` | null;
+  repayAmount: bigint | null;
+  /** estimated profit in USD (8 decimals), bonus value minus gas */
+  expectedProfitBase: bigint | null;
+  transactionHash: `0x${string}` | null;
+  blockNumber: bigint | null;
+  gasUsed: bigint | null;
+  reason: string | null;
+  createdAt: Date;
+}
+
+/** Where outcome rows go: the only store access the liquidation pipeline has. */
+export interface OutcomeRecorder {
+  recordKeeperOutcome(o: KeeperOutcome): Promise<void>;
+}

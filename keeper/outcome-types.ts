@@ -1,16 +1,19 @@
 // What the keeper records about every finished job, and the one thing it needs from a store to record it. The keeper
 // owns these types; the indexer's store implements OutcomeRecorder (and lists the rows for the API).
 
-/** "price-unavailable": the protocol could not price an asset (stale/invalid feed, sequencer); nothing was sent. */
-export type KeeperOutcomeKind =
-  | "liquidated"
-  | "skipped-unprofitable"
-  | "already-healthy"
-  | "lost-race"
-  | "reverted"
-  | "failed"
-  | "dry-run"
-  | "price-unavailable";
+/** Every outcome a job can end with ("price-unavailable": the protocol could not price an asset; nothing was sent). */
+export const KEEPER_OUTCOMES = [
+  "liquidated",
+  "skipped-unprofitable",
+  "already-healthy",
+  "lost-race",
+  "reverted",
+  "failed",
+  "dry-run",
+  "price-unavailable",
+] as const;
+
+export type KeeperOutcomeKind = (typeof KEEPER_OUTCOMES)[number];
 
 export interface KeeperOutcome {
   jobId: string;

@@ -1,4 +1,5 @@
 // The Store written once on top of the Db adapter: batched writes in one transaction, exact bigint round trips.
+import { KEEPER_OUTCOMES } from "../../keeper/outcome-types";
 import type { Address } from "../state/events";
 import type { AssetState, FeedConfig, SequencerConfig } from "../state/state";
 import { SCHEMA_NAME, type Db, type SqlExecutor, type SqlParam } from "./db";
@@ -36,16 +37,6 @@ export const WRITE_CHUNK = 5_000;
 export const MAX_PAGE = 10_000;
 
 const HEALTH_STATUSES: readonly AccountHealthRow["status"][] = ["healthy", "warning", "liquidatable", "unknown"];
-const OUTCOMES: readonly KeeperOutcomeKind[] = [
-  "liquidated",
-  "skipped-unprofitable",
-  "already-healthy",
-  "lost-race",
-  "reverted",
-  "failed",
-  "dry-run",
-  "price-unavailable",
-];
 
 // ---- codecs: bigint ⇄ decimal string, never through a JS number ----
 
@@ -588,8 +579,8 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
         where.push(`account = $${params.length}`);
       }
       if (page.outcome !== undefined) {
-        if (!OUTCOMES.includes(page.outcome))
-          throw new StoreQueryError(`unknown keeper outcome "${page.outcome}": use one of ${OUTCOMES.join(", ")}`);
+        if (!KEEPER_OUTCOMES.includes(page.outcome))
+          throw new StoreQueryError(`unknown keeper outcome "${page.outcome}": use one of ${KEEPER_OUTCOMES.join(", ")}`);
         params.push(page.outcome);
         where.push(`outcome = $${params.length}`);
       }

@@ -1,22 +1,12 @@
 // GET /v1/liquidations (liquidation history from the store) and GET /v1/keeper/outcomes (what the keeper did).
 import type { FastifyInstance } from "fastify";
+import { KEEPER_OUTCOMES } from "../../../keeper/outcome-types";
 import type { KeeperOutcomeKind } from "../../store/types";
 import { decimalsOf, symbolOf } from "../context";
 import { amount } from "../format";
 import { checkPaging, decodeOffsetCursor, encodeOffsetCursor, parseAddress } from "../params";
 import { addressSchema, errorResponses, pagingProps, stampProps } from "../schemas";
 import type { ApiServices } from "../services";
-
-export const KEEPER_OUTCOMES: readonly KeeperOutcomeKind[] = [
-  "liquidated",
-  "skipped-unprofitable",
-  "already-healthy",
-  "lost-race",
-  "reverted",
-  "failed",
-  "dry-run",
-  "price-unavailable",
-];
 
 interface PageQuery {
   account?: string;

@@ -2,6 +2,7 @@
 // one batched round trip (2 eth_calls per account), each answer classified as a value, a price refusal (the pool
 // cannot price a held asset at that block), another revert, or an RPC failure.
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, numberToHex, type Hex } from "viem";
+import type { AccountData } from "../../common/math";
 import { PRICE_ERRORS } from "../../common/price-errors";
 import { errorsAbi, marginPoolAbi } from "../../common/generated/abis";
 import { errorText } from "../../common/retry";
@@ -20,14 +21,8 @@ export type BlockSelector = { blockHash: Hex } | { blockNumber: bigint };
 
 export { PRICE_ERRORS };
 
-export interface PoolAccountData {
-  totalCollateralBase: bigint;
-  totalDebtBase: bigint;
-  availableBorrowsBase: bigint;
-  currentLiquidationThresholdBps: bigint;
-  ltvBps: bigint;
-  healthFactor: bigint;
-}
+/** MarginPool.getAccountData's struct: the account data marginwatch computes, without its own intermediate sums. */
+export type PoolAccountData = Omit<AccountData, "borrowLimitBase" | "weightedThresholdBase">;
 
 export type PoolAnswer<T> =
   | { kind: "value"; value: T }

@@ -213,12 +213,14 @@ export class Indexer extends EventEmitter {
     if (this.status.phase !== "failed") this.status.phase = "stopped";
   }
 
-  /** Resolves once the cursor has reached the head seen at call time (tests, `start`). */
+  /** Resolves once block `target` (or a later one) is published: fully applied, priced, evaluated and committed. */
   async waitForBlock(target: bigint, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.status.cursor < target) {
+    // The published view, not the cursor: a restored checkpoint sets the cursor before its block is re-published.
+    const at = () => this.snapshots.current?.block.number ?? -1n;
+    while (at() < target) {
       if (this.status.fatalError) throw new Error(this.status.fatalError);
-      if (Date.now() > deadline) throw new Error(`indexer did not reach block ${target} in ${timeoutMs} ms (at ${this.status.cursor})`);
+      if (Date.now() > deadline) throw new Error(`indexer did not publish block ${target} in ${timeoutMs} ms (at ${at()})`);
       await sleep(25);
     }
   }

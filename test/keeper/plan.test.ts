@@ -63,7 +63,8 @@ describe("keeper: liquidation sizing equals the pool's", function () {
   it("50% close factor (HF 0.9975): every pair matches the pool to the wei, and the WBTC/USDC pair has the best bonus", async () => {
     await setPrice(chain.ctx, "WETH", "2000"); // (16500 + 23400) / 40000
     const s = await snapshotNow();
-    expect(s.healthFactor).to.equal(997_500_000_000_000_000n);
+    // 0.9975 at the borrows' own second, a hair less after each second of interest (a loaded machine takes some).
+    expect(s.healthFactor <= 997_500_000_000_000_000n && s.healthFactor > 997_400_000_000_000_000n, String(s.healthFactor)).to.equal(true);
     const plans = planPairs(s);
     expect(plans.length).to.equal(4);
     for (const p of plans) {

@@ -2,10 +2,11 @@
 // (automine off, node-signed transactions in JSON-RPC batches, one evm_mine per block) of borrowers and suppliers.
 import fs from "node:fs";
 import { concat, encodeFunctionData, getContractAddress, keccak256, pad, parseUnits, toHex, type Hex } from "viem";
-import { deployContract, deployProtocol } from "../common/deploy";
+import { deployContract } from "../common/wallet";
+import { deployProtocol } from "../protocols/marginpool/deploy";
 import type { Deployment, Hex20 } from "../common/deployment";
-import { assetOf, type ChainContext } from "../common/actions";
-import { emittingAggregatorAbi, mockV3AggregatorAbi } from "../common/generated/abis";
+import { assetOf, type ChainContext } from "../protocols/marginpool/actions";
+import { emittingAggregatorAbi, mockV3AggregatorAbi } from "../protocols/marginpool/generated/abis";
 import { batcherAbi, batcherBytecode } from "./batcher";
 import { startHardhatNode, type NodeHandle } from "../common/hardhat-node";
 

@@ -1,5 +1,6 @@
 // marginwatch's indexer + health engine following a bench chain over a counting transport, wired as `npm start`
 // wires them (in-memory PGlite store), with per-block arrival times for latency figures.
+import { marginpool } from "../protocols/marginpool";
 import pino from "pino";
 import type { PublicClient } from "viem";
 import { Indexer, type BlockProcessed } from "../indexer/indexer";
@@ -52,7 +53,7 @@ export async function startFollower(
     store,
     deployment: chain.d,
     logger: silent,
-    createHealth: (state) => (health = new HealthEngine(state)),
+    createHealth: (state) => (health = new HealthEngine(state, marginpool.math)),
     config: { finalityDepth: opts.finalityDepth ?? 12, pollIntervalMs, stallTimeoutMs: 600_000, progress: false },
   });
   const seen = new Map<bigint, SeenBlock>();

@@ -1,6 +1,7 @@
 // Health engine at scale, on a synthetic population (no chain): build time, memory per account, price update →
 // updated liquidatable set (p50/p99), full recompute, and the same work done by exact bigint math alone.
 // Each size runs in its own child process (`node --expose-gc`), so heap deltas after GC belong to that size only.
+import { marginpool } from "../protocols/marginpool";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { HealthEngine } from "../indexer/health/engine";
@@ -74,7 +75,7 @@ function measure(o: HealthBenchOptions): void {
   note(`health ${n}: population built in ${Math.round(populationMs)} ms`);
 
   t = performance.now();
-  const engine = new HealthEngine(pop.state);
+  const engine = new HealthEngine(pop.state, marginpool.math);
   feedPrices(pop, engine);
   let now = pop.now;
   let block = 1n;
@@ -177,7 +178,7 @@ function measure(o: HealthBenchOptions): void {
     now += 12n;
     const start = performance.now();
     setPrice(m.asset, m.factor);
-    const ctx = new ExactContext(pop.state, priceOf, now);
+    const ctx = new ExactContext(pop.state, priceOf, now, marginpool.math);
     let liq = 0;
     for (const account of holders.get(m.asset) ?? []) if (isLiquidatable(ctx.account(account).data)) liq++;
     exactMoveTimes.push(performance.now() - start);
@@ -192,7 +193,7 @@ function measure(o: HealthBenchOptions): void {
   // Engine and brute force at the same moment: the engine's set must equal the exact scan's.
   engine.evaluate(now, ++block);
   const start = performance.now();
-  const ctx = new ExactContext(pop.state, priceOf, now);
+  const ctx = new ExactContext(pop.state, priceOf, now, marginpool.math);
   const brute = new Set<Address>();
   for (const account of pop.state.accounts.keys()) if (isLiquidatable(ctx.account(account).data)) brute.add(account);
   const fullExactMs = performance.now() - start;

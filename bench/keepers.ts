@@ -6,7 +6,7 @@ import { createPublicClient, createWalletClient, http, parseUnits, toHex, type H
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import type { Hex20 } from "../common/deployment";
-import { testTokenAbi } from "../common/generated/abis";
+import { testTokenAbi } from "../protocols/marginpool/generated/abis";
 import { openStore, MEMORY } from "../indexer/store";
 import type { Store } from "../indexer/store/types";
 import { createKeeper, type Keeper } from "../keeper/keeper";

@@ -5,7 +5,7 @@
 //
 // One request in flight on purpose: the hardhat node keeps every call's execution trace until its HTTP response
 // is sent, so thousands of calls in concurrent batches hold gigabytes at once (see bench/chain.ts).
-import { marginPoolAbi } from "../common/generated/abis";
+import { marginPoolAbi } from "../protocols/marginpool/generated/abis";
 import { WAD } from "../common/math";
 import type { Hex20 } from "../common/deployment";
 import { sendPrice, type BenchChain } from "./chain";

@@ -1,7 +1,7 @@
 // The on-chain borrower population shared by the latency and naive-keeper runs: a fixed band of 50 accounts just
 // above HF 1 (the ones price drops liquidate, round by round) and a healthy bulk spread over two collaterals and
 // two debts, so one WETH move touches ~70% of all accounts.
-import { rng } from "../common/actions";
+import { seededRandom as rng } from "../common/random";
 import type { BorrowerSpec } from "./chain";
 
 /** Edge accounts: WETH collateral, USDC debt, HF evenly spread over [EDGE_LOW, EDGE_LOW + EDGE_SPAN). */

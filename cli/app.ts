@@ -9,7 +9,8 @@ import type { FastifyInstance } from "fastify";
 import { Queue } from "bullmq";
 import type { AppConfig } from "../common/config";
 import { readDeployment, writeDeployment, type Deployment } from "../common/deployment";
-import { deployProtocol } from "../common/deploy";
+import { DEFAULT_PROTOCOL, protocolNamed, protocolOf } from "../protocols";
+import type { MarketSimulation, ProtocolAdapter } from "../protocols/types";
 import { startHardhatNode, HARDHAT_KEYS, type NodeHandle } from "../common/hardhat-node";
 import { Indexer, type BlockProcessed } from "../indexer/indexer";
 import { HealthEngine } from "../indexer/health";
@@ -24,7 +25,6 @@ import { createKeeper, keeperConfigFromEnv, loadPrivateKey, type Keeper } from "
 import type { Opportunity } from "../keeper/producer";
 import { redisOptionsFromUrl } from "../keeper/main";
 import { REDACTED_PATHS } from "../keeper/logger";
-import { MarketSimulation } from "./simulation";
 import { checkRedis } from "../common/redis-check";
 import { Auditor } from "../indexer/audit"; // ---- auditor
 
@@ -76,19 +76,22 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     let node: NodeHandle | null = null;
     let client: PublicClient;
     let deployment: Deployment;
+    let protocol: ProtocolAdapter;
     if (embedded) {
+      protocol = protocolNamed(config.PROTOCOL ?? DEFAULT_PROTOCOL);
       logger.info({ port: config.CHAIN_PORT }, "no RPC_URL: starting an embedded Hardhat chain");
       node = await startHardhatNode(config.CHAIN_PORT);
       cleanups.push(() => node!.stop());
       client = node.publicClient;
-      deployment = await deployProtocol({ publicClient: client, walletClient: node.wallet(0) });
+      deployment = await protocol.dev.deploy({ publicClient: client, walletClient: node.wallet(0) });
       const file = path.join(config.DATA_DIR, "embedded", "deployment.json");
       writeDeployment(file, deployment);
-      logger.info({ pool: deployment.pool, file }, "protocol deployed on the embedded chain");
+      logger.info({ protocol: protocol.name, pool: deployment.pool, file }, "market deployed on the embedded chain");
       // Keep time moving between transactions, as a real chain does.
       await node.rpc("evm_setIntervalMining", [1000]);
     } else {
       deployment = readDeployment(config.DEPLOYMENT_FILE!);
+      protocol = protocolOf(deployment);
       client = createPublicClient({ transport: http(config.RPC_URL, { batch: true, retryCount: 0, timeout: 10_000 }), cacheTime: 0 }) as PublicClient;
     }
 
@@ -128,7 +131,8 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
       deployment,
       logger: logger.child({ component: "indexer" }),
       oracle,
-      createHealth: (state) => (health = new HealthEngine(state, healthOptions)),
+      protocol,
+      createHealth: (state) => (health = new HealthEngine(state, protocol.math, healthOptions)),
       onStep: alertStepHook({ policy, dispatcher: alerts, health: () => health, oracle }),
       config: {
         finalityDepth: config.FINALITY_DEPTH ?? (embedded ? 2 : 12),
@@ -143,6 +147,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
       const keeperEnv = embedded && !env.KEEPER_PRIVATE_KEY && !env.KEEPER_PRIVATE_KEY_FILE ? { ...env, KEEPER_PRIVATE_KEY: HARDHAT_KEYS[1] } : env;
       const keeperConfig = keeperConfigFromEnv(keeperEnv, {
         pool: deployment.pool,
+        protocol: protocol.name,
         prefix,
         ...(embedded ? { replaceAfterMs: 5_000, pollIntervalMs: 100 } : {}),
       });
@@ -164,7 +169,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     // ---- simulation (embedded): seed before indexing so `start` shows a populated market
     let simulation: MarketSimulation | null = null;
     if (embedded && (opts.simulate ?? true)) {
-      simulation = new MarketSimulation({
+      simulation = protocol.dev.simulation({
         url: node!.url,
         publicClient: client,
         deployment,
@@ -232,7 +237,8 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
             indexer,
             health,
             client,
-            pool: deployment.pool,
+            deployment,
+            protocol,
             registry,
             logger: logger.child({ component: "auditor" }),
             samplePerBlock: config.AUDIT_SAMPLE_PER_BLOCK,

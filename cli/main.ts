@@ -5,12 +5,12 @@ import { createPublicClient, createWalletClient, http, type PublicClient } from 
 import { privateKeyToAccount } from "viem/accounts";
 import Decimal from "decimal.js";
 import { ConfigError, loadConfig, type AppConfig } from "../common/config";
-import { deployProtocol, type Wallet } from "../common/deploy";
+import type { Wallet } from "../common/wallet";
+import { DEFAULT_PROTOCOL, protocolNamed, protocolOf } from "../protocols";
 import { readDeployment, writeDeployment } from "../common/deployment";
 import { UserInputError } from "../common/errors";
 import { HARDHAT_KEYS } from "../common/hardhat-node";
 import { createLogger, startApp, type App } from "./app";
-import { MarketSimulation } from "./simulation";
 import { runKeeper, stopOnSignals } from "../keeper/main";
 import { loadPrivateKey } from "../keeper/private-key";
 import { formatReport, verify, VerifyInputError, type VerifyReport } from "../indexer/audit/verify";
@@ -26,6 +26,7 @@ function runtimeFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option("--rpc-url <url>", "JSON-RPC endpoint (env RPC_URL); omit for the embedded chain"))
     .addOption(new Option("--deployment <file>", "deployment JSON (env DEPLOYMENT_FILE)"))
+    .addOption(new Option("--protocol <name>", "embedded chain: the market to deploy (env PROTOCOL; default marginpool)"))
     .addOption(new Option("--database-url <url>", "PostgreSQL URL (env DATABASE_URL); omit for PGlite"))
     .addOption(new Option("--data-dir <dir>", "data folder (env DATA_DIR)"))
     .addOption(new Option("--redis-url <url>", "Redis URL (env REDIS_URL)"))
@@ -41,6 +42,7 @@ function configFrom(flags: Record<string, string | undefined>): AppConfig {
   return loadConfig(process.env, {
     RPC_URL: flags.rpcUrl,
     DEPLOYMENT_FILE: flags.deployment,
+    PROTOCOL: flags.protocol,
     DATABASE_URL: flags.databaseUrl,
     DATA_DIR: flags.dataDir,
     REDIS_URL: flags.redisUrl,
@@ -97,11 +99,12 @@ program
 
 program
   .command("deploy")
-  .description("deploy MarginPool with the default market and write the deployment file")
+  .description("deploy a dev market (--protocol, default the project's own pool) and write the deployment file")
   .requiredOption("--rpc-url <url>", "JSON-RPC endpoint", process.env.RPC_URL)
   .option("--out <file>", "deployment file to write", process.env.DEPLOYMENT_FILE ?? "deployments/deployment.json")
   .option("--sequencer-grace <seconds>", "also deploy an L2 sequencer-uptime feed with this grace period")
-  .action(async (o: { rpcUrl: string; out: string; sequencerGrace?: string }) => {
+  .option("--protocol <name>", "the market to deploy (env PROTOCOL; default marginpool)")
+  .action(async (o: { rpcUrl: string; out: string; sequencerGrace?: string; protocol?: string }) => {
     const transport = http(o.rpcUrl);
     const publicClient = createPublicClient({ transport }) as PublicClient;
     const chainId = await publicClient.getChainId();
@@ -110,9 +113,14 @@ program
     const key = env.KEEPER_PRIVATE_KEY || env.KEEPER_PRIVATE_KEY_FILE ? loadPrivateKey(env).reveal() : chainId === 31337 ? HARDHAT_KEYS[0] : null;
     if (!key) throw new ConfigError("set DEPLOYER_PRIVATE_KEY or DEPLOYER_PRIVATE_KEY_FILE to deploy on a chain other than a local Hardhat one");
     const walletClient = createWalletClient({ transport, account: privateKeyToAccount(key), chain: { id: chainId } as never }) as Wallet;
-    const d = await deployProtocol({ publicClient, walletClient, sequencerGracePeriod: o.sequencerGrace ? Number(o.sequencerGrace) : undefined });
+    const protocol = protocolNamed(o.protocol ?? process.env.PROTOCOL ?? DEFAULT_PROTOCOL);
+    const d = await protocol.dev.deploy({
+      publicClient,
+      walletClient,
+      sequencerGracePeriod: o.sequencerGrace ? Number(o.sequencerGrace) : undefined,
+    });
     writeDeployment(o.out, d);
-    console.log(`deployed MarginPool ${d.pool} (oracle ${d.oracle}) on chain ${d.chainId} from block ${d.startBlock}; wrote ${o.out}`);
+    console.log(`deployed ${protocol.label} ${d.pool} (oracle ${d.oracle}) on chain ${d.chainId} from block ${d.startBlock}; wrote ${o.out}`);
   });
 
 program
@@ -126,7 +134,7 @@ program
   .action(async (o: { rpcUrl: string; deployment: string; borrowers: string; seed: string; tickMs: string }) => {
     const deployment = readDeployment(o.deployment);
     const publicClient = createPublicClient({ transport: http(o.rpcUrl), cacheTime: 0 }) as PublicClient;
-    const sim = new MarketSimulation({
+    const sim = protocolOf(deployment).dev.simulation({
       url: o.rpcUrl,
       publicClient,
       deployment,
@@ -212,7 +220,9 @@ const positiveInt = (v: string): number => {
 
 program
   .command("verify")
-  .description("check a running API's figures against MarginPool's own views at each account card's block (exit 1 unless every card is proven equal)")
+  .description(
+    "check a running API's figures against the protocol's own views at each account card's block (exit 1 unless every card is proven equal)",
+  )
   .addOption(new Option("--api-url <url>", "a running marginwatch API").default(process.env.MARGINWATCH_API ?? "http://127.0.0.1:8080"))
   .addOption(
     new Option("--rpc-url <url>", "JSON-RPC endpoint of the chain the API indexes").default(

@@ -32,7 +32,14 @@ const levels = z.string().transform((s, ctx) => {
 
 export const ENV_SCHEMA = {
   RPC_URL: url(["http://", "https://"]).optional().describe("JSON-RPC endpoint; unset = start an embedded Hardhat chain with a simulated market"),
-  DEPLOYMENT_FILE: z.string().min(1).optional().describe("deployment JSON (chain id, addresses, start block); required with RPC_URL"),
+  DEPLOYMENT_FILE: z.string().min(1).optional().describe("deployment JSON (protocol, chain id, addresses, start block); required with RPC_URL"),
+  PROTOCOL: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "protocol adapter of the market the embedded chain deploys (protocols/<name>; default marginpool); with RPC_URL the deployment file names it",
+    ),
   DATABASE_URL: url(["postgres://", "postgresql://"]).optional().describe("PostgreSQL; unset = embedded PGlite in DATA_DIR"),
   DATA_DIR: z.string().min(1).default(".data").describe("folder for PGlite data and the embedded chain's deployment file"),
   REDIS_URL: url(["redis://", "rediss://"]).default("redis://127.0.0.1:6379").describe("Redis for BullMQ (keeper and alerts queues)"),

@@ -1,4 +1,5 @@
-// The deployment file: what the deploy script writes and the indexer and keeper read.
+// The deployment file: what a dev market's deploy writes and the indexer and keeper read. `protocol` names the
+// adapter (protocols/index.ts checks it is one marginwatch has).
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -10,6 +11,8 @@ const address = z
   .transform((v) => v.toLowerCase() as `0x${string}`);
 
 export const deploymentSchema = z.object({
+  /** the adapter that reads this market (protocols/<name>/) */
+  protocol: z.string({ required_error: 'names no protocol: add "protocol": "marginpool" (or the adapter that watches this market)' }).min(1),
   chainId: z.number().int().positive(),
   startBlock: z.number().int().nonnegative(),
   deployer: address,

@@ -4,7 +4,7 @@ import path from "node:path";
 import { createPublicClient, createWalletClient, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
-import type { Wallet } from "./deploy";
+import type { Wallet } from "./wallet";
 
 /**
  * Hardhat's well-known development keys (mnemonic "test test … junk"). Public knowledge: they exist only on local

@@ -1,41 +1,31 @@
-// The indexer: backfills then follows the chain, keeps ProtocolState, feeds the oracle tracker and the health
-// engine, checkpoints every step to the store in one transaction, then publishes it. Data flows one way:
-// chain → sync → state → health engine → published snapshot → (store, listeners: keeper producer, alerts, API).
-//
-// Every step — a caught-up range or one block at the head — has two halves: a fetch that changes nothing (block
-// headers, logs, every feed read at the step's last block), then a synchronous apply under the publication's write
-// gate (state, readings, health evaluated at that block's timestamp) closed by the store commit and `publish`.
+// The indexer, as wiring: the sync engine (indexer/sync: historical ranges, then realtime blocks and reorgs) yields
+// steps; each step's prices are read at its last block; the apply step (indexer/apply.ts) takes it into state,
+// oracle readings and the health engine; the store commits it in one transaction; then it is published. Data flows
+// one way: chain → sync → protocol adapter → state → health engine → published snapshot → (store, listeners).
 import { EventEmitter } from "node:events";
 import type { PublicClient } from "viem";
 import type { Logger } from "pino";
 import type { Deployment } from "../common/deployment";
 import { errorText, shouldRetry, sleep, backoffDelay, retry } from "../common/retry";
-import type { Address, ChainEvent } from "./state/events";
-import { ProtocolState, StateInvariantError, type StateChange } from "./state/state";
-import type { BadDebtRecord, BatchWrite, BlockRef, Hex, LiquidationRecord, OracleRound, PositionRow, Store } from "./store/types";
+import { protocolOf } from "../protocols";
+import type { ProtocolAdapter, Watched } from "../protocols/types";
+import { type Applied, applyStep, type HealthSink, syncPrices } from "./apply";
+import type { Change } from "./state/changes";
+import type { Address } from "./state/events";
+import { ProtocolState, StateInvariantError } from "./state/state";
+import type { BatchWrite, BlockRef, PositionRow, Store } from "./store/types";
 import { AdaptiveRange, type AdaptiveRangeOptions } from "./sync/adaptive-range";
-import { decodeLogs, getLogsAdaptive, watchedAddresses, type WatchedContracts } from "./sync/get-logs";
+import { nextRange } from "./sync/historical";
+import { nextBlock, type SyncContext } from "./sync/realtime";
 import { RecentBlocks } from "./sync/recent-blocks";
-import { ChainMismatchError, DeepReorgError, InconsistentNodeError, MalformedLogStreamError, RpcUnreachableError } from "./sync/errors";
+import type { SyncStep } from "./sync/types";
+import { ChainMismatchError, DeepReorgError, MalformedLogStreamError, RpcUnreachableError } from "./sync/errors";
 import { OracleTracker, type FeedRead, type OracleAlert } from "./oracle/tracker";
 import { MalformedLogError } from "./state/events";
 import type { HealthUpdate } from "./health/types";
 import { Publication, type PublishedView } from "./snapshot";
 
-/** What the indexer needs from a health engine; indexer/health implements it. */
-export interface HealthSink {
-  setPrice(asset: Address, info: { price: bigint; status: "fresh" | "stale" | "invalid" }): void;
-  onStateChange(change: StateChange): void;
-  onRollback(change: StateChange): void;
-  evaluate(now: bigint, blockNumber: bigint): HealthUpdate;
-  /** the exact view of one account, persisted for the accounts a block touched */
-  account?(
-    address: Address,
-    now: bigint,
-  ):
-    | { healthFactor: bigint | null; status: "healthy" | "warning" | "liquidatable" | "unknown"; totalCollateralBase: bigint; totalDebtBase: bigint }
-    | undefined;
-}
+export type { HealthSink };
 
 /** One applied step, before its commit: what a step hook may turn into rows of the same transaction. */
 export interface AppliedStep {
@@ -96,7 +86,8 @@ export interface IndexerStatus {
 export interface BlockProcessed {
   block: BlockRef;
   phase: "backfill" | "follow";
-  events: ChainEvent[];
+  /** the changes this publication applied (none for a reorg) */
+  changes: Change[];
   health: HealthUpdate | undefined;
   view: PublishedView;
 }
@@ -105,6 +96,8 @@ export interface IndexerDeps {
   client: PublicClient;
   store: Store;
   deployment: Deployment;
+  /** the protocol's adapter; default: the one the deployment names */
+  protocol?: ProtocolAdapter;
   logger: Logger;
   /** builds the health engine over the (restored) state; called once by start() */
   createHealth?: (state: ProtocolState) => HealthSink;
@@ -116,13 +109,14 @@ export interface IndexerDeps {
 
 /**
  * Events, all after the step is committed and published: "block" (BlockProcessed, every publication), "batch"
- * ({from, to, events}, a caught-up range), "reorg" ({ancestor, depth}), "alert" (OracleAlert), "malformed"
+ * ({from, to, changes}, a caught-up range), "reorg" ({ancestor, depth}), "alert" (OracleAlert), "malformed"
  * (MalformedLogError, the step is retried), "caught-up", "fatal" (Error).
  */
 export class Indexer extends EventEmitter {
   readonly cfg: IndexerConfig;
   state = new ProtocolState();
   readonly oracle: OracleTracker;
+  readonly protocol: ProtocolAdapter;
   private readonly recent = new RecentBlocks();
   private readonly range: AdaptiveRange;
   private readonly abort = new AbortController();
@@ -140,6 +134,7 @@ export class Indexer extends EventEmitter {
     this.cfg = { ...DEFAULT_INDEXER_CONFIG, ...deps.config };
     this.range = new AdaptiveRange(this.cfg.range);
     this.oracle = deps.oracle ?? new OracleTracker(deps.client);
+    this.protocol = deps.protocol ?? protocolOf(deps.deployment);
     this.status = {
       phase: "starting",
       head: null,
@@ -158,14 +153,23 @@ export class Indexer extends EventEmitter {
     };
   }
 
-  get watched(): WatchedContracts {
-    const feeds = new Set<Address>(this.deps.deployment.assets.map((a) => a.feed.toLowerCase() as Address));
-    for (const f of this.state.feeds.values()) feeds.add(f.aggregator);
+  /** Contracts whose logs are fetched: the deployment's roots and every address discovered in logs so far. */
+  get watched(): Watched[] {
+    return this.protocol.watch(this.deps.deployment, this.state);
+  }
+
+  private get sync(): SyncContext {
     return {
-      pool: this.deps.deployment.pool.toLowerCase() as Address,
-      oracle: this.deps.deployment.oracle.toLowerCase() as Address,
-      feeds: [...feeds].sort(),
+      client: this.deps.client,
+      adapter: this.protocol,
+      getBlock: (n) => this.getBlockRef(n),
+      rpc: (fn) => this.rpc(fn),
+      finalityDepth: this.cfg.finalityDepth,
     };
+  }
+
+  private get position() {
+    return { recent: this.recent, finalizedBlock: this.state.finalizedBlock, cursor: this.status.cursor };
   }
 
   /** Ready: following the head, RPC answering, head advancing, no fatal error. */
@@ -270,10 +274,13 @@ export class Indexer extends EventEmitter {
           await this.republish();
         } else if (this.status.cursor < safe) {
           this.status.phase = this.status.phase === "follow" ? "follow" : "backfill";
-          await this.rangeStep(this.status.cursor + 1n, safe, head);
+          this.progress(this.status.cursor + 1n, head);
+          await this.step(
+            await nextRange(this.sync, this.position, this.status.cursor + 1n, safe, this.watched, this.range, this.onRangeRetry, signal),
+          );
         } else if (this.status.cursor < head) {
           if (this.status.phase !== "follow") this.enterFollow();
-          await this.blockStep(this.status.cursor + 1n);
+          await this.step(await nextBlock(this.sync, this.position, this.status.cursor + 1n, this.watched));
         } else {
           if (this.status.phase !== "follow") this.enterFollow();
           await sleep(this.cfg.pollIntervalMs, signal);
@@ -333,48 +340,29 @@ export class Indexer extends EventEmitter {
     return { number, hash: b.hash, parentHash: b.parentHash, timestamp: b.timestamp };
   }
 
-  /** Every feed the state names, plus feeds set by `events`, read at `block` (no state change). */
-  private readFeeds(events: ChainEvent[], block: BlockRef): Promise<FeedRead> {
+  /** Every feed the state names, plus feeds set by `changes`, read at `block` (no state change). */
+  private readFeeds(changes: readonly Change[], block: BlockRef): Promise<FeedRead> {
     const aggregators: Address[] = [];
     let sequencer: Address | null = null;
-    for (const e of events) {
-      if (e.eventName === "FeedSet") aggregators.push(e.args.aggregator.toLowerCase() as Address);
-      if (e.eventName === "SequencerUptimeFeedSet") sequencer = e.args.feed.toLowerCase() as Address;
+    for (const c of changes) {
+      if (c.kind === "feed-set") aggregators.push(c.aggregator.toLowerCase() as Address);
+      if (c.kind === "sequencer-set") sequencer = c.feed.toLowerCase() as Address;
     }
     return this.rpc(() => this.oracle.read(this.state, block, { aggregators, sequencer }));
   }
 
-  // ---------------------------------------------------------------- a caught-up range: final blocks, one publication
+  private readonly onRangeRetry = (e: unknown, n: number): void => {
+    this.status.rpcError = errorText(e).trim().slice(0, 200);
+    if (n % 5 === 1) this.deps.logger.warn({ err: this.status.rpcError, attempt: n }, "eth_getLogs failing; retrying");
+  };
 
-  private async rangeStep(from: bigint, to: bigint, head: bigint): Promise<void> {
-    this.progress(from, head);
-    // The range must extend the chain we hold: a reorg can jump straight past the safe head.
-    const anchor = this.recent.last;
-    if (anchor && anchor.number === from - 1n) {
-      const first = await this.getBlockRef(from);
-      if (first.parentHash !== anchor.hash) {
-        await this.handleReorg();
-        return;
-      }
-    }
-    const res = await getLogsAdaptive(
-      this.deps.client,
-      this.watched,
-      from,
-      to,
-      this.range,
-      (e, n) => {
-        this.status.rpcError = errorText(e).trim().slice(0, 200);
-        if (n % 5 === 1) this.deps.logger.warn({ err: this.status.rpcError, attempt: n }, "eth_getLogs failing; retrying");
-      },
-      this.abort.signal,
-    );
-    this.status.lastRpcOkAt = Date.now();
-    const events = decodeLogs(res.logs, this.watched);
-    const end = await this.getBlockRef(res.to);
-    const feeds = await this.readFeeds(events, end);
-    await this.applyStep({ kind: "range", from: res.from, end, events, feeds, final: true });
-    this.emit("batch", { from: res.from, to: res.to, events });
+  /** Runs one step the sync engine yielded: prices read at its last block, then applied, committed and published. */
+  private async step(step: SyncStep): Promise<void> {
+    if (step.length === 0) return;
+    const block = step.find((e) => e.type === "block");
+    if (block) this.status.lastRpcOkAt = Date.now();
+    const feeds = block ? await this.readFeeds(block.changes, block.block) : null;
+    await this.applyAndPublish(step, feeds);
   }
 
   private progress(from: bigint, head: bigint): void {
@@ -396,93 +384,55 @@ export class Indexer extends EventEmitter {
     this.bar.update(done);
   }
 
-  // ---------------------------------------------------------------- follow: one block at a time, reorg-aware
-
-  private async blockStep(number: bigint): Promise<void> {
-    const block = await this.getBlockRef(number);
-    const parent = this.recent.last ?? (await this.getBlockRef(number - 1n));
-    if (block.parentHash !== parent.hash) {
-      if (this.recent.last) await this.handleReorg();
-      return;
-    }
-    const address = watchedAddresses(this.watched);
-    const logs = await this.rpc(() => this.deps.client.getLogs({ address, blockHash: block.hash }));
-    // A log from another branch (a node answering mid-reorg) is not this block's: the step is retried.
-    const foreign = logs.find((l) => l.blockHash !== block.hash);
-    if (foreign) throw new InconsistentNodeError(number);
-    const events = decodeLogs(logs, this.watched);
-    const feeds = await this.readFeeds(events, block);
-    if (!this.recent.last) this.recent.reset(parent);
-    await this.applyStep({ kind: "block", from: number, end: block, events, feeds, final: false });
-  }
-
   /** Publishes the restored checkpoint: its block's prices read and health evaluated, nothing else applied. */
   private async republish(): Promise<void> {
     const end = this.recent.last ?? (await this.getBlockRef(this.status.cursor));
     const feeds = await this.readFeeds([], end);
-    await this.applyStep({ kind: "block", from: end.number + 1n, end, events: [], feeds, final: false, replay: true });
+    await this.applyAndPublish([{ type: "block", kind: "block", from: end.number + 1n, block: end, changes: [] }], feeds, true);
   }
 
   /**
-   * The apply half of a step, under the write gate: logs → state, readings → prices, health at `end`, store
-   * commit, publish. A failed commit puts state, readings and engine back to the published block.
+   * Under the write gate: the apply step (indexer/apply.ts), the step hook's rows, one store commit, then publish.
+   * A failed commit puts state, readings and engine back to the published block.
    */
-  private async applyStep(step: {
-    kind: "range" | "block";
-    from: bigint;
-    end: BlockRef;
-    events: ChainEvent[];
-    feeds: FeedRead;
-    final: boolean;
-    replay?: boolean;
-  }): Promise<void> {
-    const { end } = step;
+  private async applyAndPublish(step: SyncStep, feeds: FeedRead | null, replay = false): Promise<void> {
     const prevCursor = this.status.cursor;
     this.snapshots.beginWrite();
     let afterCommit: (() => void) | undefined;
-    let applied: Applied;
-    let poll: ReturnType<OracleTracker["apply"]>;
-    let health: HealthUpdate | undefined;
+    let a: Applied;
     try {
-      applied = this.applyEvents(step.events);
-      poll = this.oracle.apply(this.state, step.feeds);
-      this.syncPrices();
-      this.health?.onStateChange(applied.change);
-      health = this.health?.evaluate(end.timestamp, end.number);
-      if (step.final) {
-        this.state.finalize(end.number);
-        this.oracle.finalize(end.number);
-        this.recent.reset(end);
-      } else {
-        if (!step.replay) this.recent.push(end);
-        const finalized = end.number - BigInt(this.cfg.finalityDepth);
-        if (finalized > this.state.finalizedBlock) {
-          this.state.finalize(finalized);
-          this.oracle.finalize(finalized);
-        }
-        this.recent.prune(this.state.finalizedBlock);
-      }
-      applied.rounds.push(...poll.rounds);
-      applied.healthRows = this.healthRows(applied.change.accounts, health, end);
-      const contribution = this.deps.onStep?.({ block: end, kind: step.kind, first: this.firstStep, health, oracleAlerts: poll.alerts }) ?? undefined;
+      a = applyStep({ state: this.state, oracle: this.oracle, recent: this.recent, health: this.health }, step, feeds, replay);
+      this.status.eventsApplied += a.changes.length;
+      const healthRows = this.healthRows(a.change.accounts, a.health, a.tip);
+      const contribution =
+        this.deps.onStep?.({ block: a.tip, kind: a.kind, first: this.firstStep, health: a.health, oracleAlerts: a.oracleAlerts }) ?? undefined;
       afterCommit = contribution?.afterCommit;
-      await this.commit(applied, end, undefined, contribution?.batch);
+      await this.commit(a, healthRows, contribution?.batch);
     } catch (e) {
       await this.recoverFromStore(prevCursor).finally(() => this.snapshots.abortWrite());
       throw e;
     }
     this.firstStep = false;
-    this.status.cursor = end.number;
+    this.status.cursor = a.tip.number;
     this.status.finalizedBlock = this.state.finalizedBlock;
-    this.status.lastBlockTimestamp = end.timestamp;
+    this.status.lastBlockTimestamp = a.tip.timestamp;
+    if (a.reorg) this.status.reorgs++;
     afterCommit?.();
-    const view = this.publish(step.kind, step.from, end);
-    for (const a of poll.alerts) this.emitAlert(a);
+    const view = this.publish(a.kind, a.from, a.tip);
+    for (const alert of a.oracleAlerts) this.emitAlert(alert);
+    if (a.reorg) {
+      this.deps.logger.warn(
+        { ancestor: String(a.reorg.ancestor.number), depth: a.reorg.depth },
+        "chain reorganised; rolled back to the common ancestor",
+      );
+      this.emit("reorg", { ancestor: a.reorg.ancestor.number, depth: a.reorg.depth });
+    }
+    if (a.kind === "range") this.emit("batch", { from: a.from, to: a.tip.number, changes: a.changes });
     this.emit("block", {
-      block: end,
-      phase: step.kind === "range" ? "backfill" : "follow",
-      events: applied.events,
-      health,
+      block: a.tip,
+      phase: a.kind === "range" ? "backfill" : "follow",
+      changes: a.changes,
+      health: a.health,
       view,
     } satisfies BlockProcessed);
   }
@@ -499,16 +449,6 @@ export class Indexer extends EventEmitter {
       sequencer: this.oracle.sequencerStatus,
       unusablePrices: unusable,
     });
-  }
-
-  /** Gives the health engine every asset's price and status as the tracker holds them (unchanged ones cost nothing). */
-  private syncPrices(): void {
-    const health = this.health;
-    if (!health) return;
-    for (const asset of this.state.assets.keys()) {
-      const r = this.oracle.reading(asset);
-      health.setPrice(asset, r ? { price: r.price ?? 0n, status: r.status } : { price: 0n, status: "invalid" });
-    }
   }
 
   /**
@@ -532,7 +472,7 @@ export class Indexer extends EventEmitter {
       this.recent.reset(recent[0]!);
       for (const b of recent.slice(1)) this.recent.push(b);
     } else this.recent.clear();
-    this.syncPrices();
+    syncPrices(this);
     this.health?.onRollback({ accounts: [...touched], assets: [...assets], feeds: [...this.state.feeds.keys()] });
     const view = this.snapshots.current;
     if (view) this.health?.evaluate(view.block.timestamp, view.block.number);
@@ -567,121 +507,9 @@ export class Indexer extends EventEmitter {
     this.emit("alert", a);
   }
 
-  /** Walks back the unfinalised chain to the common ancestor, undoes the orphaned blocks, commits and publishes. */
-  private async handleReorg(): Promise<void> {
-    const blocks = [...this.recent.all].reverse();
-    let ancestor: BlockRef | null = null;
-    for (const b of blocks) {
-      const onChain = await this.getBlockRef(b.number);
-      if (onChain.hash === b.hash) {
-        ancestor = b;
-        break;
-      }
-    }
-    if (!ancestor || ancestor.number < this.state.finalizedBlock) {
-      throw new DeepReorgError(blocks[blocks.length - 1]?.number ?? this.state.finalizedBlock, this.cfg.finalityDepth);
-    }
-    const depth = Number(this.status.cursor - ancestor.number);
-    if (depth === 0) {
-      // Our newest block is still canonical, yet the next block does not name it as parent: the node is
-      // mid-update or inconsistent. Nothing to undo; back off and ask again.
-      throw new InconsistentNodeError(ancestor.number);
-    }
-    const prevCursor = this.status.cursor;
-    this.snapshots.beginWrite();
-    let health: HealthUpdate | undefined;
-    let afterCommit: (() => void) | undefined;
-    try {
-      const change = this.state.rollbackTo(ancestor.number);
-      this.oracle.rollbackTo(ancestor.number);
-      this.recent.truncate(ancestor.number);
-      this.syncPrices();
-      this.health?.onRollback(change);
-      health = this.health?.evaluate(ancestor.timestamp, ancestor.number);
-      const applied = emptyApplied();
-      applied.change = change;
-      for (const acct of change.accounts) for (const asset of this.state.assets.keys()) applied.dirty.add(`${acct}|${asset}`);
-      for (const asset of change.assets) applied.dirtyAssets.add(asset);
-      for (const f of change.feeds) applied.dirtyFeeds.add(f);
-      applied.sequencerChanged = true;
-      applied.healthRows = this.healthRows(change.accounts, health, ancestor);
-      const contribution = this.deps.onStep?.({ block: ancestor, kind: "rollback", first: this.firstStep, health, oracleAlerts: [] }) ?? undefined;
-      afterCommit = contribution?.afterCommit;
-      await this.commit(applied, ancestor, ancestor.number, contribution?.batch);
-    } catch (e) {
-      await this.recoverFromStore(prevCursor).finally(() => this.snapshots.abortWrite());
-      throw e;
-    }
-    this.firstStep = false;
-    this.status.cursor = ancestor.number;
-    this.status.lastBlockTimestamp = ancestor.timestamp;
-    this.status.reorgs++;
-    afterCommit?.();
-    const view = this.publish("rollback", ancestor.number + 1n, ancestor);
-    this.deps.logger.warn({ ancestor: String(ancestor.number), depth }, "chain reorganised; rolled back to the common ancestor");
-    this.emit("reorg", { ancestor: ancestor.number, depth });
-    this.emit("block", { block: ancestor, phase: "follow", events: [], health, view } satisfies BlockProcessed);
-  }
+  // ---------------------------------------------------------------- committing
 
-  // ---------------------------------------------------------------- applying and committing
-
-  private applyEvents(events: ChainEvent[]): Applied {
-    const a = emptyApplied();
-    a.events = events;
-    const accounts = new Set<Address>();
-    let lastTimestamp: bigint | null = null;
-    for (const e of events) {
-      const c = this.state.apply(e);
-      this.status.eventsApplied++;
-      for (const acct of c.accounts) accounts.add(acct);
-      for (const asset of c.assets) a.dirtyAssets.add(asset);
-      for (const f of c.feeds) a.dirtyFeeds.add(f);
-      if (e.source === "oracle" && e.eventName === "SequencerUptimeFeedSet") a.sequencerChanged = true;
-      switch (e.eventName) {
-        case "ReserveDataUpdated":
-          lastTimestamp = e.args.timestamp;
-          break;
-        case "Deposit":
-        case "Withdraw":
-        case "Borrow":
-        case "Repay":
-          a.dirty.add(`${e.args.account}|${e.args.asset}`);
-          break;
-        case "Liquidation":
-          a.dirty.add(`${e.args.borrower}|${e.args.debtAsset}`);
-          a.dirty.add(`${e.args.borrower}|${e.args.collateralAsset}`);
-          a.liquidations.push({
-            blockNumber: e.meta.blockNumber,
-            logIndex: e.meta.logIndex,
-            transactionHash: e.meta.transactionHash as Hex,
-            timestamp: lastTimestamp,
-            borrower: e.args.borrower,
-            liquidator: e.args.liquidator,
-            collateralAsset: e.args.collateralAsset,
-            debtAsset: e.args.debtAsset,
-            debtRepaid: e.args.debtRepaid,
-            collateralSeized: e.args.collateralSeized,
-          });
-          break;
-        case "BadDebtWrittenOff":
-          a.dirty.add(`${e.args.account}|${e.args.asset}`);
-          a.badDebt.push({
-            blockNumber: e.meta.blockNumber,
-            logIndex: e.meta.logIndex,
-            transactionHash: e.meta.transactionHash as Hex,
-            account: e.args.account,
-            asset: e.args.asset,
-            amount: e.args.amount,
-            reserveDeficit: e.args.reserveDeficit,
-          });
-          break;
-      }
-    }
-    a.change = { accounts: [...accounts], assets: [...a.dirtyAssets], feeds: [...a.dirtyFeeds] };
-    return a;
-  }
-
-  private async commit(a: Applied, block: BlockRef, rollbackTo: bigint | undefined, extra?: Partial<BatchWrite>): Promise<void> {
+  private async commit(a: Applied, healthRows: BatchWrite["accountHealth"], extra?: Partial<BatchWrite>): Promise<void> {
     const positions: PositionRow[] = [];
     for (const key of a.dirty) {
       const [account, asset] = key.split("|") as [Address, Address];
@@ -690,14 +518,14 @@ export class Indexer extends EventEmitter {
     }
     const batch: BatchWrite = {
       checkpoint: {
-        blockNumber: block.number,
-        blockHash: block.hash,
+        blockNumber: a.tip.number,
+        blockHash: a.tip.hash,
         finalizedBlock: this.state.finalizedBlock,
         journal: this.state.dumpJournal(),
         recentBlocks: [...this.recent.all],
         digest: this.state.digest(),
       },
-      rollbackTo,
+      rollbackTo: a.reorg ? a.reorg.ancestor.number : undefined,
       assets: [...a.dirtyAssets].map((x) => this.state.assets.get(x)).filter((x) => x !== undefined),
       feeds: [...a.dirtyFeeds].map((x) => this.state.feeds.get(x)).filter((x) => x !== undefined),
       positions,
@@ -705,7 +533,7 @@ export class Indexer extends EventEmitter {
       liquidations: a.liquidations,
       badDebt: a.badDebt,
       oracleRounds: a.rounds,
-      accountHealth: a.healthRows ?? [],
+      accountHealth: healthRows,
       // A reorg can undo a listing or a first FeedSet: those rows must go too.
       deletedAssets: [...a.dirtyAssets].filter((x) => !this.state.assets.has(x)),
       deletedFeeds: [...a.dirtyFeeds].filter((x) => !this.state.feeds.has(x)),
@@ -713,32 +541,4 @@ export class Indexer extends EventEmitter {
     };
     await this.deps.store.commitBatch(batch);
   }
-}
-
-interface Applied {
-  events: ChainEvent[];
-  change: StateChange;
-  /** `${account}|${asset}` positions to write */
-  dirty: Set<string>;
-  dirtyAssets: Set<Address>;
-  dirtyFeeds: Set<Address>;
-  liquidations: LiquidationRecord[];
-  badDebt: BadDebtRecord[];
-  rounds: OracleRound[];
-  sequencerChanged: boolean;
-  healthRows?: BatchWrite["accountHealth"];
-}
-
-function emptyApplied(): Applied {
-  return {
-    events: [],
-    change: { accounts: [], assets: [], feeds: [] },
-    dirty: new Set(),
-    dirtyAssets: new Set(),
-    dirtyFeeds: new Set(),
-    liquidations: [],
-    badDebt: [],
-    rounds: [],
-    sequencerChanged: false,
-  };
 }

@@ -1,5 +1,6 @@
 // Keeper configuration: one zod schema, parsed once at start-up, with every default documented beside it.
 import { z } from "zod";
+import { DEFAULT_PROTOCOL } from "../protocols";
 import { parseUnitsExact } from "../common/units";
 import { KeeperConfigError } from "./errors";
 
@@ -28,8 +29,11 @@ const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no
 const int = (min: number) => z.coerce.number().int().min(min);
 
 export const keeperConfigSchema = z.object({
-  /** MarginPool address (required). */
+  /** the market's liquidation contract (a deployment file's `pool`; required) */
   pool: address,
+  /** the adapter (protocols/<name>) that sizes and sends liquidations on it; default the deployment file's, else the
+   *  project's own pool */
+  protocol: z.string().min(1).default(DEFAULT_PROTOCOL),
   /** BullMQ queue name. Default "liquidations". */
   queueName: z
     .string()

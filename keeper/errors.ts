@@ -1,9 +1,7 @@
 // Typed keeper errors and the one place that decides what a failure means: retryable, lost race, or price problem.
-import { BaseError, decodeErrorResult, NonceTooHighError, NonceTooLowError, type Hex } from "viem";
+import { type Abi, BaseError, decodeErrorResult, NonceTooHighError, NonceTooLowError, type Hex } from "viem";
 import { getNodeError } from "viem/utils";
 import { MarginwatchError, UserInputError } from "../common/errors";
-import { errorsAbi } from "../common/generated/abis";
-import { PRICE_ERRORS } from "../common/price-errors";
 import { errorText, shouldRetry as shouldRetryRpc } from "../common/retry";
 
 /** An error of a keeper job. Its `shortMessage` is one line for logs and outcome rows; it never carries a secret. */
@@ -40,11 +38,11 @@ export class ApprovalError extends KeeperError {}
  * nonce used by another process) and a nonce error the nonce manager could not cure within its retries are retried;
  * our other typed errors and reverts end the job.
  */
-export function shouldRetry(err: unknown): boolean {
+export function shouldRetry(err: unknown, errorsAbi: Abi = []): boolean {
   if (err instanceof SignerLockTimeoutError || err instanceof NonceConsumedError) return true;
   if (err instanceof MarginwatchError) return false;
   if (isNonceConflict(err)) return true;
-  if (revertOf(err)) return false;
+  if (revertOf(err, errorsAbi)) return false;
   return shouldRetryRpc(err);
 }
 
@@ -97,8 +95,11 @@ export interface DecodedRevert {
 
 const HEX_DATA = /^0x[0-9a-fA-F]{8,}$/;
 
-/** Finds revert data anywhere in a viem error chain and decodes it against the protocol's Errors library. */
-export function revertOf(err: unknown): DecodedRevert | null {
+/**
+ * Finds revert data anywhere in a viem error chain and decodes it against `errorsAbi` (the protocol's custom errors:
+ * LiquidationAdapter.errorsAbi; Solidity's Error(string) and Panic(uint256) always decode).
+ */
+export function revertOf(err: unknown, errorsAbi: Abi = []): DecodedRevert | null {
   if (!(err instanceof BaseError)) return null;
   let found: DecodedRevert | null = null;
   err.walk((e) => {
@@ -128,13 +129,9 @@ export function revertOf(err: unknown): DecodedRevert | null {
   return reverted?.reason ? { name: "Error", args: [reverted.reason] } : null;
 }
 
-/** The account changed under us: someone else liquidated, repaid or topped up first. */
-export const LOST_RACE_ERRORS: ReadonlySet<string> = new Set(["HealthFactorNotBelowOne", "NoDebt", "NoCollateral"]);
-export { PRICE_ERRORS };
-
-/** A short, secret-free description of any error for outcome rows and logs. */
-export function describeError(err: unknown): string {
-  const revert = revertOf(err);
+/** A short, secret-free description of any error for outcome rows and logs (reverts named by `errorsAbi`). */
+export function describeError(err: unknown, errorsAbi: Abi = []): string {
+  const revert = revertOf(err, errorsAbi);
   if (revert) return `${revert.name}(${revert.args.map(String).join(", ")})`;
   if (err instanceof BaseError || err instanceof KeeperError || err instanceof KeeperConfigError) return err.shortMessage;
   return err instanceof Error ? err.message : String(err);

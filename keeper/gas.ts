@@ -1,6 +1,6 @@
 // Gas pricing in USD: fees from the node (capped), the native token's price from a Chainlink feed, cost = gas × fee × price.
 import { mulDivDown, mulDivUp, normalisePrice } from "../common/math";
-import { emittingAggregatorAbi } from "../common/generated/abis";
+import { aggregatorV3Abi } from "../common/generated/chainlink";
 import type { KeeperPublicClient } from "./chain/clients";
 import type { Address } from "./job";
 
@@ -26,8 +26,8 @@ export async function quoteFees(pc: KeeperPublicClient, maxFeePerGasCap: bigint)
  */
 export async function readNativePrice(pc: KeeperPublicClient, feed: Address): Promise<bigint> {
   const [decimals, round] = await Promise.all([
-    pc.readContract({ address: feed, abi: emittingAggregatorAbi, functionName: "decimals" }),
-    pc.readContract({ address: feed, abi: emittingAggregatorAbi, functionName: "latestRoundData" }),
+    pc.readContract({ address: feed, abi: aggregatorV3Abi, functionName: "decimals" }),
+    pc.readContract({ address: feed, abi: aggregatorV3Abi, functionName: "latestRoundData" }),
   ]);
   const answer = round[1];
   if (answer <= 0n) throw new Error(`native price feed ${feed} answered ${answer}`);

@@ -5,7 +5,6 @@ export { LiquidationProducer, REFUSED_METRIC, type Opportunity, type EnqueueCont
 export { KeeperWorker, type KeeperWorkerOptions } from "./worker";
 export { LiquidationProcessor } from "./processor";
 export { liquidationJobId, LIQUIDATION_JOB, type LiquidationJobData, type LiquidationJobResult } from "./job";
-export { planLiquidation, planPairs, planPair, type LiquidationPlan } from "./plan";
 export { ensureApprovals } from "./approvals";
 export { NonceManager, clearSignerState, signerKeyBase } from "./tx/nonce-manager";
 export { TransactionSender } from "./tx/sender";

@@ -3,13 +3,13 @@ import type { ConnectionOptions } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Registry } from "prom-client";
 import { erc20Abi, type LocalAccount } from "viem";
+import { protocolNamed } from "../protocols";
+import type { LiquidationVenue } from "../protocols/types";
 import type { Logger } from "pino";
-import { marginPoolAbi, priceOracleAbi } from "../common/generated/abis";
 import { parseUnitsExact } from "../common/units";
 import type { OutcomeRecorder } from "./outcome-types";
 import { ensureApprovals } from "./approvals";
 import { BalanceLedger } from "./balance-ledger";
-import type { SnapshotReader } from "./chain/account-snapshot";
 import type { KeeperPublicClient, KeeperWalletClient } from "./chain/clients";
 import type { KeeperConfig } from "./config";
 import { KeeperConfigError } from "./errors";
@@ -57,12 +57,10 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
   const pc = deps.publicClient;
   const logger = deps.logger.child({ keeper: local.address });
 
-  const [chainId, oracle, assets] = await Promise.all([
-    pc.getChainId(),
-    pc.readContract({ address: config.pool, abi: marginPoolAbi, functionName: "oracle" }),
-    pc.readContract({ address: config.pool, abi: marginPoolAbi, functionName: "getAssets" }),
-  ]);
-  const nativePriceFeed = config.nativePriceFeed ?? (await resolveNativeFeed(pc, oracle, assets, config.nativePriceAsset));
+  const protocol = protocolNamed(config.protocol).liquidation;
+  const [chainId, venue] = await Promise.all([pc.getChainId(), protocol.connect(pc, { pool: config.pool })]);
+  const assets = venue.assets;
+  const nativePriceFeed = config.nativePriceFeed ?? (await resolveNativeFeed(pc, venue, config.nativePriceAsset));
 
   const redis = new Redis({ ...deps.connection, maxRetriesPerRequest: null });
   // Without a listener ioredis prints each reconnect failure as an unhandled error; it reconnects by itself.
@@ -87,10 +85,11 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
     maxFeePerGasCap: config.maxFeePerGasGwei,
     pollIntervalMs: config.pollIntervalMs,
   });
-  const reader: SnapshotReader = { publicClient: pc, pool: config.pool, oracle, assets };
   const shutdown = new AbortController();
   const processor = new LiquidationProcessor({
-    reader,
+    publicClient: pc,
+    venue,
+    errors: protocol,
     keeper: local.address,
     sender,
     store: deps.store,
@@ -140,7 +139,7 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
           account: local,
           chainId,
           nonceManager,
-          pool: config.pool,
+          pool: venue.spender,
           assets,
           maxFeePerGasCap: config.maxFeePerGasGwei,
           logger,
@@ -175,7 +174,8 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
 }
 
 /** The aggregator behind a listed asset named by symbol ("WETH") or address. */
-async function resolveNativeFeed(pc: KeeperPublicClient, oracle: Address, assets: readonly Address[], wanted: string): Promise<Address> {
+async function resolveNativeFeed(pc: KeeperPublicClient, venue: LiquidationVenue, wanted: string): Promise<Address> {
+  const assets = venue.assets;
   let asset: Address | undefined;
   if (/^0x[0-9a-fA-F]{40}$/.test(wanted)) asset = assets.find((a) => a.toLowerCase() === wanted.toLowerCase());
   else {
@@ -183,8 +183,7 @@ async function resolveNativeFeed(pc: KeeperPublicClient, oracle: Address, assets
     asset = assets.find((_, i) => symbols[i]!.toUpperCase() === wanted.toUpperCase());
   }
   if (!asset) throw new KeeperConfigError(`nativePriceAsset ${wanted} is not a listed asset; set KEEPER_NATIVE_PRICE_FEED instead`);
-  const feed = await pc.readContract({ address: oracle, abi: priceOracleAbi, functionName: "getFeed", args: [asset] });
-  return feed.aggregator;
+  return venue.feedOf(asset);
 }
 
 /**

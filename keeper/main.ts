@@ -1,7 +1,8 @@
 // Runnable keeper: reads the environment, opens the store, starts the worker, stops gracefully on SIGINT/SIGTERM.
 //
 //   RPC_URL                   JSON-RPC endpoint (default http://127.0.0.1:8545)
-//   DEPLOYMENT_FILE           deployment JSON giving the pool (default deployments/localhost.json); KEEPER_POOL overrides
+//   DEPLOYMENT_FILE           deployment JSON giving the protocol and pool (default deployments/localhost.json);
+//                             KEEPER_POOL / KEEPER_PROTOCOL override
 //   REDIS_URL                 redis://[user:pass@]host:port[/db] (default redis://127.0.0.1:6379); rediss:// for TLS
 //   DATABASE_URL              PostgreSQL; otherwise PGlite in $DATA_DIR/pglite (default .data/pglite), as `index` uses
 //   KEEPER_PRIVATE_KEY | KEEPER_PRIVATE_KEY_FILE   the signer (never logged)
@@ -56,7 +57,9 @@ export async function runKeeper(env: NodeJS.ProcessEnv, logger: Logger = createK
   if (!env.KEEPER_POOL) {
     const file = env.DEPLOYMENT_FILE ?? "deployments/localhost.json";
     if (!fs.existsSync(file)) throw new KeeperConfigError(`no KEEPER_POOL and no deployment file at ${file} (set DEPLOYMENT_FILE)`);
-    overrides.pool = readDeployment(file).pool;
+    const d = readDeployment(file);
+    overrides.pool = d.pool;
+    if (!env.KEEPER_PROTOCOL) overrides.protocol = d.protocol;
   }
   const config = keeperConfigFromEnv(env, overrides);
   const key = loadPrivateKey(env);

@@ -1,13 +1,13 @@
 // The liquidation job, step by step: re-check on chain, size, simulate, price gas, send, confirm, record.
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
-import { encodeFunctionData, parseEventLogs } from "viem";
+import { encodeFunctionData } from "viem";
 import type { Logger } from "pino";
-import { marginPoolAbi } from "../common/generated/abis";
-import { MAX_UINT256, mulDivDown, mulDivUp, WAD } from "../common/math";
+import { mulDivDown, mulDivUp, WAD } from "../common/math";
+import type { AccountSnapshot, LiquidationAdapter, LiquidationPlan, LiquidationVenue } from "../protocols/types";
 import type { OutcomeRecorder } from "./outcome-types";
 import type { BalanceLedger } from "./balance-ledger";
-import { readAccountSnapshot, readHealthFactor, type AccountSnapshot, type SnapshotReader } from "./chain/account-snapshot";
-import { describeError, LOST_RACE_ERRORS, PRICE_ERRORS, revertOf, shouldRetry, ShutdownRequestedError } from "./errors";
+import type { KeeperPublicClient } from "./chain/clients";
+import { describeError, revertOf, shouldRetry, ShutdownRequestedError } from "./errors";
 import { gasCostBase, quoteFees, readNativePrice, weiForBudget } from "./gas";
 import {
   liquidationJobDataSchema,
@@ -18,14 +18,17 @@ import {
   type SentRecord,
 } from "./job";
 import { recordOutcome, resultOf, type OutcomeFields } from "./outcome";
-import { planLiquidation, REPAY_HEADROOM_BPS, type LiquidationPlan } from "./plan";
 import type { MinedTx, SendJournal, TransactionSender } from "./tx/sender";
 
 /** How far back (blocks) the keeper looks for someone else's Liquidation when an account is healthy again. */
 export const RACE_LOOKBACK_BLOCKS = 10_000n;
 
 export interface ProcessorOptions {
-  reader: SnapshotReader;
+  publicClient: KeeperPublicClient;
+  /** the market (protocols/<name>/liquidation) bound to the deployment */
+  venue: LiquidationVenue;
+  /** the protocol's revert vocabulary */
+  errors: Pick<LiquidationAdapter, "errorsAbi" | "priceErrors" | "lostRaceErrors">;
   keeper: Address;
   sender: TransactionSender;
   /** where outcome rows are recorded (the indexer's store in `start` and `keeper`) */
@@ -93,9 +96,9 @@ export class LiquidationProcessor {
         throw new DelayedError();
       }
       if (e instanceof UnrecoverableError || e instanceof DelayedError) throw e;
-      const reason = describeError(e);
+      const reason = describeError(e, this.o.errors.errorsAbi);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (shouldRetry(e) && !lastAttempt) {
+      if (shouldRetry(e, this.o.errors.errorsAbi) && !lastAttempt) {
         log.warn({ err: reason }, "transient error; will retry with backoff");
         throw e;
       }
@@ -114,16 +117,17 @@ export class LiquidationProcessor {
   ): Promise<LiquidationJobResult> {
     const o = this.o;
     if (o.shutdown.aborted) throw new ShutdownRequestedError("shutting down before planning");
-    const pc = o.reader.publicClient;
+    const pc = o.publicClient;
+    const { venue, errors } = o;
     const account = data.account;
     const block = await pc.getBlockNumber();
 
-    const hf = await priced(() => readHealthFactor(o.reader, account, block));
+    const hf = await priced(errors, () => venue.healthFactor(account, block));
     if (hf >= WAD) throw new Finished(await this.healthyOrLost(account, BigInt(data.blockNumber), block), false);
 
-    const snapshot = await priced(() => readAccountSnapshot(o.reader, account, o.keeper, block));
+    const snapshot = await priced(errors, () => venue.snapshot(account, o.keeper, block));
     // Plan and reserve with no await in between: concurrent jobs in this process never share the same tokens.
-    const plan = planLiquidation(snapshot, o.ledger.available);
+    const plan = venue.plan(snapshot, o.ledger.available);
     if (!plan) {
       throw new Finished(
         { outcome: "failed", reason: "no executable pair: the keeper holds none of the account's debt assets, or the pool lacks collateral cash" },
@@ -132,17 +136,13 @@ export class LiquidationProcessor {
     }
     const release = o.ledger.reserve(plan.debtAsset, reservedFor(plan));
     try {
-      const args = [account, plan.collateralAsset, plan.debtAsset, plan.repayArgument] as const;
-      const sim = await simulate(() =>
-        pc.simulateContract({ address: o.reader.pool, abi: marginPoolAbi, functionName: "liquidate", args, account: o.keeper }),
-      );
-      const [repaid, seized] = sim.result;
+      const call = venue.call(account, plan);
+      const sim = await simulate(errors, () => pc.simulateContract({ ...call, account: o.keeper }));
+      const { repaid, seized } = venue.simulated(sim.result);
       const bonusValueBase = valueInBase(snapshot, plan.collateralAsset, seized, "down") - valueInBase(snapshot, plan.debtAsset, repaid, "up");
       const base = { collateralAsset: plan.collateralAsset, debtAsset: plan.debtAsset, repayAmount: repaid };
 
-      const gasEstimate = await simulate(() =>
-        pc.estimateContractGas({ address: o.reader.pool, abi: marginPoolAbi, functionName: "liquidate", args, account: o.keeper }),
-      );
+      const gasEstimate = await simulate(errors, () => pc.estimateContractGas({ ...call, account: o.keeper }));
       if (data.parked) await this.unpark(job, log);
       const [fees, nativePrice] = await Promise.all([quoteFees(pc, o.maxFeePerGasCap), readNativePrice(pc, o.nativePriceFeed)]);
       const gasCost = gasCostBase(gasEstimate, fees.maxFeePerGas, nativePrice);
@@ -177,8 +177,8 @@ export class LiquidationProcessor {
       const maxGasCostWei = gasEstimate === 0n ? 0n : (budgetWei * gas) / gasEstimate;
       const mined = await o.sender.send(
         {
-          to: o.reader.pool,
-          data: encodeFunctionData({ abi: marginPoolAbi, functionName: "liquidate", args }),
+          to: call.address,
+          data: encodeFunctionData(call),
           gas,
           fees,
           maxGasCostWei,
@@ -270,8 +270,8 @@ export class LiquidationProcessor {
       log.error({ hash: mined.hash }, "liquidation reverted on chain");
       throw new UnrecoverableError(result.reason ?? "reverted");
     }
-    const [event] = parseEventLogs({ abi: marginPoolAbi, eventName: "Liquidation", logs: mined.receipt.logs });
-    if (event) fields.repayAmount = event.args.debtRepaid;
+    const emitted = this.o.venue.outcome(mined.receipt.logs);
+    if (emitted) fields.repayAmount = emitted.debtRepaid;
     const result = await record({ ...fields, reason: mined.versions > 1 ? `mined after ${mined.versions - 1} fee bump(s)` : null });
     log.info({ hash: mined.hash, gasUsed: mined.receipt.gasUsed.toString(), block: mined.receipt.blockNumber.toString() }, "liquidated");
     return result;
@@ -281,17 +281,9 @@ export class LiquidationProcessor {
   private async healthyOrLost(account: Address, seenAt: bigint, block: bigint): Promise<OutcomeFields> {
     const fromBlock = seenAt + 1n > block - RACE_LOOKBACK_BLOCKS ? seenAt + 1n : block - RACE_LOOKBACK_BLOCKS;
     if (fromBlock > block) return { outcome: "already-healthy", reason: "health factor ≥ 1 on chain" };
-    const events = await this.o.reader.publicClient.getContractEvents({
-      address: this.o.reader.pool,
-      abi: marginPoolAbi,
-      eventName: "Liquidation",
-      args: { borrower: account },
-      fromBlock,
-      toBlock: block,
-    });
-    const other = events.find((e) => e.args.liquidator?.toLowerCase() !== this.o.keeper.toLowerCase());
-    if (other)
-      return { outcome: "lost-race", transactionHash: null, reason: `liquidated first by ${other.args.liquidator} in ${other.transactionHash}` };
+    const events = await this.o.venue.liquidationsOf(account, fromBlock, block);
+    const other = events.find((e) => e.liquidator.toLowerCase() !== this.o.keeper.toLowerCase());
+    if (other) return { outcome: "lost-race", transactionHash: null, reason: `liquidated first by ${other.liquidator} in ${other.transactionHash}` };
     return { outcome: "already-healthy", reason: "health factor ≥ 1 on chain" };
   }
 }
@@ -323,30 +315,28 @@ function jobJournal(job: Job_): SendJournal {
 }
 
 /** Runs a read that prices assets; a stale or invalid price parks the job (PriceUnavailable), never fails it. */
-async function priced<T>(read: () => Promise<T>): Promise<T> {
+async function priced<T>(errors: ProcessorOptions["errors"], read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (e) {
-    const revert = revertOf(e);
-    if (revert && PRICE_ERRORS.has(revert.name)) throw new PriceUnavailable(describeError(e));
+    const revert = revertOf(e, errors.errorsAbi);
+    if (revert && errors.priceErrors.has(revert.name)) throw new PriceUnavailable(describeError(e, errors.errorsAbi));
     throw e;
   }
 }
 
 /** Runs the simulation; maps "the account changed under us" to lost-race and price errors as in `priced`. */
-async function simulate<T>(run: () => Promise<T>): Promise<T> {
+async function simulate<T>(errors: ProcessorOptions["errors"], run: () => Promise<T>): Promise<T> {
   try {
-    return await priced(run);
+    return await priced(errors, run);
   } catch (e) {
     if (e instanceof PriceUnavailable) throw e;
-    const revert = revertOf(e);
-    if (revert && LOST_RACE_ERRORS.has(revert.name)) {
-      throw new Finished(
-        { outcome: "lost-race", reason: `simulation reverted ${describeError(e)}: the account changed since it was planned` },
-        false,
-      );
+    const revert = revertOf(e, errors.errorsAbi);
+    const text = describeError(e, errors.errorsAbi);
+    if (revert && errors.lostRaceErrors.has(revert.name)) {
+      throw new Finished({ outcome: "lost-race", reason: `simulation reverted ${text}: the account changed since it was planned` }, false);
     }
-    if (revert) throw new Finished({ outcome: "failed", reason: `simulation reverted ${describeError(e)}` }, true);
+    if (revert) throw new Finished({ outcome: "failed", reason: `simulation reverted ${text}` }, true);
     throw e;
   }
 }
@@ -358,7 +348,7 @@ function valueInBase(s: AccountSnapshot, asset: Address, amount: bigint, roundin
 
 /** Upper bound of what the transaction may pull from the keeper. */
 function reservedFor(plan: LiquidationPlan): bigint {
-  return plan.repayArgument === MAX_UINT256 ? (plan.maxRepay * (10_000n + REPAY_HEADROOM_BPS)) / 10_000n : plan.repayAmount;
+  return plan.maxSpend;
 }
 
 const strings = (o: Record<string, unknown>): Record<string, string> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));

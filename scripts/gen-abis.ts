@@ -1,10 +1,13 @@
-// Writes common/generated/{abis,bytecode}.ts from Hardhat artifacts: typed `as const` ABIs for viem.
+// Writes typed `as const` ABIs (and bytecode) for viem from Hardhat artifacts: the project's own protocol into
+// protocols/marginpool/generated/{abis,bytecode}.ts, Chainlink's aggregator interface into common/generated/chainlink.ts.
 // Generated files are never hand-edited; `npm run build` rewrites them.
 import fs from "node:fs";
 import path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..");
-const OUT = path.join(ROOT, "common", "generated");
+const OUT = path.join(ROOT, "protocols", "marginpool", "generated");
+const COMMON = path.join(ROOT, "common", "generated");
+const CHAINLINK = "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol/AggregatorV3Interface.json";
 
 const CONTRACTS: Array<{ name: string; artifact: string }> = [
   { name: "marginPool", artifact: "contracts/MarginPool.sol/MarginPool.json" },
@@ -18,6 +21,12 @@ const CONTRACTS: Array<{ name: string; artifact: string }> = [
   },
   { name: "errors", artifact: "contracts/libraries/Errors.sol/Errors.json" },
 ];
+
+function abiOf(artifact: string): unknown[] {
+  const file = path.join(ROOT, "artifacts", artifact);
+  if (!fs.existsSync(file)) throw new Error(`artifact missing: ${artifact} (run \`hardhat compile\` first)`);
+  return (JSON.parse(fs.readFileSync(file, "utf8")) as { abi: unknown[] }).abi;
+}
 
 function main(): void {
   fs.mkdirSync(OUT, { recursive: true });
@@ -34,6 +43,11 @@ function main(): void {
     }
   }
   fs.writeFileSync(path.join(OUT, "abis.ts"), abis);
+  fs.mkdirSync(COMMON, { recursive: true });
+  fs.writeFileSync(
+    path.join(COMMON, "chainlink.ts"),
+    `${header}\nexport const aggregatorV3Abi = ${JSON.stringify(abiOf(CHAINLINK), null, 2)} as const;\n`,
+  );
   fs.writeFileSync(path.join(OUT, "bytecode.ts"), bytecode);
   console.log(`wrote ${CONTRACTS.length} ABIs to ${path.relative(ROOT, OUT)}`);
 }

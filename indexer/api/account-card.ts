@@ -25,7 +25,7 @@ export function warningLevel(opts: HealthEngineOptions = {}): bigint | null {
 
 export function whatIf(health: HealthEngine, account: Address, now: bigint, warningAt: bigint | null): WhatIf[] {
   const held = health.state.accounts.get(account);
-  const ctx = new ExactContext(health.state, (a) => health.price(a), now);
+  const ctx = new ExactContext(health.state, (a) => health.price(a), now, health.math);
   const base = ctx.positions(held);
   return WHAT_IF_SHOCKS.map((shock) => {
     const override = new Map<Address, bigint>();

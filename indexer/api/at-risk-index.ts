@@ -57,7 +57,7 @@ export class AtRiskIndex {
   ) {
     const state = health.state;
     table.sync(state);
-    this.ctx = new ExactContext(state, (a) => health.price(a), now);
+    this.ctx = new ExactContext(state, (a) => health.price(a), now, health.math);
     // Per listing index: weighted collateral and debt value per scaled wei (USD 8-dec units), and the rounding
     // slack of one position (one wei of amount, one unit of value, each side), as the engine's float prefilter.
     const fc = new Float64Array(MAX_ASSETS);

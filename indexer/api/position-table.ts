@@ -3,7 +3,7 @@
 // index sums it against per-asset price factors in one pass, so ranking a million accounts costs milliseconds.
 import type { Address } from "../health";
 import type { Indexer } from "../indexer";
-import { accountOfEvent, type ChainEvent } from "../state/events";
+import { accountOfChange, type Change } from "../state/changes";
 import type { ProtocolState } from "../state/state";
 
 export class PositionTable {
@@ -21,7 +21,7 @@ export class PositionTable {
   private wasted = 0;
   private full = true;
   private readonly dirty = new Set<Address>();
-  private readonly onBlock = (b: { events: ChainEvent[] }): void => this.mark(b.events);
+  private readonly onBlock = (b: { changes: Change[] }): void => this.mark(b.changes);
   private readonly onReorg = (): void => {
     this.full = true;
   };
@@ -57,10 +57,10 @@ export class PositionTable {
     if (this.wasted > 65_536 && this.wasted > this.used / 2) this.compact();
   }
 
-  private mark(events: ChainEvent[]): void {
+  private mark(events: Change[]): void {
     if (this.full) return;
     for (const e of events) {
-      const a = accountOfEvent(e);
+      const a = accountOfChange(e);
       if (a) this.dirty.add(a);
     }
   }

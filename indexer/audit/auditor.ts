@@ -7,9 +7,11 @@ import type { Hex } from "viem";
 import type { HealthEngine } from "../health";
 import type { BlockProcessed, Indexer } from "../indexer";
 import type { PublishedView } from "../snapshot";
-import { accountOfEvent, type Address } from "../state/events";
+import type { Deployment } from "../../common/deployment";
+import type { PoolViews, ProtocolAdapter, RpcRequester } from "../../protocols/types";
+import { accountOfChange } from "../state/changes";
+import type { Address } from "../state/events";
 import { compareAccount, describeDiffs, type AuditFigures, type FieldDiff } from "./compare";
-import { readPoolViews, type PoolViews, type RpcRequester } from "./pool-views";
 import { AccountSelection } from "./selection";
 
 export const AUDIT_METRICS = {
@@ -27,7 +29,9 @@ export interface AuditorOptions {
   health: Pick<HealthEngine, "account" | "liquidatable" | "unknown" | "marginLevels">;
   /** JSON-RPC client; give it a batching transport (viem `http(url, { batch: true })`) so a sample is one round trip */
   client: RpcRequester & { getBlock(args: { blockNumber: bigint }): Promise<{ hash: Hex | null }> };
-  pool: Address;
+  /** the market and its adapter, whose own views are the reference */
+  deployment: Deployment;
+  protocol: Pick<ProtocolAdapter, "views" | "label">;
   /** the app's registry: the auditor registers its counters on it */
   registry: Registry;
   logger: Logger;
@@ -118,7 +122,7 @@ export class Auditor implements AuditReader {
     for (const name of Object.values(AUDIT_METRICS)) if (o.registry.getSingleMetric(name)) o.registry.removeSingleMetric(name);
     this.checks = new Counter({
       name: AUDIT_METRICS.checks,
-      help: "Accounts checked against MarginPool.healthFactor / getAccountData at the published block, by result (mismatch: marginwatch's figure differs from the pool's; error: the pool's answer could not be read)",
+      help: "Accounts checked against the protocol's own health factor and account data views at the published block, by result (mismatch: marginwatch's figure differs from the protocol's; error: the protocol's answer could not be read)",
       labelNames: ["result"] as const,
       registers,
     });
@@ -240,9 +244,9 @@ export class Auditor implements AuditReader {
     if (!items.length) return;
     this.samples++;
     this.lastSample = { blockNumber: block.number.toString(), blockHash: block.hash, accounts: items.length, at: new Date().toISOString() };
-    const views = await readPoolViews(
+    const views = await this.o.protocol.views.read(
       this.o.client,
-      this.o.pool,
+      this.o.deployment,
       items.map((i) => i.account),
       { blockHash: block.hash },
     );
@@ -275,7 +279,7 @@ export class Auditor implements AuditReader {
       if (this.history.length > this.keep) this.history.length = this.keep;
       this.o.logger.error(
         { account, block: block.number.toString(), blockHash: block.hash, diffs: v.diffs },
-        `audit mismatch: marginwatch's figures for ${account} differ from MarginPool's at block ${block.number}: ${describeDiffs(v.diffs)}`,
+        `audit mismatch: marginwatch's figures for ${account} differ from ${this.o.protocol.label}'s at block ${block.number}: ${describeDiffs(v.diffs)}`,
       );
     } else {
       this.noteError(v.error, block.number);
@@ -326,9 +330,9 @@ function touchedBy(ev: BlockProcessed): Address[] {
     for (const list of [u.liquidatableAdded, u.liquidatableRemoved, u.unknownAdded, u.unknownRemoved]) for (const a of list) out.add(a);
     for (const c of u.crossings) out.add(c.account);
   }
-  for (const e of ev.events) {
+  for (const c of ev.changes) {
     if (out.size >= TOUCHED_HINTS) break;
-    const a = accountOfEvent(e);
+    const a = accountOfChange(c);
     if (a) out.add(a);
   }
   return [...out].slice(0, TOUCHED_HINTS);

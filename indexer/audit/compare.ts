@@ -3,7 +3,7 @@
 import { WAD } from "../../common/math";
 import type { AccountStatus } from "../health/types";
 import type { Address } from "../state/events";
-import type { PoolViews } from "./pool-views";
+import type { PoolViews } from "../../protocols/types";
 
 /** What marginwatch states about an account at a block (the health engine's card, or the API's). */
 export interface AuditFigures {

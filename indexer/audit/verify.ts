@@ -6,7 +6,8 @@ import { UserInputError } from "../../common/errors";
 import type { AccountStatus } from "../health/types";
 import type { Address } from "../state/events";
 import { compareAccount, type AuditFigures, type FieldDiff } from "./compare";
-import { readPoolViews, type RpcRequester } from "./pool-views";
+import { protocolOf } from "../../protocols";
+import type { RpcRequester } from "../../protocols/types";
 
 /** Bad arguments, or the API / RPC cannot be used: the CLI exits 2 with this message. */
 export class VerifyInputError extends UserInputError {}
@@ -30,6 +31,8 @@ export interface VerifyMismatch {
 export interface VerifyReport {
   apiUrl: string;
   rpcUrl: string;
+  /** the adapter's label (whose views are the reference) and the market's pool */
+  protocol: string;
   pool: Address;
   /** accounts the API lists */
   listed: number;
@@ -66,6 +69,7 @@ const PAGE = 500;
 
 export async function verify(o: VerifyOptions): Promise<VerifyReport> {
   const pool = o.deployment.pool.toLowerCase() as Address;
+  const protocol = protocolOf(o.deployment);
   const concurrency = Math.max(1, o.concurrency ?? 8);
   const client = createPublicClient({
     transport: http(o.rpcUrl, { batch: { batchSize: 200 }, retryCount: 1, timeout: 20_000 }),
@@ -102,6 +106,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
   const report: VerifyReport = {
     apiUrl: o.apiUrl,
     rpcUrl: o.rpcUrl,
+    protocol: protocol.label,
     pool,
     listed: listed.length,
     checked: 0,
@@ -134,9 +139,9 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
   // Each card is exact at its own block: the pool is read there, one batched round trip per block.
   await mapLimit([...byBlock.values()], concurrency, async ({ blockNumber, blockHash, items }) => {
     const at = blockHash ? { blockHash } : { blockNumber };
-    const views = await readPoolViews(
+    const views = await protocol.views.read(
       client as unknown as RpcRequester,
-      pool,
+      o.deployment,
       items.map((i) => i.account),
       at,
     );
@@ -172,12 +177,12 @@ export function formatReport(r: VerifyReport): string {
   ];
   const kw = Math.max("blocks spanned".length, ...counts.map(([k]) => k.length));
   const nw = Math.max(...counts.map(([, n]) => String(n).length));
-  const lines = [`marginwatch verify: API ${r.apiUrl}, MarginPool ${r.pool} on ${r.rpcUrl}`];
+  const lines = [`marginwatch verify: API ${r.apiUrl}, ${r.protocol} ${r.pool} on ${r.rpcUrl}`];
   for (const [k, n, note] of counts) lines.push(`  ${k.padEnd(kw)}  ${String(n).padStart(nw)}${note ? `  ${note}` : ""}`);
   lines.push(`  ${"blocks spanned".padEnd(kw)}  ${r.blocks ? `${r.blocks.from}–${r.blocks.to} (${r.blocks.distinct} distinct)` : "—"}`);
   lines.push(`  ${r.checked} checked, ${r.equal} equal, ${r.mismatched} mismatched, ${r.errors} errors`);
   if (r.mismatches.length) {
-    lines.push("", "mismatches (marginwatch vs MarginPool at the card's block):");
+    lines.push("", `mismatches (marginwatch vs ${r.protocol} at the card's block):`);
     for (const m of r.mismatches) {
       lines.push(`  ${m.account} at block ${m.blockNumber}`);
       const fw = Math.max(...m.diffs.map((d) => d.field.length));

@@ -1,7 +1,8 @@
 // The position card of one account: exact chain numbers (getAccountData fields, per-asset values, liquidation
 // prices) plus human strings as a borrower expects them (Aave-style HF, USD with 2 decimals).
 import Decimal from "decimal.js";
-import { MAX_UINT256, rayMulDown, rayMulUp, collateralValue, debtValue, WAD } from "../../common/math";
+import { MAX_UINT256, rayMulDown, rayMulUp, WAD } from "../../common/math";
+import type { ProtocolMath } from "../../protocols/types";
 import { exactFromPositions, type ExactPosition } from "./exact";
 import { liquidationPrice } from "./liquidation-price";
 import { statusOf } from "./status";
@@ -20,6 +21,8 @@ export interface AccountViewInput {
   account: Address;
   timestamp: bigint;
   positions: ExactPosition[];
+  /** the protocol's account math */
+  math: ProtocolMath;
   /** first HF of the lowest active level, for the "warning" status */
   warningAt: bigint | null;
   marginLevels: string[];
@@ -28,15 +31,14 @@ export interface AccountViewInput {
 
 export function buildAccountHealth(i: AccountViewInput): AccountHealth {
   const sorted = [...i.positions].sort((a, b) => (a.asset < b.asset ? -1 : a.asset > b.asset ? 1 : 0));
-  const r = exactFromPositions(sorted);
+  const r = exactFromPositions(i.math, sorted);
   const d = r.data;
   const unknown = r.hasDebt && r.unknownAssets.length > 0;
   const healthFactor = unknown ? null : d.healthFactor;
   const status = statusOf(healthFactor, i.warningAt);
 
   const positions: PositionHealth[] = sorted.map((p) => {
-    const collateralBase = p.scaledCollateral === 0n ? 0n : collateralValue(p);
-    const debtBase = p.scaledDebt === 0n ? 0n : debtValue(p);
+    const { collateralBase, debtBase } = p;
     return {
       asset: p.asset,
       collateral: rayMulDown(p.scaledCollateral, p.liquidityIndex),

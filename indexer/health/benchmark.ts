@@ -3,6 +3,7 @@
 // Run it directly for large N: `npx ts-node --transpile-only indexer/health/benchmark.ts 1000000`.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import type { ProtocolMath } from "../../protocols/types";
 import { HealthEngine } from "./engine";
 import { buildSyntheticPopulation, feedPrices, type SyntheticPopulation } from "./synthetic";
 import type { Address } from "./types";
@@ -65,6 +66,7 @@ function timing(samples: Array<{ ms: number; exact: number; classified: number }
 
 export function runHealthBenchmark(
   accounts: number,
+  math: ProtocolMath,
   opts: { assets?: number; seed?: number; repeats?: number } = {},
 ): { figures: BenchmarkFigures; engine: HealthEngine; pop: SyntheticPopulation; now: bigint } {
   const gc = collector();
@@ -75,7 +77,7 @@ export function runHealthBenchmark(
   const buildMs = performance.now() - t;
   const afterState = used(gc);
 
-  const engine = new HealthEngine(pop.state);
+  const engine = new HealthEngine(pop.state, math);
   feedPrices(pop, engine);
   let now = pop.now;
   let block = 1n;
@@ -156,6 +158,6 @@ export function runHealthBenchmark(
 
 if (require.main === module) {
   const n = Number(process.argv[2] ?? 100_000);
-  const { figures } = runHealthBenchmark(n);
+  const { figures } = runHealthBenchmark(n, (require("../../protocols/marginpool") as typeof import("../../protocols/marginpool")).marginpool.math);
   console.log(JSON.stringify(figures, (_k, v) => (typeof v === "number" ? Math.round(v * 100) / 100 : v), 2));
 }

@@ -1,5 +1,6 @@
 // The health engine's shared mutable state, in its own module so that aggregates, stress and sums can read it
 // without importing the engine.
+import type { ProtocolMath } from "../../protocols/types";
 import type { ProtocolState } from "../state/state";
 import type { AssetSlot } from "./asset-slot";
 import type { AccountBook } from "./book";
@@ -16,6 +17,8 @@ export interface LiqRecord {
 /** Mutable state shared by the engine, one evaluate pass, aggregates and stress (those two only read). */
 export interface EngineData {
   state: ProtocolState;
+  /** the protocol's exact math (protocols/<name>/math.ts) */
+  math: ProtocolMath;
   book: AccountBook;
   slots: AssetSlot[];
   prices: Map<Address, PriceInfo>;

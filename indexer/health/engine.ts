@@ -13,6 +13,7 @@
 //   the watch set rebuilt in one pass. If an index ever goes backwards (reorg), anchors are dropped and everything
 //   is rebased.
 import { WAD } from "../../common/math";
+import type { ProtocolMath } from "../../protocols/types";
 import type { ProtocolState, StateChange } from "../state/state";
 import { buildAccountHealth } from "./account-view";
 import { AssetSlot } from "./asset-slot";
@@ -83,10 +84,12 @@ export class HealthEngine {
 
   constructor(
     readonly state: ProtocolState,
+    readonly math: ProtocolMath,
     opts: HealthEngineOptions = {},
   ) {
     this.core = {
       state,
+      math,
       book: new AccountBook(),
       slots: [],
       prices: new Map(),
@@ -119,7 +122,7 @@ export class HealthEngine {
 
   evaluate(now: bigint, blockNumber: bigint): HealthUpdate {
     const { book, thresholds: th } = this.core;
-    const ctx = new ExactContext(this.state, (a) => this.core.prices.get(a), now);
+    const ctx = new ExactContext(this.state, (a) => this.core.prices.get(a), now, this.math);
     const out = new UpdateBuilder(blockNumber, now);
     this.syncAssets();
     const flipped = [...this.flipped];
@@ -178,11 +181,12 @@ export class HealthEngine {
     const held = this.state.accounts.get(account);
     const id = book.idOf.get(account);
     if (!held && id === undefined) return undefined;
-    const ctx = new ExactContext(this.state, (a) => this.core.prices.get(a), now);
+    const ctx = new ExactContext(this.state, (a) => this.core.prices.get(a), now, this.math);
     return buildAccountHealth({
       account,
       timestamp: now,
       positions: ctx.positions(held),
+      math: this.math,
       warningAt: this.warningAt(),
       marginLevels: this.marginLevels(account),
       positionVersion: id === undefined ? 0 : book.version(id),

@@ -1,11 +1,15 @@
-// Exact (bigint) account data at a timestamp, equal to MarginPool.getAccountData to the wei: the only numbers the
-// engine reports. The float prefilter only decides when this needs to run.
-import { accountData, currentIndexes, type AccountData, type PositionInput } from "../../common/math";
+// Exact (bigint) account data at a timestamp, by the protocol's own math (protocols/<name>/math.ts) and equal to its
+// account-data view to the wei: the only numbers the engine reports. The float prefilter only decides when this
+// needs to run.
+import type { AccountData, PositionInput, ProtocolMath } from "../../protocols/types";
 import type { Position, ProtocolState } from "../state/state";
 import type { Address, PriceInfo } from "./types";
 
 export interface ExactPosition extends PositionInput {
   asset: Address;
+  /** this position's collateral and debt value (base currency, 8 decimals), rounded as the protocol does */
+  collateralBase: bigint;
+  debtBase: bigint;
   /** price status as the engine knows it; "missing" when no price was ever set */
   status: PriceInfo["status"] | "missing";
 }
@@ -18,7 +22,7 @@ export interface ExactResult {
   unknownAssets: Address[];
 }
 
-/** Per-asset inputs at one timestamp (indexes extrapolated like MarginPool._currentIndexes), cached per asset. */
+/** Per-asset inputs at one timestamp (indexes extrapolated by the protocol's math), cached per asset. */
 export class ExactContext {
   private readonly cache = new Map<Address, { liquidityIndex: bigint; borrowIndex: bigint; unit: bigint }>();
 
@@ -26,6 +30,7 @@ export class ExactContext {
     readonly state: ProtocolState,
     readonly priceOf: (asset: Address) => PriceInfo | undefined,
     readonly now: bigint,
+    readonly math: ProtocolMath,
   ) {}
 
   indexes(asset: Address): { liquidityIndex: bigint; borrowIndex: bigint; unit: bigint } | undefined {
@@ -33,7 +38,7 @@ export class ExactContext {
     if (c) return c;
     const a = this.state.assets.get(asset);
     if (!a) return undefined;
-    c = { ...currentIndexes(a, this.now), unit: 10n ** BigInt(a.decimals) };
+    c = { ...this.math.indexesAt(a, this.now), unit: 10n ** BigInt(a.decimals) };
     this.cache.set(asset, c);
     return c;
   }
@@ -52,8 +57,7 @@ export class ExactContext {
       if (!a || !idx) continue;
       const info = this.priceOf(asset);
       const override = priceOverride?.get(asset);
-      out.push({
-        asset,
+      const input: PositionInput = {
         scaledCollateral: p.scaledCollateral,
         scaledDebt: p.scaledDebt,
         liquidityIndex: idx.liquidityIndex,
@@ -62,6 +66,12 @@ export class ExactContext {
         unit: idx.unit,
         ltvBps: a.ltvBps,
         liquidationThresholdBps: a.liquidationThresholdBps,
+      };
+      out.push({
+        ...input,
+        asset,
+        collateralBase: p.scaledCollateral === 0n ? 0n : this.math.collateralValue(input),
+        debtBase: p.scaledDebt === 0n ? 0n : this.math.debtValue(input),
         status: info ? info.status : "missing",
       });
     }
@@ -70,11 +80,11 @@ export class ExactContext {
 
   account(account: Address, priceOverride?: Map<Address, bigint>): ExactResult {
     const positions = this.positions(this.state.accounts.get(account), priceOverride);
-    return exactFromPositions(positions);
+    return exactFromPositions(this.math, positions);
   }
 }
 
-export function exactFromPositions(positions: ExactPosition[]): ExactResult {
+export function exactFromPositions(math: ProtocolMath, positions: ExactPosition[]): ExactResult {
   let hasDebt = false;
   const unknownAssets: Address[] = [];
   for (const p of positions) {
@@ -82,7 +92,7 @@ export function exactFromPositions(positions: ExactPosition[]): ExactResult {
     if (p.status !== "fresh") unknownAssets.push(p.asset);
   }
   unknownAssets.sort();
-  return { data: accountData(positions), positions, hasDebt, unknownAssets };
+  return { data: math.accountData(positions), positions, hasDebt, unknownAssets };
 }
 
 /** The chain's liquidation condition without the division: HF < 1 ⟺ Σ value·LT < debt·BPS. */

@@ -1,6 +1,6 @@
 // Exact liquidation price of one collateral asset, other prices held fixed: the largest 8-decimal price at which
 // the contract's own rounding gives HF < 1 (one unit higher and the account is safe).
-import { BPS, collateralValue, debtValue, mulDivUp, rayMulDown, rayMulUp } from "../../common/math";
+import { BPS, mulDivUp, rayMulDown, rayMulUp } from "../../common/math";
 import type { ExactPosition } from "./exact";
 
 /** Scanning window (price units) below which the boundary is found by a linear walk rather than bisection. */
@@ -17,8 +17,8 @@ export function liquidationPrice(positions: readonly ExactPosition[], k: number)
   let dOthers = 0n;
   positions.forEach((p, i) => {
     if (i === k) return;
-    if (p.scaledCollateral !== 0n) wOthers += collateralValue(p) * p.liquidationThresholdBps;
-    if (p.scaledDebt !== 0n) dOthers += debtValue(p);
+    wOthers += p.collateralBase * p.liquidationThresholdBps;
+    dOthers += p.debtBase;
   });
   const amountC = rayMulDown(t.scaledCollateral, t.liquidityIndex);
   const amountD = t.scaledDebt === 0n ? 0n : rayMulUp(t.scaledDebt, t.borrowIndex);

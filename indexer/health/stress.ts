@@ -30,7 +30,7 @@ export function runStress(data: EngineData, shocks: ReadonlyMap<Address, number>
   }
   shockList.sort((a, b) => (a.asset < b.asset ? -1 : 1));
   const s = currentSums(data, now, override);
-  const ctx = new ExactContext(data.state, (a) => data.prices.get(a), now);
+  const ctx = new ExactContext(data.state, (a) => data.prices.get(a), now, data.math);
   const { book, thresholds } = data;
   let accounts = 0;
   let newly = 0;

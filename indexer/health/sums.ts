@@ -28,7 +28,7 @@ export function currentSums(data: EngineData, now: bigint, priceOverride?: Reado
   const w = new Float64Array(n);
   const d = new Float64Array(n);
   const c = new Float64Array(n);
-  const ctx = new ExactContext(data.state, (a) => data.prices.get(a), now);
+  const ctx = new ExactContext(data.state, (a) => data.prices.get(a), now, data.math);
   const fc: number[] = [];
   const fd: number[] = [];
   const cc: number[] = [];

@@ -2,7 +2,7 @@
 // and classifies each feed fresh / stale / invalid as PriceOracle does. Reading (I/O) and taking the readings (pure,
 // journaled for reorgs) are separate steps, so nothing changes until the block they belong to is applied.
 import type { PublicClient } from "viem";
-import { mockV3AggregatorAbi } from "../../common/generated/abis";
+import { aggregatorV3Abi } from "../../common/generated/chainlink";
 import { normalisePrice } from "../../common/math";
 import { isContractAnswer } from "../../common/retry";
 import type { Address } from "../state/events";
@@ -108,7 +108,7 @@ export class OracleTracker {
     const seqFeed = extra.sequencer ?? state.sequencer?.feed ?? null;
     const read = (address: Address): Promise<RoundResult> =>
       this.client
-        .readContract({ address, abi: mockV3AggregatorAbi, functionName: "latestRoundData", blockNumber: block.number })
+        .readContract({ address, abi: aggregatorV3Abi, functionName: "latestRoundData", blockNumber: block.number })
         .then((r) => ({ ok: true as const, r: r as RoundData }))
         .catch((e: unknown) => {
           if (!isContractAnswer(e)) throw e;

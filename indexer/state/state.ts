@@ -1,12 +1,13 @@
-// Protocol state rebuilt from events alone: assets (risk params, indexes, rates, totals), feeds, positions.
+// Protocol state rebuilt from protocol-neutral changes (indexer/state/changes.ts) alone: assets (risk params, indexes, rates, totals), feeds, positions.
 // Pure and deterministic (no I/O). Every mutation of an unfinalised block is journaled so a reorg can undo it.
 import { createHash } from "node:crypto";
 import { MarginwatchError } from "../../common/errors";
-import type { Address, ChainEvent } from "./events";
+import type { Change } from "./changes";
+import type { Address } from "./events";
 
 export interface AssetState {
   address: Address;
-  /** listing order, as MarginPool._assets: the contract iterates assets in this order */
+  /** listing order, as the protocol lists reserves: account data iterates assets in this order */
   index: number;
   decimals: number;
   rateModel: Address;
@@ -41,7 +42,7 @@ export interface SequencerConfig {
   gracePeriod: bigint;
 }
 
-/** What one applied event touched, for the health engine to recompute incrementally. */
+/** What one applied change touched, for the health engine to recompute incrementally. */
 export interface StateChange {
   accounts: Address[];
   /** assets whose indexes/rates/params changed */
@@ -56,7 +57,7 @@ type UndoEntry =
   | { kind: "feed"; asset: Address; prev: FeedConfig | undefined }
   | { kind: "sequencer"; prev: SequencerConfig | null };
 
-/** Thrown when an event contradicts the state (e.g. a burn larger than the balance): the log stream is wrong. */
+/** Thrown when a change contradicts the state (e.g. a burn larger than the balance): the log stream is wrong. */
 export class StateInvariantError extends MarginwatchError {}
 
 export class ProtocolState {
@@ -74,45 +75,39 @@ export class ProtocolState {
   /** running digest (see digest()) */
   private sum = 0n;
 
-  apply(e: ChainEvent): StateChange {
-    // The digest follows every item the event touches: out with its old line, in with its new one.
-    const items = itemsOf(e);
+  apply(c: Change): StateChange {
+    // The digest follows every item the change touches: out with its old line, in with its new one.
+    const items = itemsOf(c);
     for (const it of items) this.sum -= this.itemHash(it);
-    const change = this.applyEvent(e);
+    const change = this.applyChange(c);
     for (const it of items) this.sum += this.itemHash(it);
     this.sum = BigInt.asUintN(256, this.sum);
     return change;
   }
 
-  private applyEvent(e: ChainEvent): StateChange {
+  private applyChange(c: Change): StateChange {
     const change: StateChange = { accounts: [], assets: [], feeds: [] };
-    const block = e.meta.blockNumber;
-    switch (e.source) {
-      case "feed":
-        return change; // prices are the oracle tracker's business
-      case "oracle":
-        if (e.eventName === "FeedSet") {
-          const { asset, aggregator, heartbeat, decimals } = e.args;
-          this.record(block, `f:${asset}`, () => ({ kind: "feed", asset, prev: this.feeds.get(asset) }));
-          this.feeds.set(asset, { asset, aggregator, heartbeat, decimals });
-          change.feeds.push(asset);
-        } else {
-          this.record(block, "seq", () => ({ kind: "sequencer", prev: this.sequencer }));
-          this.sequencer = { feed: e.args.feed, gracePeriod: e.args.gracePeriod };
-        }
-        return change;
-      case "pool":
+    const block = c.meta.blockNumber;
+    switch (c.kind) {
+      case "feed-set": {
+        const { asset, aggregator, heartbeat, decimals } = c;
+        this.record(block, `f:${asset}`, () => ({ kind: "feed", asset, prev: this.feeds.get(asset) }));
+        this.feeds.set(asset, { asset, aggregator, heartbeat, decimals });
+        change.feeds.push(asset);
         break;
-    }
-    switch (e.eventName) {
-      case "AssetListed": {
-        const { asset } = e.args;
+      }
+      case "sequencer-set":
+        this.record(block, "seq", () => ({ kind: "sequencer", prev: this.sequencer }));
+        this.sequencer = { feed: c.feed, gracePeriod: c.gracePeriod };
+        break;
+      case "reserve-listed": {
+        const { asset } = c;
         this.record(block, `a:${asset}`, () => ({ kind: "asset", asset, prev: this.assets.get(asset) }));
         this.assets.set(asset, {
           address: asset,
           index: this.assets.size,
-          decimals: e.args.decimals,
-          rateModel: e.args.rateModel,
+          decimals: c.decimals,
+          rateModel: c.rateModel,
           ltvBps: 0n,
           liquidationThresholdBps: 0n,
           liquidationBonusBps: 0n,
@@ -129,55 +124,40 @@ export class ProtocolState {
         change.assets.push(asset);
         break;
       }
-      case "RiskParamsSet": {
-        const a = this.mutAsset(block, e.args.asset);
-        a.ltvBps = e.args.ltvBps;
-        a.liquidationThresholdBps = e.args.liquidationThresholdBps;
-        a.liquidationBonusBps = e.args.liquidationBonusBps;
-        a.reserveFactorBps = e.args.reserveFactorBps;
+      case "reserve-params": {
+        const a = this.mutAsset(block, c.asset);
+        a.ltvBps = c.ltvBps;
+        a.liquidationThresholdBps = c.liquidationThresholdBps;
+        a.liquidationBonusBps = c.liquidationBonusBps;
+        a.reserveFactorBps = c.reserveFactorBps;
         change.assets.push(a.address);
         break;
       }
-      case "RateModelSet": {
-        this.mutAsset(block, e.args.asset).rateModel = e.args.rateModel;
-        change.assets.push(e.args.asset);
+      case "reserve-rate-model":
+        this.mutAsset(block, c.asset).rateModel = c.rateModel;
+        change.assets.push(c.asset);
         break;
-      }
-      case "ReserveDataUpdated": {
-        const a = this.mutAsset(block, e.args.asset);
-        a.liquidityRate = e.args.liquidityRate;
-        a.borrowRate = e.args.borrowRate;
-        a.liquidityIndex = e.args.liquidityIndex;
-        a.borrowIndex = e.args.borrowIndex;
-        a.lastUpdateTimestamp = e.args.timestamp;
+      case "reserve-indexes": {
+        const a = this.mutAsset(block, c.asset);
+        a.liquidityRate = c.liquidityRate;
+        a.borrowRate = c.borrowRate;
+        a.liquidityIndex = c.liquidityIndex;
+        a.borrowIndex = c.borrowIndex;
+        a.lastUpdateTimestamp = c.timestamp;
         change.assets.push(a.address);
         break;
       }
-      case "Deposit":
-        this.moveCollateral(block, e.args.account, e.args.asset, e.args.scaledAmount);
-        change.accounts.push(e.args.account);
+      case "collateral":
+        this.moveCollateral(block, c.account, c.asset, c.scaledDelta);
+        change.accounts.push(c.account);
         break;
-      case "Withdraw":
-        this.moveCollateral(block, e.args.account, e.args.asset, -e.args.scaledAmount);
-        change.accounts.push(e.args.account);
+      case "debt":
+        this.moveDebt(block, c.account, c.asset, c.scaledDelta, c.deficit);
+        change.accounts.push(c.account);
         break;
-      case "Borrow":
-        this.moveDebt(block, e.args.account, e.args.asset, e.args.scaledAmount, 0n);
-        change.accounts.push(e.args.account);
-        break;
-      case "Repay":
-        this.moveDebt(block, e.args.account, e.args.asset, -e.args.scaledAmount, 0n);
-        change.accounts.push(e.args.account);
-        break;
-      case "Liquidation":
-        this.moveDebt(block, e.args.borrower, e.args.debtAsset, -e.args.debtScaledBurned, 0n);
-        this.moveCollateral(block, e.args.borrower, e.args.collateralAsset, -e.args.collateralScaledBurned);
-        change.accounts.push(e.args.borrower);
-        break;
-      case "BadDebtWrittenOff":
-        this.moveDebt(block, e.args.account, e.args.asset, -e.args.scaledAmount, e.args.reserveDeficit);
-        change.accounts.push(e.args.account);
-        break;
+      case "liquidation":
+      case "bad-debt":
+        break; // history: the store's business
     }
     return change;
   }
@@ -422,13 +402,13 @@ export class ProtocolState {
     asset.totalScaledCollateral += delta;
   }
 
-  private moveDebt(block: bigint, account: Address, assetAddr: Address, delta: bigint, deficit: bigint): void {
+  private moveDebt(block: bigint, account: Address, assetAddr: Address, delta: bigint, deficit: bigint | undefined): void {
     const asset = this.mutAsset(block, assetAddr);
     const p = this.mutPosition(block, account, assetAddr);
     if (p.scaledDebt + delta < 0n) throw new StateInvariantError(`debt of ${account} in ${assetAddr} would go negative at block ${block}`);
     p.scaledDebt += delta;
     asset.totalScaledDebt += delta;
-    if (deficit !== 0n) asset.deficit = deficit;
+    if (deficit !== undefined) asset.deficit = deficit;
   }
 }
 
@@ -448,37 +428,26 @@ function keyOf(e: UndoEntry): string {
 /** One item of the digest: an asset, a feed (by asset), the sequencer, or one position. */
 type Item = { kind: "asset" | "feed"; asset: Address } | { kind: "sequencer" } | { kind: "position"; account: Address; asset: Address };
 
-/** The items an event may change. */
-function itemsOf(e: ChainEvent): Item[] {
-  if (e.source === "feed") return [];
-  if (e.source === "oracle") return e.eventName === "FeedSet" ? [{ kind: "feed", asset: e.args.asset }] : [{ kind: "sequencer" }];
-  switch (e.eventName) {
-    case "AssetListed":
-    case "RiskParamsSet":
-    case "RateModelSet":
-    case "ReserveDataUpdated":
-      return [{ kind: "asset", asset: e.args.asset }];
-    case "Deposit":
-    case "Withdraw":
-    case "Borrow":
-    case "Repay":
-    case "BadDebtWrittenOff":
+/** The items a change may touch. */
+function itemsOf(c: Change): Item[] {
+  switch (c.kind) {
+    case "feed-set":
+      return [{ kind: "feed", asset: c.asset }];
+    case "sequencer-set":
+      return [{ kind: "sequencer" }];
+    case "reserve-listed":
+    case "reserve-params":
+    case "reserve-rate-model":
+    case "reserve-indexes":
+      return [{ kind: "asset", asset: c.asset }];
+    case "collateral":
+    case "debt":
       return [
-        { kind: "asset", asset: e.args.asset },
-        { kind: "position", account: e.args.account, asset: e.args.asset },
+        { kind: "asset", asset: c.asset },
+        { kind: "position", account: c.account, asset: c.asset },
       ];
-    case "Liquidation":
-      return [
-        { kind: "asset", asset: e.args.debtAsset },
-        { kind: "position", account: e.args.borrower, asset: e.args.debtAsset },
-        ...(e.args.collateralAsset === e.args.debtAsset
-          ? []
-          : [
-              { kind: "asset" as const, asset: e.args.collateralAsset },
-              { kind: "position" as const, account: e.args.borrower, asset: e.args.collateralAsset },
-            ]),
-      ];
-    default:
+    case "liquidation":
+    case "bad-debt":
       return [];
   }
 }

@@ -1,9 +1,10 @@
 // Operator routes (/healthz, /readyz, /metrics, /v1/status, /openapi.json), unknown routes, and a fuzz loop of
 // hostile input over every route: never a 5xx, always the JSON error shape.
+import { marginpool } from "../../protocols/marginpool";
 import { expect } from "chai";
 import { Queue } from "bullmq";
 import { Registry } from "prom-client";
-import { rng } from "../../common/actions";
+import { rng } from "../../protocols/marginpool/actions";
 import { buildApi } from "../../indexer/api";
 import { HealthEngine } from "../../indexer/health";
 import { openStore } from "../../indexer/store";
@@ -29,8 +30,8 @@ describe("API operations", function () {
 
   it("GET /readyz is 503 with the reason before the indexer follows the chain, 200 once it does", async () => {
     const store = await openStore({ dataDir: "memory://" });
-    const indexer = makeIndexer(w.node.publicClient, store, w.d, {}, (state) => new HealthEngine(state));
-    const health = new HealthEngine(indexer.state);
+    const indexer = makeIndexer(w.node.publicClient, store, w.d, {}, (state) => new HealthEngine(state, marginpool.math));
+    const health = new HealthEngine(indexer.state, marginpool.math);
     const app = await buildApi({ indexer, health, store, deployment: w.d, registry: new Registry() }, { logger: silentLogger });
     try {
       const before = await get(app, "/readyz");

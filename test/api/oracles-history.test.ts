@@ -1,7 +1,7 @@
 // GET /v1/oracles, /v1/oracles/:asset/rounds, /v1/liquidations and /v1/keeper/outcomes against a real chain +
 // indexer + store: a feed going stale after evm_increaseTime, a real liquidation, recorded keeper outcomes.
 import { expect } from "chai";
-import { setPrice } from "../../common/actions";
+import { setPrice } from "../../protocols/marginpool/actions";
 import type { KeeperOutcome } from "../../indexer/store/types";
 import { apiWorld, refreshAllFeeds, type ApiWorld } from "./world";
 import { expectClientError, get } from "./helpers";

@@ -1,7 +1,7 @@
 // GET /v1/risk (JSON and CSV), POST /v1/stress and GET /v1/stress/scenarios against a real chain + indexer.
 import { expect } from "chai";
-import { setPrice } from "../../common/actions";
-import { marginPoolAbi } from "../../common/generated/abis";
+import { setPrice } from "../../protocols/marginpool/actions";
+import { marginPoolAbi } from "../../protocols/marginpool/generated/abis";
 import { MAX_UINT256 } from "../../common/math";
 import { apiWorld, type ApiWorld } from "./world";
 

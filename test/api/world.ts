@@ -1,15 +1,17 @@
 // API test world: a real `hardhat node` (port range 8630–8649), the protocol deployed, named borrowers spread over
 // the HF range, real PGlite, the real indexer + health engine following the chain, and buildApi over them.
 // Built once per mocha run and shared by the API test files (a root-level after hook stops it).
+import { marginpool } from "../../protocols/marginpool";
 import { Registry } from "prom-client";
 import { createWalletClient, http, parseUnits, type PublicClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import type { FastifyInstance } from "fastify";
-import { deployProtocol, type Wallet } from "../../common/deploy";
+import type { Wallet } from "../../common/wallet";
+import { deployProtocol } from "../../protocols/marginpool/deploy";
 import type { Deployment } from "../../common/deployment";
-import { assetOf, fund, rng, setPrice, type ChainContext } from "../../common/actions";
-import { marginPoolAbi } from "../../common/generated/abis";
+import { assetOf, fund, rng, setPrice, type ChainContext } from "../../protocols/marginpool/actions";
+import { marginPoolAbi } from "../../protocols/marginpool/generated/abis";
 import { HealthEngine } from "../../indexer/health";
 import type { Indexer } from "../../indexer/indexer";
 import { openStore } from "../../indexer/store";
@@ -165,7 +167,7 @@ async function setUp(node: NodeHandle): Promise<ApiWorld> {
 
   const store = await openStore({ dataDir: "memory://" });
   let health: HealthEngine | undefined;
-  const indexer = makeIndexer(node.publicClient as PublicClient, store, d, {}, (state) => (health = new HealthEngine(state)));
+  const indexer = makeIndexer(node.publicClient as PublicClient, store, d, {}, (state) => (health = new HealthEngine(state, marginpool.math)));
   await indexer.start();
   const synced = async (): Promise<bigint> => {
     const head = await node.publicClient.getBlockNumber();

@@ -2,6 +2,7 @@
 // it samples on every published block in one batched round trip, catches a figure that is one wei off (counter,
 // /readyz 503 naming account and block, /v1/status with both values, an error log line), counts RPC failures as
 // errors and never as mismatches, and discards a sample whose block is orphaned between capture and read.
+import { marginpool } from "../../protocols/marginpool";
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
@@ -9,7 +10,7 @@ import { chromium, type Browser } from "playwright-core";
 import { Registry } from "prom-client";
 import { createPublicClient, decodeFunctionData, http, type Hex, type PublicClient } from "viem";
 import type { FastifyInstance } from "fastify";
-import { marginPoolAbi } from "../../common/generated/abis";
+import { marginPoolAbi } from "../../protocols/marginpool/generated/abis";
 import { buildApi, listen } from "../../indexer/api";
 import { Auditor, type AuditorOptions, type FigureSource } from "../../indexer/audit";
 import type { Address } from "../../indexer/state/events";
@@ -79,7 +80,8 @@ describe("auditor (real chain, real indexer)", function () {
       indexer: w.indexer,
       health: w.health,
       client: w.node.publicClient,
-      pool: w.d.pool,
+      deployment: w.d,
+      protocol: marginpool,
       registry: new Registry(),
       logger: silentLogger,
       ...o,

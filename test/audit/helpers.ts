@@ -1,5 +1,6 @@
 // Audit test helpers: a real indexed world on its own chain (ports 8720–8729 belong to test/audit), a counting
 // JSON-RPC proxy (HTTP round trips and calls per batch; can go down), metric parsing, and the CLI as a child process.
+import { marginpool } from "../../protocols/marginpool";
 import { spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,8 +10,9 @@ import pino, { type Logger } from "pino";
 import { createWalletClient, http as httpTransport, type PublicClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
-import { borrow, deposit, type ChainContext } from "../../common/actions";
-import { deployProtocol, type Wallet } from "../../common/deploy";
+import { borrow, deposit, type ChainContext } from "../../protocols/marginpool/actions";
+import type { Wallet } from "../../common/wallet";
+import { deployProtocol } from "../../protocols/marginpool/deploy";
 import type { Deployment } from "../../common/deployment";
 import { HealthEngine } from "../../indexer/health";
 import type { Indexer } from "../../indexer/indexer";
@@ -79,7 +81,7 @@ export async function startAuditWorld(port: number): Promise<AuditWorld> {
 
     const store = await openStore({ dataDir: "memory://" });
     let health: HealthEngine | undefined;
-    const indexer = makeIndexer(node.publicClient as PublicClient, store, d, {}, (state) => (health = new HealthEngine(state)));
+    const indexer = makeIndexer(node.publicClient as PublicClient, store, d, {}, (state) => (health = new HealthEngine(state, marginpool.math)));
     await indexer.start();
     const synced = async (): Promise<bigint> => {
       const head = await node.publicClient.getBlockNumber();

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { loadConfig } from "../../common/config";
-import { deployProtocol } from "../../common/deploy";
+import { deployProtocol } from "../../protocols/marginpool/deploy";
 import { startApp, type App } from "../../cli/app";
 import type { VerifyReport } from "../../indexer/audit/verify";
 import { waitFor } from "../fixtures/indexer";

@@ -4,9 +4,10 @@
 import { expect } from "chai";
 import { encodeErrorResult } from "viem";
 import { ConfigError, loadConfig } from "../../common/config";
-import { errorsAbi } from "../../common/generated/abis";
+import { errorsAbi } from "../../protocols/marginpool/generated/abis";
 import { MAX_UINT256, WAD } from "../../common/math";
-import { classifyFailure, compareAccount, type AuditFigures, type PoolAccountData, type PoolAnswer, type PoolViews } from "../../indexer/audit";
+import { classifyFailure } from "../../protocols/marginpool/views";
+import { compareAccount, type AuditFigures, type PoolAccountData, type PoolAnswer, type PoolViews } from "../../indexer/audit";
 import { AccountSelection, type SelectionSource } from "../../indexer/audit/selection";
 import { seededRandom } from "../../common/random";
 

@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import { parseUnits } from "viem";
 import { borrow, deposit, increaseTime, setPrice, tx } from "../fixtures/protocol";
-import { testTokenAbi } from "../../common/generated/abis";
+import { testTokenAbi } from "../../protocols/marginpool/generated/abis";
 import {
   RAY,
   WAD,

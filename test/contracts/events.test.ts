@@ -4,10 +4,13 @@ import { seededRandom } from "../../common/random";
 import { expect } from "chai";
 import type { Log } from "viem";
 import { deposit, tx, type Fixture, type Wallet } from "../fixtures/protocol";
-import { emittingAggregatorAbi, marginPoolAbi, mockV3AggregatorAbi } from "../../common/generated/abis";
-import { decodeLog, compareEvents, type ChainEvent } from "../../indexer/state/events";
+import { emittingAggregatorAbi, marginPoolAbi, mockV3AggregatorAbi } from "../../protocols/marginpool/generated/abis";
+import { parseEventLogs } from "viem";
+import { compareChanges } from "../../indexer/state/changes";
+import { decodeLog } from "../../protocols/marginpool/decode";
+import type { PositionInput } from "../../protocols/types";
 import { ProtocolState } from "../../indexer/state/state";
-import * as math from "../../common/math";
+import * as math from "../../protocols/marginpool/math";
 import { borrow, increaseTime } from "../fixtures/protocol";
 import {
   MAX_UINT,
@@ -146,16 +149,25 @@ describe("events rebuild every balance", () => {
       f.publicClient.getLogs({ address: f.deployment.pool as `0x${string}`, fromBlock }),
       f.publicClient.getLogs({ address: f.deployment.oracle as `0x${string}`, fromBlock }),
     ]);
-    const events: ChainEvent[] = [...poolLogs.map((l) => decodeLog(l as Log, "pool")), ...oracleLogs.map((l) => decodeLog(l as Log, "oracle"))]
-      .filter((e): e is ChainEvent => e !== null)
-      .sort(compareEvents);
+    // The raw events (their amounts and indexes), then the adapter's changes of the same logs into state.
+    const raw = parseEventLogs({ abi: marginPoolAbi, logs: poolLogs as Log[] }).sort((a, b) =>
+      a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
+    );
+    const changes = [...poolLogs.flatMap((l) => decodeLog(l as Log, "pool")), ...oracleLogs.flatMap((l) => decodeLog(l as Log, "oracle"))].sort(
+      compareChanges,
+    );
     const state = new ProtocolState();
     const lastIndex = new Map<string, { liquidityIndex: bigint; borrowIndex: bigint }>();
     const counts: Record<string, number> = {};
-    for (const e of events) {
+    for (const e0 of raw) {
+      const e = {
+        eventName: e0.eventName,
+        args: Object.fromEntries(Object.entries(e0.args).map(([k, v]) => [k, typeof v === "string" ? v.toLowerCase() : v])),
+        // biome-ignore lint/suspicious/noExplicitAny: each branch reads the fields its event declares
+      } as any;
       counts[e.eventName] = (counts[e.eventName] ?? 0) + 1;
       // Each balance event carries the index it was scaled with: the one its ReserveDataUpdated just published.
-      if (e.source === "pool") {
+      {
         if (e.eventName === "ReserveDataUpdated") lastIndex.set(e.args.asset, e.args);
         if (e.eventName === "Deposit" || e.eventName === "Withdraw") {
           expect(e.args.liquidityIndex).to.equal(lastIndex.get(e.args.asset)!.liquidityIndex);
@@ -168,8 +180,8 @@ describe("events rebuild every balance", () => {
           if (e.eventName === "Borrow") expect(e.args.scaledAmount).to.equal(ceilDiv(e.args.amount * RAY, e.args.borrowIndex));
         }
       }
-      state.apply(e);
     }
+    for (const c of changes) state.apply(c);
     expect(counts.Liquidation! >= 3, `liquidations: ${counts.Liquidation}`).to.equal(true);
     expect(counts.BadDebtWrittenOff! >= 2, `write-offs: ${counts.BadDebtWrittenOff}`).to.equal(true);
     for (const n of ["Deposit", "Withdraw", "Borrow", "Repay"]) expect(counts[n]! > 0, n).to.equal(true);
@@ -203,7 +215,7 @@ describe("events rebuild every balance", () => {
 
     for (const w of [...actors, DEADBEAT, LIQUIDATOR]) {
       const account = addr(w).toLowerCase() as `0x${string}`;
-      const inputs: math.PositionInput[] = [];
+      const inputs: PositionInput[] = [];
       for (const s of SYMBOLS) {
         const asset = f.asset(s).address.toLowerCase() as `0x${string}`;
         const p = state.position(account, asset) ?? { scaledCollateral: 0n, scaledDebt: 0n };

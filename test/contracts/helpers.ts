@@ -10,9 +10,9 @@ import {
   marginPoolAbi,
   mockV3AggregatorAbi,
   testTokenAbi,
-} from "../../common/generated/abis";
-import { interestRateModelBytecode, testTokenBytecode } from "../../common/generated/bytecode";
-import { deployContract } from "../../common/deploy";
+} from "../../protocols/marginpool/generated/abis";
+import { interestRateModelBytecode, testTokenBytecode } from "../../protocols/marginpool/generated/bytecode";
+import { deployContract } from "../../common/wallet";
 import type { Hex20 } from "../../common/deployment";
 import { deployFixture, mintAndApprove, revert, snapshot, tx, type Fixture, type Wallet } from "../fixtures/protocol";
 

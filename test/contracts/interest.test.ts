@@ -6,10 +6,10 @@ import Decimal from "decimal.js";
 const D = Decimal.clone({ precision: 80 });
 import { parseUnits } from "viem";
 import { borrow, deposit, increaseTime, mintAndApprove } from "../fixtures/protocol";
-import { interestRateModelAbi } from "../../common/generated/abis";
-import { DEFAULT_MARKET } from "../../common/market";
+import { interestRateModelAbi } from "../../protocols/marginpool/generated/abis";
+import { DEFAULT_MARKET } from "../../protocols/marginpool/market";
 import { parseUnitsExact } from "../../common/units";
-import * as math from "../../common/math";
+import * as math from "../../protocols/marginpool/math";
 import {
   RAY,
   YEAR,

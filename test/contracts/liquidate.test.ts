@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { parseUnits } from "viem";
 import { borrow, deposit, increaseTime, mintAndApprove, setPrice } from "../fixtures/protocol";
-import * as math from "../../common/math";
+import * as math from "../../protocols/marginpool/math";
 import type { Fixture } from "../fixtures/protocol";
 import {
   BPS,

@@ -4,9 +4,9 @@ import hre from "hardhat";
 import { expect } from "chai";
 import { parseEventLogs, parseUnits } from "viem";
 import { borrow, deposit, setPrice, tx, type Fixture } from "../fixtures/protocol";
-import { mockV3AggregatorAbi, priceOracleAbi } from "../../common/generated/abis";
-import { mockV3AggregatorBytecode } from "../../common/generated/bytecode";
-import { deployContract } from "../../common/deploy";
+import { mockV3AggregatorAbi, priceOracleAbi } from "../../protocols/marginpool/generated/abis";
+import { mockV3AggregatorBytecode } from "../../protocols/marginpool/generated/bytecode";
+import { deployContract } from "../../common/wallet";
 import { normalisePrice } from "../../common/math";
 import {
   MAX_UINT,

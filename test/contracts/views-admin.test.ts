@@ -1,11 +1,12 @@
 // Views (healthFactor, getAccountData, getPosition, getAssets/Config) against a reference, and the owner's
 // configuration: listing, risk parameters, rate models, constructors, with every revert path.
+import type { PositionInput } from "../../protocols/types";
 import { expect } from "chai";
 import { encodeDeployData, parseEventLogs, type Hex } from "viem";
 import { borrow, deposit, increaseTime, setPrice } from "../fixtures/protocol";
-import { interestRateModelAbi, marginPoolAbi, priceOracleAbi } from "../../common/generated/abis";
-import { interestRateModelBytecode, marginPoolBytecode, priceOracleBytecode } from "../../common/generated/bytecode";
-import * as math from "../../common/math";
+import { interestRateModelAbi, marginPoolAbi, priceOracleAbi } from "../../protocols/marginpool/generated/abis";
+import { interestRateModelBytecode, marginPoolBytecode, priceOracleBytecode } from "../../protocols/marginpool/generated/bytecode";
+import * as math from "../../protocols/marginpool/math";
 import type { Fixture } from "../fixtures/protocol";
 import {
   BPS,
@@ -71,7 +72,7 @@ describe("MarginPool views", () => {
       debt = 0n,
       wLtv = 0n,
       wLt = 0n;
-    const inputs: math.PositionInput[] = [];
+    const inputs: PositionInput[] = [];
     for (const a of f.deployment.assets) {
       const [sc, sd, c, d] = await f.pool.read.getPosition([B, a.address as Hex]);
       if (sc === 0n && sd === 0n) continue;

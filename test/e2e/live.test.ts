@@ -12,7 +12,7 @@ import { createPublicClient, http, type PublicClient } from "viem";
 import { hardhat } from "viem/chains";
 import { loadConfig } from "../../common/config";
 import { startApp, type App } from "../../cli/app";
-import { marginPoolAbi, priceOracleAbi } from "../../common/generated/abis";
+import { marginPoolAbi, priceOracleAbi } from "../../protocols/marginpool/generated/abis";
 import { isContractAnswer } from "../../common/retry";
 import { liquidationJobId } from "../../keeper/job";
 import type { PublishedView } from "../../indexer/snapshot";

@@ -13,9 +13,9 @@ import { startApp, type App } from "../../cli/app";
 import { createWalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { HARDHAT_KEYS } from "../../common/hardhat-node";
-import type { Wallet } from "../../common/deploy";
-import { borrow, deposit, setPrice, assetOf, write, type ChainContext } from "../../common/actions";
-import { marginPoolAbi, testTokenAbi } from "../../common/generated/abis";
+import type { Wallet } from "../../common/wallet";
+import { borrow, deposit, setPrice, assetOf, write, type ChainContext } from "../../protocols/marginpool/actions";
+import { marginPoolAbi, testTokenAbi } from "../../protocols/marginpool/generated/abis";
 import { waitFor } from "../fixtures/indexer";
 
 const CHAIN_PORT = 8575;

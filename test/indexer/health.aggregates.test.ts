@@ -1,6 +1,7 @@
 // Risk aggregates and stress tests against brute force: stress results equal an exact bigint recomputation of every
 // account under the shocked prices; the distribution, totals, bad debt and concentration agree with exact per-account
 // values; the liquidation curve agrees with stress runs of the same price falls.
+import { marginpool } from "../../protocols/marginpool";
 import { expect } from "chai";
 import { rayMulDown, rayMulUp } from "../../common/math";
 import { ExactContext, isLiquidatable } from "../../indexer/health/exact";
@@ -19,7 +20,7 @@ describe("health engine: aggregates and stress", function () {
 
   before(() => {
     pop = buildSyntheticPopulation({ accounts: 6000, assets: 6, seed: 99, now: now - 3600n });
-    engine = new HealthEngine(pop.state);
+    engine = new HealthEngine(pop.state, marginpool.math);
     feedPrices(pop, engine);
     staleAsset = pop.assets[4]!; // its holders with debt are unknown: excluded from stress and buckets
     engine.setPrice(staleAsset, { price: pop.prices.get(staleAsset)!, status: "stale" });
@@ -30,7 +31,7 @@ describe("health engine: aggregates and stress", function () {
 
   /** Exact data of every account (optionally under shocked prices), with the unknown ones set apart. */
   function bruteForce(override?: Map<Address, bigint>) {
-    const ctx = new ExactContext(pop.state, (a) => prices.get(a), now);
+    const ctx = new ExactContext(pop.state, (a) => prices.get(a), now, marginpool.math);
     return [...pop.state.accounts.keys()].map((account) => {
       const r = ctx.account(account, override);
       return { account, r, unknown: r.hasDebt && r.unknownAssets.length > 0 };
@@ -115,7 +116,7 @@ describe("health engine: aggregates and stress", function () {
     expect(agg.concentration.top1PctShare).to.be.closeTo(top(Math.ceil(debts.length / 100)), 1e-9);
 
     // Per asset: the pool's scaled totals at the current indexes.
-    const ctx = new ExactContext(pop.state, (a) => prices.get(a), now);
+    const ctx = new ExactContext(pop.state, (a) => prices.get(a), now, marginpool.math);
     for (const a of agg.byAsset) {
       const s = pop.state.assets.get(a.asset)!;
       const idx = ctx.indexes(a.asset)!;

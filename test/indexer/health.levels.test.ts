@@ -1,5 +1,6 @@
 // Margin levels: crossings with hysteresis (no flapping while HF oscillates inside the band), liquidation with
 // none (the chain's rule), crossings caused by interest alone, and resolution when the debt is repaid.
+import { marginpool } from "../../protocols/marginpool";
 import { expect } from "chai";
 import { RAY, WAD } from "../../common/math";
 import { HealthEngine } from "../../indexer/health/engine";
@@ -24,7 +25,7 @@ function setup(opts = {}) {
       [usdc, { scaledCollateral: 0n, scaledDebt: (2000n * 10n ** 6n * RAY) / u.borrowIndex }],
     ]),
   );
-  const engine = new HealthEngine(pop.state, opts);
+  const engine = new HealthEngine(pop.state, marginpool.math, opts);
   feedPrices(pop, engine);
   let block = 0n;
   let now = pop.now;

@@ -1,8 +1,9 @@
 // Liquidation price per collateral asset, checked with the contract's own rounding on a synthetic population
 // (including accounts that borrow the asset they post and dust accounts): at the price HF < 1, one unit above
 // HF ≥ 1; null exactly when no fall of that price can make the account liquidatable.
+import { marginpool } from "../../protocols/marginpool";
 import { expect } from "chai";
-import { collateralValue, debtValue, WAD } from "../../common/math";
+import { collateralValue, debtValue, WAD } from "../../protocols/marginpool/math";
 import { ExactContext, exactFromPositions, isLiquidatable } from "../../indexer/health/exact";
 import { HealthEngine } from "../../indexer/health/engine";
 import { liquidationPrice } from "../../indexer/health/liquidation-price";
@@ -13,7 +14,7 @@ describe("health engine: liquidation price", () => {
   it("is the boundary of the chain's rule for every collateral of 3000 synthetic accounts", () => {
     const pop = buildSyntheticPopulation({ accounts: 3000, assets: 8, seed: 11 });
     const prices = new Map([...pop.prices].map(([a, p]) => [a, { price: p, status: "fresh" } as PriceInfo]));
-    const ctx = new ExactContext(pop.state, (a) => prices.get(a), pop.now);
+    const ctx = new ExactContext(pop.state, (a) => prices.get(a), pop.now, marginpool.math);
     let checked = 0;
     let nulls = 0;
     let sameAsset = 0;
@@ -23,7 +24,15 @@ describe("health engine: liquidation price", () => {
       positions.forEach((p, k) => {
         if (p.scaledCollateral === 0n) return;
         const price = liquidationPrice(positions, k);
-        const at = (x: bigint) => exactFromPositions(positions.map((q, i) => (i === k ? { ...q, price: x } : q))).data;
+        const at = (x: bigint) => {
+          const moved = positions.map((q, i) => (i === k ? { ...q, price: x } : q));
+          const rebased = moved.map((q) => ({
+            ...q,
+            collateralBase: q.scaledCollateral === 0n ? 0n : collateralValue(q),
+            debtBase: q.scaledDebt === 0n ? 0n : debtValue(q),
+          }));
+          return exactFromPositions(marginpool.math, rebased).data;
+        };
         if (price === null) {
           nulls++;
           // Unreachable: no debt, or even a price of one unit leaves HF ≥ 1, or the same asset's debt falls faster.
@@ -47,7 +56,7 @@ describe("health engine: liquidation price", () => {
 
   it("the account card reports it with the % fall from the current price", () => {
     const pop = buildSyntheticPopulation({ accounts: 200, assets: 4, seed: 5 });
-    const engine = new HealthEngine(pop.state);
+    const engine = new HealthEngine(pop.state, marginpool.math);
     feedPrices(pop, engine);
     engine.evaluate(pop.now, 1n);
     let seen = 0;

@@ -2,6 +2,7 @@
 // price moves, time jumps (small ones inside the drift budget, big ones forcing a rebase), position edits and stale
 // feeds, the engine's liquidatable set, unknown set, margin levels and crossings equal a brute-force exact bigint
 // computation of every account with the same hysteresis rules.
+import { marginpool } from "../../protocols/marginpool";
 import { expect } from "chai";
 import { WAD } from "../../common/math";
 import { ExactContext, isLiquidatable } from "../../indexer/health/exact";
@@ -17,7 +18,7 @@ class ReferenceModel {
 
   step(pop: SyntheticPopulation, prices: Map<Address, PriceInfo>, now: bigint) {
     const t = thresholdsFrom(this.opts);
-    const ctx = new ExactContext(pop.state, (a) => prices.get(a), now);
+    const ctx = new ExactContext(pop.state, (a) => prices.get(a), now, marginpool.math);
     const liquidatable: Address[] = [];
     const unknown: Address[] = [];
     const crossings: Crossing[] = [];
@@ -60,7 +61,7 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
     it(`never misses or invents a transition (${size} accounts, ${JSON.stringify(opts)})`, () => {
       const pop = buildSyntheticPopulation({ accounts: size, assets: 6, seed: 42 });
       const rand = seededRandom(4242);
-      const engine = new HealthEngine(pop.state, opts);
+      const engine = new HealthEngine(pop.state, marginpool.math, opts);
       const model = new ReferenceModel(opts);
       const prices = new Map<Address, PriceInfo>();
       const setPrice = (asset: Address, info: PriceInfo) => {
@@ -159,7 +160,7 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
     const pop = buildSyntheticPopulation({ accounts: 10_000, assets: 6, seed: 7 });
     // A 3% budget: two days of interest stay inside it, so only the watch set can catch the drift.
     const opts = { driftBudgetBps: 300 };
-    const engine = new HealthEngine(pop.state, opts);
+    const engine = new HealthEngine(pop.state, marginpool.math, opts);
     const model = new ReferenceModel(opts);
     const prices = new Map<Address, PriceInfo>();
     feedPrices(pop, {

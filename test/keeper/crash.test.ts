@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { MAX_UINT256 } from "../../common/math";
-import { testTokenAbi } from "../../common/generated/abis";
+import { testTokenAbi } from "../../protocols/marginpool/generated/abis";
 import { liquidationJobId, type LiquidationJobData, type LiquidationJobResult } from "../../keeper/job";
 import { LiquidationProducer } from "../../keeper/producer";
 import { openStore } from "../../indexer/store";

@@ -1,4 +1,5 @@
 // Error classification (pure): what is retried, what is a nonce error, what revert a viem error carries.
+import { LOST_RACE_ERRORS, PRICE_ERRORS } from "../../protocols/marginpool/errors";
 import { expect } from "chai";
 import {
   ContractFunctionRevertedError,
@@ -11,15 +12,13 @@ import {
   TimeoutError,
   TransactionExecutionError,
 } from "viem";
-import { errorsAbi } from "../../common/generated/abis";
+import { errorsAbi } from "../../protocols/marginpool/generated/abis";
 import {
   isAlreadyKnown,
   isNonceConflict,
   isNonceError,
   isReplacementUnderpriced,
-  LOST_RACE_ERRORS,
   NonceConsumedError,
-  PRICE_ERRORS,
   PrivateKeyError,
   revertOf,
   shouldRetry,
@@ -91,7 +90,7 @@ describe("keeper: error classification", () => {
     const data = encodeErrorResult({ abi: errorsAbi, errorName: "StalePrice", args: ["0x00000000000000000000000000000000000000a1", 1n, 3600n] });
     const err = new InternalRpcError(new RpcRequestError({ body: BODY, error: { code: -32603, message: "reverted", data }, url: URL }));
     // viem keeps the node's revert data on the RpcRequestError inside
-    const decoded = revertOf(err);
+    const decoded = revertOf(err, errorsAbi);
     expect(decoded!.name).to.equal("StalePrice");
     expect(PRICE_ERRORS.has(decoded!.name)).to.equal(true);
     const lost = encodeErrorResult({
@@ -100,8 +99,8 @@ describe("keeper: error classification", () => {
       args: ["0x00000000000000000000000000000000000000a1", 10n ** 18n],
     });
     const reverted = new ContractFunctionRevertedError({ abi: errorsAbi, data: lost, functionName: "liquidate" });
-    expect(revertOf(reverted)!.name).to.equal("HealthFactorNotBelowOne");
-    expect(LOST_RACE_ERRORS.has(revertOf(reverted)!.name)).to.equal(true);
-    expect(shouldRetry(reverted)).to.equal(false);
+    expect(revertOf(reverted, errorsAbi)!.name).to.equal("HealthFactorNotBelowOne");
+    expect(LOST_RACE_ERRORS.has(revertOf(reverted, errorsAbi)!.name)).to.equal(true);
+    expect(shouldRetry(reverted, errorsAbi)).to.equal(false);
   });
 });

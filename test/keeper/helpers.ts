@@ -7,11 +7,12 @@ import { createPublicClient, createWalletClient, http, parseUnits, toHex, type H
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import type pino from "pino";
-import { deployProtocol, type Wallet } from "../../common/deploy";
+import type { Wallet } from "../../common/wallet";
+import { deployProtocol } from "../../protocols/marginpool/deploy";
 import type { Deployment } from "../../common/deployment";
-import { assetOf, setPrice, type ChainContext } from "../../common/actions";
+import { assetOf, setPrice, type ChainContext } from "../../protocols/marginpool/actions";
 import { MAX_UINT256 } from "../../common/math";
-import { marginPoolAbi, testTokenAbi } from "../../common/generated/abis";
+import { marginPoolAbi, testTokenAbi } from "../../protocols/marginpool/generated/abis";
 import { openStore } from "../../indexer/store";
 import type { Store } from "../../indexer/store/types";
 import { createKeeper, type Keeper } from "../../keeper/keeper";

@@ -7,13 +7,13 @@ import { erc20Abi } from "viem";
 import { openStore } from "../../indexer/store";
 import type { Store } from "../../indexer/store/types";
 import { WAD } from "../../common/math";
-import { marginPoolAbi } from "../../common/generated/abis";
+import { marginPoolAbi } from "../../protocols/marginpool/generated/abis";
 import type { LiquidationJobData, LiquidationJobResult } from "../../keeper/job";
 import { resetKeeperState } from "../../keeper/keeper";
 import { signerKeyBase } from "../../keeper/tx/nonce-manager";
 import { liquidationJobId } from "../../keeper/job";
 import { MAX_UINT256 } from "../../common/math";
-import { testTokenAbi } from "../../common/generated/abis";
+import { testTokenAbi } from "../../protocols/marginpool/generated/abis";
 import {
   assetOf,
   dropPrefix,

@@ -2,10 +2,11 @@
 // the best-bonus pair wins, the close factor (50%, 100% under HF 0.95) and the keeper's balance bound the repay.
 import { expect } from "chai";
 import { parseUnits } from "viem";
-import { marginPoolAbi } from "../../common/generated/abis";
+import { marginPoolAbi } from "../../protocols/marginpool/generated/abis";
 import { MAX_UINT256, WAD } from "../../common/math";
-import { readAccountSnapshot, type AccountSnapshot, type SnapshotReader } from "../../keeper/chain/account-snapshot";
-import { planLiquidation, planPairs, type LiquidationPlan } from "../../keeper/plan";
+import { readAccountSnapshot, type SnapshotReader } from "../../protocols/marginpool/snapshot";
+import { planLiquidation, planPairs } from "../../protocols/marginpool/plan";
+import type { AccountSnapshot, LiquidationPlan } from "../../protocols/types";
 import { assetOf, borrowGas, depositGas, KEEPER_ADDRESS, setPrice, startChain, type Chain } from "./helpers";
 
 const PORT = 8610;

@@ -4,7 +4,7 @@
 // its own block; and the liquidation that became possible in the gap is enqueued and executed.
 import { expect } from "chai";
 import type { Hex } from "viem";
-import { marginPoolAbi } from "../../../common/generated/abis";
+import { marginPoolAbi } from "../../../protocols/marginpool/generated/abis";
 import {
   baseEnv,
   captureApi,

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import path from "node:path";
 import { parseUnits, type Hex } from "viem";
 import { readDeployment } from "../../../common/deployment";
-import { mockV3AggregatorAbi } from "../../../common/generated/abis";
+import { mockV3AggregatorAbi } from "../../../protocols/marginpool/generated/abis";
 import {
   baseEnv,
   bugIt,

@@ -1,8 +1,8 @@
 // Protocol actions over viem (any transport): faucet, deposit, borrow, repay, withdraw, set a feed's price.
 // Used by the market simulation, benchmarks and tests.
 import { parseUnits, type PublicClient } from "viem";
-import type { Deployment, Hex20 } from "./deployment";
-import type { Wallet } from "./deploy";
+import type { Deployment, Hex20 } from "../../common/deployment";
+import type { Wallet } from "../../common/wallet";
 import { emittingAggregatorAbi, marginPoolAbi, mockV3AggregatorAbi, testTokenAbi } from "./generated/abis";
 
 export interface ChainContext {
@@ -96,4 +96,4 @@ export async function setPrice(ctx: ChainContext, symbol: string, usd: string): 
 }
 
 /** Seeded PRNG (mulberry32) so simulations and tests are reproducible from a seed. */
-export { seededRandom as rng } from "./random";
+export { seededRandom as rng } from "../../common/random";

@@ -1,40 +1,9 @@
-// Reads, at one pinned block, everything needed to size a liquidation of one account: positions, reserves, prices.
-import type { Address } from "../job";
+// Reads from MarginPool, at one pinned block, everything needed to size a liquidation of one account: positions,
+// reserves, prices.
 import { erc20Abi } from "viem";
-import { marginPoolAbi, priceOracleAbi } from "../../common/generated/abis";
-import type { KeeperPublicClient } from "./clients";
-
-/** One asset the account holds (collateral, debt or both), with the values the pool would use at `blockNumber`. */
-export interface HeldAsset {
-  asset: Address;
-  decimals: number;
-  unit: bigint;
-  ltvBps: bigint;
-  liquidationThresholdBps: bigint;
-  liquidationBonusBps: bigint;
-  /** 8-decimal USD, PriceOracle.getAssetPrice */
-  price: bigint;
-  liquidityIndex: bigint;
-  borrowIndex: bigint;
-  scaledCollateral: bigint;
-  scaledDebt: bigint;
-  /** current collateral, rounded down, as the pool's liquidate computes it */
-  collateral: bigint;
-  /** current debt, rounded up */
-  debt: bigint;
-  /** the pool's cash in this asset: seizing more would revert InsufficientLiquidity */
-  cash: bigint;
-}
-
-export interface AccountSnapshot {
-  blockNumber: bigint;
-  account: Address;
-  /** WAD, MarginPool.healthFactor at blockNumber */
-  healthFactor: bigint;
-  assets: HeldAsset[];
-  /** the keeper's balance of every asset the account owes */
-  keeperBalances: Map<Address, bigint>;
-}
+import type { KeeperPublicClient } from "../../keeper/chain/clients";
+import type { AccountSnapshot, Address, HeldAsset } from "../types";
+import { marginPoolAbi, priceOracleAbi } from "./generated/abis";
 
 export interface SnapshotReader {
   publicClient: KeeperPublicClient;

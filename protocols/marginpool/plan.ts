@@ -1,33 +1,14 @@
-// Liquidation sizing (pure): picks the collateral/debt pair whose liquidation pays the keeper the most bonus value.
-import { calculateMaxRepay, calculateSeize, MAX_UINT256, mulDivDown, mulDivUp } from "../common/math";
-import type { AccountSnapshot, HeldAsset } from "./chain/account-snapshot";
-import type { Address } from "./job";
+// MarginPool liquidation sizing (pure): picks the collateral/debt pair whose liquidation pays the keeper the most
+// bonus value, each pair sized as MarginPool.liquidate does.
+import { MAX_UINT256, mulDivDown, mulDivUp } from "../../common/math";
+import type { AccountSnapshot, AvailableBalance, HeldAsset, LiquidationPlan } from "../types";
+import { calculateMaxRepay, calculateSeize } from "./math";
 
 /**
  * Interest accrues between our read and inclusion, so the pool's max repay grows a little. When the keeper holds
  * this much more than today's max repay (bps), it passes type(uint256).max and lets the pool take the exact max.
  */
 export const REPAY_HEADROOM_BPS = 10n;
-
-export interface LiquidationPlan {
-  collateralAsset: Address;
-  debtAsset: Address;
-  /** debt the pool will take at the snapshot block */
-  repayAmount: bigint;
-  /** collateral the keeper receives at the snapshot block */
-  seizeAmount: bigint;
-  /** USD (8 decimals): value(seized, rounded down) − value(repaid, rounded up) */
-  bonusValueBase: bigint;
-  /** pool's close-factor cap for this pair */
-  maxRepay: bigint;
-  /** what bounded the repay */
-  limitedBy: "close-factor" | "collateral" | "balance";
-  /** the liquidate() argument: MAX_UINT256 ("max allowed") when the balance covers it with headroom, else the exact repay */
-  repayArgument: bigint;
-}
-
-/** Balance of `asset` the keeper may commit now (its balance minus what in-flight liquidations already use). */
-export type AvailableBalance = (asset: Address, balance: bigint) => bigint;
 
 const all: AvailableBalance = (_asset, balance) => balance;
 
@@ -75,5 +56,6 @@ export function planPair(healthFactor: bigint, coll: HeldAsset, debt: HeldAsset,
     maxRepay,
     limitedBy,
     repayArgument: roomy ? MAX_UINT256 : repayAmount,
+    maxSpend: roomy ? (maxRepay * (10_000n + REPAY_HEADROOM_BPS)) / 10_000n : repayAmount,
   };
 }

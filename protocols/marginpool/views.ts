@@ -2,42 +2,10 @@
 // one batched round trip (2 eth_calls per account), each answer classified as a value, a price refusal (the pool
 // cannot price a held asset at that block), another revert, or an RPC failure.
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, numberToHex, type Hex } from "viem";
-import type { AccountData } from "../../common/math";
-import { PRICE_ERRORS } from "../../common/price-errors";
-import { errorsAbi, marginPoolAbi } from "../../common/generated/abis";
+import { PRICE_ERRORS } from "./errors";
+import { errorsAbi, marginPoolAbi } from "./generated/abis";
 import { errorText } from "../../common/retry";
-import type { Address } from "../state/events";
-
-/** What the pool's views need from a viem client: one JSON-RPC request function (a batching transport packs them). */
-export interface RpcRequester {
-  request(args: { method: "eth_call"; params: [{ to: Address; data: Hex }, Hex | { blockHash: Hex }] }): Promise<unknown>;
-}
-
-/**
- * The block to read at. `blockHash` (EIP-1898) pins the exact block: a reorg cannot swap the state under the read;
- * an orphaned hash fails the call instead. `blockNumber` reads whatever block holds that height now.
- */
-export type BlockSelector = { blockHash: Hex } | { blockNumber: bigint };
-
-export { PRICE_ERRORS };
-
-/** MarginPool.getAccountData's struct: the account data marginwatch computes, without its own intermediate sums. */
-export type PoolAccountData = Omit<AccountData, "borrowLimitBase" | "weightedThresholdBase">;
-
-export type PoolAnswer<T> =
-  | { kind: "value"; value: T }
-  /** the pool refused to price a held asset: `error` names it, e.g. StalePrice(0x…, 1700000000, 3600) */
-  | { kind: "price-revert"; error: string }
-  /** any other revert, or an answer that does not decode: not a figure to compare */
-  | { kind: "revert"; error: string }
-  /** transport or node failure (unreachable, timeout, unknown block): says nothing about the account */
-  | { kind: "rpc-error"; error: string };
-
-export interface PoolViews {
-  account: Address;
-  healthFactor: PoolAnswer<bigint>;
-  accountData: PoolAnswer<PoolAccountData>;
-}
+import type { Address, BlockSelector, PoolAnswer, PoolViews, RpcRequester } from "../types";
 
 /** Reads both views for every account at `at`: all 2·n calls are issued in the same tick (one HTTP batch). */
 export async function readPoolViews(client: RpcRequester, pool: Address, accounts: readonly Address[], at: BlockSelector): Promise<PoolViews[]> {

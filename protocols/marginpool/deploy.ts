@@ -1,5 +1,8 @@
-// Deploys the protocol (oracle, pool, rate models, test tokens, feeds) with viem and returns the deployment record.
-import type { Abi, Account, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+// Deploys the project's own protocol (PriceOracle, MarginPool, rate models, test tokens, feeds) with viem and returns
+// the deployment record (its `protocol` is "marginpool").
+import type { Deployment, Hex20 } from "../../common/deployment";
+import { deployContract, send, type SendOptions } from "../../common/wallet";
+import { parseUnitsExact } from "../../common/units";
 import { emittingAggregatorAbi, interestRateModelAbi, marginPoolAbi, mockV3AggregatorAbi, priceOracleAbi, testTokenAbi } from "./generated/abis";
 import {
   emittingAggregatorBytecode,
@@ -9,38 +12,12 @@ import {
   priceOracleBytecode,
   testTokenBytecode,
 } from "./generated/bytecode";
-import type { Deployment, Hex20 } from "./deployment";
 import { DEFAULT_MARKET, type AssetSpec } from "./market";
-import { parseUnitsExact } from "./units";
 
-export type Wallet = WalletClient<Transport, Chain | undefined, Account>;
-
-export interface DeployOptions {
-  publicClient: PublicClient;
-  walletClient: Wallet;
+export interface DeployOptions extends SendOptions {
   market?: readonly AssetSpec[];
   /** deploy a sequencer-uptime feed (answer 0 = up) and enable the check with this grace period */
   sequencerGracePeriod?: number;
-}
-
-export async function deployContract(o: DeployOptions, abi: Abi, bytecode: Hex, args: unknown[]): Promise<Hex20> {
-  const hash = await o.walletClient.deployContract({ abi, bytecode, args, account: o.walletClient.account, chain: o.walletClient.chain });
-  const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment reverted (tx ${hash})`);
-  return receipt.contractAddress.toLowerCase() as Hex20;
-}
-
-export async function send(o: DeployOptions, address: Hex20, abi: Abi, functionName: string, args: unknown[]): Promise<void> {
-  const hash = await o.walletClient.writeContract({
-    address,
-    abi,
-    functionName,
-    args,
-    account: o.walletClient.account,
-    chain: o.walletClient.chain,
-  });
-  const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
 }
 
 export async function deployProtocol(o: DeployOptions): Promise<Deployment> {
@@ -93,6 +70,7 @@ export async function deployProtocol(o: DeployOptions): Promise<Deployment> {
   }
 
   return {
+    protocol: "marginpool",
     chainId: await o.publicClient.getChainId(),
     startBlock,
     deployer: owner,

@@ -1,33 +1,21 @@
-// Market simulation for the embedded chain: seeds borrowers across the HF spectrum, then moves prices (random walk,
+// MarginPool market simulation for the embedded chain: seeds borrowers across the HF spectrum, then moves prices (random walk,
 // a crash now and then, a feed that misses its heartbeat now and then) and lets borrowers act.
-import { parseUnits, type PublicClient } from "viem";
+import { parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createNonceManager, jsonRpc as nonceFromChain } from "viem/nonce";
 import { createWalletClient, http, keccak256, toHex } from "viem";
 import { hardhat } from "viem/chains";
-import type { Logger } from "pino";
-import type { Deployment, Hex20 } from "../common/deployment";
-import type { Wallet } from "../common/deploy";
-import { assetOf, rng, type ChainContext } from "../common/actions";
-import { emittingAggregatorAbi, marginPoolAbi, mockV3AggregatorAbi, testTokenAbi } from "../common/generated/abis";
-import { DEFAULT_MARKET } from "../common/market";
-import { jsonRpc } from "../common/hardhat-node";
+import type { Hex20 } from "../../common/deployment";
+import type { Wallet } from "../../common/wallet";
+import { jsonRpc } from "../../common/hardhat-node";
+import type { MarketSimulation as Simulation, SimulationOptions } from "../types";
+import { assetOf, rng, type ChainContext } from "./actions";
+import { emittingAggregatorAbi, marginPoolAbi, mockV3AggregatorAbi, testTokenAbi } from "./generated/abis";
+import { DEFAULT_MARKET } from "./market";
 
 const MAX = 2n ** 256n - 1n;
 
-export interface SimulationOptions {
-  url: string;
-  publicClient: PublicClient;
-  deployment: Deployment;
-  /** the deployer's key (an embedded chain's Hardhat account #0): owns the feeds and mints tokens */
-  adminKey: `0x${string}`;
-  /** addresses (e.g. the keeper) funded with every asset so they can repay debt in liquidations */
-  fundAddresses: Hex20[];
-  borrowers: number;
-  seed: number;
-  tickMs: number;
-  logger: Logger;
-}
+export type { SimulationOptions };
 
 interface Borrower {
   wallet: Wallet;
@@ -35,7 +23,7 @@ interface Borrower {
   debt: string;
 }
 
-export class MarketSimulation {
+export class MarketSimulation implements Simulation {
   private readonly r: () => number;
   private readonly prices = new Map<string, number>();
   private borrowers: Borrower[] = [];

@@ -1,0 +1,25 @@
+// Every protocol marginwatch can monitor, by the name a deployment file gives in `protocol`.
+import type { Deployment } from "../common/deployment";
+import { UserInputError } from "../common/errors";
+import { marginpool } from "./marginpool";
+import type { ProtocolAdapter } from "./types";
+
+export type { ProtocolAdapter } from "./types";
+
+export const PROTOCOLS: readonly ProtocolAdapter[] = [marginpool];
+
+/** The protocol `npm start` deploys on the embedded chain when none is chosen. */
+export const DEFAULT_PROTOCOL = marginpool.name;
+
+export class UnknownProtocolError extends UserInputError {}
+
+export function protocolNamed(name: string): ProtocolAdapter {
+  const p = PROTOCOLS.find((x) => x.name === name);
+  if (!p) throw new UnknownProtocolError(`unknown protocol "${name}" (known: ${PROTOCOLS.map((x) => x.name).join(", ")})`);
+  return p;
+}
+
+/** The adapter for the market a deployment file describes. */
+export function protocolOf(d: Pick<Deployment, "protocol">): ProtocolAdapter {
+  return protocolNamed(d.protocol);
+}

@@ -1,0 +1,38 @@
+// The project's own protocol (contracts/: MarginPool, PriceOracle, InterestRateModel) behind the adapter interface.
+import type { Deployment } from "../../common/deployment";
+import type { ProtocolAdapter, Watched } from "../types";
+import type { ProtocolState } from "../../indexer/state/state";
+import { decodeLog, discoverFeeds } from "./decode";
+import { deployProtocol } from "./deploy";
+import { liquidation } from "./liquidation";
+import { accountData, collateralValue, currentIndexes, debtValue } from "./math";
+import { MarketSimulation } from "./simulation";
+import { readPoolViews } from "./views";
+
+const lower = (a: string) => a.toLowerCase() as `0x${string}`;
+
+/** The pool and its oracle from the deployment; every aggregator the deployment or a FeedSet named. */
+function watch(d: Deployment, state: ProtocolState): Watched[] {
+  const feeds = new Set<`0x${string}`>(d.assets.map((a) => lower(a.feed)));
+  for (const f of state.feeds.values()) feeds.add(f.aggregator);
+  return [
+    { address: lower(d.pool), family: "pool" },
+    { address: lower(d.oracle), family: "oracle" },
+    ...[...feeds].sort().map((address) => ({ address, family: "feed" })),
+  ];
+}
+
+export const marginpool: ProtocolAdapter = {
+  name: "marginpool",
+  label: "MarginPool",
+  watch,
+  discover: discoverFeeds,
+  decode: decodeLog,
+  math: { indexesAt: currentIndexes, accountData, collateralValue, debtValue },
+  views: { read: (client, d, accounts, at) => readPoolViews(client, d.pool, accounts, at) },
+  liquidation,
+  dev: {
+    deploy: (o) => deployProtocol(o),
+    simulation: (o) => new MarketSimulation(o),
+  },
+};

@@ -41,7 +41,8 @@ import type { EngineData } from "./engine-data";
 import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
-import { anchorHigh, anchorLow, hfHigh, hfLow, stateHolds, thresholdsFrom } from "./thresholds";
+import { anchorHigh, anchorLow, hfHigh, hfLow } from "./float-bounds";
+import { stateHolds, thresholdsFrom } from "./thresholds";
 import type {
   AccountHealth,
   Address,

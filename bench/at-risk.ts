@@ -1,10 +1,8 @@
 // The API's at-risk list (GET /v1/accounts) at N accounts, on the health bench's synthetic population: the
 // per-block view, then pages with the filters the dashboard and the API use, each on a fresh view (as the first
 // request after a block finds it: no exact HF cached yet).
-import type { Indexer } from "../indexer/indexer";
-import { AtRiskIndex, type AtRiskFilter } from "../indexer/api/at-risk-index";
 import { queryAtRisk } from "../indexer/api/at-risk";
-import { PositionTable } from "../indexer/api/position-table";
+import type { AtRiskFilter } from "../indexer/health/at-risk";
 import type { HealthEngine } from "../indexer/health/engine";
 import type { Address } from "../indexer/health/types";
 import { emit, median } from "./report";
@@ -13,11 +11,8 @@ const RUNS = 5;
 const WAD = 10n ** 18n;
 
 export function atRiskFigures(engine: HealthEngine, assets: Address[], now: bigint, p: Record<string, string | number>): void {
-  // No indexer here: the table is loaded from the state once (nothing changes positions in this run).
-  const table = new PositionTable({ on() {}, off() {} } as unknown as Indexer);
-  const warningAt = engine.warningAt();
-  const view = () => new AtRiskIndex(table, engine, now, warningAt);
-  view(); // warm-up, and the table's first load
+  const view = () => engine.atRiskView(now);
+  view(); // warm-up
   const build: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t = performance.now();
@@ -25,12 +20,11 @@ export function atRiskFigures(engine: HealthEngine, assets: Address[], now: bigi
     build.push(performance.now() - t);
   }
   emit("api.at_risk_view_ms", median(build), "ms", { ...p, what: "per-block at-risk view (float HF bounds of every account)", runs: RUNS });
-  const listed = engine.state.assets.get(assets[0]!)!;
   const pages: Array<[string, AtRiskFilter, { limit: number; offset?: number }]> = [
     ["first", {}, { limit: 50 }],
     ["warning", { status: "warning" }, { limit: 50 }],
     ["max_hf_1_1", { maxHealthFactor: (11n * WAD) / 10n }, { limit: 50 }],
-    ["hf_1_to_1_3_asset", { minHealthFactor: WAD, maxHealthFactor: (13n * WAD) / 10n, assetIndex: listed.index }, { limit: 50 }],
+    ["hf_1_to_1_3_asset", { minHealthFactor: WAD, maxHealthFactor: (13n * WAD) / 10n, asset: assets[0]! }, { limit: 50 }],
     ["offset_10000", {}, { limit: 50, offset: 10_000 }],
   ];
   for (const [name, f, page] of pages) {

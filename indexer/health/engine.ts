@@ -15,6 +15,7 @@
 import { WAD } from "../../common/math";
 import type { ProtocolState, StateChange } from "../state/state";
 import { buildAccountHealth } from "./account-view";
+import { AtRiskView } from "./at-risk";
 import { AssetSlot } from "./asset-slot";
 import {
   ANCHOR_HF,
@@ -256,6 +257,16 @@ export class HealthEngine {
   aggregates(now: bigint): RiskAggregates {
     this.syncAssets();
     return computeAggregates(this.core, now);
+  }
+
+  /**
+   * The at-risk view at `now` from the engine's own book: every account's float HF interval (positions as of the
+   * last evaluate, the latest prices, indexes at `now`), the exact liquidatable / unknown flags, exact HF on demand.
+   * `warningAt` (default: the highest margin level) is where "warning" begins.
+   */
+  atRiskView(now: bigint, warningAt: bigint | null = this.warningAt()): AtRiskView {
+    this.syncAssets();
+    return new AtRiskView(this.core, now, warningAt);
   }
 
   /** Price shocks (asset → fraction, e.g. -0.3) → liquidations and bad debt, exact per account. */

@@ -24,6 +24,13 @@ export interface AtRiskFilter {
   asset?: Address;
 }
 
+/**
+ * Safety band of the view's intervals. The engine's band (nearBandBps) also covers interest until the next
+ * rebase; the view is taken at `now` with the indexes of `now`, so only float error needs slack, and a narrow
+ * band keeps the exact confirmations of a filtered page to the accounts really near a bound.
+ */
+const VIEW_BAND = 1e-6;
+
 /** A position in the order: (rank, float HF key, address). Keyset cursors encode one. */
 export interface SortKey {
   rank: number;
@@ -52,7 +59,7 @@ export class AtRiskView {
     readonly now: bigint,
     private readonly warningAt: bigint | null,
   ) {
-    const { book, state, thresholds } = data;
+    const { book, state } = data;
     this.ctx = new ExactContext(state, (a) => data.prices.get(a), now);
     this.addresses = book.addresses;
     const s = currentSums(data, now);
@@ -86,8 +93,8 @@ export class AtRiskView {
         const d = s.d[id]!;
         const err = u8[id * U8_STRIDE + N_HELD]! * s.errPerPosition;
         this.hf[i] = d > 0 ? w / d : Infinity;
-        this.lo[i] = hfLow(w, d, err, 1, thresholds.band);
-        this.hi[i] = hfHigh(w, d, err, 1, thresholds.band);
+        this.lo[i] = hfLow(w, d, err, 1, VIEW_BAND);
+        this.hi[i] = hfHigh(w, d, err, 1, VIEW_BAND);
       }
     }
   }

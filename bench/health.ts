@@ -8,6 +8,7 @@ import { HealthEngine } from "../indexer/health/engine";
 import { ExactContext, isLiquidatable } from "../indexer/health/exact";
 import { buildSyntheticPopulation, feedPrices, seededRandom } from "../indexer/health/synthetic";
 import type { Address, PriceInfo } from "../indexer/health/types";
+import { atRiskFigures } from "./at-risk";
 import { emit, median, note, percentile, relay } from "./report";
 
 export interface HealthBenchOptions {
@@ -192,6 +193,7 @@ function measure(o: HealthBenchOptions): void {
 
   // Engine and brute force at the same moment: the engine's set must equal the exact scan's.
   engine.evaluate(now, ++block);
+  atRiskFigures(engine, pop.assets, now, p);
   const start = performance.now();
   const ctx = new ExactContext(pop.state, priceOf, now, marginpool.math);
   const brute = new Set<Address>();

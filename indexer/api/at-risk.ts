@@ -1,8 +1,8 @@
-// One page of the at-risk list: filter, keyset or offset paging and the total count over an AtRiskIndex.
+// One page of the at-risk list: filter, keyset or offset paging and the total count over the health engine's
+// at-risk view (HealthEngine.atRiskView: float HF intervals from the engine's book, exact HF where it matters).
 import { MAX_UINT256 } from "../../common/math";
-import { formatHealthFactor } from "../health";
+import { type AtRiskFilter, type AtRiskView, formatHealthFactor, RANK_KNOWN, RANK_UNKNOWN, type SortKey } from "../health";
 import type { AccountStatus, Address } from "../health";
-import { type AtRiskFilter, type AtRiskIndex, RANK_KNOWN, RANK_UNKNOWN, type SortKey } from "./at-risk-index";
 import { BadRequestError } from "./errors";
 import { usdFromBase } from "./format";
 
@@ -11,7 +11,7 @@ export interface AtRiskRow {
   status: AccountStatus;
   /** display HF: 2 decimals rounded down, "∞" with no debt, "?" when unknown */
   healthFactor: string;
-  /** exact WAD as MarginPool.healthFactor; null when unknown */
+  /** exact WAD, as the protocol's own healthFactor view; null when unknown */
   healthFactorWad: string | null;
   totalCollateralUSD: string;
   totalBorrowsUSD: string;
@@ -38,11 +38,11 @@ export function decodeKeyCursor(cursor: string): SortKey {
  * One pass over every account: count the matches, keep the `offset + limit + 1` smallest after the cursor in a
  * bounded max-heap (no full sort: a page of a million accounts costs one linear scan).
  */
-export function queryAtRisk(ix: AtRiskIndex, f: AtRiskFilter, page: { limit: number; offset?: number; cursor?: string }): AtRiskPage {
+export function queryAtRisk(ix: AtRiskView, f: AtRiskFilter, page: { limit: number; offset?: number; cursor?: string }): AtRiskPage {
   const after = page.cursor !== undefined ? decodeKeyCursor(page.cursor) : null;
   const offset = page.offset ?? 0;
   const keep = offset + page.limit + 1;
-  const heap = new MaxHeap(keep, (a, b) => ix.compareIds(a, b));
+  const heap = new MaxHeap(keep, (a, b) => ix.compare(a, b));
   let total = 0;
   for (let id = 0; id < ix.size; id++) {
     if (!ix.matches(id, f)) continue;
@@ -99,7 +99,7 @@ class MaxHeap {
   }
 }
 
-function row(ix: AtRiskIndex, id: number): AtRiskRow {
+function row(ix: AtRiskView, id: number): AtRiskRow {
   const d = ix.exactData(id);
   const status = ix.status(id);
   const k = ix.key(id);

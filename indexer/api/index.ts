@@ -59,7 +59,6 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions): Promise<Fasti
   });
 
   const services = new ApiServices(ctx, opts.healthOptions);
-  app.addHook("onClose", async () => services.close());
   app.addHook("onResponse", async (req, reply) => {
     if (reply.statusCode >= 500) req.log.warn({ url: req.url.slice(0, 200), status: reply.statusCode }, "API request failed");
     else req.log.debug({ url: req.url.slice(0, 200), status: reply.statusCode, ms: reply.elapsedTime }, "API request");

@@ -71,7 +71,7 @@ const auditMismatchSchema = {
         properties: {
           field: { type: "string", enum: ["healthFactor", "accountData.healthFactor", "totalCollateralBase", "totalDebtBase", "status", "pricing"] },
           marginwatch: { type: "string", description: "marginwatch's value (integers in full: HF in WAD, USD with 8 decimals)" },
-          pool: { type: "string", description: "MarginPool's value, or the revert it answered" },
+          pool: { type: "string", description: "the protocol's own value, or the revert it answered" },
         },
       },
     },
@@ -83,7 +83,7 @@ const auditMismatchSchema = {
 export const auditStatusSchema = {
   type: ["object", "null"],
   description:
-    "accounts sampled on every published block and checked against MarginPool.healthFactor / getAccountData at that block, to the wei; null when the auditor is off (AUDIT_SAMPLE_PER_BLOCK=0)",
+    "accounts sampled on every published block and checked against the protocol's own healthFactor / account data views at that block, to the wei; null when the auditor is off (AUDIT_SAMPLE_PER_BLOCK=0)",
   properties: {
     enabled: { type: "boolean" },
     samplePerBlock: { type: "integer", description: "accounts checked per sampled block" },

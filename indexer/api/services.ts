@@ -1,19 +1,16 @@
 // What the routes compute, always on the published view (indexer/snapshot.ts): `read` runs a synchronous function
 // under the publication gate, so an answer never mixes two blocks. Per-block results (the at-risk order, aggregates,
 // scenarios) are memoised on the view's sequence number, so a dashboard polling every 2 s costs one per block.
-import type { HealthEngineOptions, RiskAggregates, StressResult } from "../health";
+import type { AtRiskView, HealthEngineOptions, RiskAggregates, StressResult } from "../health";
 import { NothingPublishedError } from "../snapshot";
 import { warningLevel } from "./account-card";
-import { AtRiskIndex } from "./at-risk-index";
-import { PositionTable } from "./position-table";
 import { type ApiContext, type At, atOf } from "./context";
 import { NotReadyError } from "./errors";
 import { evaluateScenarios, type ScenarioResult } from "./scenarios";
 
 export class ApiServices {
-  /** float copy of the positions, kept current from indexer events, for the at-risk list */
-  private readonly table: PositionTable;
-  readonly atRisk: (at: At) => AtRiskIndex;
+  /** the engine's at-risk view of the published block (its own book: the API keeps no copy of positions) */
+  readonly atRisk: (at: At) => AtRiskView;
   readonly aggregates: (at: At) => RiskAggregates;
   readonly scenarios: (at: At) => ScenarioResult[];
 
@@ -25,8 +22,7 @@ export class ApiServices {
     healthOptions?: HealthEngineOptions,
   ) {
     this.warningAt = warningLevel(healthOptions);
-    this.table = new PositionTable(ctx.indexer);
-    this.atRisk = perView((at) => new AtRiskIndex(this.table, ctx.health, at.timestamp, this.warningAt));
+    this.atRisk = perView((at) => ctx.health.atRiskView(at.timestamp, this.warningAt));
     this.aggregates = perView((at) => ctx.health.aggregates(at.timestamp));
     this.scenarios = perView((at) => evaluateScenarios(ctx, at.timestamp));
   }
@@ -52,10 +48,6 @@ export class ApiServices {
 
   stress(at: At, shocks: Map<`0x${string}`, number>): StressResult {
     return this.ctx.health.stress(shocks, at.timestamp);
-  }
-
-  close(): void {
-    this.table.detach();
   }
 }
 

@@ -16,6 +16,7 @@ import { WAD } from "../../common/math";
 import type { ProtocolMath } from "../../protocols/types";
 import type { ProtocolState, StateChange } from "../state/state";
 import { buildAccountHealth } from "./account-view";
+import { AtRiskView } from "./at-risk";
 import { AssetSlot } from "./asset-slot";
 import {
   ANCHOR_HF,
@@ -42,7 +43,8 @@ import type { EngineData } from "./engine-data";
 import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
-import { anchorHigh, anchorLow, hfHigh, hfLow, stateHolds, thresholdsFrom } from "./thresholds";
+import { anchorHigh, anchorLow, hfHigh, hfLow } from "./float-bounds";
+import { stateHolds, thresholdsFrom } from "./thresholds";
 import type {
   AccountHealth,
   Address,
@@ -259,6 +261,16 @@ export class HealthEngine {
   aggregates(now: bigint): RiskAggregates {
     this.syncAssets();
     return computeAggregates(this.core, now);
+  }
+
+  /**
+   * The at-risk view at `now` from the engine's own book: every account's float HF interval (positions as of the
+   * last evaluate, the latest prices, indexes at `now`), the exact liquidatable / unknown flags, exact HF on demand.
+   * `warningAt` (default: the highest margin level) is where "warning" begins.
+   */
+  atRiskView(now: bigint, warningAt: bigint | null = this.warningAt()): AtRiskView {
+    this.syncAssets();
+    return new AtRiskView(this.core, now, warningAt);
   }
 
   /** Price shocks (asset → fraction, e.g. -0.3) → liquidations and bad debt, exact per account. */

@@ -5,7 +5,7 @@ import { LIQ, UNKNOWN } from "./book";
 import type { EngineData } from "./engine-data";
 import { ExactContext, isLiquidatable } from "./exact";
 import { currentSums } from "./sums";
-import { hfLow } from "./thresholds";
+import { hfLow } from "./float-bounds";
 import type { Address, StressResult } from "./types";
 
 const lower = (a: string): Address => a.toLowerCase() as Address;

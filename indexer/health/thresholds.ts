@@ -1,5 +1,5 @@
 // Margin levels turned into exact WAD thresholds (down / up with hysteresis) and their float twins, plus the
-// float test that proves an account's recorded state cannot have changed.
+// float test that proves an account's recorded state cannot have changed (its bounds: float-bounds.ts).
 import Decimal from "decimal.js";
 import { WAD } from "../../common/math";
 import type { HealthEngineOptions, MarginLevel } from "./types";
@@ -11,8 +11,6 @@ export const DEFAULT_LEVELS: MarginLevel[] = [
 export const DEFAULT_HYSTERESIS_BPS = 200;
 export const DEFAULT_NEAR_BAND_BPS = 10;
 export const DEFAULT_DRIFT_BUDGET_BPS = 10;
-/** relative error allowed for float accumulation (delta updates, conversions); the band is far wider */
-export const FLOAT_EPS = 1e-9;
 export const MAX_LEVELS = 8;
 
 export interface Thresholds {
@@ -72,32 +70,4 @@ export function stateHolds(lo: number, hi: number, liq: boolean, levels: number,
     } else if (!(lo >= t.downF[i]!)) return false;
   }
   return true;
-}
-
-// ---- bounds from the float sums (w, d at the reference indexes; err: absolute rounding slack, USD 8-dec units) --
-
-/** A lower bound of the exact HF: collateral at its smallest, debt grown by gHi, minus the safety band. */
-export function hfLow(w: number, d: number, err: number, gHi: number, band: number): number {
-  const wLo = w * (1 - FLOAT_EPS) - err;
-  if (wLo <= 0) return 0;
-  return (wLo / (d * gHi * (1 + FLOAT_EPS) + err)) * (1 - band);
-}
-
-/** An upper bound of the exact HF: collateral grown by cHi, debt at its smallest, plus the safety band. */
-export function hfHigh(w: number, d: number, err: number, cHi: number, band: number): number {
-  const dLo = d * (1 - FLOAT_EPS) - err;
-  if (dLo <= 0) return Infinity;
-  return ((w * cHi * (1 + FLOAT_EPS) + err) / dLo) * (1 + band);
-}
-
-// ---- bounds from an exact anchor: HF `hf` (float of the exact WAD value) when the relative rounding slack was
-// `rel` (= slack / debt); `growth` bounds every index's growth since. Σ value·LT only rises with the liquidity
-// index and each debt value rises at most by growth·value + slack, so no band is needed here. --
-
-export function anchorLow(hf: number, rel: number, growth: number): number {
-  return (hf / (growth + rel)) * (1 - FLOAT_EPS);
-}
-
-export function anchorHigh(hf: number, rel: number, growth: number): number {
-  return (hf + 1e-18 + rel) * growth * (1 + FLOAT_EPS);
 }

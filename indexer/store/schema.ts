@@ -94,7 +94,7 @@ export const MIGRATIONS: readonly Migration[] = [
         total_debt_base uint256 NOT NULL,
         block_number BIGINT NOT NULL
       )`,
-      // At-risk queries: "liquidatable, lowest HF first" and "HF below x" across statuses.
+      // At-risk queries: "liquidatable, lowest HF first" and "HF below x" across statuses (dropped in version 4).
       `CREATE INDEX IF NOT EXISTS account_health_status_hf_idx ON account_health (status, health_factor)`,
       `CREATE INDEX IF NOT EXISTS account_health_hf_idx ON account_health (health_factor)`,
 
@@ -198,6 +198,11 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE INDEX IF NOT EXISTS alert_outbox_pending_idx ON alert_outbox (seq) WHERE delivered_at IS NULL`,
     ],
+  },
+  {
+    version: 4,
+    description: "no SQL at-risk queries (the API ranks from the health engine): account_health's HF indexes go",
+    statements: [`DROP INDEX IF EXISTS account_health_status_hf_idx`, `DROP INDEX IF EXISTS account_health_hf_idx`],
   },
 ];
 

@@ -6,8 +6,6 @@ import { SCHEMA_NAME, type Db, type SqlExecutor, type SqlParam } from "./db";
 import { StoreDecodeError, StoreQueryError, StoreSchemaError, StoreWriteError } from "./errors";
 import { DATA_TABLES, MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_DDL } from "./schema";
 import type {
-  AccountHealthFilter,
-  AccountHealthQuery,
   AccountHealthRow,
   Alert,
   AlertStateRow,
@@ -35,8 +33,6 @@ import type {
 export const WRITE_CHUNK = 5_000;
 /** Largest page a query method returns. */
 export const MAX_PAGE = 10_000;
-
-const HEALTH_STATUSES: readonly AccountHealthRow["status"][] = ["healthy", "warning", "liquidatable", "unknown"];
 
 // ---- codecs: bigint ⇄ decimal string, never through a JS number ----
 
@@ -422,26 +418,6 @@ async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
   await tx.query(UPSERT_CHECKPOINT, [num(c.blockNumber), lower(c.blockHash), num(c.finalizedBlock), c.journal, JSON.stringify(recent), c.digest]);
 }
 
-/** Builds WHERE clauses of the at-risk filters onto `params`. */
-function healthWhere(f: AccountHealthFilter, params: SqlParam[]): string {
-  const where: string[] = [];
-  if (f.status !== undefined) {
-    if (!HEALTH_STATUSES.includes(f.status))
-      throw new StoreQueryError(`unknown health status "${f.status}": use one of ${HEALTH_STATUSES.join(", ")}`);
-    params.push(f.status);
-    where.push(`status = $${params.length}`);
-  }
-  if (f.maxHealthFactor !== undefined) {
-    params.push(num(f.maxHealthFactor));
-    where.push(`health_factor <= $${params.length}::numeric`);
-  }
-  if (f.minHealthFactor !== undefined) {
-    params.push(num(f.minHealthFactor));
-    where.push(`health_factor >= $${params.length}::numeric`);
-  }
-  return where.length ? `WHERE ${where.join(" AND ")}` : "";
-}
-
 export interface SqlStoreOptions {
   /** Postgres schema holding the tables (created by migrate); the Db must already use it as search_path */
   schema?: string;
@@ -613,28 +589,9 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
       return rows.map(snapshotFromRow);
     },
 
-    async listAccountHealth(q: AccountHealthQuery) {
-      checkPage(q);
-      const params: SqlParam[] = [];
-      const where = healthWhere(q, params);
-      const order = q.order === "hf-asc" ? "health_factor ASC NULLS LAST, account ASC" : "account ASC";
-      params.push(q.limit, q.offset);
-      const rows = await db.query(
-        `SELECT ${HEALTH_COLUMNS} FROM account_health ${where} ORDER BY ${order} LIMIT $${params.length - 1} OFFSET $${params.length}`,
-        params,
-      );
-      return rows.map(healthFromRow);
-    },
-
     async getAccountHealth(account) {
       const [row] = await db.query(`SELECT ${HEALTH_COLUMNS} FROM account_health WHERE account = $1`, [checkAddress(account, "account")]);
       return row ? healthFromRow(row) : null;
-    },
-
-    async countAccounts(filter = {}) {
-      const params: SqlParam[] = [];
-      const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM account_health ${healthWhere(filter, params)}`, params);
-      return int(row?.n ?? "0", "count");
     },
 
     async loadAlertState() {

@@ -143,18 +143,6 @@ export interface Page {
   offset: number;
 }
 
-/** Filters of the at-risk list; HF bounds are inclusive WAD values and exclude rows with an unknown HF. */
-export interface AccountHealthFilter {
-  status?: AccountHealthRow["status"];
-  maxHealthFactor?: bigint;
-  minHealthFactor?: bigint;
-}
-
-export interface AccountHealthQuery extends AccountHealthFilter, Page {
-  /** "hf-asc": lowest HF first, unknown HF last; "account" (default): by address, stable for paging */
-  order?: "hf-asc" | "account";
-}
-
 export interface Store {
   readonly kind: "pglite" | "postgres";
   /** creates tables if missing; idempotent */
@@ -170,9 +158,8 @@ export interface Store {
   latestRiskSnapshot(): Promise<RiskSnapshot | null>;
   /** newest block first */
   listRiskSnapshots(page: Page): Promise<RiskSnapshot[]>;
-  listAccountHealth(query: AccountHealthQuery): Promise<AccountHealthRow[]>;
+  /** one account's row as the indexer last wrote it (the at-risk list itself is ranked by the health engine) */
   getAccountHealth(account: Address): Promise<AccountHealthRow | null>;
-  countAccounts(filter?: AccountHealthFilter): Promise<number>;
   /** every alert key's policy state, by key */
   loadAlertState(): Promise<AlertStateRow[]>;
   /** undelivered outbox alerts, oldest first (the order they were committed in) */

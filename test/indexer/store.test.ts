@@ -231,7 +231,12 @@ for (const kind of ["pglite", "postgres"] as const) {
       await store.migrate();
       const rows = await db.query<{ version: number }>("SELECT version FROM schema_version ORDER BY version");
       expect(rows.map((r) => r.version)).to.deep.equal(MIGRATIONS.map((m) => m.version));
-      expect(MIGRATIONS.map((m) => m.version)).to.deep.equal([1, 2, 3]);
+      expect(MIGRATIONS.map((m) => m.version)).to.deep.equal([1, 2, 3, 4]);
+      // Version 4: no at-risk SQL reads account_health any more, so only its primary key is indexed.
+      const indexes = await db.query<{ indexname: string }>(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'account_health' AND schemaname = current_schema() ORDER BY indexname",
+      );
+      expect(indexes.map((r) => r.indexname)).to.deep.equal(["account_health_pkey"]);
       expect(store.kind).to.equal(kind);
     });
 
@@ -359,7 +364,8 @@ for (const kind of ["pglite", "postgres"] as const) {
         scaledCollateral: 9_999n * 10n ** 18n + 1n,
         scaledDebt: MAX,
       });
-      expect(await store.countAccounts()).to.equal(10_000);
+      const [healthRows] = await db.query<{ n: string }>("SELECT count(*) AS n FROM account_health");
+      expect(healthRows!.n).to.equal("10000");
     });
 
     it("a failing batch leaves nothing half-written (rollback deletes and upserts included)", async () => {
@@ -497,7 +503,7 @@ for (const kind of ["pglite", "postgres"] as const) {
       expect(await rejection(store.listKeeperOutcomes({ limit: 10, offset: 0, outcome: "won" as never }))).to.be.instanceOf(StoreQueryError);
     });
 
-    it("pages liquidations and the at-risk list without gaps or overlaps", async () => {
+    it("pages liquidations without gaps or overlaps; reads account health rows back", async () => {
       const liqs = Array.from({ length: 25 }, (_, i) => liquidation(BigInt(100 + Math.floor(i / 3)), i % 3, account(i % 2)));
       await store.commitBatch(
         batch(200n, {
@@ -520,21 +526,7 @@ for (const kind of ["pglite", "postgres"] as const) {
       expect(keys).to.deep.equal(liqs.map((l) => `${l.blockNumber}:${l.logIndex}`).reverse());
       expect(await store.listLiquidations({ limit: 100, offset: 0, account: account(1) })).to.have.length(12);
 
-      const atRisk = await store.listAccountHealth({ limit: 2, offset: 0, order: "hf-asc" });
-      expect(atRisk.map((h) => h.account)).to.deep.equal([account(2), account(6)]);
-      const next = await store.listAccountHealth({ limit: 10, offset: 2, order: "hf-asc" });
-      expect(next.map((h) => h.account)).to.deep.equal([account(4), account(1), account(5), account(3)]); // unknown HF last
-      const below = await store.listAccountHealth({ limit: 10, offset: 0, order: "hf-asc", maxHealthFactor: (WAD * 105n) / 100n });
-      expect(below.map((h) => h.account)).to.deep.equal([account(2), account(6), account(4)]); // bound inclusive
-      const band = await store.listAccountHealth({ limit: 10, offset: 0, minHealthFactor: WAD, maxHealthFactor: 3n * WAD });
-      expect(band.map((h) => h.account)).to.deep.equal([account(1), account(4)]); // default order: by account
-      expect((await store.listAccountHealth({ limit: 10, offset: 0, status: "liquidatable", order: "hf-asc" })).map((h) => h.account)).to.deep.equal([
-        account(2),
-        account(6),
-      ]);
-      expect(await store.countAccounts()).to.equal(6);
-      expect(await store.countAccounts({ status: "liquidatable" })).to.equal(2);
-      expect(await store.countAccounts({ maxHealthFactor: WAD - 1n })).to.equal(2);
+      expect(await store.getAccountHealth(account(2))).to.deep.equal(health(2, WAD / 2n, "liquidatable"));
       expect(await store.getAccountHealth(account(3))).to.deep.equal(health(3, null, "unknown"));
       expect(await store.getAccountHealth(account(42))).to.equal(null);
 
@@ -573,7 +565,7 @@ for (const kind of ["pglite", "postgres"] as const) {
       expect(await store.listOracleRounds(asset(0), { limit: 10, offset: 0 })).to.deep.equal([]);
       expect(await store.listKeeperOutcomes({ limit: 10, offset: 0 })).to.deep.equal([]);
       expect(await store.latestRiskSnapshot()).to.equal(null);
-      expect(await store.countAccounts()).to.equal(0);
+      expect(await store.getAccountHealth(account(1))).to.equal(null);
     });
 
     it("commits the alert outbox and alert state in the batch; pending oldest first until delivered; listAlerts newest first", async () => {

@@ -1,8 +1,7 @@
 // GET /v1/accounts (at-risk list) and GET /v1/accounts/:address (the account card).
 import type { FastifyInstance } from "fastify";
-import type { AccountStatus, Address } from "../../health";
+import type { AccountStatus, Address, AtRiskFilter } from "../../health";
 import { accountCard, whatIf } from "../account-card";
-import type { AtRiskFilter } from "../at-risk-index";
 import { queryAtRisk } from "../at-risk";
 import { BadRequestError, NotFoundError } from "../errors";
 import { checkPaging, parseAddress, parseWad, requireAsset } from "../params";
@@ -37,7 +36,7 @@ const rowSchema = {
     account: { type: "string" },
     status: { type: "string", enum: STATUSES },
     healthFactor: { type: "string", description: "2 decimals rounded down; ∞ with no debt; ? when unknown" },
-    healthFactorWad: { type: ["string", "null"], description: "exact WAD as MarginPool.healthFactor" },
+    healthFactorWad: { type: ["string", "null"], description: "exact WAD, as the protocol's own healthFactor view" },
     totalCollateralUSD: usdString,
     totalBorrowsUSD: usdString,
   },
@@ -159,9 +158,9 @@ export function accountRoutes(app: FastifyInstance, s: ApiServices): void {
       const asset = q.asset === undefined ? undefined : requireAsset(s.ctx.deployment, q.asset);
       return s.read((at) => {
         if (asset) {
-          const listed = s.ctx.health.state.assets.get(asset.address as Address);
-          if (!listed) return { ...at.stamp, total: 0, limit: q.limit, nextCursor: null, accounts: [] };
-          f.assetIndex = listed.index;
+          const address = asset.address as Address;
+          if (!s.ctx.health.state.assets.has(address)) return { ...at.stamp, total: 0, limit: q.limit, nextCursor: null, accounts: [] };
+          f.asset = address;
         }
         const page = queryAtRisk(s.atRisk(at), f, { limit: q.limit ?? DEFAULT_LIMIT, offset: q.offset, cursor: q.cursor });
         return { ...at.stamp, total: page.total, limit: q.limit, nextCursor: page.nextCursor, accounts: page.rows };

@@ -14,7 +14,7 @@ const feedSchema = {
     asset: { type: "string" },
     symbol: { type: ["string", "null"] },
     feed: { type: "string" },
-    price: { type: ["string", "null"], description: "8-decimal USD as PriceOracle.getAssetPrice" },
+    price: { type: ["string", "null"], description: "8-decimal USD, as the protocol oracle's price" },
     priceUSD: { type: ["string", "null"] },
     answer: { type: "string" },
     roundId: { type: "string" },

@@ -1,0 +1,47 @@
+// The float error bounds, written once: a float HF from float sums (or from an exact anchor) turned into an interval
+// that provably holds the exact HF. The engine's prefilter, stress and the at-risk view all decide with these and
+// hand whatever they cannot decide to exact bigint math.
+
+/** relative error allowed for float accumulation (delta updates, conversions); the band is far wider */
+export const FLOAT_EPS = 1e-9;
+/** relative slack of a WAD bound turned into a float (Number(bound) / 1e18 rounds once) */
+const BOUND_EPS = 1e-12;
+
+// ---- bounds from the float sums (w, d at the reference indexes; err: absolute rounding slack, USD 8-dec units) --
+
+/** A lower bound of the exact HF: collateral at its smallest, debt grown by gHi, minus the safety band. */
+export function hfLow(w: number, d: number, err: number, gHi: number, band: number): number {
+  const wLo = w * (1 - FLOAT_EPS) - err;
+  if (wLo <= 0) return 0;
+  return (wLo / (d * gHi * (1 + FLOAT_EPS) + err)) * (1 - band);
+}
+
+/** An upper bound of the exact HF: collateral grown by cHi, debt at its smallest, plus the safety band. */
+export function hfHigh(w: number, d: number, err: number, cHi: number, band: number): number {
+  const dLo = d * (1 - FLOAT_EPS) - err;
+  if (dLo <= 0) return Infinity;
+  return ((w * cHi * (1 + FLOAT_EPS) + err) / dLo) * (1 + band);
+}
+
+// ---- bounds from an exact anchor: HF `hf` (float of the exact WAD value) when the relative rounding slack was
+// `rel` (= slack / debt); `growth` bounds every index's growth since. Σ value·LT only rises with the liquidity
+// index and each debt value rises at most by growth·value + slack, so no band is needed here. --
+
+export function anchorLow(hf: number, rel: number, growth: number): number {
+  return (hf / (growth + rel)) * (1 - FLOAT_EPS);
+}
+
+export function anchorHigh(hf: number, rel: number, growth: number): number {
+  return (hf + 1e-18 + rel) * growth * (1 + FLOAT_EPS);
+}
+
+/**
+ * Whether an HF known to lie in [lo, hi] is ≥ the WAD `bound`: true / false when the interval sits on one side,
+ * undefined when it straddles the bound (exact math decides).
+ */
+export function atLeastFloat(lo: number, hi: number, bound: bigint): boolean | undefined {
+  const b = Number(bound) / 1e18;
+  if (lo >= b * (1 + BOUND_EPS)) return true;
+  if (hi < b * (1 - BOUND_EPS)) return false;
+  return undefined;
+}

@@ -427,7 +427,9 @@ TARGETS.forEach((t, i) => {
       p.onPublished = null;
       const resumed = captured[0]!;
       expect(resumed.block.number, "the checkpoint is re-published first").to.equal(stoppedAt);
-      expect(old.indexer.state.digest(), "restored state").to.equal((await freshState(node.publicClient, d, stoppedAt)).digest());
+      expect(old.indexer.state.digest(), "the stopped indexer's state at its cursor, against a fresh rebuild").to.equal(
+        (await freshState(node.publicClient, d, stoppedAt)).digest(),
+      );
       await verify(t, node, d, resumed, tally);
       for (let k = 0; k < 4; k++) {
         await sim.tick();

@@ -1,0 +1,85 @@
+// The protocols the conformance suite runs against, each as a descriptor: how to deploy its dev market, drive it and
+// read its own views. Every protocol-specific call of the suite is in this file; conformance.test.ts is neutral.
+import type { PublicClient } from "viem";
+import { assetOf, borrow, deposit, repay, write, type ChainContext } from "../../common/actions";
+import { deployProtocol, type Wallet } from "../../common/deploy";
+import type { Deployment } from "../../common/deployment";
+import { emittingAggregatorAbi, mockV3AggregatorAbi } from "../../common/generated/abis";
+import { MarketSimulation, type SimulationOptions } from "../../cli/simulation";
+import { readPoolViews, type BlockSelector, type PoolViews, type RpcRequester } from "../../indexer/audit/pool-views";
+import type { Address } from "../../indexer/state/events";
+import type { Hex } from "../../indexer/store/types";
+
+export type { SimulationOptions };
+
+/** What the suite needs from a market simulation: seed it once, then step it. */
+export interface ConformanceSimulation {
+  seed(): Promise<void>;
+  tick(): Promise<void>;
+  stats: { ticks: number; crashes: number; heartbeatMisses: number; actions: number; failedActions: number };
+}
+
+export interface ConformanceTarget {
+  name: string;
+  /** deploys the protocol with its default dev market */
+  deploy(o: { publicClient: PublicClient; walletClient: Wallet }): Promise<Deployment>;
+  /** the protocol's market simulation: price walks, crashes, a feed missing its heartbeat, borrower actions */
+  simulation(o: SimulationOptions): ConformanceSimulation;
+  /** the protocol's own HF and account data for `accounts` at one block (by hash: a reorg cannot swap it) */
+  views(
+    client: RpcRequester,
+    deployment: Deployment,
+    accounts: readonly Address[],
+    at: { blockNumber: bigint } | { blockHash: Hex },
+  ): Promise<PoolViews[]>;
+}
+
+export const TARGETS: readonly ConformanceTarget[] = [
+  {
+    name: "marginpool",
+    deploy: (o) => deployProtocol(o),
+    simulation: (o) => new MarketSimulation(o),
+    views: (client, deployment, accounts, at: BlockSelector) => readPoolViews(client, deployment.pool as Address, accounts, at),
+  },
+];
+
+// ---------------------------------------------------------------- scripted moves for the keeper's behaviour checks
+
+/**
+ * A few exact moves on a target's dev market, for the behaviour checks that a random market cannot promise (interest
+ * alone crossing HF 1, one feed going stale, a price set exactly at a liquidation price). Actors are numbered; the
+ * assets are the dev market's symbols. Not part of ConformanceTarget: a target without one skips those checks.
+ */
+export interface ScriptedMarket {
+  /** the actor's account address (lower-case) */
+  account(actor: number): Address;
+  /** the asset's address (lower-case) */
+  asset(symbol: string): Address;
+  deposit(actor: number, symbol: string, human: string): Promise<void>;
+  borrow(actor: number, symbol: string, human: string): Promise<void>;
+  /** repays the actor's whole debt in `symbol` */
+  repayAll(actor: number, symbol: string): Promise<void>;
+  /** sets the asset's price, 8-decimal USD (the unit of the engine's prices and liquidation prices) */
+  setPrice(symbol: string, price8: bigint): Promise<void>;
+}
+
+/** Scripted markets by target name; `wallet(0)` is the deployer (it owns the feeds), actors are wallets 1 and up. */
+export const SCRIPTED: Readonly<
+  Record<string, (o: { publicClient: PublicClient; deployment: Deployment; wallet(i: number): Wallet }) => ScriptedMarket>
+> = {
+  marginpool: ({ publicClient, deployment, wallet }) => {
+    const ctx: ChainContext = { publicClient, deployment, admin: wallet(0) };
+    return {
+      account: (i) => wallet(i).account.address.toLowerCase() as Address,
+      asset: (symbol) => assetOf(deployment, symbol).address as Address,
+      deposit: async (i, symbol, human) => void (await deposit(ctx, wallet(i), symbol, human)),
+      borrow: async (i, symbol, human) => void (await borrow(ctx, wallet(i), symbol, human)),
+      repayAll: (i, symbol) => repay(ctx, wallet(i), symbol, "all"),
+      setPrice: async (symbol, price8) => {
+        const a = assetOf(deployment, symbol);
+        const abi = a.feedKind === "emitting" ? emittingAggregatorAbi : mockV3AggregatorAbi;
+        await write(ctx, ctx.admin, a.feed, abi, "updateAnswer", [price8 * 10n ** BigInt(a.feedDecimals - 8)]);
+      },
+    };
+  },
+};

@@ -10,17 +10,19 @@ import path from "node:path";
 import type { Deployment } from "../../common/deployment";
 import { WAD } from "../../common/math";
 import { compareAccount, describeDiffs, type AuditFigures } from "../../indexer/audit/compare";
-import type { PoolViews } from "../../indexer/audit/pool-views";
+import type { PoolViews } from "../../protocols/types";
 import { HealthEngine } from "../../indexer/health";
 import type { HealthUpdate } from "../../indexer/health/types";
 import type { BlockProcessed, Indexer } from "../../indexer/indexer";
 import type { PublishedView } from "../../indexer/snapshot";
-import { accountOfEvent, type Address } from "../../indexer/state/events";
+import { accountOfChange } from "../../indexer/state/changes";
+import type { Address } from "../../indexer/state/events";
 import { openStore } from "../../indexer/store";
 import type { BlockRef, Store } from "../../indexer/store/types";
 import { freshState, makeIndexer, silentLogger, waitFor } from "../fixtures/indexer";
 import { HARDHAT_KEYS, startHardhatNode, type NodeHandle } from "../fixtures/node";
-import { SCRIPTED, TARGETS, type ConformanceSimulation, type ConformanceTarget, type ScriptedMarket } from "./targets";
+import type { MarketSimulation as ConformanceSimulation } from "../../protocols/types";
+import { SCRIPTED, TARGETS, type ConformanceTarget, type ScriptedMarket } from "./targets";
 
 /** Ports 8711–8719 belong to test/conformance: two per target (the market run, the scripted behaviours). */
 const PORT_BASE = 8711;
@@ -100,7 +102,7 @@ class Tally {
 async function verify(t: ConformanceTarget, node: NodeHandle, d: Deployment, c: Capture, tally: Tally): Promise<PoolViews[]> {
   const at = `block ${c.block.number} (${c.kind})`;
   for (const a of c.missing) tally.fail(`${at}: ${a}: the state knows it, the engine has no card`);
-  const views = await t.views(
+  const views = await t.adapter.views.read(
     node.publicClient,
     d,
     c.cards.map((x) => x.account),
@@ -156,7 +158,7 @@ class Pipeline {
       this.store,
       this.d,
       { finalityDepth: FINALITY_DEPTH },
-      (state) => (health = new HealthEngine(state)),
+      (state) => (health = new HealthEngine(state, this.indexer.protocol.math)),
     );
     this.indexer.snapshots.on("published", (view: PublishedView) => {
       if (this.onPublished && health) this.onPublished(capture(this.indexer, health, view));
@@ -280,8 +282,8 @@ TARGETS.forEach((t, i) => {
 
     before(async () => {
       node = await startHardhatNode(PORT_BASE + 2 * i);
-      d = await t.deploy({ publicClient: node.publicClient, walletClient: node.wallet(0) });
-      sim = t.simulation({
+      d = await t.adapter.dev.deploy({ publicClient: node.publicClient, walletClient: node.wallet(0) });
+      sim = t.adapter.dev.simulation({
         url: node.url,
         publicClient: node.publicClient,
         deployment: d,
@@ -358,7 +360,7 @@ TARGETS.forEach((t, i) => {
       expect(mined).to.be.greaterThan(6 * FINALITY_DEPTH);
       expect(tally.kinds.range, "range publications checked").to.be.greaterThan(1);
       expect(
-        ranges.some((s) => s.events.length > 0),
+        ranges.some((s) => s.changes.length > 0),
         "a range that carried market events",
       ).to.equal(true);
       finish("behind the head", tally, `; ${mined} blocks mined in bursts`);
@@ -465,8 +467,8 @@ TARGETS.forEach((t, i) => {
         for (let n = from; n <= c.block.number; n++) {
           const s = bp.steps.get(n);
           if (s?.health) updates.push(s.health);
-          for (const e of s?.events ?? []) {
-            const a = accountOfEvent(e);
+          for (const e of s?.changes ?? []) {
+            const a = accountOfChange(e);
             if (a) touched.add(a);
           }
         }
@@ -480,7 +482,7 @@ TARGETS.forEach((t, i) => {
 
       before(async () => {
         bnode = await startHardhatNode(PORT_BASE + 2 * i + 1);
-        bd = await t.deploy({ publicClient: bnode.publicClient, walletClient: bnode.wallet(0) });
+        bd = await t.adapter.dev.deploy({ publicClient: bnode.publicClient, walletClient: bnode.wallet(0) });
         m = scripted!({ publicClient: bnode.publicClient, deployment: bd, wallet: (k) => bnode.wallet(k) });
         [A, B, C, D, E, I] = [2, 3, 4, 5, 6, 7].map((k) => m.account(k)) as [Address, Address, Address, Address, Address, Address];
         bp = new Pipeline(bnode, bd, "memory://");

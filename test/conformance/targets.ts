@@ -1,47 +1,23 @@
-// The protocols the conformance suite runs against, each as a descriptor: how to deploy its dev market, drive it and
-// read its own views. Every protocol-specific call of the suite is in this file; conformance.test.ts is neutral.
+// The protocols the conformance suite runs against: every adapter in protocols/ (its dev market, simulation and own
+// views), plus scripted exact moves per protocol. Every protocol-specific call of the suite is in this file;
+// conformance.test.ts is neutral.
 import type { PublicClient } from "viem";
-import { assetOf, borrow, deposit, repay, write, type ChainContext } from "../../common/actions";
-import { deployProtocol, type Wallet } from "../../common/deploy";
 import type { Deployment } from "../../common/deployment";
-import { emittingAggregatorAbi, mockV3AggregatorAbi } from "../../common/generated/abis";
-import { MarketSimulation, type SimulationOptions } from "../../cli/simulation";
-import { readPoolViews, type BlockSelector, type PoolViews, type RpcRequester } from "../../indexer/audit/pool-views";
+import type { Wallet } from "../../common/wallet";
 import type { Address } from "../../indexer/state/events";
-import type { Hex } from "../../indexer/store/types";
+import { PROTOCOLS } from "../../protocols";
+import { assetOf, borrow, deposit, repay, write, type ChainContext } from "../../protocols/marginpool/actions";
+import { emittingAggregatorAbi, mockV3AggregatorAbi } from "../../protocols/marginpool/generated/abis";
+import type { ProtocolAdapter } from "../../protocols/types";
 
-export type { SimulationOptions };
-
-/** What the suite needs from a market simulation: seed it once, then step it. */
-export interface ConformanceSimulation {
-  seed(): Promise<void>;
-  tick(): Promise<void>;
-  stats: { ticks: number; crashes: number; heartbeatMisses: number; actions: number; failedActions: number };
-}
-
+/** A protocol under test: its adapter, whose dev market, simulation and own views the suite drives and reads. */
 export interface ConformanceTarget {
   name: string;
-  /** deploys the protocol with its default dev market */
-  deploy(o: { publicClient: PublicClient; walletClient: Wallet }): Promise<Deployment>;
-  /** the protocol's market simulation: price walks, crashes, a feed missing its heartbeat, borrower actions */
-  simulation(o: SimulationOptions): ConformanceSimulation;
-  /** the protocol's own HF and account data for `accounts` at one block (by hash: a reorg cannot swap it) */
-  views(
-    client: RpcRequester,
-    deployment: Deployment,
-    accounts: readonly Address[],
-    at: { blockNumber: bigint } | { blockHash: Hex },
-  ): Promise<PoolViews[]>;
+  adapter: ProtocolAdapter;
 }
 
-export const TARGETS: readonly ConformanceTarget[] = [
-  {
-    name: "marginpool",
-    deploy: (o) => deployProtocol(o),
-    simulation: (o) => new MarketSimulation(o),
-    views: (client, deployment, accounts, at: BlockSelector) => readPoolViews(client, deployment.pool as Address, accounts, at),
-  },
-];
+/** Every adapter in protocols/: each passes the same suite. */
+export const TARGETS: readonly ConformanceTarget[] = PROTOCOLS.map((adapter) => ({ name: adapter.name, adapter }));
 
 // ---------------------------------------------------------------- scripted moves for the keeper's behaviour checks
 

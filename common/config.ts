@@ -51,7 +51,7 @@ export const ENV_SCHEMA = {
   STALL_TIMEOUT_MS: int(1000).default(60_000).describe("head not advancing this long → /readyz 503"),
   AUDIT_SAMPLE_PER_BLOCK: int(0, 1000)
     .default(4)
-    .describe("accounts checked against MarginPool's own views at every published block (0 = auditor off)"),
+    .describe("accounts checked against the protocol's own views at every published block (0 = auditor off)"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   ALERT_LEVELS: levels.default("warning:1.2,critical:1.05").describe("margin-call levels name:HF, comma-separated (liquidatable < 1 is always on)"),
   ALERT_HYSTERESIS_BPS: int(0, 5000).default(200).describe("a level resolves once HF ≥ level × (1 + hysteresis)"),

@@ -33,7 +33,7 @@ export function calculateCompoundedInterest(rateRay: bigint, lastUpdate: bigint,
   return RAY + (rateRay * exp) / SECONDS_PER_YEAR + secondTerm + thirdTerm;
 }
 
-/** A Chainlink answer of `feedDecimals` scaled to 8 decimals, truncating (as PriceOracle and AaveOracle's sources). */
+/** A Chainlink answer of `feedDecimals` scaled to 8 decimals, truncating (as the protocols' oracles do). */
 export function normalisePrice(answer: bigint, feedDecimals: number): bigint {
   if (feedDecimals > 8) return answer / 10n ** BigInt(feedDecimals - 8);
   return answer * 10n ** BigInt(8 - feedDecimals);

@@ -9,7 +9,7 @@ const address = z
   .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte hex address")
   .transform((s) => s as `0x${string}`);
 
-/** Decimal USD amount ("12.5") → 8-decimal base units, the unit of PriceOracle prices and of bonus values. */
+/** Decimal USD amount ("12.5") → 8-decimal base units, the unit of oracle prices and of bonus values. */
 const usdBase = z
   .union([z.string(), z.number()])
   .transform((v) => String(v).trim())

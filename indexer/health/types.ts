@@ -3,7 +3,7 @@ import type { Address } from "../state/events";
 
 export type { Address };
 
-/** A price as PriceOracle.getAssetPrice would return it (8-decimal USD), with the oracle tracker's verdict. */
+/** A price as the protocol's oracle returns it (8-decimal USD), with the oracle tracker's verdict. */
 export type PriceStatus = "fresh" | "stale" | "invalid";
 export interface PriceInfo {
   price: bigint;
@@ -72,7 +72,7 @@ export interface LiquidatableEntry {
 
 export interface PositionHealth {
   asset: Address;
-  /** underlying amounts, as MarginPool.getPosition: collateral rounded down, debt rounded up */
+  /** underlying amounts, rounded as the protocol's own position view */
   collateral: bigint;
   debt: bigint;
   /** USD, 8 decimals, rounded as the contract does */

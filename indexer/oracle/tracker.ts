@@ -1,5 +1,6 @@
 // Oracle tracker: reads every feed's latestRoundData at every published block (real Chainlink proxies emit no events)
-// and classifies each feed fresh / stale / invalid as PriceOracle does. Reading (I/O) and taking the readings (pure,
+// and classifies each feed fresh / stale / invalid by its heartbeat (the check a Chainlink-reading oracle should make,
+// whether or not the protocol's own does). Reading (I/O) and taking the readings (pure,
 // journaled for reorgs) are separate steps, so nothing changes until the block they belong to is applied.
 import type { PublicClient } from "viem";
 import { aggregatorV3Abi } from "../../common/generated/chainlink";
@@ -17,7 +18,7 @@ export interface FeedReading {
   roundId: bigint;
   answer: bigint;
   updatedAt: bigint;
-  /** 8-decimal USD, as PriceOracle.getAssetPrice would return; null when the answer is ≤ 0 or unreadable */
+  /** 8-decimal USD, the feed's answer normalised as the protocol's oracle does; null when ≤ 0 or unreadable */
   price: bigint | null;
   status: FeedStatus;
   heartbeat: bigint;
@@ -241,14 +242,14 @@ function emptyReading(feed: FeedConfig, block: { number: bigint }): FeedReading 
   };
 }
 
-/** Mirrors PriceOracle.getAssetPrice: sequencer, answer ≤ 0, then age > heartbeat. */
+/** The verdict on one answer: sequencer down or in grace, answer ≤ 0, then age > heartbeat. */
 function classify(feed: FeedConfig, r: RoundData, block: { number: bigint; timestamp: bigint }, seq: SequencerStatus): FeedReading {
   const [roundId, answer, , updatedAt] = r;
   const age = block.timestamp > updatedAt ? block.timestamp - updatedAt : 0n;
   const base = { ...emptyReading(feed, block), roundId, answer, updatedAt, age };
   if (answer <= 0n) return { ...base, reason: `answer ${answer} ≤ 0` };
   const price = normalisePrice(answer, feed.decimals);
-  // An answer below 1e-8 USD normalises to 0: PriceOracle rejects it as InvalidPrice.
+  // An answer below 1e-8 USD normalises to 0: an invalid price.
   if (price === 0n) return { ...base, reason: `answer ${answer} normalises to a zero price` };
   if (seq === "down" || seq === "grace") return { ...base, price, reason: `sequencer ${seq}` };
   if (age > feed.heartbeat) return { ...base, price, status: "stale", reason: `no update for ${age}s (heartbeat ${feed.heartbeat}s)` };

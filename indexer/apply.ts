@@ -5,7 +5,7 @@ import type { FeedRead, OracleAlert, OracleTracker } from "./oracle/tracker";
 import type { Change } from "./state/changes";
 import type { Address } from "./state/events";
 import type { ProtocolState, StateChange } from "./state/state";
-import type { BadDebtRecord, BlockRef, Hex, LiquidationRecord, OracleRound } from "./store/types";
+import type { BadDebtRecord, BatchWrite, BlockRef, Hex, LiquidationRecord, OracleRound, PositionRow } from "./store/types";
 import type { HealthUpdate } from "./health/types";
 import type { RecentBlocks } from "./sync/recent-blocks";
 import type { SyncStep } from "./sync/types";
@@ -191,4 +191,66 @@ function applyChanges(state: ProtocolState, changes: Change[], a: Applied, accou
         break;
     }
   }
+}
+
+/** Store rows for the accounts a step touched: position changes, status changes and level crossings. */
+export function healthRowsOf(health: HealthSink | undefined, a: Pick<Applied, "change" | "health">, block: BlockRef): BatchWrite["accountHealth"] {
+  if (!health?.account) return [];
+  const u = a.health;
+  const touched = new Set<Address>(a.change.accounts);
+  for (const list of [u?.liquidatableAdded, u?.liquidatableRemoved, u?.unknownAdded, u?.unknownRemoved]) for (const x of list ?? []) touched.add(x);
+  for (const c of u?.crossings ?? []) touched.add(c.account);
+  const rows: BatchWrite["accountHealth"] = [];
+  for (const account of touched) {
+    const h = health.account(account, block.timestamp);
+    if (!h) continue;
+    rows.push({
+      account,
+      healthFactor: h.healthFactor,
+      status: h.status,
+      totalCollateralBase: h.totalCollateralBase,
+      totalDebtBase: h.totalDebtBase,
+      blockNumber: block.number,
+    });
+  }
+  return rows;
+}
+
+/** The step's store batch: checkpoint (journal, held blocks, digest), the rows it changed, its history, `extra`. */
+export function batchOf(
+  a: Applied,
+  state: ProtocolState,
+  recent: RecentBlocks,
+  healthRows: BatchWrite["accountHealth"],
+  extra?: Partial<BatchWrite>,
+): BatchWrite {
+  const positions: PositionRow[] = [];
+  for (const key of a.dirty) {
+    const [account, asset] = key.split("|") as [Address, Address];
+    const p = state.position(account, asset) ?? { scaledCollateral: 0n, scaledDebt: 0n };
+    positions.push({ account, asset, scaledCollateral: p.scaledCollateral, scaledDebt: p.scaledDebt });
+  }
+  return {
+    checkpoint: {
+      blockNumber: a.tip.number,
+      blockHash: a.tip.hash,
+      finalizedBlock: state.finalizedBlock,
+      journal: state.dumpJournal(),
+      recentBlocks: [...recent.all],
+      digest: state.digest(),
+    },
+    rollbackTo: a.reorg ? a.reorg.ancestor.number : undefined,
+    assets: [...a.dirtyAssets].map((x) => state.assets.get(x)).filter((x) => x !== undefined),
+    feeds: [...a.dirtyFeeds].map((x) => state.feeds.get(x)).filter((x) => x !== undefined),
+    positions,
+    sequencer: a.sequencerChanged ? state.sequencer : undefined,
+    liquidations: a.liquidations,
+    badDebt: a.badDebt,
+    oracleRounds: a.rounds,
+    accountHealth: healthRows,
+    // A reorg can undo a listing or a first FeedSet: those rows must go too.
+    deletedAssets: [...a.dirtyAssets].filter((x) => !state.assets.has(x)),
+    deletedFeeds: [...a.dirtyFeeds].filter((x) => !state.feeds.has(x)),
+    ...extra,
+  };
 }

@@ -3,18 +3,17 @@
 // oracle readings and the health engine; the store commits it in one transaction; then it is published. Data flows
 // one way: chain → sync → protocol adapter → state → health engine → published snapshot → (store, listeners).
 import { EventEmitter } from "node:events";
-import type { PublicClient } from "viem";
-import type { Logger } from "pino";
-import type { Deployment } from "../common/deployment";
 import { errorText, shouldRetry, sleep, backoffDelay, retry } from "../common/retry";
 import { protocolOf } from "../protocols";
 import type { ProtocolAdapter, Watched } from "../protocols/types";
-import { type Applied, applyStep, type HealthSink, syncPrices } from "./apply";
+import { type Applied, applyStep, batchOf, type HealthSink, healthRowsOf, syncPrices } from "./apply";
+import { BackfillProgress } from "./sync/progress";
+import { type BlockProcessed, DEFAULT_INDEXER_CONFIG, type IndexerConfig, type IndexerDeps, type IndexerStatus } from "./types";
 import type { Change } from "./state/changes";
 import type { Address } from "./state/events";
 import { ProtocolState, StateInvariantError } from "./state/state";
-import type { BatchWrite, BlockRef, PositionRow, Store } from "./store/types";
-import { AdaptiveRange, type AdaptiveRangeOptions } from "./sync/adaptive-range";
+import type { BlockRef } from "./store/types";
+import { AdaptiveRange } from "./sync/adaptive-range";
 import { nextRange } from "./sync/historical";
 import { nextBlock, type SyncContext } from "./sync/realtime";
 import { RecentBlocks } from "./sync/recent-blocks";
@@ -22,90 +21,20 @@ import type { SyncStep } from "./sync/types";
 import { ChainMismatchError, DeepReorgError, MalformedLogStreamError, RpcUnreachableError } from "./sync/errors";
 import { OracleTracker, type FeedRead, type OracleAlert } from "./oracle/tracker";
 import { MalformedLogError } from "./state/events";
-import type { HealthUpdate } from "./health/types";
 import { Publication, type PublishedView } from "./snapshot";
 
 export type { HealthSink };
 
-/** One applied step, before its commit: what a step hook may turn into rows of the same transaction. */
-export interface AppliedStep {
-  block: BlockRef;
-  kind: PublishedView["kind"];
-  /** the first step since start(): in-memory hysteresis starts afresh here */
-  first: boolean;
-  health: HealthUpdate | undefined;
-  oracleAlerts: OracleAlert[];
-}
-
-/** Rows a hook adds to the step's batch, and what it does once that batch is committed. */
-export interface StepContribution {
-  batch?: Partial<BatchWrite>;
-  afterCommit?: () => void;
-}
-
-/** Called synchronously after a step is applied, before its commit (e.g. the alert outbox). */
-// biome-ignore lint/suspicious/noConfusingVoidType: a hook with nothing to add may return nothing at all
-export type StepHook = (step: AppliedStep) => StepContribution | void;
-
-export interface IndexerConfig {
-  /** blocks after which a block is final; a reorg deeper than this stops the indexer (default 12) */
-  finalityDepth: number;
-  /** head polling interval, ms (default 1000) */
-  pollIntervalMs: number;
-  /** head not advancing for this long → not ready (default 60_000) */
-  stallTimeoutMs: number;
-  range?: AdaptiveRangeOptions;
-  /** show a cli-progress bar during backfill (default: stderr is a TTY) */
-  progress?: boolean;
-  /** consecutive failures of a step on a log that does not decode before the indexer stops (default 8) */
-  malformedLimit: number;
-}
-
-export const DEFAULT_INDEXER_CONFIG: IndexerConfig = { finalityDepth: 12, pollIntervalMs: 1000, stallTimeoutMs: 60_000, malformedLimit: 8 };
-
-export interface IndexerStatus {
-  phase: "starting" | "backfill" | "follow" | "stopped" | "failed";
-  head: bigint | null;
-  cursor: bigint;
-  finalizedBlock: bigint;
-  lastBlockTimestamp: bigint | null;
-  /** ms epoch of the last successful RPC call */
-  lastRpcOkAt: number;
-  /** ms epoch when the head last advanced */
-  lastHeadChangeAt: number;
-  rpcError: string | null;
-  /** the last failed sync step's error while steps keep failing (cleared by a successful step) */
-  syncError: string | null;
-  consecutiveFailures: number;
-  fatalError: string | null;
-  reorgs: number;
-  malformedLogs: number;
-  eventsApplied: number;
-}
-
-export interface BlockProcessed {
-  block: BlockRef;
-  phase: "backfill" | "follow";
-  /** the changes this publication applied (none for a reorg) */
-  changes: Change[];
-  health: HealthUpdate | undefined;
-  view: PublishedView;
-}
-
-export interface IndexerDeps {
-  client: PublicClient;
-  store: Store;
-  deployment: Deployment;
-  /** the protocol's adapter; default: the one the deployment names */
-  protocol?: ProtocolAdapter;
-  logger: Logger;
-  /** builds the health engine over the (restored) state; called once by start() */
-  createHealth?: (state: ProtocolState) => HealthSink;
-  oracle?: OracleTracker;
-  config?: Partial<IndexerConfig>;
-  /** contributes rows to each step's transaction (see StepHook) */
-  onStep?: StepHook;
-}
+export {
+  type AppliedStep,
+  type BlockProcessed,
+  DEFAULT_INDEXER_CONFIG,
+  type IndexerConfig,
+  type IndexerDeps,
+  type IndexerStatus,
+  type StepContribution,
+  type StepHook,
+} from "./types";
 
 /**
  * Events, all after the step is committed and published: "block" (BlockProcessed, every publication), "batch"
@@ -121,7 +50,7 @@ export class Indexer extends EventEmitter {
   private readonly range: AdaptiveRange;
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
-  private bar: { update(n: number): void; stop(): void; start(total: number, n: number): void; setTotal(n: number): void } | null = null;
+  private readonly bar: BackfillProgress;
   readonly status: IndexerStatus;
   health: HealthSink | undefined;
   /** the only view readers may use: see indexer/snapshot.ts */
@@ -133,6 +62,7 @@ export class Indexer extends EventEmitter {
     super();
     this.cfg = { ...DEFAULT_INDEXER_CONFIG, ...deps.config };
     this.range = new AdaptiveRange(this.cfg.range);
+    this.bar = new BackfillProgress(BigInt(deps.deployment.startBlock), this.cfg.progress ?? (process.stderr.isTTY && !process.env.CI));
     this.oracle = deps.oracle ?? new OracleTracker(deps.client);
     this.protocol = deps.protocol ?? protocolOf(deps.deployment);
     this.status = {
@@ -213,7 +143,7 @@ export class Indexer extends EventEmitter {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.loop;
-    this.bar?.stop();
+    this.bar.stop();
     if (this.status.phase !== "failed") this.status.phase = "stopped";
   }
 
@@ -274,7 +204,7 @@ export class Indexer extends EventEmitter {
           await this.republish();
         } else if (this.status.cursor < safe) {
           this.status.phase = this.status.phase === "follow" ? "follow" : "backfill";
-          this.progress(this.status.cursor + 1n, head);
+          this.bar.update(this.status.cursor + 1n, head);
           await this.step(
             await nextRange(this.sync, this.position, this.status.cursor + 1n, safe, this.watched, this.range, this.onRangeRetry, signal),
           );
@@ -310,8 +240,7 @@ export class Indexer extends EventEmitter {
   }
 
   private enterFollow(): void {
-    this.bar?.stop();
-    this.bar = null;
+    this.bar.stop();
     this.status.phase = "follow";
     this.deps.logger.info({ block: this.status.cursor }, "caught up; following the head");
     this.emit("caught-up", this.status.cursor);
@@ -365,25 +294,6 @@ export class Indexer extends EventEmitter {
     await this.applyAndPublish(step, feeds);
   }
 
-  private progress(from: bigint, head: bigint): void {
-    const start = BigInt(this.deps.deployment.startBlock);
-    const total = Number(head - start + 1n);
-    const done = Number(from - start);
-    const wanted = this.cfg.progress ?? (process.stderr.isTTY && !process.env.CI);
-    if (!wanted || total < 10_000) return;
-    if (!this.bar) {
-      // Loaded lazily: only a long interactive backfill needs it.
-      const { SingleBar, Presets } = require("cli-progress") as typeof import("cli-progress");
-      this.bar = new SingleBar(
-        { format: "backfill [{bar}] {percentage}% | block {value}/{total} | ETA {eta_formatted}", stream: process.stderr },
-        Presets.shades_classic,
-      );
-      this.bar.start(total, done);
-    }
-    this.bar.setTotal(total);
-    this.bar.update(done);
-  }
-
   /** Publishes the restored checkpoint: its block's prices read and health evaluated, nothing else applied. */
   private async republish(): Promise<void> {
     const end = this.recent.last ?? (await this.getBlockRef(this.status.cursor));
@@ -403,11 +313,11 @@ export class Indexer extends EventEmitter {
     try {
       a = applyStep({ state: this.state, oracle: this.oracle, recent: this.recent, health: this.health }, step, feeds, replay);
       this.status.eventsApplied += a.changes.length;
-      const healthRows = this.healthRows(a.change.accounts, a.health, a.tip);
+      const healthRows = healthRowsOf(this.health, a, a.tip);
       const contribution =
         this.deps.onStep?.({ block: a.tip, kind: a.kind, first: this.firstStep, health: a.health, oracleAlerts: a.oracleAlerts }) ?? undefined;
       afterCommit = contribution?.afterCommit;
-      await this.commit(a, healthRows, contribution?.batch);
+      await this.deps.store.commitBatch(batchOf(a, this.state, this.recent, healthRows, contribution?.batch));
     } catch (e) {
       await this.recoverFromStore(prevCursor).finally(() => this.snapshots.abortWrite());
       throw e;
@@ -479,66 +389,8 @@ export class Indexer extends EventEmitter {
     this.deps.logger.warn({ block: String(cursor) }, "a step failed before its commit; state restored to the published block");
   }
 
-  /** Store rows for the accounts this block touched: position events, status changes and level crossings. */
-  private healthRows(changed: Address[], u: HealthUpdate | undefined, block: BlockRef): BatchWrite["accountHealth"] {
-    const health = this.health;
-    if (!health?.account) return [];
-    const touched = new Set<Address>(changed);
-    for (const list of [u?.liquidatableAdded, u?.liquidatableRemoved, u?.unknownAdded, u?.unknownRemoved]) for (const a of list ?? []) touched.add(a);
-    for (const c of u?.crossings ?? []) touched.add(c.account);
-    const rows: BatchWrite["accountHealth"] = [];
-    for (const account of touched) {
-      const h = health.account(account, block.timestamp);
-      if (!h) continue;
-      rows.push({
-        account,
-        healthFactor: h.healthFactor,
-        status: h.status,
-        totalCollateralBase: h.totalCollateralBase,
-        totalDebtBase: h.totalDebtBase,
-        blockNumber: block.number,
-      });
-    }
-    return rows;
-  }
-
   private emitAlert(a: OracleAlert): void {
     this.deps.logger.warn({ alert: { ...a, blockNumber: String(a.blockNumber) } }, `oracle alert: ${a.type}`);
     this.emit("alert", a);
-  }
-
-  // ---------------------------------------------------------------- committing
-
-  private async commit(a: Applied, healthRows: BatchWrite["accountHealth"], extra?: Partial<BatchWrite>): Promise<void> {
-    const positions: PositionRow[] = [];
-    for (const key of a.dirty) {
-      const [account, asset] = key.split("|") as [Address, Address];
-      const p = this.state.position(account, asset) ?? { scaledCollateral: 0n, scaledDebt: 0n };
-      positions.push({ account, asset, scaledCollateral: p.scaledCollateral, scaledDebt: p.scaledDebt });
-    }
-    const batch: BatchWrite = {
-      checkpoint: {
-        blockNumber: a.tip.number,
-        blockHash: a.tip.hash,
-        finalizedBlock: this.state.finalizedBlock,
-        journal: this.state.dumpJournal(),
-        recentBlocks: [...this.recent.all],
-        digest: this.state.digest(),
-      },
-      rollbackTo: a.reorg ? a.reorg.ancestor.number : undefined,
-      assets: [...a.dirtyAssets].map((x) => this.state.assets.get(x)).filter((x) => x !== undefined),
-      feeds: [...a.dirtyFeeds].map((x) => this.state.feeds.get(x)).filter((x) => x !== undefined),
-      positions,
-      sequencer: a.sequencerChanged ? this.state.sequencer : undefined,
-      liquidations: a.liquidations,
-      badDebt: a.badDebt,
-      oracleRounds: a.rounds,
-      accountHealth: healthRows,
-      // A reorg can undo a listing or a first FeedSet: those rows must go too.
-      deletedAssets: [...a.dirtyAssets].filter((x) => !this.state.assets.has(x)),
-      deletedFeeds: [...a.dirtyFeeds].filter((x) => !this.state.feeds.has(x)),
-      ...extra,
-    };
-    await this.deps.store.commitBatch(batch);
   }
 }

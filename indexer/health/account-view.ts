@@ -38,7 +38,8 @@ export function buildAccountHealth(i: AccountViewInput): AccountHealth {
   const status = statusOf(healthFactor, i.warningAt);
 
   const positions: PositionHealth[] = sorted.map((p) => {
-    const { collateralBase, debtBase } = p;
+    const collateralBase = p.scaledCollateral === 0n ? 0n : i.math.collateralValue(p);
+    const debtBase = p.scaledDebt === 0n ? 0n : i.math.debtValue(p);
     return {
       asset: p.asset,
       collateral: rayMulDown(p.scaledCollateral, p.liquidityIndex),
@@ -55,7 +56,7 @@ export function buildAccountHealth(i: AccountViewInput): AccountHealth {
   const liquidationPrices: LiquidationPrice[] = [];
   sorted.forEach((p, k) => {
     if (p.scaledCollateral === 0n) return;
-    const price = p.status === "missing" ? null : liquidationPrice(sorted, k);
+    const price = p.status === "missing" ? null : liquidationPrice(i.math, sorted, k);
     liquidationPrices.push({
       asset: p.asset,
       currentPrice: p.price,

@@ -7,9 +7,6 @@ import type { Address, PriceInfo } from "./types";
 
 export interface ExactPosition extends PositionInput {
   asset: Address;
-  /** this position's collateral and debt value (base currency, 8 decimals), rounded as the protocol does */
-  collateralBase: bigint;
-  debtBase: bigint;
   /** price status as the engine knows it; "missing" when no price was ever set */
   status: PriceInfo["status"] | "missing";
 }
@@ -57,7 +54,9 @@ export class ExactContext {
       if (!a || !idx) continue;
       const info = this.priceOf(asset);
       const override = priceOverride?.get(asset);
-      const input: PositionInput = {
+      // One flat object per position: this runs for every exact confirmation on the hot path.
+      out.push({
+        asset,
         scaledCollateral: p.scaledCollateral,
         scaledDebt: p.scaledDebt,
         liquidityIndex: idx.liquidityIndex,
@@ -66,12 +65,6 @@ export class ExactContext {
         unit: idx.unit,
         ltvBps: a.ltvBps,
         liquidationThresholdBps: a.liquidationThresholdBps,
-      };
-      out.push({
-        ...input,
-        asset,
-        collateralBase: p.scaledCollateral === 0n ? 0n : this.math.collateralValue(input),
-        debtBase: p.scaledDebt === 0n ? 0n : this.math.debtValue(input),
         status: info ? info.status : "missing",
       });
     }

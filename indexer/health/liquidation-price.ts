@@ -1,6 +1,7 @@
 // Exact liquidation price of one collateral asset, other prices held fixed: the largest 8-decimal price at which
 // the contract's own rounding gives HF < 1 (one unit higher and the account is safe).
 import { BPS, mulDivUp, rayMulDown, rayMulUp } from "../../common/math";
+import type { ProtocolMath } from "../../protocols/types";
 import type { ExactPosition } from "./exact";
 
 /** Scanning window (price units) below which the boundary is found by a linear walk rather than bisection. */
@@ -10,15 +11,15 @@ const SCAN_LIMIT = 256n;
  * Returns null when the account has no debt, when `k` is not collateral, when a fall of this price cannot make
  * the account liquidatable (its debt in the same asset shrinks as fast), or when even a price of 0 leaves HF ≥ 1.
  */
-export function liquidationPrice(positions: readonly ExactPosition[], k: number): bigint | null {
+export function liquidationPrice(math: ProtocolMath, positions: readonly ExactPosition[], k: number): bigint | null {
   const t = positions[k];
   if (!t || t.scaledCollateral === 0n) return null;
   let wOthers = 0n;
   let dOthers = 0n;
   positions.forEach((p, i) => {
     if (i === k) return;
-    wOthers += p.collateralBase * p.liquidationThresholdBps;
-    dOthers += p.debtBase;
+    if (p.scaledCollateral !== 0n) wOthers += math.collateralValue(p) * p.liquidationThresholdBps;
+    if (p.scaledDebt !== 0n) dOthers += math.debtValue(p);
   });
   const amountC = rayMulDown(t.scaledCollateral, t.liquidityIndex);
   const amountD = t.scaledDebt === 0n ? 0n : rayMulUp(t.scaledDebt, t.borrowIndex);

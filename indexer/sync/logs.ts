@@ -25,6 +25,8 @@ export function decodeLogs(adapter: ProtocolAdapter, logs: readonly Log[], watch
 
 export interface RangeLogs {
   changes: Change[];
+  /** every log fetched, discovered addresses' included */
+  logs: Log[];
   from: bigint;
   to: bigint;
   /** addresses discovered in this range (already fetched) */
@@ -68,7 +70,7 @@ export async function fetchRange(
   const found = await decodeDiscovering(adapter, watched, logs, (addresses) =>
     retrying(() => client.getLogs({ address: addresses, fromBlock: from, toBlock: end }), onRetry, signal),
   );
-  return { changes: found.changes, from, to: end, discovered: found.discovered };
+  return { changes: found.changes, logs, from, to: end, discovered: found.discovered };
 }
 
 /** The changes of one block (by hash, so a reorg cannot swap them) for `watched` and what they discover. */

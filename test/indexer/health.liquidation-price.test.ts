@@ -23,16 +23,12 @@ describe("health engine: liquidation price", () => {
       const hasDebt = positions.some((p) => p.scaledDebt !== 0n);
       positions.forEach((p, k) => {
         if (p.scaledCollateral === 0n) return;
-        const price = liquidationPrice(positions, k);
-        const at = (x: bigint) => {
-          const moved = positions.map((q, i) => (i === k ? { ...q, price: x } : q));
-          const rebased = moved.map((q) => ({
-            ...q,
-            collateralBase: q.scaledCollateral === 0n ? 0n : collateralValue(q),
-            debtBase: q.scaledDebt === 0n ? 0n : debtValue(q),
-          }));
-          return exactFromPositions(marginpool.math, rebased).data;
-        };
+        const price = liquidationPrice(marginpool.math, positions, k);
+        const at = (x: bigint) =>
+          exactFromPositions(
+            marginpool.math,
+            positions.map((q, i) => (i === k ? { ...q, price: x } : q)),
+          ).data;
         if (price === null) {
           nulls++;
           // Unreachable: no debt, or even a price of one unit leaves HF ≥ 1, or the same asset's debt falls faster.

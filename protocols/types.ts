@@ -121,6 +121,8 @@ export interface PoolViews {
 export interface ProtocolViews {
   /** the protocol's own HF and account data of every account at one block */
   read(client: RpcRequester, d: Deployment, accounts: readonly Address[], at: BlockSelector): Promise<PoolViews[]>;
+  /** the protocol oracle's price of every asset at one block (8-decimal USD), or its refusal */
+  prices(client: RpcRequester, d: Deployment, assets: readonly Address[], at: BlockSelector): Promise<PoolAnswer<bigint>[]>;
 }
 
 // ------------------------------------------------------------------------------------------------------ liquidation

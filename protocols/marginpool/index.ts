@@ -7,7 +7,7 @@ import { deployProtocol } from "./deploy";
 import { liquidation } from "./liquidation";
 import { accountData, collateralValue, currentIndexes, debtValue } from "./math";
 import { MarketSimulation } from "./simulation";
-import { readPoolViews } from "./views";
+import { readOraclePrices, readPoolViews } from "./views";
 
 const lower = (a: string) => a.toLowerCase() as `0x${string}`;
 
@@ -29,7 +29,10 @@ export const marginpool: ProtocolAdapter = {
   discover: discoverFeeds,
   decode: decodeLog,
   math: { indexesAt: currentIndexes, accountData, collateralValue, debtValue },
-  views: { read: (client, d, accounts, at) => readPoolViews(client, d.pool, accounts, at) },
+  views: {
+    read: (client, d, accounts, at) => readPoolViews(client, d.pool, accounts, at),
+    prices: (client, d, assets, at) => readOraclePrices(client, d.oracle, assets, at),
+  },
   liquidation,
   dev: {
     deploy: (o) => deployProtocol(o),

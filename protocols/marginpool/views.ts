@@ -3,7 +3,7 @@
 // cannot price a held asset at that block), another revert, or an RPC failure.
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, numberToHex, type Hex } from "viem";
 import { PRICE_ERRORS } from "./errors";
-import { errorsAbi, marginPoolAbi } from "./generated/abis";
+import { errorsAbi, marginPoolAbi, priceOracleAbi } from "./generated/abis";
 import { errorText } from "../../common/retry";
 import type { Address, BlockSelector, PoolAnswer, PoolViews, RpcRequester } from "../types";
 
@@ -35,6 +35,25 @@ export async function readPoolViews(client: RpcRequester, pool: Address, account
       }),
     };
   });
+}
+
+/** PriceOracle.getAssetPrice of every asset at `at`, all calls in the same tick (one HTTP batch). */
+export async function readOraclePrices(
+  client: RpcRequester,
+  oracle: Address,
+  assets: readonly Address[],
+  at: BlockSelector,
+): Promise<PoolAnswer<bigint>[]> {
+  const block: Hex | { blockHash: Hex } = "blockHash" in at ? { blockHash: at.blockHash } : numberToHex(at.blockNumber);
+  const settled = await Promise.allSettled(
+    assets.map((asset) =>
+      client.request({
+        method: "eth_call",
+        params: [{ to: oracle, data: encodeFunctionData({ abi: priceOracleAbi, functionName: "getAssetPrice", args: [asset] }) }, block],
+      }),
+    ),
+  );
+  return settled.map((r) => answer(r, (raw) => decodeFunctionResult({ abi: priceOracleAbi, functionName: "getAssetPrice", data: raw })));
 }
 
 function answer<T>(r: PromiseSettledResult<unknown>, decode: (raw: Hex) => T): PoolAnswer<T> {

@@ -13,7 +13,7 @@
 //   --pg-url URL                PostgreSQL for the backfill (default $DATABASE_URL or postgres://postgres@127.0.0.1:5432/test)
 import os from "node:os";
 import fs from "node:fs";
-import { measureBackfill, ensureEvents, pgliteBackend, postgresBackend } from "./backfill";
+import { measureBackfill, measureFloor, ensureEvents, pgliteBackend, postgresBackend } from "./backfill";
 import { seedBorrowers, startBenchChain, type BenchChain } from "./chain";
 import { startFollower, type Follower } from "./follower";
 import { runHealthChild } from "./health";
@@ -190,13 +190,14 @@ async function main(): Promise<void> {
             ...p,
             what: "supplier deposits added to reach the target, 120 per tx (borrower seeding reported separately)",
           });
+          const floor = await measureFloor(chain, { borrowers });
           try {
-            await measureBackfill(chain, postgresBackend(o.pgUrl), { borrowers });
+            await measureBackfill(chain, postgresBackend(o.pgUrl), { borrowers }, false, floor);
           } catch (e) {
             note(`backfill on PostgreSQL skipped: ${(e as Error).message.split("\n")[0]}`);
           }
           // PGlite (the default store) last: its indexer stays up to follow the head for the runs below.
-          kept = await measureBackfill(chain, pgliteBackend(), { borrowers }, o.only.has("naive") || o.only.has("latency"));
+          kept = await measureBackfill(chain, pgliteBackend(), { borrowers }, o.only.has("naive") || o.only.has("latency"), floor);
         }
         if (o.only.has("naive") || o.only.has("latency")) {
           const t = performance.now();

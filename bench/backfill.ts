@@ -154,6 +154,14 @@ export async function measureBackfill(
     what: "deployment block → head: eth_getLogs, decode, state, health engine, one store transaction per range",
   });
   emit(`backfill.${backend.name}.ms`, ms, "ms", p);
+  const st = follower.indexer.status.stageMs;
+  emit(`backfill.${backend.name}.stage_ms`, st.fetch + st.prices + st.apply + st.commit, "ms", {
+    ...p,
+    fetch_getlogs_decode: Math.round(st.fetch),
+    prices: Math.round(st.prices),
+    apply_state_health: Math.round(st.apply),
+    store: Math.round(st.commit),
+  });
   // Events here are the changes applied (a Liquidation log is three), the floor's unit too.
   if (floorPerS) emit(`backfill.${backend.name}.floor_ratio`, ((events / ms) * 1000) / floorPerS, "ratio", { ...p, target: ">= 0.6 (issue 13)" });
   emit(`backfill.${backend.name}.rpc_calls`, sumCalls(calls), "calls", { ...p, getLogs: calls.get("eth_getLogs") ?? 0, http: follower.counter.http });

@@ -80,6 +80,7 @@ export class Indexer extends EventEmitter {
       reorgs: 0,
       malformedLogs: 0,
       eventsApplied: 0,
+      stageMs: { fetch: 0, prices: 0, apply: 0, commit: 0 },
     };
   }
 
@@ -205,12 +206,13 @@ export class Indexer extends EventEmitter {
         } else if (this.status.cursor < safe) {
           this.status.phase = this.status.phase === "follow" ? "follow" : "backfill";
           this.bar.update(this.status.cursor + 1n, head);
+          const from = this.status.cursor + 1n;
           await this.step(
-            await nextRange(this.sync, this.position, this.status.cursor + 1n, safe, this.watched, this.range, this.onRangeRetry, signal),
+            await this.timed("fetch", () => nextRange(this.sync, this.position, from, safe, this.watched, this.range, this.onRangeRetry, signal)),
           );
         } else if (this.status.cursor < head) {
           if (this.status.phase !== "follow") this.enterFollow();
-          await this.step(await nextBlock(this.sync, this.position, this.status.cursor + 1n, this.watched));
+          await this.step(await this.timed("fetch", () => nextBlock(this.sync, this.position, this.status.cursor + 1n, this.watched)));
         } else {
           if (this.status.phase !== "follow") this.enterFollow();
           await sleep(this.cfg.pollIntervalMs, signal);
@@ -269,6 +271,15 @@ export class Indexer extends EventEmitter {
     return { number, hash: b.hash, parentHash: b.parentHash, timestamp: b.timestamp };
   }
 
+  private async timed<T>(stage: keyof IndexerStatus["stageMs"], fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.status.stageMs[stage] += performance.now() - t0;
+    }
+  }
+
   /** Every feed the state names, plus feeds set by `changes`, read at `block` (no state change). */
   private readFeeds(changes: readonly Change[], block: BlockRef): Promise<FeedRead> {
     const aggregators: Address[] = [];
@@ -290,7 +301,7 @@ export class Indexer extends EventEmitter {
     if (step.length === 0) return;
     const block = step.find((e) => e.type === "block");
     if (block) this.status.lastRpcOkAt = Date.now();
-    const feeds = block ? await this.readFeeds(block.changes, block.block) : null;
+    const feeds = block ? await this.timed("prices", () => this.readFeeds(block.changes, block.block)) : null;
     await this.applyAndPublish(step, feeds);
   }
 
@@ -311,13 +322,16 @@ export class Indexer extends EventEmitter {
     let afterCommit: (() => void) | undefined;
     let a: Applied;
     try {
+      const t0 = performance.now();
       a = applyStep({ state: this.state, oracle: this.oracle, recent: this.recent, health: this.health }, step, feeds, replay);
+      this.status.stageMs.apply += performance.now() - t0;
       this.status.eventsApplied += a.changes.length;
       const healthRows = healthRowsOf(this.health, a, a.tip);
       const contribution =
         this.deps.onStep?.({ block: a.tip, kind: a.kind, first: this.firstStep, health: a.health, oracleAlerts: a.oracleAlerts }) ?? undefined;
       afterCommit = contribution?.afterCommit;
-      await this.deps.store.commitBatch(batchOf(a, this.state, this.recent, healthRows, contribution?.batch));
+      const batch = batchOf(a, this.state, this.recent, healthRows, contribution?.batch);
+      await this.timed("commit", () => this.deps.store.commitBatch(batch));
     } catch (e) {
       await this.recoverFromStore(prevCursor).finally(() => this.snapshots.abortWrite());
       throw e;

@@ -65,7 +65,11 @@ export interface IndexerStatus {
   fatalError: string | null;
   reorgs: number;
   malformedLogs: number;
+  /** changes applied since start (a log decodes to one or more) */
   eventsApplied: number;
+  /** cumulative wall time per stage of the steps since start, ms: logs fetched and decoded, feeds read, applied in
+   *  memory (state, readings, health), committed to the store */
+  stageMs: { fetch: number; prices: number; apply: number; commit: number };
 }
 
 export interface BlockProcessed {

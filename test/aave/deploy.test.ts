@@ -6,7 +6,8 @@
 import { expect } from "chai";
 import { maxUint256, parseUnits, parseEventLogs, type Abi, type Address, type TransactionReceipt } from "viem";
 import type { Deployment, Hex20 } from "../../common/deployment";
-import { deployAaveMarket } from "../../protocols/aave-v3/deploy";
+import { deployAaveMarket, linkBytecode } from "../../protocols/aave-v3/deploy";
+import { flashLoanLogicBytecode, flashLoanLogicLinkReferences } from "../../protocols/aave-v3/generated/bytecode";
 import {
   aTokenAbi,
   aaveOracleAbi,
@@ -117,6 +118,17 @@ describe("aave-v3: dev market deploy", function () {
     console.log(`      aave-v3 market deployed: ${txs} transactions in ${ms.toFixed(0)} ms`);
   });
   after(async () => node?.stop());
+
+  it("linkBytecode writes the library address at every reference and refuses a missing library", () => {
+    const lib = "0x00000000000000000000000000000000000000aa";
+    const linked = linkBytecode(flashLoanLogicBytecode, flashLoanLogicLinkReferences, { BorrowLogic: lib });
+    expect(linked.length).to.equal(flashLoanLogicBytecode.length);
+    expect(linked.includes("__$")).to.equal(false);
+    for (const { start } of flashLoanLogicLinkReferences["contracts/protocol/libraries/logic/BorrowLogic.sol"].BorrowLogic) {
+      expect(linked.slice(2 + start * 2, 2 + start * 2 + 40)).to.equal(lib.slice(2));
+    }
+    expect(() => linkBytecode(flashLoanLogicBytecode, flashLoanLogicLinkReferences, {})).to.throw(/no address for library BorrowLogic/);
+  });
 
   it("records the market: Pool proxy, AaveOracle, the addresses provider's contracts, four reserves with their tokens", async () => {
     expect(d.protocol).to.equal("aave-v3");

@@ -19,6 +19,13 @@ export const deploymentSchema = z.object({
   pool: address,
   oracle: address,
   sequencerUptimeFeed: address.nullable(),
+  // Optional, for markets built from an addresses provider (Aave V3 and its forks); the own pool's files omit them.
+  /** the market's PoolAddressesProvider: the root the rest of the market is found from */
+  addressesProvider: address.optional(),
+  /** the PoolConfigurator proxy (emits ReserveInitialized and the risk-parameter events) */
+  poolConfigurator: address.optional(),
+  /** the protocol's data provider (AaveProtocolDataProvider) */
+  dataProvider: address.optional(),
   deployedAt: z.string(),
   assets: z.array(
     z.object({
@@ -30,6 +37,11 @@ export const deploymentSchema = z.object({
       feedKind: z.enum(["silent", "emitting"]),
       heartbeat: z.number().int().positive(),
       rateModel: address,
+      // Optional, per reserve of an Aave-style market: the reserve's token proxies.
+      /** interest-bearing collateral token (aToken) */
+      aToken: address.optional(),
+      stableDebtToken: address.optional(),
+      variableDebtToken: address.optional(),
     }),
   ),
 });

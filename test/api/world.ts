@@ -42,8 +42,10 @@ export interface ApiWorld {
   app: FastifyInstance;
   /** named borrowers: b1 (WETH → USDC, HF ≈ 1.24), b2 (WBTC → USDC, ≈ 1.56), b3 (WETH → USDC, ≈ 1.04), b4 (DAI → WETH, ≈ 2.67) */
   b: Record<"b1" | "b2" | "b3" | "b4", Borrower>;
-  /** every borrower, including seeded random ones */
+  /** every borrower, including seeded random ones and those a test added with `addBorrower` */
   borrowers: Borrower[];
+  /** a named borrower from hardhat account #i (12–17 are free), counted in `borrowers` from now on */
+  addBorrower(name: string, i: number): Borrower;
   /** deposits only: HF ∞ */
   supplier: Borrower;
   /** hardhat account #i, derived from the test mnemonic (#0–#19 are funded) */
@@ -215,6 +217,11 @@ async function setUp(node: NodeHandle): Promise<ApiWorld> {
     app,
     b,
     borrowers,
+    addBorrower: (name, i) => {
+      const who = named(name, i);
+      borrowers.push(who);
+      return who;
+    },
     supplier,
     wallet,
     synced,

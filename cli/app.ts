@@ -16,6 +16,7 @@ import { Indexer, type BlockProcessed } from "../indexer/indexer";
 import { HealthEngine } from "../indexer/health";
 import { openStore } from "../indexer/store";
 import type { Store } from "../indexer/store/types";
+import { riskSnapshotRecorder } from "../indexer/store/risk-snapshots";
 import { buildApi, listen } from "../indexer/api";
 import { AlertDispatcher } from "../indexer/alerts/dispatcher";
 import { AlertPolicy } from "../indexer/alerts/policy";
@@ -191,7 +192,11 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     // ---- wiring: every published view → producer and risk snapshots. What is read from the engine is read
     // synchronously in the "block" listener, which runs right after publication: the view it names. (Alerts are
     // decided inside each step, before its commit: see the alert step hook.)
-    let lastSnapshot = 0n;
+    const snapshotRisk = riskSnapshotRecorder({
+      store,
+      aggregates: (now) => health.aggregates(now),
+      onError: (e) => logger.error({ err: e.message }, "storing a risk snapshot failed"),
+    });
     const producing = keeper ? new LatestOnly<Opportunity[]>() : null;
     indexer.on("block", (ev: BlockProcessed) => {
       const upd = ev.health;
@@ -221,13 +226,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
           })
           .catch((e: unknown) => logger.error({ err: (e as Error).message }, "enqueueing liquidation jobs failed"));
       }
-      if (at.number - lastSnapshot >= 50n) {
-        lastSnapshot = at.number;
-        const payload = health.aggregates(at.timestamp);
-        void store
-          .insertRiskSnapshot({ blockNumber: at.number, timestamp: at.timestamp, payload })
-          .catch((e: unknown) => logger.error({ err: (e as Error).message }, "storing a risk snapshot failed"));
-      }
+      snapshotRisk(at);
     });
 
     // ---- auditor: every published view, a few accounts checked against the pool's own views at that block

@@ -6,12 +6,14 @@ import type { ApiContext, ApiOptions } from "./context";
 import { errorBody, installErrorHandlers } from "./errors";
 import { bigintReplacer } from "./format";
 import { registerApiMetrics } from "./metrics";
+import { accountHistoryRoutes } from "./routes/account-history";
 import { accountRoutes } from "./routes/accounts";
 import { dashboardRoute } from "./routes/dashboard";
 import { historyRoutes } from "./routes/history";
 import { opsRoutes } from "./routes/ops";
 import { oracleRoutes } from "./routes/oracles";
 import { riskRoutes } from "./routes/risk";
+import { riskHistoryRoutes } from "./routes/risk-history";
 import { stressRoutes } from "./routes/stress";
 import { ApiServices } from "./services";
 
@@ -66,7 +68,9 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions): Promise<Fasti
   registerApiMetrics(app, ctx);
 
   accountRoutes(app, services);
+  accountHistoryRoutes(app, services);
   riskRoutes(app, services);
+  riskHistoryRoutes(app, services);
   stressRoutes(app, services);
   oracleRoutes(app, services);
   historyRoutes(app, services);

@@ -204,6 +204,27 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "no SQL at-risk queries (the API ranks from the health engine): account_health's HF indexes go",
     statements: [`DROP INDEX IF EXISTS account_health_status_hf_idx`, `DROP INDEX IF EXISTS account_health_hf_idx`],
   },
+  {
+    version: 5,
+    description: "account health history: every batch's health rows kept per (account, block) for the HF history",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS account_health_history (
+        account address NOT NULL,
+        block_number BIGINT NOT NULL,
+        health_factor uint256,
+        status TEXT NOT NULL CHECK (status IN ('healthy', 'warning', 'liquidatable', 'unknown')),
+        total_collateral_base uint256 NOT NULL,
+        total_debt_base uint256 NOT NULL,
+        PRIMARY KEY (account, block_number)
+      )`,
+      // The reorg rollback deletes by block across accounts.
+      `CREATE INDEX IF NOT EXISTS account_health_history_block_idx ON account_health_history (block_number)`,
+      // An existing database starts each account's history at its latest row.
+      `INSERT INTO account_health_history (account, block_number, health_factor, status, total_collateral_base, total_debt_base)
+        SELECT account, block_number, health_factor, status, total_collateral_base, total_debt_base FROM account_health
+        ON CONFLICT (account, block_number) DO NOTHING`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -223,6 +244,7 @@ export const DATA_TABLES = [
   "sequencer",
   "positions",
   "account_health",
+  "account_health_history",
   "oracle_rounds",
   "liquidations",
   "bad_debt",

@@ -11,6 +11,7 @@ import type {
   AlertStateRow,
   BadDebtRecord,
   BatchWrite,
+  BlockRangePage,
   BlockRef,
   Checkpoint,
   Hex,
@@ -60,6 +61,28 @@ function checkPage(page: Page): void {
     throw new StoreQueryError(`page limit must be an integer from 1 to ${MAX_PAGE}, got ${page.limit}`);
   }
   if (!Number.isInteger(page.offset) || page.offset < 0) throw new StoreQueryError(`page offset must be a non-negative integer, got ${page.offset}`);
+}
+
+/** WHERE clauses for inclusive block bounds, numbering parameters after `params`. */
+function blockRange(page: BlockRangePage, params: SqlParam[]): string[] {
+  const where: string[] = [];
+  for (const [bound, op] of [
+    [page.fromBlock, ">="],
+    [page.toBlock, "<="],
+  ] as const) {
+    if (bound === undefined) continue;
+    if (bound < 0n) throw new StoreQueryError(`block bounds must be non-negative, got ${bound}`);
+    params.push(num(bound));
+    where.push(`block_number ${op} $${params.length}::bigint`);
+  }
+  return where;
+}
+
+function orderOf(page: BlockRangePage): "ASC" | "DESC" {
+  if (page.order !== undefined && page.order !== "asc" && page.order !== "desc") {
+    throw new StoreQueryError(`order must be "asc" or "desc", got "${String(page.order)}"`);
+  }
+  return page.order === "asc" ? "ASC" : "DESC";
 }
 
 function checkAddress(a: string, what: string): Address {
@@ -289,6 +312,12 @@ const UPSERT_HEALTH = `INSERT INTO account_health (account, health_factor, statu
     total_collateral_base = EXCLUDED.total_collateral_base, total_debt_base = EXCLUDED.total_debt_base,
     block_number = EXCLUDED.block_number`;
 
+// A block's row is the batch's last for it: a batch re-committed, or a block replayed after a reorg, replaces it.
+const UPSERT_HEALTH_HISTORY = `INSERT INTO account_health_history (account, health_factor, status, total_collateral_base, total_debt_base, block_number)
+  SELECT * FROM unnest($1::text[], $2::numeric[], $3::text[], $4::numeric[], $5::numeric[], $6::bigint[])
+  ON CONFLICT (account, block_number) DO UPDATE SET health_factor = EXCLUDED.health_factor, status = EXCLUDED.status,
+    total_collateral_base = EXCLUDED.total_collateral_base, total_debt_base = EXCLUDED.total_debt_base`;
+
 const UPSERT_CHECKPOINT = `INSERT INTO checkpoint (id, block_number, block_hash, finalized_block, journal, recent_blocks, digest, updated_at)
   VALUES (1, $1::bigint, $2, $3::bigint, $4, $5::jsonb, $6, now())
   ON CONFLICT (id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash,
@@ -311,7 +340,7 @@ const HEALTH_COLUMNS = "account, health_factor, status, total_collateral_base, t
 async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
   if (b.rollbackTo !== undefined) {
     const to = [num(b.rollbackTo)];
-    for (const table of ["liquidations", "bad_debt", "oracle_rounds", "risk_snapshots"]) {
+    for (const table of ["liquidations", "bad_debt", "oracle_rounds", "risk_snapshots", "account_health_history"]) {
       await tx.query(`DELETE FROM ${table} WHERE block_number > $1::bigint`, to);
     }
   }
@@ -391,15 +420,26 @@ async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
     (o) => num(o.blockNumber),
   ]);
 
-  const health = lastByKey(b.accountHealth, (h) => lower(h.account));
-  await bulk(tx, UPSERT_HEALTH, health, [
+  const healthColumns: ((h: AccountHealthRow) => string | null)[] = [
     (h) => lower(h.account),
     (h) => numOrNull(h.healthFactor),
     (h) => h.status,
     (h) => num(h.totalCollateralBase),
     (h) => num(h.totalDebtBase),
     (h) => num(h.blockNumber),
-  ]);
+  ];
+  await bulk(
+    tx,
+    UPSERT_HEALTH,
+    lastByKey(b.accountHealth, (h) => lower(h.account)),
+    healthColumns,
+  );
+  await bulk(
+    tx,
+    UPSERT_HEALTH_HISTORY,
+    lastByKey(b.accountHealth, (h) => `${lower(h.account)}|${h.blockNumber}`),
+    healthColumns,
+  );
 
   // The first occurrence of an id wins, as ON CONFLICT DO NOTHING does across batches.
   const seen = new Set<string>();
@@ -589,9 +629,32 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
       return rows.map(snapshotFromRow);
     },
 
+    async listRiskSnapshotRange(page) {
+      checkPage(page);
+      const params: SqlParam[] = [page.limit, page.offset];
+      const where = blockRange(page, params);
+      const rows = await db.query(
+        `SELECT * FROM risk_snapshots ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+         ORDER BY block_number ${orderOf(page)} LIMIT $1 OFFSET $2`,
+        params,
+      );
+      return rows.map(snapshotFromRow);
+    },
+
     async getAccountHealth(account) {
       const [row] = await db.query(`SELECT ${HEALTH_COLUMNS} FROM account_health WHERE account = $1`, [checkAddress(account, "account")]);
       return row ? healthFromRow(row) : null;
+    },
+
+    async listAccountHealthHistory(account, page) {
+      checkPage(page);
+      const params: SqlParam[] = [page.limit, page.offset, checkAddress(account, "account")];
+      const where = ["account = $3", ...blockRange(page, params)];
+      const rows = await db.query(
+        `SELECT ${HEALTH_COLUMNS} FROM account_health_history WHERE ${where.join(" AND ")} ORDER BY block_number ${orderOf(page)} LIMIT $1 OFFSET $2`,
+        params,
+      );
+      return rows.map(healthFromRow);
     },
 
     async loadAlertState() {

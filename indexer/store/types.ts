@@ -94,7 +94,10 @@ export interface RiskSnapshot {
 /** Everything one sync batch changed, written in one transaction. */
 export interface BatchWrite {
   checkpoint: Checkpoint;
-  /** when set, rows of liquidations / bad debt / oracle rounds / risk snapshots above this block are deleted first (reorg) */
+  /**
+   * when set, rows of liquidations / bad debt / oracle rounds / risk snapshots / account health history above this
+   * block are deleted first (reorg)
+   */
   rollbackTo?: bigint;
   assets: AssetState[];
   feeds: FeedConfig[];
@@ -105,6 +108,7 @@ export interface BatchWrite {
   liquidations: LiquidationRecord[];
   badDebt: BadDebtRecord[];
   oracleRounds: OracleRound[];
+  /** upserted into account_health (the latest row per account) and appended to account_health_history */
   accountHealth: AccountHealthRow[];
   /** assets removed by a reorg that undid their listing (ProtocolState.rollbackTo deleted them) */
   deletedAssets?: Address[];
@@ -143,6 +147,13 @@ export interface Page {
   offset: number;
 }
 
+/** A page of a block-ordered history: inclusive block bounds and the direction (default newest first). */
+export interface BlockRangePage extends Page {
+  fromBlock?: bigint;
+  toBlock?: bigint;
+  order?: "asc" | "desc";
+}
+
 export interface Store {
   readonly kind: "pglite" | "postgres";
   /** creates tables if missing; idempotent */
@@ -158,8 +169,15 @@ export interface Store {
   latestRiskSnapshot(): Promise<RiskSnapshot | null>;
   /** newest block first */
   listRiskSnapshots(page: Page): Promise<RiskSnapshot[]>;
+  /** snapshots with fromBlock ≤ blockNumber ≤ toBlock, newest first unless order is "asc" */
+  listRiskSnapshotRange(page: BlockRangePage): Promise<RiskSnapshot[]>;
   /** one account's row as the indexer last wrote it (the at-risk list itself is ranked by the health engine) */
   getAccountHealth(account: Address): Promise<AccountHealthRow | null>;
+  /**
+   * One account's health rows as every batch wrote them (one per block at most, the batch's last), within the
+   * block bounds, newest first unless order is "asc". A reorg deletes the rows above its common ancestor.
+   */
+  listAccountHealthHistory(account: Address, page: BlockRangePage): Promise<AccountHealthRow[]>;
   /** every alert key's policy state, by key */
   loadAlertState(): Promise<AlertStateRow[]>;
   /** undelivered outbox alerts, oldest first (the order they were committed in) */

@@ -1,5 +1,7 @@
 // The dashboard in headless Chromium (playwright-core + Debian's /usr/bin/chromium): served by a real listening
-// server, populated from the API with real chain data, refreshed when a new block arrives. Saves a screenshot.
+// server, populated from the API with real chain data, refreshed when a new block arrives; the uPlot charts (risk
+// over time, oracle prices, liquidations, the borrower's HF history) drawn from the API's histories. Saves a
+// screenshot under test-results/.
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
@@ -8,6 +10,7 @@ import { Registry } from "prom-client";
 import type { FastifyInstance } from "fastify";
 import { buildApi, listen } from "../../indexer/api";
 import { silentLogger } from "../fixtures/indexer";
+import { borrow, deposit, setPrice } from "../../protocols/marginpool/actions";
 import { apiWorld, type ApiWorld } from "./world";
 import { get, post } from "./helpers";
 
@@ -29,7 +32,17 @@ describe("dashboard (headless Chromium)", function () {
       this.skip();
     }
     w = await apiWorld();
+    // A liquidation on chain for the liquidations chart, of a small borrower of its own (WBTC at −10% takes only it
+    // under 1); WBTC back at 60000 afterwards.
+    const dl = w.addBorrower("dl", 15);
+    await deposit(w.chain, dl.wallet, "WBTC", "0.01");
+    await borrow(w.chain, dl.wallet, "USDC", "430"); // 600·0.78 / 430 ≈ 1.09
+    await setPrice(w.chain, "WBTC", "54000");
     await w.synced();
+    await w.liquidate(dl.address, "WBTC", "USDC", "100");
+    await setPrice(w.chain, "WBTC", "60000");
+    await w.mine();
+    await w.snapshotted();
     app = await buildApi({ ...w.ctx, registry: new Registry() }, { logger: silentLogger });
     url = await listen(app, { host: "127.0.0.1", port: 0 });
     browser = await chromium.launch({
@@ -57,17 +70,29 @@ describe("dashboard (headless Chromium)", function () {
     await app?.close();
   });
 
-  it("serves one self-contained page with a strict CSP", async () => {
+  it("serves the page with a strict CSP, and the chart library from this server", async () => {
     const res = await fetch(`${url}/`);
     expect(res.status).to.equal(200);
     expect(res.headers.get("content-type")).to.match(/^text\/html/);
     const csp = res.headers.get("content-security-policy")!;
     expect(csp)
       .to.match(/default-src 'none'/)
-      .and.match(/script-src 'sha256-/)
+      .and.match(/script-src 'self' 'sha256-/)
       .and.match(/connect-src 'self'/);
+    expect(csp)
+      .to.match(/script-src 'self' 'sha256-/)
+      .and.match(/style-src 'self' 'sha256-/);
     const html = await res.text();
-    expect(html).to.not.match(/<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!www\.w3\.org)/); // nothing fetched from elsewhere
+    // Nothing fetched from elsewhere: the only linked files are the chart library's, served by this API.
+    expect(html).to.not.match(/<script[^>]+src="(?!\/dashboard\/)|<link[^>]+href="(?!\/dashboard\/)|https?:\/\/(?!www\.w3\.org)/);
+    expect(html.match(/(?:src|href)="\/dashboard\/[^"]+"/g)).to.deep.equal(['href="/dashboard/uplot.min.css"', 'src="/dashboard/uplot.min.js"']);
+    const js = await fetch(`${url}/dashboard/uplot.min.js`);
+    expect(js.status).to.equal(200);
+    expect(js.headers.get("content-type")).to.match(/^text\/javascript/);
+    expect(await js.text()).to.match(/uPlot/);
+    const css = await fetch(`${url}/dashboard/uplot.min.css`);
+    expect(css.status).to.equal(200);
+    expect(css.headers.get("content-type")).to.match(/^text\/css/);
   });
 
   it("shows the HF distribution, liquidation curve, at-risk table and oracles with real data, and updates on a new block", async () => {
@@ -102,13 +127,10 @@ describe("dashboard (headless Chromium)", function () {
     }
     expect(rows.some((r) => r.cls.includes("hf-orange"))).to.equal(true);
 
-    // Liquidation curve: one line per asset; oracles: four feeds with age bars.
-    expect(await page.$$eval("#liquidation-curve path[data-asset]", (ps) => ps.map((p) => p.getAttribute("data-asset")).sort())).to.deep.equal([
-      "DAI",
-      "USDC",
-      "WBTC",
-      "WETH",
-    ]);
+    // Liquidation curve (uPlot): one line per asset over the 0–50% drops; oracles: four feeds with age bars.
+    await page.waitForSelector("#liquidation-curve canvas", { timeout: 10_000 });
+    expect(await page.getAttribute("#liquidation-curve", "data-assets")).to.equal("DAI,USDC,WBTC,WETH");
+    expect(await page.getAttribute("#liquidation-curve", "data-points")).to.equal("11");
     await page.waitForFunction(() => document.querySelectorAll("#oracles .feed").length === 4, undefined, { timeout: 10_000 });
     expect(await page.$$eval("#oracles .feed", (fs) => fs.map((f) => f.getAttribute("data-status")))).to.deep.equal([
       "fresh",
@@ -132,6 +154,58 @@ describe("dashboard (headless Chromium)", function () {
     expect(await page.textContent("#last-updated")).to.match(new RegExp(`block ${afterBlock} at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC`));
   });
 
+  it("charts risk over time, oracle prices and liquidations with uPlot from the API's histories", async () => {
+    /** A chart's host: its canvas is drawn, and it shows as many x points as the API gave. */
+    const drawn = async (id: string, points: number) => {
+      await page.waitForFunction(
+        ([sel, n]) => {
+          const host = document.getElementById(sel as string);
+          return !!host && Number(host.getAttribute("data-points")) === n && host.querySelector("canvas") !== null;
+        },
+        [id, points] as const,
+        { timeout: 15_000 },
+      );
+      const canvas = await page.$eval(`#${id} canvas`, (c) => {
+        const cv = c as HTMLCanvasElement;
+        // Painted pixels, not a blank canvas: some alpha somewhere.
+        const px = cv.getContext("2d")!.getImageData(0, 0, cv.width, cv.height).data;
+        let painted = 0;
+        for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) painted++;
+        return { width: cv.width, height: cv.height, painted };
+      });
+      expect(canvas.width, id).to.be.greaterThan(100);
+      expect(canvas.painted, `${id} painted pixels`).to.be.greaterThan(500);
+    };
+
+    const hist = (await get(w.app, "/v1/risk/history?limit=500")).body;
+    expect(hist.snapshots.length).to.be.greaterThan(1);
+    // The page asked for its history at its first poll: at least the snapshots there were then.
+    await page.waitForFunction(() => Number(document.getElementById("chart-hf-buckets")?.getAttribute("data-points")) > 1, undefined, {
+      timeout: 15_000,
+    });
+    const shown = Number(await page.getAttribute("#chart-hf-buckets", "data-points"));
+    expect(shown).to.be.within(2, hist.snapshots.length);
+    await drawn("chart-hf-buckets", shown);
+    await drawn("chart-risk-usd", shown);
+    expect((await page.getAttribute("#chart-hf-buckets", "data-series"))!.split("|")).to.deep.equal(
+      hist.snapshots[0].distribution.map((b: { label: string }) => `HF ${b.label}`),
+    );
+    expect(await page.getAttribute("#chart-risk-usd", "data-series")).to.match(/^debt at risk \(HF < 1\.1\)\|.*within −20%\|bad debt/);
+    expect(await page.textContent("#risk-history-note")).to.match(/\d+ snapshots, blocks \d+–\d+/);
+
+    for (const symbol of ["DAI", "USDC", "WBTC", "WETH"]) {
+      const rounds = (await get(w.app, `/v1/oracles/${symbol}/rounds?limit=500`)).body.rounds.filter((r: { priceUSD: string | null }) => r.priceUSD);
+      expect(rounds.length, symbol).to.be.greaterThan(0);
+      await drawn(`chart-oracle-${symbol}`, rounds.length);
+    }
+    expect(Number(await page.getAttribute("#chart-oracle-WBTC", "data-points"))).to.be.at.least(3); // 60000, 54000, 60000
+
+    const liqs = (await get(w.app, "/v1/liquidations?limit=500")).body.liquidations;
+    expect(liqs.length).to.be.greaterThan(0);
+    await drawn("chart-liquidations", new Set(liqs.map((l: { blockNumber: string }) => l.blockNumber)).size);
+    expect(pageErrors, pageErrors.join("\n")).to.deep.equal([]);
+  });
+
   it("runs a stress test from the form, opens an account card, and saves a screenshot", async () => {
     await page.waitForSelector("#stress-inputs input[data-asset='WETH']");
     await page.fill("#stress-inputs input[data-asset='WETH']", "-40");
@@ -149,10 +223,24 @@ describe("dashboard (headless Chromium)", function () {
     await page.click("#at-risk tbody tr[data-account]");
     await page.waitForSelector("#account-card:not([hidden]) table", { timeout: 10_000 });
     expect(await page.textContent("#account-card h3")).to.match(/HF/);
+    // The borrower's HF history: the rows the API holds for the account, drawn.
+    const account = (await page.getAttribute("#at-risk tbody tr[data-account]", "data-account"))!;
+    const history = (await get(w.app, `/v1/accounts/${account}/history?limit=500`)).body.history;
+    expect(history.length).to.be.greaterThan(0);
+    await page.waitForFunction(
+      ([a, n]) => {
+        const host = document.getElementById("account-hf-chart");
+        return !!host && host.getAttribute("data-account") === a && Number(host.getAttribute("data-points")) === n && !!host.querySelector("canvas");
+      },
+      [account, history.length] as const,
+      { timeout: 10_000 },
+    );
+    expect(await page.getAttribute("#account-hf-chart", "data-series")).to.equal("health factor|liquidation (HF 1)");
 
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(fs.statSync(SCREENSHOT).size).to.be.greaterThan(20_000);
+    console.log(`      screenshot: ${SCREENSHOT}`);
     expect(pageErrors, pageErrors.join("\n")).to.deep.equal([]);
   });
 });

@@ -38,7 +38,15 @@ describe("API operations", function () {
       expectClientError(before, 503, /phase starting/);
       expect(before.body.error).to.equal("not_ready");
       // Chain data cannot be served before the first block either: 503, not a 500 or made-up numbers.
-      for (const url of ["/v1/risk", "/v1/accounts", `/v1/accounts/${w.b.b1.address}`, "/v1/oracles", "/v1/stress/scenarios"]) {
+      for (const url of [
+        "/v1/risk",
+        "/v1/accounts",
+        `/v1/accounts/${w.b.b1.address}`,
+        "/v1/oracles",
+        "/v1/stress/scenarios",
+        "/v1/risk/history",
+        `/v1/accounts/${w.b.b1.address}/history`,
+      ]) {
         expectClientError(await get(app, url), 503, /no block indexed yet/);
       }
       expect((await get(app, "/healthz")).status).to.equal(200);
@@ -132,11 +140,13 @@ describe("API operations", function () {
       "/readyz",
       "/v1/accounts",
       "/v1/accounts/{address}",
+      "/v1/accounts/{address}/history",
       "/v1/keeper/outcomes",
       "/v1/liquidations",
       "/v1/oracles",
       "/v1/oracles/{asset}/rounds",
       "/v1/risk",
+      "/v1/risk/history",
       "/v1/status",
       "/v1/stress",
       "/v1/stress/scenarios",

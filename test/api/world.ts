@@ -13,9 +13,10 @@ import type { Deployment } from "../../common/deployment";
 import { assetOf, fund, rng, setPrice, type ChainContext } from "../../protocols/marginpool/actions";
 import { marginPoolAbi } from "../../protocols/marginpool/generated/abis";
 import { HealthEngine } from "../../indexer/health";
-import type { Indexer } from "../../indexer/indexer";
+import type { BlockProcessed, Indexer } from "../../indexer/indexer";
 import { openStore } from "../../indexer/store";
 import type { Store } from "../../indexer/store/types";
+import { riskSnapshotRecorder } from "../../indexer/store/risk-snapshots";
 import { buildApi, type ApiContext } from "../../indexer/api";
 import { startHardhatNode, type NodeHandle } from "../fixtures/node";
 import { makeIndexer, silentLogger, waitFor } from "../fixtures/indexer";
@@ -41,14 +42,21 @@ export interface ApiWorld {
   app: FastifyInstance;
   /** named borrowers: b1 (WETH → USDC, HF ≈ 1.24), b2 (WBTC → USDC, ≈ 1.56), b3 (WETH → USDC, ≈ 1.04), b4 (DAI → WETH, ≈ 2.67) */
   b: Record<"b1" | "b2" | "b3" | "b4", Borrower>;
-  /** every borrower, including seeded random ones */
+  /** every borrower, including seeded random ones and those a test added with `addBorrower` */
   borrowers: Borrower[];
+  /** a named borrower from hardhat account #i (12–17 are free), counted in `borrowers` from now on */
+  addBorrower(name: string, i: number): Borrower;
   /** deposits only: HF ∞ */
   supplier: Borrower;
   /** hardhat account #i, derived from the test mnemonic (#0–#19 are funded) */
   wallet(i: number): Wallet;
   /** resolves once the indexer has processed the chain head */
   synced(): Promise<bigint>;
+  /**
+   * resolves once the risk snapshot of the indexer's latest block is stored. The world records one every block
+   * (the app: every 50) through the app's own recorder, on the indexer's published views.
+   */
+  snapshotted(): Promise<bigint>;
   /** mines one empty block and waits for the indexer to process it */
   mine(): Promise<bigint>;
   /** `pool.healthFactor(account)` at a block */
@@ -168,6 +176,20 @@ async function setUp(node: NodeHandle): Promise<ApiWorld> {
   const store = await openStore({ dataDir: "memory://" });
   let health: HealthEngine | undefined;
   const indexer = makeIndexer(node.publicClient as PublicClient, store, d, {}, (state) => (health = new HealthEngine(state, marginpool.math)));
+  let lastSnapshot = -1n;
+  const snapshotRisk = riskSnapshotRecorder({
+    store,
+    aggregates: (now) => health!.aggregates(now),
+    everyBlocks: 1n,
+    onError: (e) => console.error(`world: storing a risk snapshot failed: ${e.message}`),
+    onStored: (n) => {
+      if (n > lastSnapshot) lastSnapshot = n;
+    },
+  });
+  // As cli/app.ts wires it: the "block" listener runs right after publication, on the view it names.
+  indexer.on("block", (ev: BlockProcessed) => {
+    if (ev.health && health) snapshotRisk(ev.block);
+  });
   await indexer.start();
   const synced = async (): Promise<bigint> => {
     const head = await node.publicClient.getBlockNumber();
@@ -195,9 +217,19 @@ async function setUp(node: NodeHandle): Promise<ApiWorld> {
     app,
     b,
     borrowers,
+    addBorrower: (name, i) => {
+      const who = named(name, i);
+      borrowers.push(who);
+      return who;
+    },
     supplier,
     wallet,
     synced,
+    snapshotted: async () => {
+      const head = await synced();
+      await waitFor(() => lastSnapshot >= indexer.status.cursor, 10_000, `risk snapshot at block ${indexer.status.cursor}`);
+      return head;
+    },
     mine: async () => {
       await node.rpc("evm_mine");
       return synced();

@@ -231,13 +231,22 @@ for (const kind of ["pglite", "postgres"] as const) {
       await store.migrate();
       const rows = await db.query<{ version: number }>("SELECT version FROM schema_version ORDER BY version");
       expect(rows.map((r) => r.version)).to.deep.equal(MIGRATIONS.map((m) => m.version));
-      expect(MIGRATIONS.map((m) => m.version)).to.deep.equal([1, 2, 3, 4]);
+      expect(MIGRATIONS.map((m) => m.version)).to.deep.equal([1, 2, 3, 4, 5]);
       // Version 4: no at-risk SQL reads account_health any more, so only its primary key is indexed.
       const indexes = await db.query<{ indexname: string }>(
         "SELECT indexname FROM pg_indexes WHERE tablename = 'account_health' AND schemaname = current_schema() ORDER BY indexname",
       );
       expect(indexes.map((r) => r.indexname)).to.deep.equal(["account_health_pkey"]);
       expect(store.kind).to.equal(kind);
+    });
+
+    it("migration 5 starts the health history of an existing database at each account's latest row", async () => {
+      await store.commitBatch(batch(7n, { accountHealth: [health(1, 2n * WAD, "healthy", 7n)] }));
+      // Back to version 4: no history table, one account_health row.
+      await db.query("DROP TABLE account_health_history");
+      await db.query("DELETE FROM schema_version WHERE version = 5");
+      await store.migrate();
+      expect(await store.listAccountHealthHistory(account(1), { limit: 10, offset: 0 })).to.deep.equal([health(1, 2n * WAD, "healthy", 7n)]);
     });
 
     it("round-trips max uint256, 0 and min int256 exactly", async () => {
@@ -545,6 +554,43 @@ for (const kind of ["pglite", "postgres"] as const) {
       expect(list[1]!.payload).to.deep.equal({ totalDebt: MAX.toString(), buckets: [1, 2] });
     });
 
+    it("lists risk snapshots within block bounds, either order, paged", async () => {
+      for (const b of [10n, 20n, 30n, 40n, 50n])
+        await store.insertRiskSnapshot({ blockNumber: b, timestamp: 1_700_000_000n + b, payload: { b: Number(b) } });
+      const blocks = async (page: Parameters<Store["listRiskSnapshotRange"]>[0]) =>
+        (await store.listRiskSnapshotRange(page)).map((s) => s.blockNumber);
+      expect(await blocks({ limit: 10, offset: 0 })).to.deep.equal([50n, 40n, 30n, 20n, 10n]);
+      expect(await blocks({ limit: 10, offset: 0, fromBlock: 20n, toBlock: 40n })).to.deep.equal([40n, 30n, 20n]);
+      expect(await blocks({ limit: 2, offset: 1, fromBlock: 20n, order: "asc" })).to.deep.equal([30n, 40n]);
+      expect(await blocks({ limit: 10, offset: 0, toBlock: 9n })).to.deep.equal([]);
+      const [first] = await store.listRiskSnapshotRange({ limit: 1, offset: 0, order: "asc" });
+      expect(first).to.deep.equal({ blockNumber: 10n, timestamp: 1_700_000_010n, payload: { b: 10 } });
+      expect(await rejection(store.listRiskSnapshotRange({ limit: 10, offset: 0, fromBlock: -1n }))).to.be.instanceOf(StoreQueryError);
+      expect(await rejection(store.listRiskSnapshotRange({ limit: 10, offset: 0, order: "up" as "asc" }))).to.be.instanceOf(StoreQueryError);
+    });
+
+    it("keeps every batch's health rows as history per account and block; a reorg drops the rows above its ancestor", async () => {
+      await store.commitBatch(batch(10n, { accountHealth: [health(1, 2n * WAD, "healthy", 10n), health(2, WAD, "warning", 10n)] }));
+      // two rows for one account and block in a batch: the last wins
+      await store.commitBatch(batch(11n, { accountHealth: [health(1, WAD, "warning", 11n), health(1, WAD / 2n, "liquidatable", 11n)] }));
+      await store.commitBatch(batch(12n, { accountHealth: [health(1, null, "unknown", 12n)] }));
+      const hist = await store.listAccountHealthHistory(account(1), { limit: 10, offset: 0 });
+      expect(hist).to.deep.equal([health(1, null, "unknown", 12n), health(1, WAD / 2n, "liquidatable", 11n), health(1, 2n * WAD, "healthy", 10n)]);
+      expect(await store.getAccountHealth(account(1))).to.deep.equal(health(1, null, "unknown", 12n)); // latest row unchanged in meaning
+      const asc = await store.listAccountHealthHistory(account(1), { limit: 2, offset: 0, order: "asc" });
+      expect(asc.map((h) => h.blockNumber)).to.deep.equal([10n, 11n]);
+      const bounded = await store.listAccountHealthHistory(account(1), { limit: 10, offset: 0, fromBlock: 11n, toBlock: 11n });
+      expect(bounded.map((h) => h.blockNumber)).to.deep.equal([11n]);
+      expect(await store.listAccountHealthHistory(account(2), { limit: 10, offset: 0 })).to.deep.equal([health(2, WAD, "warning", 10n)]);
+      expect(await store.listAccountHealthHistory(account(42), { limit: 10, offset: 0 })).to.deep.equal([]);
+
+      await store.commitBatch(batch(12n, { rollbackTo: 10n, accountHealth: [health(1, 3n * WAD, "healthy", 12n)] }));
+      const after = await store.listAccountHealthHistory(account(1), { limit: 10, offset: 0 });
+      expect(after).to.deep.equal([health(1, 3n * WAD, "healthy", 12n), health(1, 2n * WAD, "healthy", 10n)]);
+      expect(await rejection(store.listAccountHealthHistory("0x12" as Address, { limit: 10, offset: 0 }))).to.be.instanceOf(StoreQueryError);
+      expect(await rejection(store.listAccountHealthHistory(account(1), { limit: 0, offset: 0 }))).to.be.instanceOf(StoreQueryError);
+    });
+
     it("reset() empties every table", async () => {
       await store.commitBatch(
         batch(3n, {
@@ -566,6 +612,7 @@ for (const kind of ["pglite", "postgres"] as const) {
       expect(await store.listKeeperOutcomes({ limit: 10, offset: 0 })).to.deep.equal([]);
       expect(await store.latestRiskSnapshot()).to.equal(null);
       expect(await store.getAccountHealth(account(1))).to.equal(null);
+      expect(await store.listAccountHealthHistory(account(1), { limit: 10, offset: 0 })).to.deep.equal([]);
     });
 
     it("commits the alert outbox and alert state in the batch; pending oldest first until delivered; listAlerts newest first", async () => {

@@ -1,9 +1,13 @@
-// marginwatch dashboard: polls the API every 2 s and redraws. Plain DOM + inline SVG (no libraries, works
-// offline). Every value from the API is inserted as text, never as HTML.
+// marginwatch dashboard: polls the API every 2 s and redraws. Plain DOM, inline SVG for the HF distribution and
+// uPlot (served by this API, works offline) for the line charts. Every value from the API is inserted as text,
+// never as HTML.
 (function () {
   "use strict";
   var POLL_MS = 2000;
   var SCENARIO_EVERY = 5; // polls between scenario refreshes (they run a stress test each)
+  var HISTORY_EVERY = 5; // polls between history refreshes (snapshots are taken every 50 blocks)
+  var HISTORY_LIMIT = 500;
+  var CHART_H = 200;
   var SVG = "http://www.w3.org/2000/svg";
   var COLORS = ["#3a63d8", "#e08a1e", "#2e9e5b", "#a64ac9", "#d64545", "#1b9aaa", "#7a5c3e", "#6b7483"];
   var BUCKET_COLORS = {
@@ -17,6 +21,8 @@
   };
 
   var polls = 0;
+  var charts = {}; // host element id → uPlot instance
+  var shownAccount = null;
   var assetsFilled = false;
   var stressBuilt = false;
 
@@ -241,73 +247,286 @@
     });
   }
 
+  // ------------------------------------------------------------------ charts (uPlot)
+
+  /**
+   * Draws `data` ([xs, ys1, ys2, …], xs ascending) into the element `id`: a new uPlot when the series change, else
+   * setData on the one there. The host records what it shows (data-points, data-series) for tests and people.
+   */
+  function chart(id, series, data, opts) {
+    var host = $(id);
+    if (!host) return null;
+    var labels = series
+      .map(function (x) {
+        return x.label;
+      })
+      .join("|");
+    var c = charts[id];
+    var o;
+    if (c && c.marginwatchLabels === labels && host.contains(c.root)) {
+      c.setData(data);
+    } else {
+      if (c) c.destroy();
+      clear(host);
+      o = {
+        width: Math.max(240, host.clientWidth || 440),
+        height: (opts && opts.height) || CHART_H,
+        series: [{ label: (opts && opts.xName) || "block" }].concat(series),
+        // One point (a single round, a single liquidation) gets a little room around it, not uPlot's default span.
+        scales: { x: { time: false, range: xRange } },
+        axes: [
+          { label: (opts && opts.xLabel) || "block", size: 40, font: "11px system-ui", labelFont: "11px system-ui" },
+          { size: 64, font: "11px system-ui", values: (opts && opts.yValues) || undefined },
+        ],
+        legend: { live: true },
+        cursor: { drag: { x: true, y: false } },
+      };
+      if (opts && opts.yRange) o.scales.y = { range: opts.yRange };
+      c = new uPlot(o, data, host);
+      c.marginwatchLabels = labels;
+      charts[id] = c;
+    }
+    host.setAttribute("data-points", String(data[0].length));
+    host.setAttribute("data-series", labels);
+    return c;
+  }
+
+  function xRange(_u, min, max) {
+    return min === max ? [min - 5, max + 5] : [min, max];
+  }
+
+  function line(label, color, extra) {
+    var sr = { label: label, stroke: color, width: 2, points: { show: true, size: 4 }, spanGaps: false };
+    Object.keys(extra || {}).forEach(function (k) {
+      sr[k] = extra[k];
+    });
+    return sr;
+  }
+
+  function usdAxis(_u, vals) {
+    return vals.map(function (v) {
+      return usd(v);
+    });
+  }
+
+  function resizeCharts() {
+    Object.keys(charts).forEach(function (id) {
+      var host = $(id);
+      var c = charts[id];
+      if (host && c && host.clientWidth) c.setSize({ width: Math.max(240, host.clientWidth), height: c.height });
+    });
+  }
+
   function renderCurve(curves, headline) {
-    var svg = clear($("liquidation-curve"));
-    var legend = clear($("curve-legend"));
-    var W = 480,
-      H = 230,
-      left = 56,
-      right = 22,
-      top = 12,
-      bottom = 34;
-    var plotW = W - left - right,
-      plotH = H - top - bottom;
-    var series = curves.map(function (c) {
+    var xs = [0];
+    if (curves[0])
+      curves[0].steps.forEach(function (st) {
+        xs.push(st.dropPct);
+      });
+    var series = [];
+    var data = [xs];
+    curves.forEach(function (c, i) {
       var base = Number(c.currentUSD);
-      var pts = [{ x: 0, y: base }].concat(
-        c.steps.map(function (s) {
-          return { x: s.dropPct, y: base + Number(s.cumulativeCollateralUSD) };
+      series.push(line(c.symbol || short(c.asset), COLORS[i % COLORS.length]));
+      data.push(
+        [base].concat(
+          c.steps.map(function (st) {
+            return base + Number(st.cumulativeCollateralUSD);
+          }),
+        ),
+      );
+    });
+    chart("liquidation-curve", series, data, { xLabel: "price drop of the asset, % (others fixed)", xName: "drop %", yValues: usdAxis });
+    $("liquidation-curve").setAttribute(
+      "data-assets",
+      series
+        .map(function (x) {
+          return x.label;
+        })
+        .sort()
+        .join(","),
+    );
+    $("curve-note").textContent = "Collateral liquidatable as one asset's price falls. Within −20%: " + usd(headline) + ".";
+  }
+
+  // ------------------------------------------------------------------ risk over time, oracle prices, liquidations
+
+  function blocksOf(rows) {
+    return rows.map(function (r) {
+      return Number(r.blockNumber);
+    });
+  }
+
+  function renderRiskHistory(h) {
+    var pts = h.snapshots.slice().reverse(); // newest first → oldest first
+    var xs = blocksOf(pts);
+    var labels = pts.length
+      ? pts[0].distribution.map(function (b) {
+          return b.label;
+        })
+      : [];
+    var bucketData = [xs];
+    var bucketSeries = labels.map(function (label, i) {
+      bucketData.push(
+        pts.map(function (p) {
+          return p.distribution[i] ? p.distribution[i].accounts : null;
         }),
       );
-      return { asset: c.asset, symbol: c.symbol || short(c.asset), pts: pts };
-    });
-    var maxX = 50;
-    series.forEach(function (s) {
-      s.pts.forEach(function (p) {
-        if (p.x > maxX) maxX = p.x;
+      return line("HF " + label, BUCKET_COLORS[label] || COLORS[i % COLORS.length], {
+        dash: i % 3 === 1 ? [6, 3] : i % 3 === 2 ? [2, 3] : undefined,
       });
     });
-    var maxY = 1;
-    series.forEach(function (s) {
-      s.pts.forEach(function (p) {
-        if (p.y > maxY) maxY = p.y;
+    chart("chart-hf-buckets", bucketSeries, bucketData);
+    var field = function (f) {
+      return pts.map(function (p) {
+        return Number(f(p));
       });
-    });
-    var sx = function (x) {
-      return left + (x / maxX) * plotW;
     };
-    var sy = function (y) {
-      return top + plotH - (y / maxY) * plotH;
-    };
-    [0, 0.25, 0.5, 0.75, 1].forEach(function (f) {
-      var y = sy(maxY * f);
-      svg.appendChild(svgEl("line", { x1: left, y1: y, x2: W - right, y2: y, class: "axis", "stroke-dasharray": f ? "2 3" : "" }));
-      svg.appendChild(svgEl("text", { x: left - 4, y: y + 4, "text-anchor": "end" }, usd(maxY * f)));
-    });
-    var x;
-    for (x = 0; x <= maxX; x += 10) {
-      svg.appendChild(svgEl("text", { x: sx(x), y: H - bottom + 14, "text-anchor": "middle" }, "−" + x + "%"));
-    }
-    svg.appendChild(svgEl("line", { x1: sx(20), y1: top, x2: sx(20), y2: top + plotH, stroke: "#d64545", "stroke-dasharray": "4 3" }));
-    svg.appendChild(svgEl("text", { x: sx(20) + 4, y: top + 10 }, "−20%: " + usd(headline)));
-    svg.appendChild(
-      svgEl("text", { x: left + plotW / 2, y: H - 4, "text-anchor": "middle" }, "price drop of the asset (others fixed) → collateral liquidatable"),
+    chart(
+      "chart-risk-usd",
+      [
+        line("debt at risk (HF < 1.1)", "#d64545"),
+        line("liquidatable debt (HF < 1)", "#7a1f1f"),
+        line("collateral liquidatable within −20%", "#e08a1e"),
+        line("bad debt (under water)", "#a64ac9"),
+        line("bad debt written off", "#6b7483", { dash: [4, 3] }),
+      ],
+      [
+        xs,
+        field(function (p) {
+          return p.debtAtRiskUSD;
+        }),
+        field(function (p) {
+          return p.liquidatableDebtUSD;
+        }),
+        field(function (p) {
+          return p.liquidatableWithin20PctUSD;
+        }),
+        field(function (p) {
+          return p.badDebt.underWaterUSD;
+        }),
+        field(function (p) {
+          return p.badDebt.protocolDeficitUSD;
+        }),
+      ],
+      { yValues: usdAxis },
     );
-    series.forEach(function (s, i) {
-      var color = COLORS[i % COLORS.length];
-      var d = s.pts
-        .map(function (p, j) {
-          return (j ? "L" : "M") + sx(p.x).toFixed(1) + " " + sy(p.y).toFixed(1);
-        })
-        .join(" ");
-      svg.appendChild(svgEl("path", { d: d, fill: "none", stroke: color, "stroke-width": 2, "data-asset": s.symbol }));
-      s.pts.forEach(function (p) {
-        var c = svgEl("circle", { cx: sx(p.x), cy: sy(p.y), r: 2.5, fill: color });
-        c.appendChild(svgEl("title", {}, s.symbol + " −" + p.x + "%: " + usd(p.y)));
-        svg.appendChild(c);
-      });
-      legend.appendChild(el("span", {}, [el("i", { style: "background:" + color }), s.symbol]));
+    $("risk-history-note").textContent = pts.length
+      ? pts.length + " snapshots, blocks " + xs[0] + "–" + xs[xs.length - 1]
+      : "no snapshot stored yet (one every 50 blocks)";
+  }
+
+  function renderOracleHistory(feeds) {
+    var box = $("oracle-history");
+    return Promise.all(
+      feeds.map(function (f) {
+        var key = f.symbol || f.asset;
+        return getJson("/v1/oracles/" + encodeURIComponent(key) + "/rounds?limit=" + HISTORY_LIMIT).then(function (r) {
+          var id = "chart-oracle-" + key;
+          if (!$(id)) {
+            box.appendChild(el("div", {}, [el("h3", {}, [key + " (USD)"]), el("div", { id: id, class: "chart", "data-symbol": key })]));
+          }
+          var rows = r.rounds
+            .filter(function (x) {
+              return x.priceUSD !== null;
+            })
+            .sort(function (a, b) {
+              return Number(a.blockNumber) - Number(b.blockNumber) || Number(a.updatedAt) - Number(b.updatedAt);
+            });
+          chart(
+            id,
+            [line(key, COLORS[feeds.indexOf(f) % COLORS.length], { paths: uPlot.paths.stepped({ align: 1 }) })],
+            [
+              blocksOf(rows),
+              rows.map(function (x) {
+                return Number(x.priceUSD);
+              }),
+            ],
+            { height: 120, yValues: usdAxis },
+          );
+        });
+      }),
+    );
+  }
+
+  function renderLiquidationHistory(l) {
+    var byBlock = {};
+    var blocks = [];
+    l.liquidations.forEach(function (x) {
+      var b = Number(x.blockNumber);
+      if (!byBlock[b]) {
+        byBlock[b] = 0;
+        blocks.push(b);
+      }
+      byBlock[b]++;
     });
+    blocks.sort(function (a, b) {
+      return a - b;
+    });
+    var total = 0;
+    var cumulative = blocks.map(function (b) {
+      total += byBlock[b];
+      return total;
+    });
+    chart(
+      "chart-liquidations",
+      [
+        line("liquidations in block", "#d64545", { width: 0, points: { show: true, size: 7, fill: "#d64545" } }),
+        line("cumulative", "#3a63d8", { paths: uPlot.paths.stepped({ align: 1 }) }),
+      ],
+      [
+        blocks,
+        blocks.map(function (b) {
+          return byBlock[b];
+        }),
+        cumulative,
+      ],
+      { height: 160 },
+    );
+  }
+
+  function renderAccountHistory(address, h) {
+    var rows = h.history.slice().reverse();
+    var hf = rows.map(function (x) {
+      // No debt (∞) and unknown (?) have no point on the line.
+      return x.healthFactor === "∞" || x.healthFactor === "?" ? null : Number(x.healthFactorWad) / 1e18;
+    });
+    var xs = blocksOf(rows);
+    chart(
+      "account-hf-chart",
+      [
+        line("health factor", "#3a63d8", { paths: uPlot.paths.stepped({ align: 1 }) }),
+        line("liquidation (HF 1)", "#d64545", { width: 1, dash: [4, 3], points: { show: false } }),
+      ],
+      [
+        xs,
+        hf,
+        xs.map(function () {
+          return 1;
+        }),
+      ],
+      {
+        height: 160,
+        yRange: [
+          0,
+          Math.max(
+            2,
+            Math.min(
+              5,
+              Math.max.apply(
+                null,
+                hf
+                  .filter(function (x) {
+                    return x !== null;
+                  })
+                  .concat([0]),
+              ) * 1.1,
+            ),
+          ),
+        ],
+      },
+    );
+    $("account-hf-chart").setAttribute("data-account", address);
   }
 
   // ------------------------------------------------------------------ at-risk table and account card
@@ -344,8 +563,13 @@
 
   function showAccount(address) {
     var box = $("account-card");
+    shownAccount = address;
     getJson("/v1/accounts/" + address)
       .then(function (c) {
+        if (charts["account-hf-chart"]) {
+          charts["account-hf-chart"].destroy();
+          delete charts["account-hf-chart"];
+        }
         clear(box);
         box.hidden = false;
         box.appendChild(
@@ -405,10 +629,21 @@
                 .join(" · "),
           ]),
         );
+        box.appendChild(el("h4", {}, ["Health factor history (rows the indexer wrote: position, status or level changes)"]));
+        box.appendChild(el("div", { id: "account-hf-chart", class: "chart" }));
+        return refreshAccountHistory();
       })
       .catch(function (e) {
         showError(e);
       });
+  }
+
+  function refreshAccountHistory() {
+    var address = shownAccount;
+    if (!address || !$("account-hf-chart")) return Promise.resolve();
+    return getJson("/v1/accounts/" + address + "/history?limit=" + HISTORY_LIMIT).then(function (h) {
+      if (address === shownAccount) renderAccountHistory(address, h);
+    });
   }
 
   // ------------------------------------------------------------------ oracles
@@ -567,11 +802,19 @@
         renderCurve(r.liquidationCurves, r.liquidatableWithin20PctUSD);
       }),
       getJson(atRiskQuery()).then(renderAtRisk),
-      getJson("/v1/oracles").then(renderOracles),
+      getJson("/v1/oracles").then(function (o) {
+        renderOracles(o);
+        if (polls % HISTORY_EVERY === 1) return renderOracleHistory(o.feeds);
+      }),
       getJson("/v1/liquidations?limit=8").then(renderLiquidations),
       getJson("/v1/keeper/outcomes?limit=8").then(renderOutcomes),
     ];
     if (polls % SCENARIO_EVERY === 1) jobs.push(getJson("/v1/stress/scenarios").then(renderScenarios));
+    if (polls % HISTORY_EVERY === 1) {
+      jobs.push(getJson("/v1/risk/history?limit=" + HISTORY_LIMIT).then(renderRiskHistory));
+      jobs.push(getJson("/v1/liquidations?limit=" + HISTORY_LIMIT).then(renderLiquidationHistory));
+      jobs.push(refreshAccountHistory());
+    }
     return Promise.allSettled(jobs).then(function (res) {
       var failed = res.filter(function (r) {
         return r.status === "rejected";
@@ -587,6 +830,7 @@
   }
 
   $("stress-form").addEventListener("submit", runStress);
+  window.addEventListener("resize", resizeCharts);
   $("at-risk-filter").addEventListener("submit", function (e) {
     e.preventDefault();
     poll();

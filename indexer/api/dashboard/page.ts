@@ -1,5 +1,5 @@
-// Assembles the dashboard into one self-contained HTML page (CSS and JS inlined, no external asset) and the
-// Content-Security-Policy that allows exactly those inline blocks and same-origin API calls, nothing else.
+// Assembles the dashboard into one HTML page (its own CSS and JS inlined) and the Content-Security-Policy that allows
+// exactly those inline blocks, the chart library this server serves (same origin) and same-origin API calls.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -20,8 +20,8 @@ export function buildDashboardPage(): DashboardPage {
   const html = template.split("/*STYLE*/").join(style).split("/*SCRIPT*/").join(script);
   const csp = [
     "default-src 'none'",
-    `script-src ${sha256(script)}`,
-    `style-src ${sha256(style)}`,
+    `script-src 'self' ${sha256(script)}`,
+    `style-src 'self' ${sha256(style)}`,
     "connect-src 'self'",
     "img-src 'self' data:",
     "base-uri 'none'",

@@ -8,6 +8,7 @@ import type { Wallet } from "../common/wallet";
 import { UserInputError } from "../common/errors";
 import type { App } from "./app";
 import type { VerifyReport } from "../indexer/audit/verify";
+import { defaultApiUrl } from "./api-client";
 import { healthCommand } from "./commands/health";
 import { liquidationsCommand } from "./commands/liquidations";
 import { oraclesCommand } from "./commands/oracles";
@@ -191,7 +192,7 @@ program
   .description(
     "check a running API's figures against the protocol's own views at each account card's block (exit 1 unless every card is proven equal)",
   )
-  .addOption(new Option("--api-url <url>", "a running marginwatch API").default(process.env.MARGINWATCH_API ?? "http://127.0.0.1:8080"))
+  .addOption(new Option("--api-url <url>", "a running marginwatch API (env MARGINWATCH_API; default the local one)").default(defaultApiUrl()))
   .addOption(
     new Option("--rpc-url <url>", "JSON-RPC endpoint of the chain the API indexes").default(
       process.env.RPC_URL ?? `http://127.0.0.1:${process.env.CHAIN_PORT ?? 8545}`,

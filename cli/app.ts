@@ -1,7 +1,7 @@
 // `marginwatch start`: everything in one process — chain (embedded or RPC_URL), indexer + health engine, HTTP API
 // and dashboard, keeper workers fed by the producer, margin-call alerts, and (embedded) the market simulation.
 import path from "node:path";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { createPublicClient, createWalletClient, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -25,7 +25,7 @@ import { OracleTracker } from "../indexer/oracle/tracker";
 import { createKeeper, keeperConfigFromEnv, loadPrivateKey, type Keeper } from "../keeper";
 import type { Opportunity } from "../keeper/producer";
 import { redisOptionsFromUrl } from "../keeper/main";
-import { REDACTED_PATHS } from "../keeper/logger";
+import { createLogger as createCommonLogger, type LogFormat } from "../common/logger";
 import { checkRedis } from "../common/redis-check";
 import { Auditor } from "../indexer/audit"; // ---- auditor
 
@@ -55,13 +55,14 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: [...REDACTED_PATHS], censor: "[redacted]" } });
+/** The app's logger: JSON, or pretty lines when stdout is a terminal (LOG_FORMAT), secrets redacted. */
+export function createLogger(level: string, format: LogFormat = "auto"): Logger {
+  return createCommonLogger({ level, format });
 }
 
 export async function startApp(config: AppConfig, opts: StartOptions = {}): Promise<App> {
   const env = opts.env ?? process.env;
-  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
   const embedded = !config.RPC_URL;
   const runKeeper = opts.keeper ?? config.KEEPER_ENABLED;
   const cleanups: Array<() => Promise<void> | void> = [];

@@ -1,19 +1,22 @@
-// The marginwatch CLI: start (everything), index, keeper, deploy, simulate, health <address>, risk, stress, verify.
+// The marginwatch CLI, wiring only: start (everything), index, keeper, deploy, simulate, verify, and the API readers
+// health <address>, risk, stress, oracles, liquidations (cli/commands/*.ts, tables or --json).
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { createPublicClient, createWalletClient, http, type PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import Decimal from "decimal.js";
-import { ConfigError, loadConfig, type AppConfig } from "../common/config";
+import type { PublicClient } from "viem";
+import { ConfigError, loadConfig, loadLogConfig, type AppConfig } from "../common/config";
 import type { Wallet } from "../common/wallet";
-import { DEFAULT_PROTOCOL, protocolNamed, protocolOf } from "../protocols";
-import { readDeployment, writeDeployment } from "../common/deployment";
 import { UserInputError } from "../common/errors";
-import { HARDHAT_KEYS } from "../common/hardhat-node";
-import { createLogger, startApp, type App } from "./app";
-import { runKeeper, stopOnSignals } from "../keeper/main";
-import { loadPrivateKey } from "../keeper/private-key";
-import { formatReport, verify, VerifyInputError, type VerifyReport } from "../indexer/audit/verify";
+import type { App } from "./app";
+import type { VerifyReport } from "../indexer/audit/verify";
+import { defaultApiUrl } from "./api-client";
+import { healthCommand } from "./commands/health";
+import { liquidationsCommand } from "./commands/liquidations";
+import { oraclesCommand } from "./commands/oracles";
+import { riskCommand } from "./commands/risk";
+import { stressCommand } from "./commands/stress";
+
+// The long-running commands load the chain, indexer and keeper stacks when they run (dynamic imports below), so the
+// API readers (health, risk, …) start in a fraction of the time.
 
 const program = new Command();
 program
@@ -35,6 +38,7 @@ function runtimeFlags(cmd: Command): Command {
     .addOption(new Option("--chain-port <port>", "embedded chain port (env CHAIN_PORT)"))
     .addOption(new Option("--borrowers <n>", "embedded chain: borrowers to seed (env SIM_BORROWERS)"))
     .addOption(new Option("--log-level <level>", "pino level (env LOG_LEVEL)"))
+    .addOption(new Option("--log-format <format>", "auto (pretty at a terminal), json or pretty (env LOG_FORMAT)"))
     .addOption(new Option("--reset", "forget the stored index and re-index from the deployment block"));
 }
 
@@ -51,6 +55,7 @@ function configFrom(flags: Record<string, string | undefined>): AppConfig {
     CHAIN_PORT: flags.chainPort,
     SIM_BORROWERS: flags.borrowers,
     LOG_LEVEL: flags.logLevel,
+    LOG_FORMAT: flags.logFormat,
   });
 }
 
@@ -71,6 +76,7 @@ function stopAppOnSignals(app: App): void {
 
 async function runApp(flags: Record<string, string | undefined>, opts: { keeper?: boolean; simulate?: boolean }): Promise<void> {
   const config = configFrom(flags);
+  const { startApp } = await import("./app");
   const app = await startApp(config, { ...opts, reset: Boolean(flags.reset) });
   stopAppOnSignals(app);
   const embedded = !config.RPC_URL;
@@ -93,7 +99,9 @@ program
   .command("keeper")
   .description("run keeper workers only (scale out: start several, on several machines, against one Redis)")
   .action(async () => {
-    const running = await runKeeper(process.env);
+    const log = loadLogConfig(process.env);
+    const [{ runKeeper, stopOnSignals }, { createKeeperLogger }] = await Promise.all([import("../keeper/main"), import("../keeper/logger")]);
+    const running = await runKeeper(process.env, createKeeperLogger({ level: log.LOG_LEVEL, format: log.LOG_FORMAT }));
     stopOnSignals(running);
   });
 
@@ -105,6 +113,13 @@ program
   .option("--sequencer-grace <seconds>", "also deploy an L2 sequencer-uptime feed with this grace period")
   .option("--protocol <name>", "the market to deploy (env PROTOCOL; default marginpool)")
   .action(async (o: { rpcUrl: string; out: string; sequencerGrace?: string; protocol?: string }) => {
+    const [{ createPublicClient, createWalletClient, http }, { privateKeyToAccount }] = await Promise.all([import("viem"), import("viem/accounts")]);
+    const [{ DEFAULT_PROTOCOL, protocolNamed }, { writeDeployment }, { HARDHAT_KEYS }, { loadPrivateKey }] = await Promise.all([
+      import("../protocols"),
+      import("../common/deployment"),
+      import("../common/hardhat-node"),
+      import("../keeper/private-key"),
+    ]);
     const transport = http(o.rpcUrl);
     const publicClient = createPublicClient({ transport }) as PublicClient;
     const chainId = await publicClient.getChainId();
@@ -132,6 +147,14 @@ program
   .option("--seed <n>", "random seed", "42")
   .option("--tick-ms <n>", "tick interval", "1500")
   .action(async (o: { rpcUrl: string; deployment: string; borrowers: string; seed: string; tickMs: string }) => {
+    const log = loadLogConfig(process.env);
+    const [{ createPublicClient, http }, { protocolOf }, { readDeployment }, { HARDHAT_KEYS }, { createLogger }] = await Promise.all([
+      import("viem"),
+      import("../protocols"),
+      import("../common/deployment"),
+      import("../common/hardhat-node"),
+      import("./app"),
+    ]);
     const deployment = readDeployment(o.deployment);
     const publicClient = createPublicClient({ transport: http(o.rpcUrl), cacheTime: 0 }) as PublicClient;
     const sim = protocolOf(deployment).dev.simulation({
@@ -143,7 +166,7 @@ program
       borrowers: Number(o.borrowers),
       seed: Number(o.seed),
       tickMs: Number(o.tickMs),
-      logger: createLogger(process.env.LOG_LEVEL ?? "info"),
+      logger: createLogger(log.LOG_LEVEL, log.LOG_FORMAT),
     });
     await sim.seed();
     sim.start();
@@ -153,65 +176,11 @@ program
     });
   });
 
-const apiOption = () => new Option("--api <url>", "a running marginwatch API").default(process.env.MARGINWATCH_API ?? "http://127.0.0.1:8080");
-
-async function api<T>(base: string, path: string, init?: RequestInit): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(new URL(path, base), init);
-  } catch (e) {
-    throw new Error(`cannot reach the marginwatch API at ${base} (${(e as Error).message}); start it with \`npm start\` or pass --api`);
-  }
-  const body = (await res.json()) as T & { message?: string };
-  if (!res.ok) throw new Error(`${res.status}: ${body.message ?? JSON.stringify(body)}`);
-  return body;
-}
-
-program
-  .command("health <address>")
-  .description("an account's health factor, collateral, debt and liquidation prices")
-  .addOption(apiOption())
-  .option("--json", "print the raw JSON")
-  .action(async (address: string, o: { api: string; json?: boolean }) => {
-    // biome-ignore lint/suspicious/noExplicitAny: prints whichever fields the card has, falling back across its shapes
-    const a = await api<Record<string, any>>(o.api, `/v1/accounts/${address}`);
-    if (o.json) return console.log(JSON.stringify(a, null, 2));
-    console.log(`account ${address} — block ${a.blockNumber}`);
-    console.log(`  health factor      ${a.healthFactor?.display ?? a.display?.healthFactor ?? a.healthFactor}  (${a.status})`);
-    for (const k of ["totalCollateralUSD", "totalBorrowsUSD", "availableBorrowsUSD", "borrowPowerUsed"]) {
-      const v = a[k] ?? a.display?.[k] ?? a.summary?.[k];
-      if (v !== undefined) console.log(`  ${k.padEnd(19)}${v}`);
-    }
-    for (const lp of a.liquidationPrices ?? [])
-      console.log(`  liquidation price  ${lp.symbol ?? lp.asset}: ${lp.priceUSD ?? "—"} (${lp.dropPct ?? "—"}% drop)`);
-  });
-
-program
-  .command("risk")
-  .description("aggregate risk: totals, HF distribution, bad debt, liquidatable within −20%")
-  .addOption(apiOption())
-  .action(async (o: { api: string }) => console.log(JSON.stringify(await api(o.api, "/v1/risk"), null, 2)));
-
-program
-  .command("stress")
-  .description("price shocks → liquidatable accounts and debt, projected bad debt, e.g. --shock WETH=-0.3")
-  .addOption(apiOption())
-  .requiredOption("--shock <asset=fraction...>", "a shock per asset, e.g. WETH=-0.3 WBTC=-0.2")
-  .action(async (o: { api: string; shock: string[] }) => {
-    const shocks: Record<string, number> = {};
-    for (const s of o.shock) {
-      const m = /^([^=]+)=(-?\d+(\.\d+)?)$/.exec(s);
-      if (!m) throw new ConfigError(`--shock ${s}: expected ASSET=fraction, e.g. WETH=-0.3`);
-      shocks[m[1]!] = new Decimal(m[2]!).toNumber();
-    }
-    console.log(
-      JSON.stringify(
-        await api(o.api, "/v1/stress", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ shocks }) }),
-        null,
-        2,
-      ),
-    );
-  });
+program.addCommand(healthCommand());
+program.addCommand(riskCommand());
+program.addCommand(stressCommand());
+program.addCommand(oraclesCommand());
+program.addCommand(liquidationsCommand());
 
 const positiveInt = (v: string): number => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError("expected a whole number ≥ 1");
@@ -223,7 +192,7 @@ program
   .description(
     "check a running API's figures against the protocol's own views at each account card's block (exit 1 unless every card is proven equal)",
   )
-  .addOption(new Option("--api-url <url>", "a running marginwatch API").default(process.env.MARGINWATCH_API ?? "http://127.0.0.1:8080"))
+  .addOption(new Option("--api-url <url>", "a running marginwatch API (env MARGINWATCH_API; default the local one)").default(defaultApiUrl()))
   .addOption(
     new Option("--rpc-url <url>", "JSON-RPC endpoint of the chain the API indexes").default(
       process.env.RPC_URL ?? `http://127.0.0.1:${process.env.CHAIN_PORT ?? 8545}`,
@@ -239,6 +208,10 @@ program
   // Bad arguments are exit 2, like every configuration problem; 1 is reserved for "a mismatch was found".
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .action(async (o: { apiUrl: string; rpcUrl: string; deployment: string; sample?: number; json?: boolean }) => {
+    const [{ formatReport, verify, VerifyInputError }, { readDeployment }] = await Promise.all([
+      import("../indexer/audit/verify"),
+      import("../common/deployment"),
+    ]);
     let report: VerifyReport;
     try {
       report = await verify({ apiUrl: o.apiUrl, rpcUrl: o.rpcUrl, deployment: readDeployment(o.deployment), sample: o.sample });

@@ -3,6 +3,7 @@
 // keeper/config.ts (KEEPER_* variables).
 import { z } from "zod";
 import { UserInputError } from "./errors";
+import { LOG_FORMATS } from "./logger";
 
 /** Env-friendly boolean: z.coerce.boolean() would read "false" as true, so the words are spelled out. */
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"]).transform((s) => s === "true" || s === "1" || s === "yes")]);
@@ -53,6 +54,10 @@ export const ENV_SCHEMA = {
     .default(4)
     .describe("accounts checked against the protocol's own views at every published block (0 = auditor off)"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_FORMAT: z
+    .enum(LOG_FORMATS, { errorMap: () => ({ message: `must be one of ${LOG_FORMATS.join(", ")} (auto: pretty at a terminal, JSON otherwise)` }) })
+    .default("auto")
+    .describe("log lines: auto (pretty when stdout is a terminal, else JSON), json, or pretty"),
   ALERT_LEVELS: levels.default("warning:1.2,critical:1.05").describe("margin-call levels name:HF, comma-separated (liquidatable < 1 is always on)"),
   ALERT_HYSTERESIS_BPS: int(0, 5000).default(200).describe("a level resolves once HF ≥ level × (1 + hysteresis)"),
   ALERT_WEBHOOK_URLS: z
@@ -91,15 +96,31 @@ export type AppConfig = z.output<typeof appConfigSchema>;
 /** An invalid setting (environment or CLI flag): a user-input error, so the CLI exits with code 2. */
 export class ConfigError extends UserInputError {}
 
+const logConfigSchema = z.object({ LOG_LEVEL: ENV_SCHEMA.LOG_LEVEL, LOG_FORMAT: ENV_SCHEMA.LOG_FORMAT });
+export type LogConfig = z.output<typeof logConfigSchema>;
+
+/** LOG_LEVEL and LOG_FORMAT alone, for the commands that read no other setting of this schema (keeper, simulate). */
+export function loadLogConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<keyof LogConfig, unknown>> = {}): LogConfig {
+  return parseWith(logConfigSchema, pick(env, Object.keys(logConfigSchema.shape), overrides));
+}
+
 /** Reads the variables of ENV_SCHEMA from `env` (empty strings count as unset); `overrides` (CLI flags) win. */
 export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<keyof typeof ENV_SCHEMA, unknown>> = {}): AppConfig {
+  return parseWith(appConfigSchema, pick(env, Object.keys(ENV_SCHEMA), overrides));
+}
+
+function pick(env: NodeJS.ProcessEnv, keys: string[], overrides: Record<string, unknown>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(ENV_SCHEMA)) {
+  for (const key of keys) {
     const v = env[key];
     if (v !== undefined && v !== "") raw[key] = v;
   }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
-  const parsed = appConfigSchema.safeParse(raw);
+  return raw;
+}
+
+function parseWith<S extends z.ZodTypeAny>(schema: S, raw: Record<string, unknown>): z.output<S> {
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = i.path[0] ?? "config";

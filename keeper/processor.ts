@@ -147,7 +147,7 @@ export class LiquidationProcessor {
       const [fees, nativePrice] = await Promise.all([quoteFees(pc, o.maxFeePerGasCap), readNativePrice(pc, o.nativePriceFeed)]);
       const gasCost = gasCostBase(gasEstimate, fees.maxFeePerGas, nativePrice);
       const expectedProfitBase = bonusValueBase - gasCost;
-      log.info(
+      log.debug(
         {
           ...strings(base),
           bonusValueBase: bonusValueBase.toString(),

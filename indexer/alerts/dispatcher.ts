@@ -7,6 +7,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import type { Store } from "../store/types";
 import type { Alert } from "./types";
+import { AlertLog } from "./alert-log";
 import { deliver, redactQuery } from "./webhook";
 
 /** The part of the store the dispatcher reads and writes. */
@@ -25,6 +26,8 @@ export interface AlertDispatcherOptions {
   webhookSecret?: string;
   /** webhook attempts (exponential backoff); default 8 */
   webhookAttempts?: number;
+  /** a block with at most this many margin calls logs each; more are one summary line (default 3; see alert-log.ts) */
+  logIndividualUpTo?: number;
   /** run the webhook delivery worker in this process; default true (false: another process runs it) */
   webhookWorker?: boolean;
   /** outbox poll interval when nothing calls kick(); default 500 ms */
@@ -65,6 +68,7 @@ export class AlertDispatcher {
   private backingOff = false;
   /** ids logged by this process and not yet delivered: a retried batch is not logged again */
   private readonly logged = new Set<string>();
+  private readonly log: AlertLog;
   private readonly prefix: string;
   private readonly pollMs: number;
   private readonly maxBackoffMs: number;
@@ -82,6 +86,7 @@ export class AlertDispatcher {
     this.maxBackoffMs = o.maxBackoffMs ?? 5_000;
     this.connectTimeoutMs = o.connectTimeoutMs ?? 2_000;
     this.batchSize = o.batchSize ?? 100;
+    this.log = new AlertLog(o.logger, o.logIndividualUpTo);
     const name = o.queueName ?? "alerts";
     // Producers fail fast while Redis is down (no offline queue, in-flight commands given up after one reconnect):
     // the loop owns retrying, and rows stay in the outbox meanwhile.
@@ -130,6 +135,7 @@ export class AlertDispatcher {
     this.closing = true;
     this.wake?.();
     await this.loop;
+    this.log.flush();
     if (this.hookWorker) await shut(this.hookWorker, this.redis.status === "ready");
     // The queues share this.redis (BullMQ leaves a caller's client open): closing them is local, then it ends.
     await this.webhooks?.close().catch(() => undefined);
@@ -144,10 +150,12 @@ export class AlertDispatcher {
       let more = false;
       try {
         more = await this.deliverBatch();
+        if (!more) this.log.flush();
         if (failures > 0) this.o.logger.info({ attempts: failures + 1 }, "alert delivery resumed");
         failures = 0;
       } catch (e) {
         failures++;
+        this.log.flush();
         const log = { err: (e as Error).message, attempt: failures };
         if (failures === 1) this.o.logger.warn(log, "alert delivery failed; alerts stay in the outbox and are retried");
         else this.o.logger.debug(log, "alert delivery failed again");
@@ -176,11 +184,10 @@ export class AlertDispatcher {
   private async deliverBatch(): Promise<boolean> {
     const alerts = await this.o.store.pendingAlerts(this.batchSize);
     if (alerts.length === 0) return false;
-    for (const a of alerts) {
-      if (this.logged.has(a.id)) continue;
-      this.logged.add(a.id);
-      this.o.logger[a.severity === "info" ? "info" : "warn"]({ alert: a.id, severity: a.severity, body: a.body }, a.message);
-    }
+    const fresh = alerts.filter((a) => !this.logged.has(a.id));
+    for (const a of fresh) this.logged.add(a.id);
+    // Logged as picked up (even while Redis is down); margin calls are summarised per block once the outbox is drained.
+    this.log.add(fresh);
     await this.connected();
     // Same job ids on every attempt and after a crash: BullMQ keeps the first, so nothing is queued twice.
     await this.queue.addBulk(

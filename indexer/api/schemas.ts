@@ -1,5 +1,7 @@
 // JSON schemas shared by the routes: fastify validates input with them and @fastify/swagger turns them into the
 // OpenAPI document. Bounds live here so the docs state exactly what the server enforces.
+import type { JsonOf } from "./schema-types";
+
 export const MAX_LIMIT = 500;
 export const DEFAULT_LIMIT = 50;
 /** paging deeper than this is not a use case; it bounds the work a request can ask for */
@@ -133,3 +135,33 @@ export const auditStatusSchema = {
     lastMismatches: { type: "array", items: auditMismatchSchema, description: "newest first (at most 20)" },
   },
 } as const;
+
+/** The stamp as a type: every chain-data response extends it. */
+export type Stamp = JsonOf<{ type: "object"; properties: typeof stampProps }>;
+
+/**
+ * One row of GET /v1/liquidations, as routes/history.ts declares it (kept equal to the served OpenAPI document by
+ * test/cli/liquidations.test.ts until history.ts declares its schema here and uses it).
+ */
+export const liquidationRowSchema = {
+  type: "object",
+  properties: {
+    blockNumber: { type: "string" },
+    logIndex: { type: "integer" },
+    transactionHash: { type: "string" },
+    timestamp: { type: ["string", "null"] },
+    borrower: { type: "string" },
+    liquidator: { type: "string" },
+    collateralAsset: { type: "string" },
+    collateralSymbol: { type: ["string", "null"] },
+    collateralSeized: { type: "string" },
+    collateralSeizedAmount: { type: "string" },
+    debtAsset: { type: "string" },
+    debtSymbol: { type: ["string", "null"] },
+    debtRepaid: { type: "string" },
+    debtRepaidAmount: { type: "string" },
+  },
+} as const;
+
+export type LiquidationRow = JsonOf<typeof liquidationRowSchema>;
+export type LiquidationsResponse = Stamp & { nextCursor: string | null; liquidations: LiquidationRow[] };

@@ -16,6 +16,7 @@ import {
   stampProps,
   usdString,
 } from "../schemas";
+import type { JsonOf } from "../schema-types";
 import type { ApiServices } from "../services";
 
 const STATUSES = ["healthy", "warning", "liquidatable", "unknown"] as const;
@@ -110,6 +111,22 @@ const cardSchema = {
   },
 } as const;
 
+const listSchema = {
+  type: "object",
+  properties: {
+    ...stampProps,
+    total: { type: "integer", description: "accounts matching the filters" },
+    limit: { type: "integer" },
+    nextCursor: { type: ["string", "null"] },
+    accounts: { type: "array", items: rowSchema },
+  },
+} as const;
+
+/** GET /v1/accounts */
+export type AccountListResponse = JsonOf<typeof listSchema>;
+/** GET /v1/accounts/:address */
+export type AccountCardResponse = JsonOf<typeof cardSchema>;
+
 export function accountRoutes(app: FastifyInstance, s: ApiServices): void {
   app.get<{ Querystring: ListQuery }>(
     "/v1/accounts",
@@ -130,22 +147,10 @@ export function accountRoutes(app: FastifyInstance, s: ApiServices): void {
             ...pagingProps,
           },
         },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              ...stampProps,
-              total: { type: "integer", description: "accounts matching the filters" },
-              limit: { type: "integer" },
-              nextCursor: { type: ["string", "null"] },
-              accounts: { type: "array", items: rowSchema },
-            },
-          },
-          ...errorResponses,
-        },
+        response: { 200: listSchema, ...errorResponses },
       },
     },
-    async (req) => {
+    async (req): Promise<AccountListResponse> => {
       const q = req.query;
       checkPaging(q);
       const f: AtRiskFilter = {};
@@ -178,7 +183,7 @@ export function accountRoutes(app: FastifyInstance, s: ApiServices): void {
         response: { 200: cardSchema, 404: { description: "no such account", ...errorSchema }, ...errorResponses },
       },
     },
-    async (req) => {
+    async (req): Promise<AccountCardResponse> => {
       const account = parseAddress(req.params.address, "address");
       const health = s.ctx.health;
       return s.read((at) => {

@@ -6,6 +6,7 @@ import { symbolOf } from "../context";
 import { errorResponses, errorSchema, pagingProps, stampProps, assetRefSchema } from "../schemas";
 import { fraction, priceFromBase } from "../format";
 import { assetOr404, checkPaging, decodeOffsetCursor, encodeOffsetCursor } from "../params";
+import type { JsonOf } from "../schema-types";
 import type { ApiServices } from "../services";
 
 const feedSchema = {
@@ -28,7 +29,46 @@ const feedSchema = {
   },
 } as const;
 
-function feedJson(s: ApiServices, r: FeedReading) {
+const oraclesSchema = {
+  type: "object",
+  properties: {
+    ...stampProps,
+    sequencer: { type: "object", properties: { status: { type: "string", enum: ["none", "up", "down", "grace"] } } },
+    feeds: { type: "array", items: feedSchema },
+  },
+} as const;
+
+const roundsSchema = {
+  type: "object",
+  properties: {
+    ...stampProps,
+    asset: { type: "string" },
+    symbol: { type: "string" },
+    nextCursor: { type: ["string", "null"] },
+    rounds: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          feed: { type: "string" },
+          roundId: { type: "string" },
+          answer: { type: "string" },
+          price: { type: ["string", "null"] },
+          priceUSD: { type: ["string", "null"] },
+          updatedAt: { type: "string" },
+          blockNumber: { type: "string" },
+        },
+      },
+    },
+  },
+} as const;
+
+/** GET /v1/oracles */
+export type OraclesResponse = JsonOf<typeof oraclesSchema>;
+/** GET /v1/oracles/:asset/rounds */
+export type OracleRoundsResponse = JsonOf<typeof roundsSchema>;
+
+function feedJson(s: ApiServices, r: FeedReading): JsonOf<typeof feedSchema> {
   return {
     asset: r.asset,
     symbol: symbolOf(s.ctx, r.asset),
@@ -56,19 +96,12 @@ export function oracleRoutes(app: FastifyInstance, s: ApiServices): void {
         summary: "Every price feed: price, round, age against heartbeat, fresh / stale / invalid; L2 sequencer status",
         querystring: { type: "object", additionalProperties: false, properties: {} },
         response: {
-          200: {
-            type: "object",
-            properties: {
-              ...stampProps,
-              sequencer: { type: "object", properties: { status: { type: "string", enum: ["none", "up", "down", "grace"] } } },
-              feeds: { type: "array", items: feedSchema },
-            },
-          },
+          200: oraclesSchema,
           ...errorResponses,
         },
       },
     },
-    async () => {
+    async (): Promise<OraclesResponse> => {
       // Every configured feed is read at every published block: the readings are those of the stamped block.
       return s.read((at) => {
         const feeds = [...at.view.readings.values()].sort((a, b) => (a.asset < b.asset ? -1 : 1)).map((r) => feedJson(s, r));
@@ -86,36 +119,13 @@ export function oracleRoutes(app: FastifyInstance, s: ApiServices): void {
         params: { type: "object", required: ["asset"], properties: { asset: assetRefSchema } },
         querystring: { type: "object", additionalProperties: false, properties: { ...pagingProps } },
         response: {
-          200: {
-            type: "object",
-            properties: {
-              ...stampProps,
-              asset: { type: "string" },
-              symbol: { type: "string" },
-              nextCursor: { type: ["string", "null"] },
-              rounds: {
-                type: "array",
-                items: {
-                  type: "object",
-                  properties: {
-                    feed: { type: "string" },
-                    roundId: { type: "string" },
-                    answer: { type: "string" },
-                    price: { type: ["string", "null"] },
-                    priceUSD: { type: ["string", "null"] },
-                    updatedAt: { type: "string" },
-                    blockNumber: { type: "string" },
-                  },
-                },
-              },
-            },
-          },
+          200: roundsSchema,
           404: { description: "asset not listed", ...errorSchema },
           ...errorResponses,
         },
       },
     },
-    async (req) => {
+    async (req): Promise<OracleRoundsResponse> => {
       const a = assetOr404(s.ctx.deployment, req.params.asset);
       const q = req.query;
       checkPaging(q);

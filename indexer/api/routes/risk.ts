@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { riskCsv, riskJson } from "../risk-json";
 import { errorResponses, stampProps, usdString } from "../schemas";
+import type { JsonOf } from "../schema-types";
 import type { ApiServices } from "../services";
 
 const stepSchema = {
@@ -14,6 +15,79 @@ const stepSchema = {
     cumulativeCollateralUSD: usdString,
   },
 } as const;
+
+const riskSchema = {
+  description: "JSON overview (or text/csv with format=csv)",
+  type: "object",
+  properties: {
+    ...stampProps,
+    accounts: {
+      type: "object",
+      properties: {
+        total: { type: "integer" },
+        withDebt: { type: "integer" },
+        liquidatable: { type: "integer" },
+        unknown: { type: "integer" },
+      },
+    },
+    totalCollateralUSD: usdString,
+    totalDebtUSD: usdString,
+    distribution: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          label: { type: "string" },
+          min: { type: ["number", "null"] },
+          max: { type: ["number", "null"] },
+          accounts: { type: "integer" },
+          debtUSD: usdString,
+        },
+      },
+    },
+    byAsset: {
+      type: "array",
+      items: {
+        type: "object",
+        additionalProperties: true,
+        properties: {
+          asset: { type: "string" },
+          symbol: { type: ["string", "null"] },
+          collateral: { type: "string" },
+          collateralAmount: { type: "string" },
+          collateralUSD: usdString,
+          debt: { type: "string" },
+          debtAmount: { type: "string" },
+          debtUSD: usdString,
+          deficit: { type: "string" },
+          deficitUSD: usdString,
+        },
+      },
+    },
+    badDebt: {
+      type: "object",
+      properties: { accountsUnderWater: { type: "integer" }, underWaterUSD: usdString, protocolDeficitUSD: usdString },
+    },
+    concentration: { type: "object", properties: { top10Share: { type: "string" }, top1PctShare: { type: "string" } } },
+    liquidationCurves: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          asset: { type: "string" },
+          symbol: { type: ["string", "null"] },
+          currentUSD: usdString,
+          within20PctUSD: usdString,
+          steps: { type: "array", items: stepSchema },
+        },
+      },
+    },
+    liquidatableWithin20PctUSD: { ...usdString, description: "collateral liquidatable within a −20% fall of any one asset" },
+  },
+} as const;
+
+/** GET /v1/risk (JSON) */
+export type RiskResponse = JsonOf<typeof riskSchema>;
 
 export function riskRoutes(app: FastifyInstance, s: ApiServices): void {
   app.get<{ Querystring: { format?: "json" | "csv" } }>(
@@ -30,57 +104,7 @@ export function riskRoutes(app: FastifyInstance, s: ApiServices): void {
           properties: { format: { type: "string", enum: ["json", "csv"], default: "json" } },
         },
         response: {
-          200: {
-            description: "JSON overview (or text/csv with format=csv)",
-            type: "object",
-            properties: {
-              ...stampProps,
-              accounts: {
-                type: "object",
-                properties: {
-                  total: { type: "integer" },
-                  withDebt: { type: "integer" },
-                  liquidatable: { type: "integer" },
-                  unknown: { type: "integer" },
-                },
-              },
-              totalCollateralUSD: usdString,
-              totalDebtUSD: usdString,
-              distribution: {
-                type: "array",
-                items: {
-                  type: "object",
-                  properties: {
-                    label: { type: "string" },
-                    min: { type: ["number", "null"] },
-                    max: { type: ["number", "null"] },
-                    accounts: { type: "integer" },
-                    debtUSD: usdString,
-                  },
-                },
-              },
-              byAsset: { type: "array", items: { type: "object", additionalProperties: true } },
-              badDebt: {
-                type: "object",
-                properties: { accountsUnderWater: { type: "integer" }, underWaterUSD: usdString, protocolDeficitUSD: usdString },
-              },
-              concentration: { type: "object", properties: { top10Share: { type: "string" }, top1PctShare: { type: "string" } } },
-              liquidationCurves: {
-                type: "array",
-                items: {
-                  type: "object",
-                  properties: {
-                    asset: { type: "string" },
-                    symbol: { type: ["string", "null"] },
-                    currentUSD: usdString,
-                    within20PctUSD: usdString,
-                    steps: { type: "array", items: stepSchema },
-                  },
-                },
-              },
-              liquidatableWithin20PctUSD: { ...usdString, description: "collateral liquidatable within a −20% fall of any one asset" },
-            },
-          },
+          200: riskSchema,
           ...errorResponses,
         },
       },
@@ -89,7 +113,8 @@ export function riskRoutes(app: FastifyInstance, s: ApiServices): void {
       const csv = req.query.format === "csv";
       const out = await s.read((at) => {
         const risk = s.aggregates(at);
-        return csv ? { at, text: riskCsv(s.ctx, risk, at.stamp) } : { at, json: { ...at.stamp, ...riskJson(s.ctx, risk) } };
+        const json: RiskResponse = { ...at.stamp, ...riskJson(s.ctx, risk) };
+        return csv ? { at, text: riskCsv(s.ctx, risk, at.stamp) } : { at, json };
       });
       if ("text" in out) {
         return reply

@@ -6,6 +6,7 @@ import { BadRequestError, clip } from "../errors";
 import { requireAsset } from "../params";
 import { stressJson } from "../scenarios";
 import { errorResponses, errorSchema, stampProps, usdString } from "../schemas";
+import type { JsonOf } from "../schema-types";
 import type { ApiServices } from "../services";
 import { zodValidator } from "../zod-validator";
 
@@ -39,6 +40,24 @@ const resultSchema = {
     projectedBadDebtBase: { type: "string" },
   },
 } as const;
+
+const stressResponseSchema = { type: "object", properties: { ...stampProps, ...resultSchema.properties } } as const;
+
+const scenariosSchema = {
+  type: "object",
+  properties: {
+    ...stampProps,
+    scenarios: {
+      type: "array",
+      items: { type: "object", properties: { id: { type: "string" }, name: { type: "string" }, result: resultSchema } },
+    },
+  },
+} as const;
+
+/** POST /v1/stress */
+export type StressResponse = JsonOf<typeof stressResponseSchema>;
+/** GET /v1/stress/scenarios */
+export type ScenariosResponse = JsonOf<typeof scenariosSchema>;
 
 const MAX_SHOCKED_ASSETS = 64;
 
@@ -81,14 +100,14 @@ export function stressRoutes(app: FastifyInstance, s: ApiServices): void {
           },
         },
         response: {
-          200: { type: "object", properties: { ...stampProps, ...resultSchema.properties } },
+          200: stressResponseSchema,
           415: { description: "body is not application/json", ...errorSchema },
           413: { description: "body larger than the limit", ...errorSchema },
           ...errorResponses,
         },
       },
     },
-    async (req) => {
+    async (req): Promise<StressResponse> => {
       const shocks = new Map<Address, number>();
       for (const [key, value] of Object.entries(req.body.shocks)) {
         const a = requireAsset(s.ctx.deployment, key, "shocks key");
@@ -107,21 +126,12 @@ export function stressRoutes(app: FastifyInstance, s: ApiServices): void {
         summary: "Fixed stress scenarios (ETH −30%, BTC −30%, all volatile −40%, stablecoin depeg −10%), evaluated at the latest block",
         querystring: { type: "object", additionalProperties: false, properties: {} },
         response: {
-          200: {
-            type: "object",
-            properties: {
-              ...stampProps,
-              scenarios: {
-                type: "array",
-                items: { type: "object", properties: { id: { type: "string" }, name: { type: "string" }, result: resultSchema } },
-              },
-            },
-          },
+          200: scenariosSchema,
           ...errorResponses,
         },
       },
     },
-    async () => {
+    async (): Promise<ScenariosResponse> => {
       return s.read((at) => ({ ...at.stamp, scenarios: s.scenarios(at) }));
     },
   );

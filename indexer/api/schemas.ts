@@ -139,10 +139,7 @@ export const auditStatusSchema = {
 /** The stamp as a type: every chain-data response extends it. */
 export type Stamp = JsonOf<{ type: "object"; properties: typeof stampProps }>;
 
-/**
- * One row of GET /v1/liquidations, as routes/history.ts declares it (kept equal to the served OpenAPI document by
- * test/cli/liquidations.test.ts until history.ts declares its schema here and uses it).
- */
+/** One row of GET /v1/liquidations: the route's response schema and the CLI's type. */
 export const liquidationRowSchema = {
   type: "object",
   properties: {

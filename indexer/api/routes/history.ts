@@ -5,7 +5,7 @@ import type { KeeperOutcomeKind } from "../../store/types";
 import { decimalsOf, symbolOf } from "../context";
 import { amount } from "../format";
 import { checkPaging, decodeOffsetCursor, encodeOffsetCursor, parseAddress } from "../params";
-import { addressSchema, errorResponses, pagingProps, stampProps } from "../schemas";
+import { addressSchema, errorResponses, type LiquidationRow, liquidationRowSchema, pagingProps, stampProps } from "../schemas";
 import type { ApiServices } from "../services";
 
 interface PageQuery {
@@ -40,25 +40,7 @@ export function historyRoutes(app: FastifyInstance, s: ApiServices): void {
           additionalProperties: false,
           properties: { account: { ...addressSchema, description: "only liquidations of this borrower" }, ...pagingProps },
         },
-        response: pageResponse("liquidations", {
-          type: "object",
-          properties: {
-            blockNumber: { type: "string" },
-            logIndex: { type: "integer" },
-            transactionHash: { type: "string" },
-            timestamp: { type: ["string", "null"] },
-            borrower: { type: "string" },
-            liquidator: { type: "string" },
-            collateralAsset: { type: "string" },
-            collateralSymbol: { type: ["string", "null"] },
-            collateralSeized: { type: "string" },
-            collateralSeizedAmount: { type: "string" },
-            debtAsset: { type: "string" },
-            debtSymbol: { type: ["string", "null"] },
-            debtRepaid: { type: "string" },
-            debtRepaidAmount: { type: "string" },
-          },
-        }),
+        response: pageResponse("liquidations", liquidationRowSchema),
       },
     },
     async (req) => {
@@ -70,22 +52,24 @@ export function historyRoutes(app: FastifyInstance, s: ApiServices): void {
       return {
         ...at.stamp,
         nextCursor: rows.length > q.limit ? encodeOffsetCursor(offset + q.limit) : null,
-        liquidations: rows.slice(0, q.limit).map((l) => ({
-          blockNumber: l.blockNumber.toString(),
-          logIndex: l.logIndex,
-          transactionHash: l.transactionHash,
-          timestamp: l.timestamp === null ? null : l.timestamp.toString(),
-          borrower: l.borrower,
-          liquidator: l.liquidator,
-          collateralAsset: l.collateralAsset,
-          collateralSymbol: symbolOf(s.ctx, l.collateralAsset),
-          collateralSeized: l.collateralSeized.toString(),
-          collateralSeizedAmount: amount(l.collateralSeized, decimalsOf(s.ctx, l.collateralAsset)),
-          debtAsset: l.debtAsset,
-          debtSymbol: symbolOf(s.ctx, l.debtAsset),
-          debtRepaid: l.debtRepaid.toString(),
-          debtRepaidAmount: amount(l.debtRepaid, decimalsOf(s.ctx, l.debtAsset)),
-        })),
+        liquidations: rows.slice(0, q.limit).map(
+          (l): LiquidationRow => ({
+            blockNumber: l.blockNumber.toString(),
+            logIndex: l.logIndex,
+            transactionHash: l.transactionHash,
+            timestamp: l.timestamp === null ? null : l.timestamp.toString(),
+            borrower: l.borrower,
+            liquidator: l.liquidator,
+            collateralAsset: l.collateralAsset,
+            collateralSymbol: symbolOf(s.ctx, l.collateralAsset),
+            collateralSeized: l.collateralSeized.toString(),
+            collateralSeizedAmount: amount(l.collateralSeized, decimalsOf(s.ctx, l.collateralAsset)),
+            debtAsset: l.debtAsset,
+            debtSymbol: symbolOf(s.ctx, l.debtAsset),
+            debtRepaid: l.debtRepaid.toString(),
+            debtRepaidAmount: amount(l.debtRepaid, decimalsOf(s.ctx, l.debtAsset)),
+          }),
+        ),
       };
     },
   );

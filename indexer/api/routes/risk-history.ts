@@ -5,8 +5,9 @@ import { z } from "zod";
 import type { Address } from "../../health";
 import { StoreDecodeError } from "../../store/errors";
 import type { RiskSnapshot } from "../../store/types";
-import { type ApiContext, decimalsOf, symbolOf } from "../context";
-import { amount, usdFromNumber } from "../format";
+import type { ApiContext } from "../context";
+import { usdFromNumber } from "../format";
+import { assetRiskJson, badDebtJson, bucketJson } from "../risk-json";
 import { historyPage, historyQuery, historyQuerySchema, type HistoryQuery } from "../history-params";
 import { encodeOffsetCursor } from "../params";
 import { errorResponses, stampProps, usdString } from "../schemas";
@@ -114,30 +115,16 @@ function pointOf(ctx: ApiContext, s: RiskSnapshot) {
     accounts: p.accounts,
     totalCollateralUSD: usdFromNumber(p.totalCollateralUSD),
     totalDebtUSD: usdFromNumber(p.totalDebtUSD),
-    distribution: p.distribution.map((b) => ({ label: b.label, min: b.min, max: b.max, accounts: b.accounts, debtUSD: usdFromNumber(b.debtUSD) })),
+    distribution: p.distribution.map(bucketJson),
     debtAtRiskUSD: usdFromNumber(sumDebt(AT_RISK_HF)),
     liquidatableDebtUSD: usdFromNumber(sumDebt(1)),
     liquidatableWithin20PctUSD: usdFromNumber(p.liquidatableWithin20PctUSD),
-    badDebt: {
-      accountsUnderWater: p.badDebt.accounts,
-      underWaterUSD: usdFromNumber(p.badDebt.amountUSD),
-      protocolDeficitUSD: usdFromNumber(p.badDebt.protocolDeficitUSD),
-    },
+    badDebt: badDebtJson(p.badDebt),
     byAsset: p.byAsset.map((a) => {
       const asset = a.asset.toLowerCase() as Address;
-      const dec = decimalsOf(ctx, asset);
       const c = curves.get(asset);
       return {
-        asset,
-        symbol: symbolOf(ctx, asset),
-        collateral: a.collateral.toString(),
-        collateralAmount: amount(a.collateral, dec),
-        collateralUSD: usdFromNumber(a.collateralUSD),
-        debt: a.debt.toString(),
-        debtAmount: amount(a.debt, dec),
-        debtUSD: usdFromNumber(a.debtUSD),
-        deficit: a.deficit.toString(),
-        deficitUSD: usdFromNumber(a.deficitUSD),
+        ...assetRiskJson(ctx, { ...a, asset }),
         liquidatableNowUSD: usdFromNumber(c?.currentUSD ?? 0),
         liquidatableWithin20PctUSD: usdFromNumber(c?.within20PctUSD ?? 0),
       };

@@ -7,7 +7,8 @@ import path from "node:path";
 const ROOT = path.resolve(__dirname, "..");
 const PRODUCTION = ["cli", "common", "indexer", "keeper", "scripts", "bin"];
 const CONTRACT_NAMES = /\b(MarginPool|PriceOracle|marginPool|priceOracle)\b/;
-const PROTOCOL_FOLDER_IMPORT = /from "(\.\.\/)+protocols\/(?!index"|types")[^"]+"/;
+/** `from "…/protocols/<name>…"` or `require("…/protocols/<name>…")`, anything but the registry and the interface */
+const PROTOCOL_FOLDER_IMPORT = /(from |require\()"(\.\.\/)+protocols\/(?!index"|types")[^"]+"/;
 
 function files(dir: string): string[] {
   const abs = path.join(ROOT, dir);

@@ -3,6 +3,7 @@
 // Run it directly for large N: `npx ts-node --transpile-only indexer/health/benchmark.ts 1000000`.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { DEFAULT_PROTOCOL, protocolNamed } from "../../protocols";
 import type { ProtocolMath } from "../../protocols/types";
 import { HealthEngine } from "./engine";
 import { buildSyntheticPopulation, feedPrices, type SyntheticPopulation } from "./synthetic";
@@ -158,6 +159,6 @@ export function runHealthBenchmark(
 
 if (require.main === module) {
   const n = Number(process.argv[2] ?? 100_000);
-  const { figures } = runHealthBenchmark(n, (require("../../protocols/marginpool") as typeof import("../../protocols/marginpool")).marginpool.math);
+  const { figures } = runHealthBenchmark(n, protocolNamed(DEFAULT_PROTOCOL).math);
   console.log(JSON.stringify(figures, (_k, v) => (typeof v === "number" ? Math.round(v * 100) / 100 : v), 2));
 }

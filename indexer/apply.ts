@@ -4,7 +4,7 @@
 import type { FeedRead, OracleAlert, OracleTracker } from "./oracle/tracker";
 import type { Change } from "./state/changes";
 import type { Address } from "./state/events";
-import type { ProtocolState, StateChange } from "./state/state";
+import { type ProtocolState, type StateChange, StateInvariantError } from "./state/state";
 import type { BadDebtRecord, BatchWrite, BlockRef, Hex, LiquidationRecord, OracleRound, PositionRow } from "./store/types";
 import type { HealthUpdate } from "./health/types";
 import type { RecentBlocks } from "./sync/recent-blocks";
@@ -61,8 +61,10 @@ export interface Applied {
  * with their journal). `replay`: the block is already held (a restored checkpoint re-published).
  */
 export function applyStep(t: ApplyTarget, step: SyncStep, feeds: FeedRead | null, replay = false): Applied {
+  const ends = step.find((e) => e.type !== "finalize");
+  if (!ends) throw new StateInvariantError("a sync step with neither a block nor a reorg: nothing to publish");
   const a: Applied = {
-    tip: undefined as unknown as BlockRef,
+    tip: ends.type === "block" ? ends.block : ends.ancestor,
     kind: "block",
     from: 0n,
     changes: [],

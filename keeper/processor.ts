@@ -3,7 +3,7 @@ import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 import { encodeFunctionData } from "viem";
 import type { Logger } from "pino";
 import { mulDivDown, mulDivUp, WAD } from "../common/math";
-import type { AccountSnapshot, LiquidationAdapter, LiquidationPlan, LiquidationVenue } from "../protocols/types";
+import type { AccountSnapshot, LiquidationAdapter, LiquidationVenue } from "../protocols/types";
 import type { OutcomeRecorder } from "./outcome-types";
 import type { BalanceLedger } from "./balance-ledger";
 import type { KeeperPublicClient } from "./chain/clients";
@@ -134,7 +134,8 @@ export class LiquidationProcessor {
         true,
       );
     }
-    const release = o.ledger.reserve(plan.debtAsset, reservedFor(plan));
+    // The most the transaction may pull from the keeper (interest accrues until inclusion).
+    const release = o.ledger.reserve(plan.debtAsset, plan.maxSpend);
     try {
       const call = venue.call(account, plan);
       const sim = await simulate(errors, () => pc.simulateContract({ ...call, account: o.keeper }));
@@ -344,11 +345,6 @@ async function simulate<T>(errors: ProcessorOptions["errors"], run: () => Promis
 function valueInBase(s: AccountSnapshot, asset: Address, amount: bigint, rounding: "up" | "down"): bigint {
   const a = s.assets.find((x) => x.asset.toLowerCase() === asset.toLowerCase())!;
   return rounding === "up" ? mulDivUp(amount, a.price, a.unit) : mulDivDown(amount, a.price, a.unit);
-}
-
-/** Upper bound of what the transaction may pull from the keeper. */
-function reservedFor(plan: LiquidationPlan): bigint {
-  return plan.maxSpend;
 }
 
 const strings = (o: Record<string, unknown>): Record<string, string> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));

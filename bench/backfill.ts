@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { protocolOf } from "../protocols";
+import { adapterFor } from "../protocols";
 import { ProtocolState } from "../indexer/state/state";
 import { AdaptiveRange } from "../indexer/sync/adaptive-range";
 import { fetchRange } from "../indexer/sync/logs";
@@ -51,7 +51,7 @@ export async function ensureEvents(chain: BenchChain, target: number): Promise<{
 export async function measureFloor(chain: BenchChain, params: Record<string, string | number>): Promise<number> {
   const counter = createCounter();
   const client = countingClient(chain.node.url, counter);
-  const protocol = protocolOf(chain.d);
+  const protocol = adapterFor(chain.d);
   const watched = protocol.watch(chain.d, new ProtocolState());
   const head = await client.getBlockNumber();
   const range = new AdaptiveRange();

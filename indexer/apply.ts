@@ -47,6 +47,9 @@ export interface Applied {
   dirty: Set<string>;
   dirtyAssets: Set<Address>;
   dirtyFeeds: Set<Address>;
+  /** efficiency-mode categories and accounts' category choices to write */
+  dirtyCategories: Set<number>;
+  dirtyModes: Set<Address>;
   liquidations: LiquidationRecord[];
   badDebt: BadDebtRecord[];
   rounds: OracleRound[];
@@ -72,6 +75,8 @@ export function applyStep(t: ApplyTarget, step: SyncStep, feeds: FeedRead | null
     dirty: new Set(),
     dirtyAssets: new Set(),
     dirtyFeeds: new Set(),
+    dirtyCategories: new Set(),
+    dirtyModes: new Set(),
     liquidations: [],
     badDebt: [],
     rounds: [],
@@ -109,6 +114,8 @@ export function applyStep(t: ApplyTarget, step: SyncStep, feeds: FeedRead | null
         }
         for (const asset of undone.assets) a.dirtyAssets.add(asset);
         for (const f of undone.feeds) a.dirtyFeeds.add(f);
+        for (const c of undone.categories ?? []) a.dirtyCategories.add(c);
+        for (const m of undone.modes ?? []) a.dirtyModes.add(m);
         a.sequencerChanged = true;
         break;
       }
@@ -155,6 +162,8 @@ function applyChanges(state: ProtocolState, changes: Change[], a: Applied, accou
     for (const acct of moved.accounts) accounts.add(acct);
     for (const asset of moved.assets) a.dirtyAssets.add(asset);
     for (const f of moved.feeds) a.dirtyFeeds.add(f);
+    for (const x of moved.categories ?? []) a.dirtyCategories.add(x);
+    for (const m of moved.modes ?? []) a.dirtyModes.add(m);
     switch (c.kind) {
       case "sequencer-set":
         a.sequencerChanged = true;
@@ -164,6 +173,7 @@ function applyChanges(state: ProtocolState, changes: Change[], a: Applied, accou
         break;
       case "collateral":
       case "debt":
+      case "collateral-flag":
         a.dirty.add(`${c.account}|${c.asset}`);
         break;
       case "liquidation":
@@ -229,8 +239,14 @@ export function batchOf(
   const positions: PositionRow[] = [];
   for (const key of a.dirty) {
     const [account, asset] = key.split("|") as [Address, Address];
-    const p = state.position(account, asset) ?? { scaledCollateral: 0n, scaledDebt: 0n };
-    positions.push({ account, asset, scaledCollateral: p.scaledCollateral, scaledDebt: p.scaledDebt });
+    const p = state.position(account, asset);
+    positions.push({
+      account,
+      asset,
+      scaledCollateral: p?.scaledCollateral ?? 0n,
+      scaledDebt: p?.scaledDebt ?? 0n,
+      collateralFlag: p?.collateralFlag ?? null,
+    });
   }
   return {
     checkpoint: {
@@ -253,6 +269,9 @@ export function batchOf(
     // A reorg can undo a listing or a first FeedSet: those rows must go too.
     deletedAssets: [...a.dirtyAssets].filter((x) => !state.assets.has(x)),
     deletedFeeds: [...a.dirtyFeeds].filter((x) => !state.feeds.has(x)),
+    categories: [...a.dirtyCategories].map((x) => state.categories.get(x)).filter((x) => x !== undefined),
+    deletedCategories: [...a.dirtyCategories].filter((x) => !state.categories.has(x)),
+    accountCategories: [...a.dirtyModes].map((account) => ({ account, category: state.accountCategories.get(account) ?? 0 })),
     ...extra,
   };
 }

@@ -4,7 +4,7 @@
 // one way: chain → sync → protocol adapter → state → health engine → published snapshot → (store, listeners).
 import { EventEmitter } from "node:events";
 import { errorText, shouldRetry, sleep, backoffDelay, retry } from "../common/retry";
-import { protocolOf } from "../protocols";
+import { adapterFor, protocolOf } from "../protocols";
 import type { ProtocolAdapter, Watched } from "../protocols/types";
 import { type Applied, applyStep, batchOf, type HealthSink, healthRowsOf, syncPrices } from "./apply";
 import { BackfillProgress } from "./sync/progress";
@@ -64,7 +64,7 @@ export class Indexer extends EventEmitter {
     this.range = new AdaptiveRange(this.cfg.range);
     this.bar = new BackfillProgress(BigInt(deps.deployment.startBlock), this.cfg.progress ?? (process.stderr.isTTY && !process.env.CI));
     this.oracle = deps.oracle ?? new OracleTracker(deps.client);
-    this.protocol = deps.protocol ?? protocolOf(deps.deployment);
+    this.protocol = adapterFor(deps.deployment, deps.protocol ?? protocolOf(deps.deployment));
     this.status = {
       phase: "starting",
       head: null,

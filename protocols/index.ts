@@ -23,3 +23,8 @@ export function protocolNamed(name: string): ProtocolAdapter {
 export function protocolOf(d: Pick<Deployment, "protocol">): ProtocolAdapter {
   return protocolNamed(d.protocol);
 }
+
+/** `adapter` (default: the deployment's own) bound to the deployment, when it needs the file to decode. */
+export function adapterFor(d: Deployment, adapter: ProtocolAdapter = protocolOf(d)): ProtocolAdapter {
+  return adapter.bind ? adapter.bind(d) : adapter;
+}

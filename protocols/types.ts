@@ -24,6 +24,12 @@ export interface ProtocolAdapter {
   /** how messages name the protocol's own views ("differ from <label>'s") */
   readonly label: string;
 
+  /**
+   * The adapter for one deployment, when decoding needs what only the deployment file says (e.g. the heartbeat of
+   * each price source of a market whose oracle does not record one). Without it the adapter is the same for all.
+   */
+  bind?(d: Deployment): ProtocolAdapter;
+
   // ---- what to watch and how its logs read
   /** roots from the deployment and every address discovered in logs that `state` has applied */
   watch(d: Deployment, state: ProtocolState): Watched[];
@@ -59,7 +65,20 @@ export interface PositionInput {
   price: bigint;
   /** 10^decimals */
   unit: bigint;
+  /** the reserve's own risk parameters */
   ltvBps: bigint;
+  liquidationThresholdBps: bigint;
+  /** whether the account uses this balance as collateral (its flag, or the protocol's default when never set) */
+  collateralEnabled: boolean;
+  /** the account's efficiency-mode category parameters when the asset is in it, else null */
+  category: { ltvBps: bigint; liquidationThresholdBps: bigint } | null;
+}
+
+/** How one position's collateral enters the account's sums. */
+export interface CollateralTerms {
+  /** the collateral counts at all (in total collateral and the HF numerator) */
+  counts: boolean;
+  /** the LT it is weighted with, bps */
   liquidationThresholdBps: bigint;
 }
 
@@ -85,6 +104,10 @@ export interface ProtocolMath {
   collateralValue(p: PositionInput): bigint;
   /** one position's debt value, rounded as the protocol does */
   debtValue(p: PositionInput): bigint;
+  /** whether and at which LT a position's collateral counts (collateral flag, zero LT, efficiency mode) */
+  collateralTerms(p: Pick<PositionInput, "ltvBps" | "liquidationThresholdBps" | "collateralEnabled" | "category">): CollateralTerms;
+  /** the collateral flag of a position whose account never set one */
+  readonly collateralDefault: boolean;
 }
 
 // ------------------------------------------------------------------------------------------------------ views

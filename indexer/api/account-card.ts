@@ -26,7 +26,7 @@ export function warningLevel(opts: HealthEngineOptions = {}): bigint | null {
 export function whatIf(health: HealthEngine, account: Address, now: bigint, warningAt: bigint | null): WhatIf[] {
   const held = health.state.accounts.get(account);
   const ctx = new ExactContext(health.state, (a) => health.price(a), now, health.math);
-  const base = ctx.positions(held);
+  const base = ctx.positions(account, held);
   return WHAT_IF_SHOCKS.map((shock) => {
     const override = new Map<Address, bigint>();
     for (const p of base) if (p.scaledCollateral !== 0n) override.set(p.asset, shockPrice(p.price, shock));

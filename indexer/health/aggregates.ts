@@ -159,7 +159,7 @@ function curve(data: EngineData, s: ReturnType<typeof currentSums>, k: number, a
   const stepAccounts = new Float64Array(CURVE_STEPS);
   const stepUsd = new Float64Array(CURVE_STEPS);
   let currentUSD = 0;
-  const { ids, sc, sd, n } = data.slots[k]!.holders;
+  const { ids, sc, sw, sd, n } = data.slots[k]!.holders;
   const cc = s.cc[k]!;
   const fc = s.fc[k]!;
   const fd = s.fd[k]!;
@@ -172,7 +172,7 @@ function curve(data: EngineData, s: ReturnType<typeof currentSums>, k: number, a
       currentUSD += value;
       continue;
     }
-    const wk = sc[h]! * fc;
+    const wk = sw[h]! * fc;
     const dk = sd[h]! * fd;
     const denom = wk - dk;
     if (denom <= 0) continue;

@@ -8,18 +8,24 @@ export const UNKNOWN = 2; // has debt and holds an asset whose price is not fres
 export const WATCH = 4; // close enough to a threshold that interest alone could cross it before the next rebase
 export const DIRTY = 8; // positions changed: rebuild holder entries and float sums from state
 
-/** Holders of one asset: account id, scaled collateral and scaled debt as float64 (raw token wei, not decimals). */
+/**
+ * Holders of one asset: account id, scaled collateral that counts as collateral, the same weighted by the holder's
+ * LT relative to the asset's (1 unless an efficiency-mode category applies; the asset's own LT is in its factor),
+ * and scaled debt, as float64 (raw token wei, not decimals).
+ */
 export class HolderList {
   ids = new Int32Array(16);
   sc = new Float64Array(16);
+  sw = new Float64Array(16);
   sd = new Float64Array(16);
   n = 0;
 
-  push(id: number, sc: number, sd: number): number {
+  push(id: number, sc: number, sw: number, sd: number): number {
     if (this.n === this.ids.length) this.grow();
     const slot = this.n++;
     this.ids[slot] = id;
     this.sc[slot] = sc;
+    this.sw[slot] = sw;
     this.sd[slot] = sd;
     return slot;
   }
@@ -31,12 +37,13 @@ export class HolderList {
     const moved = this.ids[last]!;
     this.ids[slot] = moved;
     this.sc[slot] = this.sc[last]!;
+    this.sw[slot] = this.sw[last]!;
     this.sd[slot] = this.sd[last]!;
     return moved;
   }
 
   bytes(): number {
-    return this.ids.byteLength + this.sc.byteLength + this.sd.byteLength;
+    return this.ids.byteLength + this.sc.byteLength + this.sw.byteLength + this.sd.byteLength;
   }
 
   private grow(): void {
@@ -45,10 +52,13 @@ export class HolderList {
     ids.set(this.ids);
     const sc = new Float64Array(cap);
     sc.set(this.sc);
+    const sw = new Float64Array(cap);
+    sw.set(this.sw);
     const sd = new Float64Array(cap);
     sd.set(this.sd);
     this.ids = ids;
     this.sc = sc;
+    this.sw = sw;
     this.sd = sd;
   }
 }

@@ -14,7 +14,7 @@
 //   is rebased.
 import { WAD } from "../../common/math";
 import type { ProtocolMath } from "../../protocols/types";
-import type { ProtocolState, StateChange } from "../state/state";
+import type { Position, ProtocolState, StateChange } from "../state/state";
 import { buildAccountHealth } from "./account-view";
 import { AtRiskView } from "./at-risk";
 import { AssetSlot } from "./asset-slot";
@@ -187,7 +187,7 @@ export class HealthEngine {
     return buildAccountHealth({
       account,
       timestamp: now,
-      positions: ctx.positions(held),
+      positions: ctx.positions(account, held),
       math: this.math,
       warningAt: this.warningAt(),
       marginLevels: this.marginLevels(account),
@@ -379,13 +379,13 @@ export class HealthEngine {
 
   /** The deferred push fused with classification. Dirty accounts were just rebuilt at the new factors: no delta. */
   private pushAndClassify({ s, dfc, dfd }: Deferred, run: Pass): void {
-    const { ids, sc, sd, n } = s.holders;
+    const { ids, sw, sd, n } = s.holders;
     const { f64, u8 } = this.core.book;
     for (let h = 0; h < n; h++) {
       const id = ids[h]!;
       if (!(u8[id * U8_STRIDE + FLAGS]! & DIRTY)) {
         const at = id * F64_STRIDE;
-        f64[at + W]! += sc[h]! * dfc;
+        f64[at + W]! += sw[h]! * dfc;
         f64[at + D]! += sd[h]! * dfd;
         f64[at + ANCHOR_HF] = NaN;
       }
@@ -396,11 +396,11 @@ export class HealthEngine {
 
   /** Adds a factor delta to every holder's float sums; their exact anchors no longer hold (a price moved). */
   private push(s: AssetSlot, dfc: number, dfd: number): void {
-    const { ids, sc, sd, n } = s.holders;
+    const { ids, sw, sd, n } = s.holders;
     const f64 = this.core.book.f64;
     for (let h = 0; h < n; h++) {
       const at = ids[h]! * F64_STRIDE;
-      f64[at + W]! += sc[h]! * dfc;
+      f64[at + W]! += sw[h]! * dfc;
       f64[at + D]! += sd[h]! * dfd;
       f64[at + ANCHOR_HF] = NaN;
     }
@@ -421,22 +421,26 @@ export class HealthEngine {
       f64[id * F64_STRIDE + D] = 0;
     }
     for (const s of this.core.slots) {
-      const { ids, sc, sd, n } = s.holders;
+      const { ids, sw, sd, n } = s.holders;
       const fc = s.fc;
       const fd = s.fd;
       for (let h = 0; h < n; h++) {
         const at = ids[h]! * F64_STRIDE;
-        f64[at + W]! += sc[h]! * fc;
+        f64[at + W]! += sw[h]! * fc;
         f64[at + D]! += sd[h]! * fd;
       }
     }
     this.pushes = 0;
   }
 
-  /** Re-reads one account's positions from state into the holder lists and its float sums. */
+  /**
+   * Re-reads one account's positions from state into the holder lists and its float sums. A position is held when
+   * the account data reads it: debt, or collateral that counts (flag, LT and category as the protocol's math says).
+   */
   private rebuild(id: number): void {
     const b = this.core.book;
-    const held = this.state.accounts.get(b.addresses[id]!);
+    const account = b.addresses[id]!;
+    const held = this.state.accounts.get(account);
     const stride = b.stride;
     let nHeld = 0;
     let nDebt = 0;
@@ -446,17 +450,20 @@ export class HealthEngine {
       const p = held?.get(s.address);
       const at = id * stride + s.k;
       const slot = b.slots[at]!;
-      if (p && (p.scaledCollateral !== 0n || p.scaledDebt !== 0n)) {
-        const sc = Number(p.scaledCollateral);
+      const terms = p && p.scaledCollateral !== 0n ? this.collateralTerms(account, s.address, p) : null;
+      if (p && (terms || p.scaledDebt !== 0n)) {
+        const sc = terms ? Number(p.scaledCollateral) : 0;
+        const sw = terms ? sc * terms.ltRatio : 0;
         const sd = Number(p.scaledDebt);
-        if (slot < 0) b.slots[at] = s.holders.push(id, sc, sd);
+        if (slot < 0) b.slots[at] = s.holders.push(id, sc, sw, sd);
         else {
           s.holders.sc[slot] = sc;
+          s.holders.sw[slot] = sw;
           s.holders.sd[slot] = sd;
         }
         nHeld++;
         if (sd !== 0) nDebt++;
-        w += sc * s.fc;
+        w += sw * s.fc;
         d += sd * s.fd;
       } else if (slot >= 0) {
         const movedId = s.holders.removeAt(slot);
@@ -469,6 +476,21 @@ export class HealthEngine {
     b.f64[id * F64_STRIDE + W] = w;
     b.f64[id * F64_STRIDE + D] = d;
     b.f64[id * F64_STRIDE + ANCHOR_HF] = NaN;
+  }
+
+  /** Whether a collateral balance counts, and its LT relative to the asset's own (null: it does not count). */
+  private collateralTerms(account: Address, asset: Address, p: Position): { ltRatio: number } | null {
+    const a = this.state.assets.get(asset);
+    if (!a) return null;
+    const terms = this.math.collateralTerms({
+      ltvBps: a.ltvBps,
+      liquidationThresholdBps: a.liquidationThresholdBps,
+      collateralEnabled: p.collateralFlag ?? this.math.collateralDefault,
+      category: a.category === 0 ? null : this.state.categoryOf(account, asset),
+    });
+    if (!terms.counts) return null;
+    const own = a.liquidationThresholdBps;
+    return { ltRatio: own === 0n ? 0 : terms.liquidationThresholdBps === own ? 1 : Number(terms.liquidationThresholdBps) / Number(own) };
   }
 }
 

@@ -44,7 +44,7 @@ export class ExactContext {
    * The account's positions as the contract sees them: only assets it holds, in any order (the sums are integer
    * additions, so order does not change the result). `priceOverride` replaces some prices (stress, what-if).
    */
-  positions(held: Map<Address, Position> | undefined, priceOverride?: Map<Address, bigint>): ExactPosition[] {
+  positions(account: Address, held: Map<Address, Position> | undefined, priceOverride?: Map<Address, bigint>): ExactPosition[] {
     const out: ExactPosition[] = [];
     if (!held) return out;
     for (const [asset, p] of held) {
@@ -65,6 +65,8 @@ export class ExactContext {
         unit: idx.unit,
         ltvBps: a.ltvBps,
         liquidationThresholdBps: a.liquidationThresholdBps,
+        collateralEnabled: p.collateralFlag ?? this.math.collateralDefault,
+        category: a.category === 0 ? null : this.state.categoryOf(account, asset),
         status: info ? info.status : "missing",
       });
     }
@@ -72,7 +74,7 @@ export class ExactContext {
   }
 
   account(account: Address, priceOverride?: Map<Address, bigint>): ExactResult {
-    const positions = this.positions(this.state.accounts.get(account), priceOverride);
+    const positions = this.positions(account, this.state.accounts.get(account), priceOverride);
     return exactFromPositions(this.math, positions);
   }
 }
@@ -82,10 +84,16 @@ export function exactFromPositions(math: ProtocolMath, positions: ExactPosition[
   const unknownAssets: Address[] = [];
   for (const p of positions) {
     if (p.scaledDebt !== 0n) hasDebt = true;
-    if (p.status !== "fresh") unknownAssets.push(p.asset);
+    // Only prices the account data reads: a balance that does not count as collateral does not need one.
+    if (p.status !== "fresh" && readsPrice(math, p)) unknownAssets.push(p.asset);
   }
   unknownAssets.sort();
   return { data: math.accountData(positions), positions, hasDebt, unknownAssets };
+}
+
+/** Whether the account data depends on this position's price: it is borrowed, or its collateral counts. */
+export function readsPrice(math: ProtocolMath, p: PositionInput): boolean {
+  return p.scaledDebt !== 0n || (p.scaledCollateral !== 0n && math.collateralTerms(p).counts);
 }
 
 /** The chain's liquidation condition without the division: HF < 1 ⟺ Σ value·LT < debt·BPS. */

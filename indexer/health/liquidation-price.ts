@@ -1,45 +1,51 @@
 // Exact liquidation price of one collateral asset, other prices held fixed: the largest 8-decimal price at which
-// the contract's own rounding gives HF < 1 (one unit higher and the account is safe).
-import { BPS, mulDivUp, rayMulDown, rayMulUp } from "../../common/math";
+// the protocol's own account math (its rounding, its LT averaging, its categories) gives HF < 1; one unit higher
+// and the account is safe. Decided by the protocol's math alone, so it is exact for every adapter.
+import { BPS } from "../../common/math";
 import type { ProtocolMath } from "../../protocols/types";
-import type { ExactPosition } from "./exact";
+import { type ExactPosition, isLiquidatable } from "./exact";
 
 /** Scanning window (price units) below which the boundary is found by a linear walk rather than bisection. */
-const SCAN_LIMIT = 256n;
+const SCAN_LIMIT = 64n;
 
 /**
- * Returns null when the account has no debt, when `k` is not collateral, when a fall of this price cannot make
- * the account liquidatable (its debt in the same asset shrinks as fast), or when even a price of 0 leaves HF ≥ 1.
+ * Returns null when the account has no debt, when `k` is not counted collateral, when a fall of this price cannot
+ * make the account liquidatable (its debt in the same asset shrinks as fast), or when even a price of 0 leaves
+ * HF ≥ 1.
  */
 export function liquidationPrice(math: ProtocolMath, positions: readonly ExactPosition[], k: number): bigint | null {
   const t = positions[k];
-  if (!t || t.scaledCollateral === 0n) return null;
-  let wOthers = 0n;
-  let dOthers = 0n;
-  positions.forEach((p, i) => {
-    if (i === k) return;
-    if (p.scaledCollateral !== 0n) wOthers += math.collateralValue(p) * p.liquidationThresholdBps;
-    if (p.scaledDebt !== 0n) dOthers += math.debtValue(p);
-  });
-  const amountC = rayMulDown(t.scaledCollateral, t.liquidityIndex);
-  const amountD = t.scaledDebt === 0n ? 0n : rayMulUp(t.scaledDebt, t.borrowIndex);
-  if (dOthers === 0n && amountD === 0n) return null;
-  const lt = t.liquidationThresholdBps;
-  // The contract's test, HF < 1 ⟺ Σ value·LT < debt·BPS, with this asset's value and debt at `price`.
-  const liquidatableAt = (price: bigint): boolean => wOthers + ((amountC * price) / t.unit) * lt < (dOthers + mulDivUp(amountD, price, t.unit)) * BPS;
-  const slope = amountC * lt - amountD * BPS; // ×unit: how fast Σ value·LT − debt·BPS grows with the price
-  if (slope <= 0n || !liquidatableAt(0n)) return null;
-  // Real root, then the rounding window: below root − δ it is surely liquidatable, above root + δ surely not.
-  const root = ((dOthers * BPS - wOthers) * t.unit) / slope;
-  const delta = ((lt + BPS) * t.unit) / slope + 1n;
+  if (!t || t.scaledCollateral === 0n || !math.collateralTerms(t).counts) return null;
+  if (!positions.some((p) => p.scaledDebt !== 0n)) return null;
+  const at = positions.slice();
+  /** Σ value·LT − debt·BPS with this asset at `price`: negative ⟺ HF < 1 (the protocol's own test) */
+  const margin = (price: bigint): bigint => {
+    at[k] = { ...t, price };
+    const d = math.accountData(at);
+    return d.weightedThresholdBase - d.totalDebtBase * BPS;
+  };
+  const liquidatableAt = (price: bigint): boolean => {
+    at[k] = { ...t, price };
+    return isLiquidatable(math.accountData(at));
+  };
+  if (!liquidatableAt(0n)) return null;
+  // The margin is affine in the price up to rounding: its slope from two exact points gives the root, and the
+  // rounding of every position (a value unit and an LT step each) bounds how far the exact boundary can sit from it.
+  const probe = t.price > 0n ? t.price : 10n ** 8n;
+  const m0 = margin(0n);
+  const m1 = margin(probe);
+  if (m1 <= m0) return null; // the price falling does not lower the margin
+  const root = (-m0 * probe) / (m1 - m0);
+  const slack = 4n * (BPS + 1n) * BigInt(positions.length + 1);
+  const delta = (slack * probe) / (m1 - m0) + 2n;
   let lo = root > delta ? root - delta : 0n; // liquidatable
   let hi = root + delta + 1n; // not liquidatable
   if (!liquidatableAt(lo)) lo = 0n;
+  while (liquidatableAt(hi)) hi = hi * 2n + 1n; // rounding can only widen the window so far; never loops forever
   if (hi - lo <= SCAN_LIMIT) {
-    for (let p = hi - 1n; p >= lo; p--) if (liquidatableAt(p)) return p;
+    for (let p = hi - 1n; p > lo; p--) if (liquidatableAt(p)) return p;
     return lo;
   }
-  // Wide window (dust amounts): the step functions are monotone unless the same asset is also borrowed.
   while (hi - lo > 1n) {
     const mid = (lo + hi) / 2n;
     if (liquidatableAt(mid)) lo = mid;

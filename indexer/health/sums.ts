@@ -44,14 +44,14 @@ export function currentSums(data: EngineData, now: bigint, priceOverride?: Reado
     fc[s.k] = (collateralPerWei * s.ltF) / 1e4;
     fd[s.k] = idx ? (p * Number(idx.borrowIndex)) / RAY_F / s.unitF : 0;
     errPerPosition = Math.max(errPerPosition, p / s.unitF + 2);
-    const { ids, sc, sd, n: holders } = s.holders;
+    const { ids, sc, sw, sd, n: holders } = s.holders;
     const kc = cc[s.k]!;
     const kw = fc[s.k]!;
     const kd = fd[s.k]!;
     for (let h = 0; h < holders; h++) {
       const id = ids[h]!;
       c[id]! += sc[h]! * kc;
-      w[id]! += sc[h]! * kw;
+      w[id]! += sw[h]! * kw;
       d[id]! += sd[h]! * kd;
     }
   }

@@ -88,6 +88,7 @@ export function buildSyntheticPopulation(opts: SyntheticOptions): SyntheticPopul
       liquidationThresholdBps: BigInt(t.lt),
       liquidationBonusBps: BigInt(t.bonus),
       reserveFactorBps: 1000n,
+      category: 0,
       liquidityIndex: RAY + BigInt(Math.floor(rand() * 1e9)) * 10n ** 17n,
       borrowIndex: RAY + BigInt(Math.floor(rand() * 1.5e9)) * 10n ** 17n,
       liquidityRate: (borrowRate * 6n) / 10n,

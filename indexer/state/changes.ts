@@ -5,14 +5,17 @@ import type { Address, EventMeta } from "./events";
 export type Change =
   /** a reserve (asset) becomes known; `decimals` of the underlying, its interest-rate model */
   | { kind: "reserve-listed"; asset: Address; decimals: number; rateModel: Address; meta: EventMeta }
-  /** risk parameters in basis points */
+  /**
+   * risk parameters in basis points; a field left out keeps its value (a protocol that sets them by separate events).
+   * The bonus is what the liquidator gets above par: 500 = 5% (Aave's 10500 form is decoded to 500).
+   */
   | {
       kind: "reserve-params";
       asset: Address;
-      ltvBps: bigint;
-      liquidationThresholdBps: bigint;
-      liquidationBonusBps: bigint;
-      reserveFactorBps: bigint;
+      ltvBps?: bigint;
+      liquidationThresholdBps?: bigint;
+      liquidationBonusBps?: bigint;
+      reserveFactorBps?: bigint;
       meta: EventMeta;
     }
   | { kind: "reserve-rate-model"; asset: Address; rateModel: Address; meta: EventMeta }
@@ -34,6 +37,26 @@ export type Change =
   /** the price source of `asset`: a Chainlink-style aggregator and its heartbeat (seconds) */
   | { kind: "feed-set"; asset: Address; aggregator: Address; heartbeat: bigint; decimals: number; meta: EventMeta }
   | { kind: "sequencer-set"; feed: Address; gracePeriod: bigint; meta: EventMeta }
+  /**
+   * whether `account` uses its `asset` balance as collateral (Aave's per-reserve collateral bit); an account that
+   * never had one set uses the protocol's default (ProtocolMath.collateralDefault)
+   */
+  | { kind: "collateral-flag"; account: Address; asset: Address; enabled: boolean; meta: EventMeta }
+  /** an efficiency-mode category's parameters (Aave eMode); `priceSource` 0x0… = the assets' own oracle prices */
+  | {
+      kind: "category-set";
+      category: number;
+      ltvBps: bigint;
+      liquidationThresholdBps: bigint;
+      liquidationBonusBps: bigint;
+      priceSource: Address;
+      label: string;
+      meta: EventMeta;
+    }
+  /** the category a reserve belongs to (0: none) */
+  | { kind: "reserve-category"; asset: Address; category: number; meta: EventMeta }
+  /** the category an account chose (0: none): in-category assets use the category's LTV and LT */
+  | { kind: "account-category"; account: Address; category: number; meta: EventMeta }
   /** history only (state is moved by the collateral / debt changes decoded from the same log) */
   | {
       kind: "liquidation";
@@ -50,9 +73,9 @@ export type Change =
 
 export type ChangeKind = Change["kind"];
 
-/** The account whose balances a change moves; null for reserve, feed and history changes. */
+/** The account whose balances or settings a change moves; null for reserve, feed, category and history changes. */
 export function accountOfChange(c: Change): Address | null {
-  return c.kind === "collateral" || c.kind === "debt" ? c.account : null;
+  return c.kind === "collateral" || c.kind === "debt" || c.kind === "collateral-flag" || c.kind === "account-category" ? c.account : null;
 }
 
 /** Orders changes as the chain does: block, then log index (changes decoded from one log keep their order). */

@@ -23,6 +23,19 @@ export interface AssetState {
   totalScaledCollateral: bigint;
   totalScaledDebt: bigint;
   deficit: bigint;
+  /** efficiency-mode category (Aave eMode), 0 = none */
+  category: number;
+}
+
+/** An efficiency-mode category: accounts that chose it use these parameters for the assets in it. */
+export interface CategoryConfig {
+  category: number;
+  ltvBps: bigint;
+  liquidationThresholdBps: bigint;
+  liquidationBonusBps: bigint;
+  /** 0x0… = the assets' own prices */
+  priceSource: Address;
+  label: string;
 }
 
 export interface FeedConfig {
@@ -35,7 +48,12 @@ export interface FeedConfig {
 export interface Position {
   scaledCollateral: bigint;
   scaledDebt: bigint;
+  /** the account's collateral flag for the asset; null or absent: never set (the protocol's default applies) */
+  collateralFlag?: boolean | null;
 }
+
+/** A position holds nothing the math or the store needs: no balance and no flag of its own. */
+export const isEmptyPosition = (p: Position): boolean => p.scaledCollateral === 0n && p.scaledDebt === 0n && (p.collateralFlag ?? null) === null;
 
 export interface SequencerConfig {
   feed: Address;
@@ -49,13 +67,19 @@ export interface StateChange {
   assets: Address[];
   /** feeds added or replaced */
   feeds: Address[];
+  /** efficiency-mode categories configured (omitted: none) */
+  categories?: number[];
+  /** accounts whose category choice changed (omitted: none) */
+  modes?: Address[];
 }
 
 type UndoEntry =
   | { kind: "position"; account: Address; asset: Address; prev: Position | undefined }
   | { kind: "asset"; asset: Address; prev: AssetState | undefined }
   | { kind: "feed"; asset: Address; prev: FeedConfig | undefined }
-  | { kind: "sequencer"; prev: SequencerConfig | null };
+  | { kind: "sequencer"; prev: SequencerConfig | null }
+  | { kind: "category"; category: number; prev: CategoryConfig | undefined }
+  | { kind: "mode"; account: Address; prev: number };
 
 /** Thrown when a change contradicts the state (e.g. a burn larger than the balance): the log stream is wrong. */
 export class StateInvariantError extends MarginwatchError {}
@@ -64,6 +88,9 @@ export class ProtocolState {
   readonly assets = new Map<Address, AssetState>();
   readonly feeds = new Map<Address, FeedConfig>(); // by asset
   readonly accounts = new Map<Address, Map<Address, Position>>(); // account → asset → position
+  readonly categories = new Map<number, CategoryConfig>();
+  /** accounts in a non-zero category → category */
+  readonly accountCategories = new Map<Address, number>();
   sequencer: SequencerConfig | null = null;
 
   // Invariant: journal holds the undo entries of every block > the last finalized block, in application order;
@@ -120,17 +147,20 @@ export class ProtocolState {
           totalScaledCollateral: 0n,
           totalScaledDebt: 0n,
           deficit: 0n,
+          category: 0,
         });
         change.assets.push(asset);
         break;
       }
       case "reserve-params": {
         const a = this.mutAsset(block, c.asset);
-        a.ltvBps = c.ltvBps;
-        a.liquidationThresholdBps = c.liquidationThresholdBps;
-        a.liquidationBonusBps = c.liquidationBonusBps;
-        a.reserveFactorBps = c.reserveFactorBps;
+        if (c.ltvBps !== undefined) a.ltvBps = c.ltvBps;
+        if (c.liquidationThresholdBps !== undefined) a.liquidationThresholdBps = c.liquidationThresholdBps;
+        if (c.liquidationBonusBps !== undefined) a.liquidationBonusBps = c.liquidationBonusBps;
+        if (c.reserveFactorBps !== undefined) a.reserveFactorBps = c.reserveFactorBps;
         change.assets.push(a.address);
+        // In-category holders weigh the asset by the category's LT: their float weights depend on the ratio.
+        if (a.category !== 0) change.accounts.push(...this.categoryHolders(a.address, [a.category]));
         break;
       }
       case "reserve-rate-model":
@@ -155,6 +185,45 @@ export class ProtocolState {
         this.moveDebt(block, c.account, c.asset, c.scaledDelta, c.deficit);
         change.accounts.push(c.account);
         break;
+      case "collateral-flag": {
+        this.mutAsset(block, c.asset); // the asset must be listed
+        this.mutPosition(block, c.account, c.asset).collateralFlag = c.enabled;
+        change.accounts.push(c.account);
+        break;
+      }
+      case "category-set": {
+        const { category } = c;
+        change.categories = [category];
+        if (category === 0) throw new StateInvariantError(`category 0 (none) cannot be configured, at block ${block}`);
+        this.record(block, `c:${category}`, () => ({ kind: "category", category, prev: this.categories.get(category) }));
+        this.categories.set(category, {
+          category,
+          ltvBps: c.ltvBps,
+          liquidationThresholdBps: c.liquidationThresholdBps,
+          liquidationBonusBps: c.liquidationBonusBps,
+          priceSource: c.priceSource,
+          label: c.label,
+        });
+        change.accounts.push(...this.accountsInCategory(category));
+        break;
+      }
+      case "reserve-category": {
+        const a = this.mutAsset(block, c.asset);
+        const before = a.category;
+        a.category = c.category;
+        change.assets.push(a.address);
+        change.accounts.push(...this.categoryHolders(c.asset, [before, c.category]));
+        break;
+      }
+      case "account-category": {
+        const { account, category } = c;
+        this.record(block, `m:${account}`, () => ({ kind: "mode", account, prev: this.accountCategories.get(account) ?? 0 }));
+        if (category === 0) this.accountCategories.delete(account);
+        else this.accountCategories.set(account, category);
+        change.accounts.push(account);
+        change.modes = [account];
+        break;
+      }
       case "liquidation":
       case "bad-debt":
         break; // history: the store's business
@@ -162,10 +231,36 @@ export class ProtocolState {
     return change;
   }
 
+  /** The category parameters that apply to `account`'s `asset`: its category when the asset is in it, else null. */
+  categoryOf(account: Address, asset: Address): CategoryConfig | null {
+    const category = this.accountCategories.get(account);
+    if (category === undefined || this.assets.get(asset)?.category !== category) return null;
+    return this.categories.get(category) ?? null;
+  }
+
+  private accountsInCategory(category: number): Address[] {
+    const out: Address[] = [];
+    for (const [account, c] of this.accountCategories) if (c === category) out.push(account);
+    return out;
+  }
+
+  /** Accounts in one of `categories` holding `asset`: their effective parameters change with the asset's. */
+  private categoryHolders(asset: Address, categories: number[]): Address[] {
+    const out: Address[] = [];
+    for (const [account, c] of this.accountCategories) if (categories.includes(c) && this.accounts.get(account)?.has(asset)) out.push(account);
+    return out;
+  }
+
   /** Undoes every block above `block`, newest first; returns what the undo touched. */
   rollbackTo(block: bigint): StateChange {
     if (block < this.finalizedBlock) throw new StateInvariantError(`cannot roll back to ${block}: block ${this.finalizedBlock} is final`);
-    const touched = { accounts: new Set<Address>(), assets: new Set<Address>(), feeds: new Set<Address>() };
+    const touched = {
+      accounts: new Set<Address>(),
+      assets: new Set<Address>(),
+      feeds: new Set<Address>(),
+      categories: new Set<number>(),
+      modes: new Set<Address>(),
+    };
     const blocks = [...this.journal.keys()].filter((b) => b > block).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
     for (const b of blocks) {
       const entries = this.journal.get(b)!;
@@ -173,13 +268,25 @@ export class ProtocolState {
         const e = entries[i]!;
         this.undo(e);
         if (e.kind === "position") touched.accounts.add(e.account);
-        else if (e.kind === "asset") touched.assets.add(e.asset);
+        else if (e.kind === "mode") {
+          touched.accounts.add(e.account);
+          touched.modes.add(e.account);
+        } else if (e.kind === "asset") touched.assets.add(e.asset);
         else if (e.kind === "feed") touched.feeds.add(e.asset);
+        else if (e.kind === "category") touched.categories.add(e.category);
       }
       this.journal.delete(b);
       this.journaledKeys.delete(b);
     }
-    return { accounts: [...touched.accounts], assets: [...touched.assets], feeds: [...touched.feeds] };
+    // Undone category settings move every account in a category (a reserve's category is part of its asset).
+    if (touched.categories.size > 0 || touched.assets.size > 0) for (const account of this.accountCategories.keys()) touched.accounts.add(account);
+    return {
+      accounts: [...touched.accounts],
+      assets: [...touched.assets],
+      feeds: [...touched.feeds],
+      categories: [...touched.categories],
+      modes: [...touched.modes],
+    };
   }
 
   /** Forgets undo data at or below `block`: those blocks can no longer be rolled back. */
@@ -200,6 +307,8 @@ export class ProtocolState {
     feeds: FeedConfig[];
     positions: Array<Position & { account: Address; asset: Address }>;
     sequencer: SequencerConfig | null;
+    categories?: CategoryConfig[];
+    accountCategories?: Array<{ account: Address; category: number }>;
     finalizedBlock: bigint;
     journal: string | null;
   }): ProtocolState {
@@ -207,9 +316,15 @@ export class ProtocolState {
     for (const a of [...rows.assets].sort((x, y) => x.index - y.index)) s.assets.set(a.address, { ...a });
     for (const f of rows.feeds) s.feeds.set(f.asset, { ...f });
     for (const p of rows.positions) {
-      if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
-      s.accountMap(p.account).set(p.asset, { scaledCollateral: p.scaledCollateral, scaledDebt: p.scaledDebt });
+      if (isEmptyPosition(p)) continue;
+      s.accountMap(p.account).set(p.asset, {
+        scaledCollateral: p.scaledCollateral,
+        scaledDebt: p.scaledDebt,
+        collateralFlag: p.collateralFlag ?? null,
+      });
     }
+    for (const c of rows.categories ?? []) s.categories.set(c.category, { ...c });
+    for (const m of rows.accountCategories ?? []) if (m.category !== 0) s.accountCategories.set(m.account, m.category);
     s.sequencer = rows.sequencer ? { ...rows.sequencer } : null;
     s.finalizedBlock = rows.finalizedBlock;
     if (rows.journal) s.loadJournal(rows.journal);
@@ -225,6 +340,10 @@ export class ProtocolState {
     for (const [k, v] of other.feeds) this.feeds.set(k, v);
     this.accounts.clear();
     for (const [k, v] of other.accounts) this.accounts.set(k, v);
+    this.categories.clear();
+    for (const [k, v] of other.categories) this.categories.set(k, v);
+    this.accountCategories.clear();
+    for (const [k, v] of other.accountCategories) this.accountCategories.set(k, v);
     this.sequencer = other.sequencer;
     this.finalizedBlock = other.finalizedBlock;
     this.journal.clear();
@@ -254,6 +373,8 @@ export class ProtocolState {
     for (const a of this.assets.keys()) sum += this.itemHash({ kind: "asset", asset: a });
     for (const f of this.feeds.keys()) sum += this.itemHash({ kind: "feed", asset: f });
     sum += this.itemHash({ kind: "sequencer" });
+    for (const category of this.categories.keys()) sum += this.itemHash({ kind: "category", category });
+    for (const account of this.accountCategories.keys()) sum += this.itemHash({ kind: "mode", account });
     for (const [account, positions] of this.accounts)
       for (const asset of positions.keys()) sum += this.itemHash({ kind: "position", account, asset });
     return BigInt.asUintN(256, sum).toString(16).padStart(64, "0");
@@ -267,7 +388,9 @@ export class ProtocolState {
         line =
           `A${it.asset}|${a.index}|${a.decimals}|${a.rateModel}|${a.ltvBps}|${a.liquidationThresholdBps}|${a.liquidationBonusBps}|` +
           `${a.reserveFactorBps}|${a.liquidityIndex}|${a.borrowIndex}|${a.liquidityRate}|${a.borrowRate}|${a.lastUpdateTimestamp}|` +
-          `${a.totalScaledCollateral}|${a.totalScaledDebt}|${a.deficit}`;
+          `${a.totalScaledCollateral}|${a.totalScaledDebt}|${a.deficit}` +
+          // Appended only when set, so a market without categories keeps the lines (and digests) it always had.
+          (a.category !== 0 ? `|c${a.category}` : "");
       }
     } else if (it.kind === "feed") {
       const f = this.feeds.get(it.asset);
@@ -276,7 +399,16 @@ export class ProtocolState {
       if (this.sequencer) line = `S${this.sequencer.feed}|${this.sequencer.gracePeriod}`;
     } else if (it.kind === "position") {
       const p = this.accounts.get(it.account)?.get(it.asset);
-      if (p && (p.scaledCollateral !== 0n || p.scaledDebt !== 0n)) line = `P${it.account}|${it.asset}|${p.scaledCollateral}|${p.scaledDebt}`;
+      if (p && !isEmptyPosition(p))
+        line =
+          `P${it.account}|${it.asset}|${p.scaledCollateral}|${p.scaledDebt}` +
+          ((p.collateralFlag ?? null) === null ? "" : `|${p.collateralFlag ? 1 : 0}`);
+    } else if (it.kind === "category") {
+      const c = this.categories.get(it.category);
+      if (c) line = `C${c.category}|${c.ltvBps}|${c.liquidationThresholdBps}|${c.liquidationBonusBps}|${c.priceSource}|${c.label}`;
+    } else if (it.kind === "mode") {
+      const c = this.accountCategories.get(it.account);
+      if (c !== undefined) line = `M${it.account}|${c}`;
     }
     return line === null ? 0n : BigInt(`0x${createHash("sha256").update(line).digest("hex")}`);
   }
@@ -326,7 +458,11 @@ export class ProtocolState {
         ? { kind: "position", account: e.account, asset: e.asset }
         : e.kind === "sequencer"
           ? { kind: "sequencer" }
-          : { kind: e.kind, asset: e.asset };
+          : e.kind === "category"
+            ? { kind: "category", category: e.category }
+            : e.kind === "mode"
+              ? { kind: "mode", account: e.account }
+              : { kind: e.kind, asset: e.asset };
     this.sum -= this.itemHash(it);
     this.undoEntry(e);
     this.sum = BigInt.asUintN(256, this.sum + this.itemHash(it));
@@ -362,6 +498,14 @@ export class ProtocolState {
       case "sequencer":
         this.sequencer = e.prev;
         break;
+      case "category":
+        if (e.prev) this.categories.set(e.category, e.prev);
+        else this.categories.delete(e.category);
+        break;
+      case "mode":
+        if (e.prev === 0) this.accountCategories.delete(e.account);
+        else this.accountCategories.set(e.account, e.prev);
+        break;
     }
   }
 
@@ -386,7 +530,7 @@ export class ProtocolState {
     const m = this.accountMap(account);
     let p = m.get(asset);
     if (!p) {
-      p = { scaledCollateral: 0n, scaledDebt: 0n };
+      p = { scaledCollateral: 0n, scaledDebt: 0n, collateralFlag: null };
       m.set(asset, p);
     }
     return p;
@@ -422,11 +566,20 @@ function keyOf(e: UndoEntry): string {
       return `f:${e.asset}`;
     case "sequencer":
       return "seq";
+    case "category":
+      return `c:${e.category}`;
+    case "mode":
+      return `m:${e.account}`;
   }
 }
 
 /** One item of the digest: an asset, a feed (by asset), the sequencer, or one position. */
-type Item = { kind: "asset" | "feed"; asset: Address } | { kind: "sequencer" } | { kind: "position"; account: Address; asset: Address };
+type Item =
+  | { kind: "asset" | "feed"; asset: Address }
+  | { kind: "sequencer" }
+  | { kind: "position"; account: Address; asset: Address }
+  | { kind: "category"; category: number }
+  | { kind: "mode"; account: Address };
 
 /** The items a change may touch. */
 function itemsOf(c: Change): Item[] {
@@ -439,7 +592,17 @@ function itemsOf(c: Change): Item[] {
     case "reserve-params":
     case "reserve-rate-model":
     case "reserve-indexes":
+    case "reserve-category":
       return [{ kind: "asset", asset: c.asset }];
+    case "collateral-flag":
+      return [
+        { kind: "asset", asset: c.asset },
+        { kind: "position", account: c.account, asset: c.asset },
+      ];
+    case "category-set":
+      return [{ kind: "category", category: c.category }];
+    case "account-category":
+      return [{ kind: "mode", account: c.account }];
     case "collateral":
     case "debt":
       return [

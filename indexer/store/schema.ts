@@ -225,6 +225,27 @@ export const MIGRATIONS: readonly Migration[] = [
         ON CONFLICT (account, block_number) DO NOTHING`,
     ],
   },
+  {
+    version: 6,
+    description: "efficiency-mode categories, reserve and account categories, per-position collateral flags (Aave V3)",
+    statements: [
+      `ALTER TABLE assets ADD COLUMN IF NOT EXISTS category INT NOT NULL DEFAULT 0`,
+      // NULL: the account never set the flag (the protocol's default applies).
+      `ALTER TABLE positions ADD COLUMN IF NOT EXISTS collateral_flag BOOLEAN`,
+      `CREATE TABLE IF NOT EXISTS categories (
+        category INT PRIMARY KEY CHECK (category > 0),
+        ltv_bps uint256 NOT NULL,
+        liquidation_threshold_bps uint256 NOT NULL,
+        liquidation_bonus_bps uint256 NOT NULL,
+        price_source address NOT NULL,
+        label TEXT NOT NULL
+      )`,
+      `CREATE TABLE IF NOT EXISTS account_categories (
+        account address PRIMARY KEY,
+        category INT NOT NULL CHECK (category > 0)
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -243,6 +264,8 @@ export const DATA_TABLES = [
   "feeds",
   "sequencer",
   "positions",
+  "categories",
+  "account_categories",
   "account_health",
   "account_health_history",
   "oracle_rounds",

@@ -1,7 +1,7 @@
 // The Store written once on top of the Db adapter: batched writes in one transaction, exact bigint round trips.
 import { KEEPER_OUTCOMES } from "../../keeper/outcome-types";
 import type { Address } from "../state/events";
-import type { AssetState, FeedConfig, SequencerConfig } from "../state/state";
+import { type AssetState, type CategoryConfig, type FeedConfig, isEmptyPosition, type SequencerConfig } from "../state/state";
 import { SCHEMA_NAME, type Db, type SqlExecutor, type SqlParam } from "./db";
 import { StoreDecodeError, StoreQueryError, StoreSchemaError, StoreWriteError } from "./errors";
 import { DATA_TABLES, MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_DDL } from "./schema";
@@ -142,8 +142,18 @@ function assetFromRow(r: Row): AssetState {
     totalScaledCollateral: big(r.total_scaled_collateral, "assets.total_scaled_collateral"),
     totalScaledDebt: big(r.total_scaled_debt, "assets.total_scaled_debt"),
     deficit: big(r.deficit, "assets.deficit"),
+    category: int(r.category ?? 0, "assets.category"),
   };
 }
+
+const categoryFromRow = (r: Row): CategoryConfig => ({
+  category: int(r.category, "categories.category"),
+  ltvBps: big(r.ltv_bps, "categories.ltv_bps"),
+  liquidationThresholdBps: big(r.liquidation_threshold_bps, "categories.liquidation_threshold_bps"),
+  liquidationBonusBps: big(r.liquidation_bonus_bps, "categories.liquidation_bonus_bps"),
+  priceSource: r.price_source as Address,
+  label: r.label as string,
+});
 
 const feedFromRow = (r: Row): FeedConfig => ({
   asset: r.asset as Address,
@@ -157,6 +167,8 @@ const positionFromRow = (r: Row): PositionRow => ({
   asset: r.asset as Address,
   scaledCollateral: big(r.scaled_collateral, "positions.scaled_collateral"),
   scaledDebt: big(r.scaled_debt, "positions.scaled_debt"),
+  // Absent when never set, as state holds such positions.
+  ...(r.collateral_flag === null || r.collateral_flag === undefined ? {} : { collateralFlag: Boolean(r.collateral_flag) }),
 });
 
 const healthFromRow = (r: Row): AccountHealthRow => ({
@@ -263,25 +275,35 @@ function checkpointFromRow(r: Row): Checkpoint {
 
 const UPSERT_ASSETS = `INSERT INTO assets (address, listing_index, decimals, rate_model, ltv_bps, liquidation_threshold_bps,
     liquidation_bonus_bps, reserve_factor_bps, liquidity_index, borrow_index, liquidity_rate, borrow_rate,
-    last_update_timestamp, total_scaled_collateral, total_scaled_debt, deficit)
+    last_update_timestamp, total_scaled_collateral, total_scaled_debt, deficit, category)
   SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::numeric[], $6::numeric[], $7::numeric[],
     $8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[],
-    $15::numeric[], $16::numeric[])
+    $15::numeric[], $16::numeric[], $17::int[])
   ON CONFLICT (address) DO UPDATE SET listing_index = EXCLUDED.listing_index, decimals = EXCLUDED.decimals,
     rate_model = EXCLUDED.rate_model, ltv_bps = EXCLUDED.ltv_bps,
     liquidation_threshold_bps = EXCLUDED.liquidation_threshold_bps, liquidation_bonus_bps = EXCLUDED.liquidation_bonus_bps,
     reserve_factor_bps = EXCLUDED.reserve_factor_bps, liquidity_index = EXCLUDED.liquidity_index,
     borrow_index = EXCLUDED.borrow_index, liquidity_rate = EXCLUDED.liquidity_rate, borrow_rate = EXCLUDED.borrow_rate,
     last_update_timestamp = EXCLUDED.last_update_timestamp, total_scaled_collateral = EXCLUDED.total_scaled_collateral,
-    total_scaled_debt = EXCLUDED.total_scaled_debt, deficit = EXCLUDED.deficit`;
+    total_scaled_debt = EXCLUDED.total_scaled_debt, deficit = EXCLUDED.deficit, category = EXCLUDED.category`;
+
+const UPSERT_CATEGORIES = `INSERT INTO categories (category, ltv_bps, liquidation_threshold_bps, liquidation_bonus_bps, price_source, label)
+  SELECT * FROM unnest($1::int[], $2::numeric[], $3::numeric[], $4::numeric[], $5::text[], $6::text[])
+  ON CONFLICT (category) DO UPDATE SET ltv_bps = EXCLUDED.ltv_bps, liquidation_threshold_bps = EXCLUDED.liquidation_threshold_bps,
+    liquidation_bonus_bps = EXCLUDED.liquidation_bonus_bps, price_source = EXCLUDED.price_source, label = EXCLUDED.label`;
+
+const UPSERT_ACCOUNT_CATEGORIES = `INSERT INTO account_categories (account, category)
+  SELECT * FROM unnest($1::text[], $2::int[])
+  ON CONFLICT (account) DO UPDATE SET category = EXCLUDED.category`;
 
 const UPSERT_FEEDS = `INSERT INTO feeds (asset, aggregator, heartbeat, decimals)
   SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::int[])
   ON CONFLICT (asset) DO UPDATE SET aggregator = EXCLUDED.aggregator, heartbeat = EXCLUDED.heartbeat, decimals = EXCLUDED.decimals`;
 
-const UPSERT_POSITIONS = `INSERT INTO positions (account, asset, scaled_collateral, scaled_debt)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[])
-  ON CONFLICT (account, asset) DO UPDATE SET scaled_collateral = EXCLUDED.scaled_collateral, scaled_debt = EXCLUDED.scaled_debt`;
+const UPSERT_POSITIONS = `INSERT INTO positions (account, asset, scaled_collateral, scaled_debt, collateral_flag)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::boolean[])
+  ON CONFLICT (account, asset) DO UPDATE SET scaled_collateral = EXCLUDED.scaled_collateral, scaled_debt = EXCLUDED.scaled_debt,
+    collateral_flag = EXCLUDED.collateral_flag`;
 
 const DELETE_POSITIONS = `DELETE FROM positions p USING unnest($1::text[], $2::text[]) AS d(account, asset)
   WHERE p.account = d.account AND p.asset = d.asset`;
@@ -368,7 +390,32 @@ async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
     (a) => num(a.totalScaledCollateral),
     (a) => num(a.totalScaledDebt),
     (a) => num(a.deficit),
+    (a) => a.category ?? 0,
   ]);
+
+  if (b.deletedCategories?.length) await tx.query("DELETE FROM categories WHERE category = ANY($1::int[])", [b.deletedCategories]);
+  await bulk(
+    tx,
+    UPSERT_CATEGORIES,
+    lastByKey(b.categories ?? [], (c) => String(c.category)),
+    [
+      (c) => c.category,
+      (c) => num(c.ltvBps),
+      (c) => num(c.liquidationThresholdBps),
+      (c) => num(c.liquidationBonusBps),
+      (c) => lower(c.priceSource),
+      (c) => c.label,
+    ],
+  );
+  const modes = lastByKey(b.accountCategories ?? [], (m) => lower(m.account));
+  const leaving = modes.filter((m) => m.category === 0).map((m) => lower(m.account));
+  if (leaving.length) await tx.query("DELETE FROM account_categories WHERE account = ANY($1::text[])", [leaving]);
+  await bulk(
+    tx,
+    UPSERT_ACCOUNT_CATEGORIES,
+    modes.filter((m) => m.category !== 0),
+    [(m) => lower(m.account), (m) => m.category],
+  );
 
   const feeds = lastByKey(b.feeds, (f) => lower(f.asset));
   await bulk(tx, UPSERT_FEEDS, feeds, [(f) => lower(f.asset), (f) => lower(f.aggregator), (f) => num(f.heartbeat), (f) => f.decimals]);
@@ -382,12 +429,18 @@ async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
     );
   }
 
-  // The last write of a position in the batch wins; both balances zero means the position is gone.
+  // The last write of a position in the batch wins; no balance and no flag means the position is gone.
   const positions = lastByKey(b.positions, (p) => `${lower(p.account)}|${lower(p.asset)}`);
-  const gone = positions.filter((p) => p.scaledCollateral === 0n && p.scaledDebt === 0n);
-  const live = positions.filter((p) => p.scaledCollateral !== 0n || p.scaledDebt !== 0n);
+  const gone = positions.filter(isEmptyPosition);
+  const live = positions.filter((p) => !isEmptyPosition(p));
   await bulk(tx, DELETE_POSITIONS, gone, [(p) => lower(p.account), (p) => lower(p.asset)]);
-  await bulk(tx, UPSERT_POSITIONS, live, [(p) => lower(p.account), (p) => lower(p.asset), (p) => num(p.scaledCollateral), (p) => num(p.scaledDebt)]);
+  await bulk(tx, UPSERT_POSITIONS, live, [
+    (p) => lower(p.account),
+    (p) => lower(p.asset),
+    (p) => num(p.scaledCollateral),
+    (p) => num(p.scaledDebt),
+    (p) => p.collateralFlag ?? null,
+  ]);
 
   await bulk(tx, UPSERT_LIQUIDATIONS, b.liquidations, [
     (l) => num(l.blockNumber),
@@ -513,7 +566,11 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
         const [cp] = await tx.query("SELECT * FROM checkpoint WHERE id = 1");
         const assets = await tx.query("SELECT * FROM assets ORDER BY listing_index, address");
         const feeds = await tx.query("SELECT * FROM feeds ORDER BY asset");
-        const positions = await tx.query("SELECT account, asset, scaled_collateral, scaled_debt FROM positions ORDER BY account, asset");
+        const positions = await tx.query(
+          "SELECT account, asset, scaled_collateral, scaled_debt, collateral_flag FROM positions ORDER BY account, asset",
+        );
+        const categories = await tx.query("SELECT * FROM categories ORDER BY category");
+        const modes = await tx.query("SELECT account, category FROM account_categories ORDER BY account");
         const [seq] = await tx.query("SELECT feed, grace_period FROM sequencer WHERE id = 1");
         const sequencer: SequencerConfig | null = seq
           ? { feed: seq.feed as Address, gracePeriod: big(seq.grace_period, "sequencer.grace_period") }
@@ -524,6 +581,8 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
           feeds: feeds.map(feedFromRow),
           positions: positions.map(positionFromRow),
           sequencer,
+          categories: categories.map(categoryFromRow),
+          accountCategories: modes.map((m) => ({ account: m.account as Address, category: int(m.category, "account_categories.category") })),
         };
       });
     },

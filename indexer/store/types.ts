@@ -2,7 +2,7 @@
 import type { Alert, AlertStateRow } from "../alerts/types";
 import type { KeeperOutcome, KeeperOutcomeKind } from "../../keeper/outcome-types";
 import type { Address } from "../state/events";
-import type { AssetState, FeedConfig, Position, SequencerConfig } from "../state/state";
+import type { AssetState, CategoryConfig, FeedConfig, Position, SequencerConfig } from "../state/state";
 
 export type Hex = `0x${string}`;
 export type { Alert, AlertStateRow };
@@ -116,6 +116,12 @@ export interface BatchWrite {
   deletedFeeds?: Address[];
   /** accounts whose health rows no longer apply (e.g. a reorg undid their only position) */
   deletedAccountHealth?: Address[];
+  /** efficiency-mode categories configured (upserted by id) */
+  categories?: CategoryConfig[];
+  /** categories a reorg undid */
+  deletedCategories?: number[];
+  /** accounts' category choices; category 0 deletes the row */
+  accountCategories?: Array<{ account: Address; category: number }>;
   /**
    * alerts the policy decided for this batch (the outbox), delivered later by the dispatcher; an id already stored
    * is left as it is. Never deleted by rollbackTo: an alert once decided is history.
@@ -140,6 +146,8 @@ export interface LoadedState {
   feeds: FeedConfig[];
   positions: PositionRow[];
   sequencer: SequencerConfig | null;
+  categories: CategoryConfig[];
+  accountCategories: Array<{ account: Address; category: number }>;
 }
 
 export interface Page {

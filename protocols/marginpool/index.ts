@@ -28,7 +28,15 @@ export const marginpool: ProtocolAdapter = {
   watch,
   discover: discoverFeeds,
   decode: decodeLog,
-  math: { indexesAt: currentIndexes, accountData, collateralValue, debtValue },
+  // Every deposit is collateral at the reserve's own LT: no flag, no categories.
+  math: {
+    indexesAt: currentIndexes,
+    accountData,
+    collateralValue,
+    debtValue,
+    collateralTerms: (p) => ({ counts: true, liquidationThresholdBps: p.liquidationThresholdBps }),
+    collateralDefault: true,
+  },
   views: {
     read: (client, d, accounts, at) => readPoolViews(client, d.pool, accounts, at),
     prices: (client, d, assets, at) => readOraclePrices(client, d.oracle, assets, at),

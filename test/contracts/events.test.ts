@@ -226,6 +226,8 @@ describe("events rebuild every balance", () => {
           ...p,
           ...idx,
           price: await f.oracle.read.getAssetPrice([asset]),
+          collateralEnabled: true,
+          category: null,
           unit: 10n ** BigInt(st.decimals),
           ltvBps: st.ltvBps,
           liquidationThresholdBps: st.liquidationThresholdBps,

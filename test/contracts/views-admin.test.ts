@@ -90,6 +90,8 @@ describe("MarginPool views", () => {
       inputs.push({
         scaledCollateral: sc,
         scaledDebt: sd,
+        collateralEnabled: true,
+        category: null,
         liquidityIndex: r.liquidityIndex,
         borrowIndex: r.borrowIndex,
         price,

@@ -19,7 +19,7 @@ describe("health engine: liquidation price", () => {
     let nulls = 0;
     let sameAsset = 0;
     for (const account of pop.state.accounts.keys()) {
-      const positions = ctx.positions(pop.state.accounts.get(account));
+      const positions = ctx.positions(account, pop.state.accounts.get(account));
       const hasDebt = positions.some((p) => p.scaledDebt !== 0n);
       positions.forEach((p, k) => {
         if (p.scaledCollateral === 0n) return;

@@ -47,6 +47,7 @@ function makeAsset(i: number, over: Partial<AssetState> = {}): AssetState {
     address: asset(i),
     index: i,
     decimals: 18,
+    category: 0,
     rateModel: `0x${hex(0x4a7e + i, 20)}`,
     ltvBps: 7500n,
     liquidationThresholdBps: 8250n,
@@ -231,7 +232,7 @@ for (const kind of ["pglite", "postgres"] as const) {
       await store.migrate();
       const rows = await db.query<{ version: number }>("SELECT version FROM schema_version ORDER BY version");
       expect(rows.map((r) => r.version)).to.deep.equal(MIGRATIONS.map((m) => m.version));
-      expect(MIGRATIONS.map((m) => m.version)).to.deep.equal([1, 2, 3, 4, 5]);
+      expect(MIGRATIONS.map((m) => m.version)).to.deep.equal([1, 2, 3, 4, 5, 6]);
       // Version 4: no at-risk SQL reads account_health any more, so only its primary key is indexed.
       const indexes = await db.query<{ indexname: string }>(
         "SELECT indexname FROM pg_indexes WHERE tablename = 'account_health' AND schemaname = current_schema() ORDER BY indexname",
@@ -244,9 +245,59 @@ for (const kind of ["pglite", "postgres"] as const) {
       await store.commitBatch(batch(7n, { accountHealth: [health(1, 2n * WAD, "healthy", 7n)] }));
       // Back to version 4: no history table, one account_health row.
       await db.query("DROP TABLE account_health_history");
-      await db.query("DELETE FROM schema_version WHERE version = 5");
+      await db.query("DELETE FROM schema_version WHERE version >= 5");
       await store.migrate();
       expect(await store.listAccountHealthHistory(account(1), { limit: 10, offset: 0 })).to.deep.equal([health(1, 2n * WAD, "healthy", 7n)]);
+    });
+
+    it("round-trips categories, accounts' category choices and collateral flags; a reorg's deletions remove them", async () => {
+      const cat = {
+        category: 1,
+        ltvBps: 9_700n,
+        liquidationThresholdBps: 9_750n,
+        liquidationBonusBps: 10_100n,
+        priceSource: asset(9),
+        label: "Stablecoins",
+      };
+      await store.commitBatch(
+        batch(3n, {
+          assets: [makeAsset(0, { category: 1 })],
+          categories: [cat],
+          accountCategories: [
+            { account: account(1), category: 1 },
+            { account: account(2), category: 1 },
+          ],
+          positions: [
+            { account: account(1), asset: asset(0), scaledCollateral: 5n, scaledDebt: 0n, collateralFlag: true },
+            // No balance but a flag of its own: kept (the flag applies to the next supply).
+            { account: account(2), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n, collateralFlag: false },
+            { account: account(3), asset: asset(0), scaledCollateral: 7n, scaledDebt: 1n },
+          ],
+        }),
+      );
+      let loaded = await store.loadState();
+      expect(loaded.assets[0]!.category).to.equal(1);
+      expect(loaded.categories).to.deep.equal([cat]);
+      expect(loaded.accountCategories).to.deep.equal([
+        { account: account(1), category: 1 },
+        { account: account(2), category: 1 },
+      ]);
+      expect(loaded.positions).to.deep.equal([
+        { account: account(1), asset: asset(0), scaledCollateral: 5n, scaledDebt: 0n, collateralFlag: true },
+        { account: account(2), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n, collateralFlag: false },
+        { account: account(3), asset: asset(0), scaledCollateral: 7n, scaledDebt: 1n },
+      ]);
+      await store.commitBatch(
+        batch(4n, {
+          deletedCategories: [1],
+          accountCategories: [{ account: account(2), category: 0 }],
+          positions: [{ account: account(2), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n, collateralFlag: null }],
+        }),
+      );
+      loaded = await store.loadState();
+      expect(loaded.categories).to.deep.equal([]);
+      expect(loaded.accountCategories).to.deep.equal([{ account: account(1), category: 1 }]);
+      expect(loaded.positions.map((p) => p.account)).to.deep.equal([account(1), account(3)]);
     });
 
     it("round-trips max uint256, 0 and min int256 exactly", async () => {
@@ -606,7 +657,15 @@ for (const kind of ["pglite", "postgres"] as const) {
       await store.recordKeeperOutcome(outcome(1));
       await store.insertRiskSnapshot({ blockNumber: 3n, timestamp: 3n, payload: {} });
       await store.reset();
-      expect(await store.loadState()).to.deep.equal({ checkpoint: null, assets: [], feeds: [], positions: [], sequencer: null });
+      expect(await store.loadState()).to.deep.equal({
+        checkpoint: null,
+        assets: [],
+        feeds: [],
+        positions: [],
+        sequencer: null,
+        categories: [],
+        accountCategories: [],
+      });
       expect(await store.listLiquidations({ limit: 10, offset: 0 })).to.deep.equal([]);
       expect(await store.listOracleRounds(asset(0), { limit: 10, offset: 0 })).to.deep.equal([]);
       expect(await store.listKeeperOutcomes({ limit: 10, offset: 0 })).to.deep.equal([]);

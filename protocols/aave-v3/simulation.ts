@@ -152,7 +152,8 @@ export class AaveMarketSimulation implements Simulation {
     }
 
     // Borrowers: deterministic keys, ETH for gas by hardhat_setBalance, collateral supplied on their behalf by the
-    // admin, then their own eMode / collateral-flag choices and borrows.
+    // admin, then their own eMode / collateral-flag choices and borrows (a borrower approves the Pool with its first
+    // own supply or repay: actions.fund).
     const n = this.o.borrowers;
     this._borrowers = [];
     for (let i = 0; i < n; i++) {

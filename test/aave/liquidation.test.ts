@@ -35,7 +35,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { openStore } from "../../indexer/store";
 import type { Store } from "../../indexer/store/types";
-import { parseKeeperConfig, type KeeperConfigInput } from "../../keeper/config";
+import { keeperConfigFromEnv, parseKeeperConfig, type KeeperConfigInput } from "../../keeper/config";
 import { liquidationJobId, type LiquidationJobResult } from "../../keeper/job";
 import { createKeeper, type Keeper } from "../../keeper/keeper";
 import { REDIS } from "../keeper/helpers";
@@ -535,6 +535,14 @@ describe("aave-v3: keeper pipeline end to end (hardhat node + Redis)", function 
       if (keys.length) await redis.del(...keys);
     }
     redis.disconnect();
+  });
+
+  it("config: KEEPER_RECEIVE_ATOKEN and KEEPER_LIQUIDATE_ON_STALE_PRICE default to false and read from the environment", () => {
+    const defaults = parseKeeperConfig({ pool: d.pool });
+    expect([defaults.receiveAtoken, defaults.liquidateOnStalePrice]).to.deep.equal([false, false]);
+    const env = keeperConfigFromEnv({ KEEPER_POOL: d.pool, KEEPER_RECEIVE_ATOKEN: "true", KEEPER_LIQUIDATE_ON_STALE_PRICE: "yes" });
+    expect([env.receiveAtoken, env.liquidateOnStalePrice]).to.deep.equal([true, true]);
+    expect(() => keeperConfigFromEnv({ KEEPER_POOL: d.pool, KEEPER_RECEIVE_ATOKEN: "maybe" })).to.throw(/receiveAtoken/);
   });
 
   for (const receiveAtoken of [false, true]) {

@@ -391,6 +391,47 @@ describe("aave-v3: liquidation venue (plan at block N = liquidationCall in block
     expect(revertOf(err, liquidation.errorsAbi)?.args).to.deep.equal([AAVE_ERRORS.COLLATERAL_CANNOT_BE_LIQUIDATED]);
   });
 
+  it("random positions, prices, interest, receive modes and balance caps: every plan is what its call does, to the wei", async () => {
+    let seed = 20240611;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let liquidated = 0;
+    const seen = new Set<string>();
+    for (let k = 0; k < 10; k++) {
+      await fresh();
+      const weth = 1 + rnd() * 9;
+      const wbtc = 0.05 + rnd() * 0.5;
+      await supply(BORROWER, "WETH", weth.toFixed(6));
+      await supply(BORROWER, "WBTC", wbtc.toFixed(8));
+      const capacityUsd = weth * 3000 * 0.8 + wbtc * 60000 * 0.7;
+      const total = capacityUsd * (0.9 + rnd() * 0.09);
+      const share = rnd();
+      await borrow(BORROWER, "USDC", (total * share).toFixed(6));
+      await borrow(BORROWER, "DAI", (total * (1 - share)).toFixed(6));
+      await node.rpc("evm_increaseTime", [Math.floor(rnd() * 30 * 86400)]);
+      await setPrice("WETH", (3000 * (0.7 + rnd() * 0.25)).toFixed(8));
+      await setPrice("WBTC", (60000 * (0.7 + rnd() * 0.25)).toFixed(8));
+      const hf = await venue.healthFactor(addr(BORROWER), await pc.getBlockNumber());
+      if (hf >= WAD) continue;
+      const v = rnd() < 0.5 ? venue : venueAToken;
+      const capped = rnd() < 0.3;
+      const cap = units("USDC", (100 + rnd() * 2000).toFixed(6));
+      const capDai = parseUnits((100 + rnd() * 2000).toFixed(6), 18);
+      const available: AvailableBalance = capped
+        ? (a, b) => {
+            const c = a === asset("USDC").address ? cap : a === asset("DAI").address ? capDai : b;
+            return b < c ? b : c;
+          }
+        : all;
+      const { plan } = await liquidateExactly(v, addr(BORROWER), available);
+      seen.add(`${plan.closeFactorBps}/${plan.limitedBy}/${plan.receiveAToken}`);
+      liquidated++;
+    }
+    expect(liquidated, `liquidated cases (${[...seen].join(", ")})`).to.be.greaterThanOrEqual(6);
+  });
+
   it("a lost race: another liquidator restores the HF first; the keeper's call reverts '45', a lost-race code", async () => {
     await fresh();
     await supply(BORROWER, "WETH", "10");

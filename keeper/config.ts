@@ -99,6 +99,22 @@ export const keeperConfigSchema = z.object({
   priceRetryMs: int(10).default(1_000),
   /** Longest pause between two re-checks of a parked job (never below `priceRetryMs`). Default 10000 ms. */
   priceRetryMaxMs: int(10).default(10_000),
+  /**
+   * The health engine calls an account's HF unknown when it depends on a price that is not fresh (past its
+   * heartbeat, invalid): by default the producer refuses such an account (outcome counter
+   * marginwatch_keeper_refused_total{reason="price-unavailable"}), as the project's own pool would revert. Set true
+   * for protocols whose oracle accepts stale prices (Aave V3: AaveOracle has no staleness check): an account whose
+   * HF on the last known prices is below 1 is then enqueued (one job per account and position version while the
+   * price stays stale), and the job re-checks the HF on chain before it sends. Env KEEPER_LIQUIDATE_ON_STALE_PRICE.
+   * Default false.
+   */
+  liquidateOnStalePrice: bool.default(false),
+  /**
+   * Take the seized collateral as the protocol's interest-bearing token (Aave: the aToken, liquidationCall's
+   * receiveAToken = true; the reserve's cash does not limit the seize) instead of the underlying; protocols without
+   * one ignore it. Env KEEPER_RECEIVE_ATOKEN. Default false.
+   */
+  receiveAtoken: bool.default(false),
   /** Approve the pool for every listed asset at start-up where the allowance is insufficient. Default true. */
   approveOnStart: bool.default(true),
 });

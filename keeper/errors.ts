@@ -129,6 +129,16 @@ export function revertOf(err: unknown, errorsAbi: Abi = []): DecodedRevert | nul
   return reverted?.reason ? { name: "Error", args: [reverted.reason] } : null;
 }
 
+/**
+ * Whether a decoded revert is one of `names` (LiquidationAdapter.priceErrors / lostRaceErrors): a custom error by its
+ * name, an Error(string) revert by its reason (protocols that revert with codes, e.g. Aave V3.0's "45").
+ */
+export function revertIn(revert: DecodedRevert | null, names: ReadonlySet<string>): boolean {
+  if (!revert) return false;
+  if (names.has(revert.name)) return true;
+  return revert.name === "Error" && typeof revert.args[0] === "string" && names.has(revert.args[0]);
+}
+
 /** A short, secret-free description of any error for outcome rows and logs (reverts named by `errorsAbi`). */
 export function describeError(err: unknown, errorsAbi: Abi = []): string {
   const revert = revertOf(err, errorsAbi);

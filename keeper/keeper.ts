@@ -58,7 +58,10 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
   const logger = deps.logger.child({ keeper: local.address });
 
   const protocol = protocolNamed(config.protocol).liquidation;
-  const [chainId, venue] = await Promise.all([pc.getChainId(), protocol.connect(pc, { pool: config.pool })]);
+  const [chainId, venue] = await Promise.all([
+    pc.getChainId(),
+    protocol.connect(pc, { pool: config.pool }, { receiveInterestBearing: config.receiveAtoken }),
+  ]);
   const assets = venue.assets;
   const nativePriceFeed = config.nativePriceFeed ?? (await resolveNativeFeed(pc, venue, config.nativePriceAsset));
 
@@ -113,6 +116,7 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
     backoffMs: config.backoffMs,
     keepCompletedSeconds: config.keepCompletedSeconds,
     keepFailedSeconds: config.keepFailedSeconds,
+    liquidateOnStalePrice: config.liquidateOnStalePrice,
     registry: deps.registry,
   });
   const worker = new KeeperWorker({

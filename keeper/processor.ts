@@ -7,7 +7,7 @@ import type { AccountSnapshot, LiquidationAdapter, LiquidationVenue } from "../p
 import type { OutcomeRecorder } from "./outcome-types";
 import type { BalanceLedger } from "./balance-ledger";
 import type { KeeperPublicClient } from "./chain/clients";
-import { describeError, revertOf, shouldRetry, ShutdownRequestedError } from "./errors";
+import { describeError, revertIn, revertOf, shouldRetry, ShutdownRequestedError } from "./errors";
 import { gasCostBase, quoteFees, readNativePrice, weiForBudget } from "./gas";
 import {
   liquidationJobDataSchema,
@@ -139,7 +139,8 @@ export class LiquidationProcessor {
     try {
       const call = venue.call(account, plan);
       const sim = await simulate(errors, () => pc.simulateContract({ ...call, account: o.keeper }));
-      const { repaid, seized } = venue.simulated(sim.result);
+      // A call that returns nothing: the plan's amounts at the snapshot block (the receipt's log gives the mined ones).
+      const { repaid, seized } = venue.simulated(sim.result) ?? { repaid: plan.repayAmount, seized: plan.seizeAmount };
       const bonusValueBase = valueInBase(snapshot, plan.collateralAsset, seized, "down") - valueInBase(snapshot, plan.debtAsset, repaid, "up");
       const base = { collateralAsset: plan.collateralAsset, debtAsset: plan.debtAsset, repayAmount: repaid };
 
@@ -321,7 +322,7 @@ async function priced<T>(errors: ProcessorOptions["errors"], read: () => Promise
     return await read();
   } catch (e) {
     const revert = revertOf(e, errors.errorsAbi);
-    if (revert && errors.priceErrors.has(revert.name)) throw new PriceUnavailable(describeError(e, errors.errorsAbi));
+    if (revertIn(revert, errors.priceErrors)) throw new PriceUnavailable(describeError(e, errors.errorsAbi));
     throw e;
   }
 }
@@ -334,7 +335,7 @@ async function simulate<T>(errors: ProcessorOptions["errors"], run: () => Promis
     if (e instanceof PriceUnavailable) throw e;
     const revert = revertOf(e, errors.errorsAbi);
     const text = describeError(e, errors.errorsAbi);
-    if (revert && errors.lostRaceErrors.has(revert.name)) {
+    if (revertIn(revert, errors.lostRaceErrors)) {
       throw new Finished({ outcome: "lost-race", reason: `simulation reverted ${text}: the account changed since it was planned` }, false);
     }
     if (revert) throw new Finished({ outcome: "failed", reason: `simulation reverted ${text}` }, true);

@@ -2,6 +2,7 @@
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from "bullmq";
 import { Counter, type Registry } from "prom-client";
 import type { Hex } from "viem";
+import { WAD } from "../common/math";
 import { LIQUIDATION_JOB, liquidationJobId, type Address, type LiquidationJobData, type LiquidationJobResult } from "./job";
 import { PRICE_UNAVAILABLE } from "./outcome";
 
@@ -18,7 +19,10 @@ export interface Opportunity {
   since: bigint;
   /** bumps on every position event of the account */
   positionVersion: number;
-  /** "unknown": the HF depends on a stale or invalid price; never sent to the keeper */
+  /**
+   * "unknown": the HF depends on a stale or invalid price; never sent to the keeper unless `liquidateOnStalePrice`
+   * (then `healthFactor` is the HF on the last known prices, 0n when not computed)
+   */
   status: "liquidatable" | "unknown";
 }
 
@@ -32,7 +36,11 @@ export interface EnqueueResult {
   enqueued: number;
   /** opportunities whose job already exists (any state): nothing added */
   duplicates: number;
-  /** status "unknown": counted (here and in marginwatch_keeper_refused_total{reason="price-unavailable"}), never enqueued */
+  /**
+   * status "unknown": counted (here and in marginwatch_keeper_refused_total{reason="price-unavailable"}), never
+   * enqueued — unless `liquidateOnStalePrice` lets one with a known HF below 1 through (counted in enqueued /
+   * duplicates instead)
+   */
   skippedUnknown: number;
   /**
    * existing jobs that were waiting for, or gave up on, a usable price, re-run now that the account is reported
@@ -56,6 +64,11 @@ export interface ProducerOptions {
   /** failed jobs kept this long; default 604800 s */
   keepFailedSeconds?: number;
   /**
+   * enqueue "unknown" opportunities whose HF on the last known prices is below 1, for protocols whose oracle
+   * accepts stale prices (the job re-checks on chain); default false: refused
+   */
+  liquidateOnStalePrice?: boolean;
+  /**
    * prom-client registry for marginwatch_keeper_refused_total; without one the counter still counts but is not
    * exported (there is no global registry). A registry that already holds the counter (a second producer, a
    * restart in the same process) keeps counting on it.
@@ -68,6 +81,7 @@ export class LiquidationProducer {
   /** marginwatch_keeper_refused_total{reason} */
   readonly refused: Counter<"reason">;
   private readonly jobOptions: JobsOptions;
+  private readonly liquidateOnStalePrice: boolean;
 
   constructor(opts: ProducerOptions) {
     this.queue = new Queue<LiquidationJobData>(opts.queueName ?? "liquidations", {
@@ -82,6 +96,7 @@ export class LiquidationProducer {
       removeOnFail: { age: opts.keepFailedSeconds ?? 604_800 },
     };
     this.refused = refusedCounter(opts.registry);
+    this.liquidateOnStalePrice = opts.liquidateOnStalePrice ?? false;
   }
 
   /**
@@ -92,12 +107,15 @@ export class LiquidationProducer {
   async enqueueOpportunities(opps: readonly Opportunity[], ctx: EnqueueContext): Promise<EnqueueResult> {
     const result: EnqueueResult = { enqueued: 0, duplicates: 0, skippedUnknown: 0, retried: 0 };
     for (const opp of opps) {
-      if (opp.status !== "liquidatable") {
+      const stale = opp.status !== "liquidatable";
+      if (stale && !(this.liquidateOnStalePrice && opp.healthFactor > 0n && opp.healthFactor < WAD)) {
         result.skippedUnknown++;
         this.refused.inc({ reason: PRICE_UNAVAILABLE });
         continue;
       }
-      const jobId = liquidationJobId(opp.account, opp.since, opp.positionVersion);
+      // A stale-price episode has no start block the engine knows: one job per account and position version
+      // (since 0 marks it), not one per block.
+      const jobId = liquidationJobId(opp.account, stale ? 0n : opp.since, opp.positionVersion);
       const state = await this.queue.getJobState(jobId);
       if (state !== "unknown") {
         if (await this.rerunIfWaitingForPrice(jobId, state)) result.retried++;

@@ -238,8 +238,11 @@ export interface LiquidationVenue {
   plan(s: AccountSnapshot, available: AvailableBalance): LiquidationPlan | null;
   /** the liquidation call for a plan (simulated, estimated and sent as is) */
   call(account: Address, plan: LiquidationPlan): ContractCall;
-  /** (repaid, seized) from the call's simulated return value */
-  simulated(result: unknown): { repaid: bigint; seized: bigint };
+  /**
+   * (repaid, seized) from the call's simulated return value; null when the call returns nothing (e.g. Aave V3's
+   * liquidationCall): the keeper then prices the plan's amounts and records the mined ones (`outcome`)
+   */
+  simulated(result: unknown): { repaid: bigint; seized: bigint } | null;
   /** the liquidation's amounts from a mined receipt's logs; null when it emitted none */
   outcome(logs: readonly Log[]): { debtRepaid: bigint; collateralSeized: bigint } | null;
   /** liquidations of `account` in [fromBlock, toBlock] (someone else first?) */
@@ -248,13 +251,23 @@ export interface LiquidationVenue {
   feedOf(asset: Address): Promise<Address>;
 }
 
+/** How the keeper wants its liquidations made, where the protocol offers a choice. */
+export interface VenueOptions {
+  /** take the seized collateral as the protocol's interest-bearing token (e.g. an aToken) instead of the underlying;
+   *  default false; ignored by protocols without one */
+  receiveInterestBearing?: boolean;
+}
+
 export interface LiquidationAdapter {
-  connect(client: KeeperPublicClient, d: Pick<Deployment, "pool">): Promise<LiquidationVenue>;
+  connect(client: KeeperPublicClient, d: Pick<Deployment, "pool">, options?: VenueOptions): Promise<LiquidationVenue>;
   /** the protocol's custom errors, to decode revert data */
   readonly errorsAbi: Abi;
-  /** revert names meaning "the protocol refused to price an asset" (stale, invalid, no feed, sequencer) */
+  /**
+   * revert names meaning "the protocol refused to price an asset" (stale, invalid, no feed, sequencer): custom error
+   * names, or the reason string of an Error(string) revert for protocols that revert with codes (Aave V3.0: "59")
+   */
   readonly priceErrors: ReadonlySet<string>;
-  /** revert names meaning "nothing left to liquidate": someone else was first */
+  /** revert names (as in priceErrors) meaning "nothing left to liquidate": someone else was first */
   readonly lostRaceErrors: ReadonlySet<string>;
 }
 

@@ -29,4 +29,10 @@ export const ARTIFACTS: ReadonlyArray<{ name: string; artifact: string; root?: s
   { name: "configuratorLogic", root: AAVE, artifact: "contracts/protocol/libraries/logic/ConfiguratorLogic.sol/ConfiguratorLogic.json" },
   { name: "mintableErc20", root: AAVE, artifact: "contracts/mocks/tokens/MintableERC20.sol/MintableERC20.json" },
   { name: "mockV3Aggregator", artifact: "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol/MockV3Aggregator.json" },
+  // the dev market's flash-loan receiver: mints the premium itself (a MintableERC20) and approves the repayment
+  {
+    name: "mockFlashLoanSimpleReceiver",
+    root: AAVE,
+    artifact: "contracts/mocks/flashloan/MockSimpleFlashLoanReceiver.sol/MockFlashLoanSimpleReceiver.json",
+  },
 ];

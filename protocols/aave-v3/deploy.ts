@@ -217,6 +217,13 @@ export async function deployAaveMarket(o: AaveDeployOptions): Promise<Deployment
     await send(o, configurator, poolConfiguratorAbi, "setReserveFlashLoaning", [asset, true]);
   }
 
+  // Flash-loan premiums (the Pool's initial ones are 0).
+  if (market.flashLoanPremiumTotalBps)
+    await send(o, configurator, poolConfiguratorAbi, "updateFlashloanPremiumTotal", [BigInt(market.flashLoanPremiumTotalBps)]);
+  if (market.flashLoanPremiumToProtocolBps) {
+    await send(o, configurator, poolConfiguratorAbi, "updateFlashloanPremiumToProtocol", [BigInt(market.flashLoanPremiumToProtocolBps)]);
+  }
+
   // eMode categories (no category price source: the oracle's prices), then their assets.
   for (const c of market.eModeCategories) {
     await send(o, configurator, poolConfiguratorAbi, "setEModeCategory", [

@@ -52,6 +52,9 @@ export interface AaveMarketSpec {
   marketId: string;
   assets: readonly AaveAssetSpec[];
   eModeCategories: readonly EModeCategorySpec[];
+  /** flash-loan premium in bps of the amount (the Pool starts at 0: no premium) and the treasury's share of it */
+  flashLoanPremiumTotalBps?: number;
+  flashLoanPremiumToProtocolBps?: number;
 }
 
 const WETH_STRATEGY: RateStrategySpec = {
@@ -172,4 +175,7 @@ export const AAVE_MARKET: AaveMarketSpec = {
     },
   ],
   eModeCategories: [{ id: STABLECOIN_EMODE, ltvBps: 9300, liquidationThresholdBps: 9500, liquidationBonusBps: 10100, label: "Stablecoins" }],
+  // Aave V3 Ethereum's: 0.05%, of which 0.04% to the treasury (the rest raises the liquidity index)
+  flashLoanPremiumTotalBps: 5,
+  flashLoanPremiumToProtocolBps: 4,
 };

@@ -4,9 +4,10 @@
 import type { Deployment } from "../../common/deployment";
 import { UserInputError } from "../../common/errors";
 import type { ProtocolState } from "../../indexer/state/state";
-import type { DevDeployOptions, LiquidationAdapter, MarketSimulation, ProtocolAdapter, SimulationOptions } from "../types";
+import type { DevDeployOptions, MarketSimulation, ProtocolAdapter, SimulationOptions } from "../types";
 import { AaveDecoder, RESERVE_DATA_UPDATED } from "./decode";
 import { deployAaveMarket } from "./deploy";
+import { liquidation } from "./liquidation";
 import { accountData, collateralTerms, collateralValue, debtValue, indexesAt } from "./math";
 import { readAccountViews, readOraclePrices } from "./views";
 
@@ -21,13 +22,7 @@ async function deploy(o: DevDeployOptions): Promise<Deployment> {
   return deployAaveMarket({ publicClient: o.publicClient, walletClient: o.walletClient });
 }
 
-// Placeholders until the aave-sim and aave-liq branches are merged (replaced by their exports).
-const liquidation: LiquidationAdapter = {
-  connect: () => Promise.reject(new Error("aave-v3 liquidation is not in this build yet")),
-  errorsAbi: [],
-  priceErrors: new Set(),
-  lostRaceErrors: new Set(),
-};
+// Placeholder until the aave-sim branch's simulation.ts is merged.
 const simulation = (_o: SimulationOptions): MarketSimulation => {
   throw new Error("the aave-v3 market simulation is not in this build yet");
 };

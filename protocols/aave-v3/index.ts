@@ -4,11 +4,12 @@
 import type { Deployment } from "../../common/deployment";
 import { UserInputError } from "../../common/errors";
 import type { ProtocolState } from "../../indexer/state/state";
-import type { DevDeployOptions, MarketSimulation, ProtocolAdapter, SimulationOptions } from "../types";
+import type { DevDeployOptions, ProtocolAdapter } from "../types";
 import { AaveDecoder, RESERVE_DATA_UPDATED } from "./decode";
 import { deployAaveMarket } from "./deploy";
 import { liquidation } from "./liquidation";
 import { accountData, collateralTerms, collateralValue, debtValue, indexesAt } from "./math";
+import { AaveMarketSimulation } from "./simulation";
 import { readAccountViews, readOraclePrices } from "./views";
 
 /** DevDeployOptions for Aave: the dev market has no L2 sequencer feed (Aave V3.0's PriceOracleSentinel is not deployed). */
@@ -21,11 +22,6 @@ async function deploy(o: DevDeployOptions): Promise<Deployment> {
     );
   return deployAaveMarket({ publicClient: o.publicClient, walletClient: o.walletClient });
 }
-
-// Placeholder until the aave-sim branch's simulation.ts is merged.
-const simulation = (_o: SimulationOptions): MarketSimulation => {
-  throw new Error("the aave-v3 market simulation is not in this build yet");
-};
 
 const TIMESTAMPED = new Set([RESERVE_DATA_UPDATED]);
 
@@ -74,7 +70,7 @@ export const aaveV3: ProtocolAdapter = {
     prices: (client, d, assets, at) => readOraclePrices(client, d.oracle, assets, at),
   },
   liquidation,
-  dev: { deploy, simulation },
+  dev: { deploy, simulation: (o) => new AaveMarketSimulation(o) },
 };
 
 /** The adapter bound to `d`, with a warning sink of the caller's (tests, a logger) instead of process warnings. */

@@ -13,7 +13,7 @@ import { DEFAULT_PROTOCOL, protocolNamed, protocolOf } from "../protocols";
 import type { MarketSimulation, ProtocolAdapter } from "../protocols/types";
 import { startHardhatNode, HARDHAT_KEYS, type NodeHandle } from "../common/hardhat-node";
 import { Indexer, type BlockProcessed } from "../indexer/indexer";
-import { HealthEngine } from "../indexer/health";
+import { ExactContext, HealthEngine } from "../indexer/health";
 import { openStore } from "../indexer/store";
 import type { Store } from "../indexer/store/types";
 import { riskSnapshotRecorder } from "../indexer/store/risk-snapshots";
@@ -218,8 +218,14 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
             status: priceUnusable ? "unknown" : "liquidatable",
           });
         }
-        for (const a of health.unknown())
-          opps.push({ account: a, healthFactor: 0n, since: at.number, positionVersion: health.positionVersion(a), status: "unknown" });
+        // KEEPER_LIQUIDATE_ON_STALE_PRICE: the producer takes an unknown account whose HF on the last known prices is below 1.
+        const stale = keeper.producer.liquidateOnStalePrice
+          ? new ExactContext(indexer.state, (x) => health.price(x), at.timestamp, protocol.math)
+          : null;
+        for (const a of health.unknown()) {
+          const healthFactor = stale ? stale.account(a).data.healthFactor : 0n;
+          opps.push({ account: a, healthFactor, since: at.number, positionVersion: health.positionVersion(a), status: "unknown" });
+        }
         producing
           .run({ blockNumber: at.number, blockHash: at.hash }, opps, async (ctx, list) => {
             const r = await keeper.producer.enqueueOpportunities(list, ctx);

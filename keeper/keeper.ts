@@ -4,7 +4,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import type { Registry } from "prom-client";
 import { erc20Abi, type LocalAccount } from "viem";
 import { protocolNamed } from "../protocols";
-import type { LiquidationVenue } from "../protocols/types";
+import type { LiquidationAdapter, LiquidationVenue } from "../protocols/types";
 import type { Logger } from "pino";
 import { parseUnitsExact } from "../common/units";
 import type { OutcomeRecorder } from "./outcome-types";
@@ -31,6 +31,8 @@ export interface KeeperDeps {
   logger: Logger;
   /** prom-client registry for the keeper's metrics (marginwatch_keeper_refused_total); none by default */
   registry?: Registry;
+  /** the protocol's liquidation side; default the registry's adapter named by `config.protocol` */
+  liquidation?: LiquidationAdapter;
 }
 
 export interface Keeper {
@@ -57,7 +59,7 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps): Prom
   const pc = deps.publicClient;
   const logger = deps.logger.child({ keeper: local.address });
 
-  const protocol = protocolNamed(config.protocol).liquidation;
+  const protocol = deps.liquidation ?? protocolNamed(config.protocol).liquidation;
   const [chainId, venue] = await Promise.all([
     pc.getChainId(),
     protocol.connect(pc, { pool: config.pool }, { receiveInterestBearing: config.receiveAtoken }),

@@ -81,7 +81,8 @@ export class LiquidationProducer {
   /** marginwatch_keeper_refused_total{reason} */
   readonly refused: Counter<"reason">;
   private readonly jobOptions: JobsOptions;
-  private readonly liquidateOnStalePrice: boolean;
+  /** whether "unknown" opportunities with an HF below 1 on the last known prices are enqueued */
+  readonly liquidateOnStalePrice: boolean;
 
   constructor(opts: ProducerOptions) {
     this.queue = new Queue<LiquidationJobData>(opts.queueName ?? "liquidations", {

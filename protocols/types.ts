@@ -109,6 +109,10 @@ export interface ProtocolMath {
   collateralValue(p: PositionInput): bigint;
   /** one position's debt value, rounded as the protocol does */
   debtValue(p: PositionInput): bigint;
+  /** underlying collateral of a scaled balance at an index, as the protocol's balance views round it */
+  collateralAmount(scaled: bigint, liquidityIndex: bigint): bigint;
+  /** underlying debt of a scaled balance at an index, as the protocol's balance views round it */
+  debtAmount(scaled: bigint, borrowIndex: bigint): bigint;
   /** whether and at which LT a position's collateral counts (collateral flag, zero LT, efficiency mode) */
   collateralTerms(p: Pick<PositionInput, "ltvBps" | "liquidationThresholdBps" | "collateralEnabled" | "category">): CollateralTerms;
   /** the collateral flag of a position whose account never set one */

@@ -59,6 +59,7 @@ export function accountCard(ctx: ApiContext, c: AccountHealth, what: WhatIf[]) {
       ltvBps: c.ltvBps.toString(),
     },
     marginLevels: c.marginLevels,
+    category: c.category,
     unknownAssets: c.unknownAssets,
     positions: c.positions.map((p) => {
       const dec = decimalsOf(ctx, p.asset);
@@ -77,6 +78,7 @@ export function accountCard(ctx: ApiContext, c: AccountHealth, what: WhatIf[]) {
         price: p.price === null ? null : p.price.toString(),
         priceUSD: priceFromBase(p.price),
         priceStatus: p.priceStatus,
+        usedAsCollateral: p.usedAsCollateral,
       };
     }),
     liquidationPrices: c.liquidationPrices.map((l) => ({

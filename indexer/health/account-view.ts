@@ -1,7 +1,7 @@
 // The position card of one account: exact chain numbers (getAccountData fields, per-asset values, liquidation
 // prices) plus human strings as a borrower expects them (Aave-style HF, USD with 2 decimals).
 import Decimal from "decimal.js";
-import { MAX_UINT256, rayMulDown, rayMulUp, WAD } from "../../common/math";
+import { MAX_UINT256, WAD } from "../../common/math";
 import type { ProtocolMath } from "../../protocols/types";
 import { exactFromPositions, type ExactPosition } from "./exact";
 import { liquidationPrice } from "./liquidation-price";
@@ -27,6 +27,7 @@ export interface AccountViewInput {
   warningAt: bigint | null;
   marginLevels: string[];
   positionVersion: number;
+  category?: { id: number; label: string } | null;
 }
 
 export function buildAccountHealth(i: AccountViewInput): AccountHealth {
@@ -42,8 +43,9 @@ export function buildAccountHealth(i: AccountViewInput): AccountHealth {
     const debtBase = p.scaledDebt === 0n ? 0n : i.math.debtValue(p);
     return {
       asset: p.asset,
-      collateral: rayMulDown(p.scaledCollateral, p.liquidityIndex),
-      debt: rayMulUp(p.scaledDebt, p.borrowIndex),
+      collateral: i.math.collateralAmount(p.scaledCollateral, p.liquidityIndex),
+      debt: i.math.debtAmount(p.scaledDebt, p.borrowIndex),
+      usedAsCollateral: p.scaledCollateral !== 0n && i.math.collateralTerms(p).counts,
       collateralBase,
       debtBase,
       price: p.status === "missing" ? null : p.price,
@@ -87,6 +89,7 @@ export function buildAccountHealth(i: AccountViewInput): AccountHealth {
     liquidationPrices,
     unknownAssets: r.unknownAssets,
     marginLevels: i.marginLevels,
+    category: i.category ?? null,
     positionVersion: i.positionVersion,
     display: {
       healthFactor: formatHealthFactor(healthFactor),

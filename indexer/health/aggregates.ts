@@ -1,7 +1,6 @@
 // Protocol risk overview (USERS.md): HF distribution, totals and bad debt per asset, concentration, liquidation
 // curves. Display figures from float sums at `now`; the "< 1" bucket is the engine's exact liquidatable set.
 // Reflects positions as of the last evaluate.
-import { rayMulDown, rayMulUp } from "../../common/math";
 import { LIQ, UNKNOWN } from "./book";
 import type { EngineData } from "./engine-data";
 import { currentSums } from "./sums";
@@ -92,8 +91,8 @@ function assetTotals(data: EngineData, now: bigint): AssetRisk[] {
     const a = data.state.assets.get(slot.address);
     if (!a) continue;
     const idx = data.math.indexesAt(a, now);
-    const collateral = rayMulDown(a.totalScaledCollateral, idx.liquidityIndex);
-    const debt = rayMulUp(a.totalScaledDebt, idx.borrowIndex);
+    const collateral = data.math.collateralAmount(a.totalScaledCollateral, idx.liquidityIndex);
+    const debt = data.math.debtAmount(a.totalScaledDebt, idx.borrowIndex);
     const value = (x: bigint) => (Number(x) / slot.unitF) * (slot.priceF / USD);
     out.push({
       asset: slot.address,

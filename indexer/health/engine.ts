@@ -192,7 +192,14 @@ export class HealthEngine {
       warningAt: this.warningAt(),
       marginLevels: this.marginLevels(account),
       positionVersion: id === undefined ? 0 : book.version(id),
+      category: this.categoryOf(account),
     });
+  }
+
+  /** The category the account chose, with its label (null: none). */
+  private categoryOf(account: Address): { id: number; label: string } | null {
+    const id = this.state.accountCategories.get(account);
+    return id === undefined ? null : { id, label: this.state.categories.get(id)?.label ?? "" };
   }
 
   liquidatable(): LiquidatableEntry[] {

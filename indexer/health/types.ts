@@ -78,6 +78,8 @@ export interface PositionHealth {
   /** USD, 8 decimals, rounded as the contract does */
   collateralBase: bigint;
   debtBase: bigint;
+  /** the balance counts as collateral (the account's flag, a non-zero LT: as the protocol's math decides) */
+  usedAsCollateral: boolean;
   price: bigint | null;
   priceStatus: PriceStatus | "missing";
   collateralUSD: string;
@@ -113,6 +115,8 @@ export interface AccountHealth {
   unknownAssets: Address[];
   /** margin levels currently active for the account (engine state, with hysteresis) */
   marginLevels: string[];
+  /** the efficiency-mode category the account chose (Aave eMode), null when none */
+  category: { id: number; label: string } | null;
   positionVersion: number;
   /** human strings, named as @aave/math-utils formatUserSummary */
   display: {

@@ -5,7 +5,7 @@ import type { ProtocolState } from "../../indexer/state/state";
 import { decodeLog, discoverFeeds } from "./decode";
 import { deployProtocol } from "./deploy";
 import { liquidation } from "./liquidation";
-import { accountData, collateralValue, currentIndexes, debtValue } from "./math";
+import { accountData, collateralValue, currentIndexes, debtValue, rayMulDown, rayMulUp } from "./math";
 import { MarketSimulation } from "./simulation";
 import { readOraclePrices, readPoolViews } from "./views";
 
@@ -34,6 +34,8 @@ export const marginpool: ProtocolAdapter = {
     accountData,
     collateralValue,
     debtValue,
+    collateralAmount: rayMulDown,
+    debtAmount: rayMulUp,
     collateralTerms: (p) => ({ counts: true, liquidationThresholdBps: p.liquidationThresholdBps }),
     collateralDefault: true,
   },

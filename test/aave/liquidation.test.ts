@@ -26,7 +26,19 @@ import { STABLECOIN_EMODE } from "../../protocols/aave-v3/market";
 import { type AaveLiquidationPlan, planPairs, rayDiv } from "../../protocols/aave-v3/plan";
 import type { AaveAccountSnapshot } from "../../protocols/aave-v3/snapshot";
 import type { AvailableBalance, LiquidationVenue } from "../../protocols/types";
-import { startHardhatNode, type NodeHandle } from "../fixtures/node";
+import { HARDHAT_KEYS, startHardhatNode, type NodeHandle } from "../fixtures/node";
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import pino from "pino";
+import { createWalletClient, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
+import { openStore } from "../../indexer/store";
+import type { Store } from "../../indexer/store/types";
+import { keeperConfigFromEnv, parseKeeperConfig, type KeeperConfigInput } from "../../keeper/config";
+import { liquidationJobId, type LiquidationJobResult } from "../../keeper/job";
+import { createKeeper, type Keeper } from "../../keeper/keeper";
+import { REDIS } from "../keeper/helpers";
 
 const PORT = 8780;
 const WAD = 10n ** 18n;
@@ -379,6 +391,47 @@ describe("aave-v3: liquidation venue (plan at block N = liquidationCall in block
     expect(revertOf(err, liquidation.errorsAbi)?.args).to.deep.equal([AAVE_ERRORS.COLLATERAL_CANNOT_BE_LIQUIDATED]);
   });
 
+  it("random positions, prices, interest, receive modes and balance caps: every plan is what its call does, to the wei", async () => {
+    let seed = 20240611;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let liquidated = 0;
+    const seen = new Set<string>();
+    for (let k = 0; k < 10; k++) {
+      await fresh();
+      const weth = 1 + rnd() * 9;
+      const wbtc = 0.05 + rnd() * 0.5;
+      await supply(BORROWER, "WETH", weth.toFixed(6));
+      await supply(BORROWER, "WBTC", wbtc.toFixed(8));
+      const capacityUsd = weth * 3000 * 0.8 + wbtc * 60000 * 0.7;
+      const total = capacityUsd * (0.9 + rnd() * 0.09);
+      const share = rnd();
+      await borrow(BORROWER, "USDC", (total * share).toFixed(6));
+      await borrow(BORROWER, "DAI", (total * (1 - share)).toFixed(6));
+      await node.rpc("evm_increaseTime", [Math.floor(rnd() * 30 * 86400)]);
+      await setPrice("WETH", (3000 * (0.7 + rnd() * 0.25)).toFixed(8));
+      await setPrice("WBTC", (60000 * (0.7 + rnd() * 0.25)).toFixed(8));
+      const hf = await venue.healthFactor(addr(BORROWER), await pc.getBlockNumber());
+      if (hf >= WAD) continue;
+      const v = rnd() < 0.5 ? venue : venueAToken;
+      const capped = rnd() < 0.3;
+      const cap = units("USDC", (100 + rnd() * 2000).toFixed(6));
+      const capDai = parseUnits((100 + rnd() * 2000).toFixed(6), 18);
+      const available: AvailableBalance = capped
+        ? (a, b) => {
+            const c = a === asset("USDC").address ? cap : a === asset("DAI").address ? capDai : b;
+            return b < c ? b : c;
+          }
+        : all;
+      const { plan } = await liquidateExactly(v, addr(BORROWER), available);
+      seen.add(`${plan.closeFactorBps}/${plan.limitedBy}/${plan.receiveAToken}`);
+      liquidated++;
+    }
+    expect(liquidated, `liquidated cases (${[...seen].join(", ")})`).to.be.greaterThanOrEqual(6);
+  });
+
   it("a lost race: another liquidator restores the HF first; the keeper's call reverts '45', a lost-race code", async () => {
     await fresh();
     await supply(BORROWER, "WETH", "10");
@@ -408,5 +461,206 @@ describe("aave-v3: liquidation venue (plan at block N = liquidationCall in block
     expect(revertOf(err, liquidation.errorsAbi)).to.deep.equal({ name: "Error", args: [AAVE_ERRORS.HEALTH_FACTOR_NOT_BELOW_THRESHOLD] });
     expect(revertIn(revertOf(err, liquidation.errorsAbi), LOST_RACE_ERRORS)).to.equal(true);
     expect(PRICE_ERRORS.has(AAVE_ERRORS.PRICE_ORACLE_SENTINEL_CHECK_FAILED)).to.equal(true);
+  });
+});
+
+describe("aave-v3: keeper pipeline end to end (hardhat node + Redis)", function () {
+  this.timeout(300_000);
+  const PORT2 = 8781;
+  const KEEPER_INDEX = 5;
+  let node: NodeHandle;
+  let pc: PublicClient;
+  let d: Deployment;
+  let store: Store;
+  let base: string;
+  const prefixes: string[] = [];
+  const running: Keeper[] = [];
+  const addr = (i: number) => node.wallet(i).account.address.toLowerCase() as Hex20;
+  const asset = (symbol: string) => d.assets.find((a) => a.symbol === symbol)!;
+  const units = (symbol: string, amount: string) => parseUnits(amount, asset(symbol).decimals);
+
+  async function tx(i: number, address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<TransactionReceipt> {
+    const w = node.wallet(i);
+    const hash = await w.writeContract({ address, abi, functionName, args, account: w.account, chain: w.chain, gas: GAS });
+    const receipt = await pc.waitForTransactionReceipt({ hash });
+    expect(receipt.status, `${functionName} by #${i}`).to.equal("success");
+    return receipt;
+  }
+  async function mint(to: number, symbol: string, amount: string): Promise<bigint> {
+    const value = units(symbol, amount);
+    await tx(0, asset(symbol).address, mintableErc20Abi, "mint", [addr(to), value]);
+    return value;
+  }
+  async function supply(i: number, symbol: string, amount: string): Promise<void> {
+    const value = await mint(i, symbol, amount);
+    await tx(i, asset(symbol).address, mintableErc20Abi, "approve", [d.pool, value]);
+    await tx(i, d.pool, poolAbi, "supply", [asset(symbol).address, value, addr(i), 0]);
+  }
+
+  async function keeper(config: Partial<KeeperConfigInput>): Promise<Keeper> {
+    const id = randomBytes(4).toString("hex");
+    const prefix = `{mwa-${id}}`;
+    prefixes.push(prefix);
+    const walletClient = createWalletClient({
+      chain: hardhat,
+      transport: http(node.url, { retryCount: 0 }),
+      account: privateKeyToAccount(HARDHAT_KEYS[KEEPER_INDEX]!),
+    });
+    const k = await createKeeper(
+      parseKeeperConfig({
+        pool: d.pool,
+        protocol: "aave-v3",
+        queueName: `ka-${id}`,
+        prefix,
+        pollIntervalMs: 50,
+        backoffMs: 200,
+        lockDurationMs: 5_000,
+        stalledIntervalMs: 1_000,
+        ...config,
+      }),
+      { publicClient: pc as never, walletClient, store, connection: { ...REDIS }, logger: pino({ level: "silent" }), liquidation },
+    );
+    running.push(k);
+    await k.start();
+    return k;
+  }
+  async function finished(k: Keeper, jobId: string): Promise<LiquidationJobResult> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const state = await k.producer.queue.getJobState(jobId);
+      if (state === "completed") return (await k.producer.queue.getJob(jobId))!.returnvalue as LiquidationJobResult;
+      if (state === "failed") throw new Error(`job failed: ${(await k.producer.queue.getJob(jobId))!.failedReason}`);
+      if (Date.now() > deadline) throw new Error(`job ${jobId} did not finish (state ${state})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  async function liquidatable(i: number): Promise<{ account: Hex20; blockNumber: bigint; blockHash: `0x${string}`; hf: bigint }> {
+    await supply(i, "WETH", "10");
+    await tx(i, d.pool, poolAbi, "borrow", [asset("USDC").address, units("USDC", "23000"), 2n, 0, addr(i)]);
+    await tx(0, asset("WETH").feed, mockV3AggregatorAbi, "updateAnswer", [parseUnits("2750", 8)]);
+    const b = await pc.getBlock();
+    const [, , , , , hf] = await pc.readContract({ address: d.pool, abi: poolAbi, functionName: "getUserAccountData", args: [addr(i)] });
+    expect(hf < WAD).to.equal(true);
+    return { account: addr(i), blockNumber: b.number, blockHash: b.hash, hf };
+  }
+
+  before(async () => {
+    store = await openStore({ dataDir: "memory://" });
+    node = await startHardhatNode(PORT2);
+    pc = node.publicClient;
+    d = await deployAaveMarket({ publicClient: pc, walletClient: node.wallet(0) });
+    for (const [symbol, amount] of [
+      ["USDC", "1000000"],
+      ["WETH", "1000"],
+    ] as const) {
+      await supply(1, symbol, amount);
+      await mint(KEEPER_INDEX, symbol, amount);
+    }
+    base = await node.rpc<string>("evm_snapshot");
+  });
+  beforeEach(async () => {
+    await store.reset();
+    await node.rpc("evm_revert", [base]);
+    base = await node.rpc<string>("evm_snapshot");
+  });
+  afterEach(async () => {
+    for (const k of running.splice(0)) await k.stop();
+  });
+  after(async () => {
+    for (const k of running.splice(0)) await k.stop().catch(() => undefined);
+    await node?.stop();
+    await store?.close();
+    const redis = new Redis(REDIS);
+    for (const p of prefixes) {
+      const keys = await redis.keys(`${p}*`);
+      if (keys.length) await redis.del(...keys);
+    }
+    redis.disconnect();
+  });
+
+  it("config: KEEPER_RECEIVE_ATOKEN and KEEPER_LIQUIDATE_ON_STALE_PRICE default to false and read from the environment", () => {
+    const defaults = parseKeeperConfig({ pool: d.pool });
+    expect([defaults.receiveAtoken, defaults.liquidateOnStalePrice]).to.deep.equal([false, false]);
+    const env = keeperConfigFromEnv({ KEEPER_POOL: d.pool, KEEPER_RECEIVE_ATOKEN: "true", KEEPER_LIQUIDATE_ON_STALE_PRICE: "yes" });
+    expect([env.receiveAtoken, env.liquidateOnStalePrice]).to.deep.equal([true, true]);
+    expect(() => keeperConfigFromEnv({ KEEPER_POOL: d.pool, KEEPER_RECEIVE_ATOKEN: "maybe" })).to.throw(/receiveAtoken/);
+  });
+
+  for (const receiveAtoken of [false, true]) {
+    it(`a liquidatable account is liquidated once; the outcome row holds the LiquidationCall's repay (receiveAToken ${receiveAtoken})`, async () => {
+      const k = await keeper({ receiveAtoken, minProfitUsd: "10" });
+      const opp = await liquidatable(2);
+      const keeperAddress = privateKeyToAccount(HARDHAT_KEYS[KEEPER_INDEX]!).address.toLowerCase() as Hex20;
+      const aBefore = await pc.readContract({ address: asset("WETH").aToken!, abi: erc20Abi, functionName: "balanceOf", args: [keeperAddress] });
+      const wethBefore = await pc.readContract({ address: asset("WETH").address, abi: erc20Abi, functionName: "balanceOf", args: [keeperAddress] });
+      const r = await k.producer.enqueueOpportunities(
+        [{ account: opp.account, healthFactor: opp.hf, since: opp.blockNumber, positionVersion: 1, status: "liquidatable" }],
+        opp,
+      );
+      expect(r.enqueued).to.equal(1);
+      const result = await finished(k, liquidationJobId(opp.account, opp.blockNumber, 1));
+      expect(result.outcome).to.equal("liquidated");
+      const events = await pc.getContractEvents({
+        address: d.pool,
+        abi: poolAbi,
+        eventName: "LiquidationCall",
+        args: { user: opp.account },
+        fromBlock: opp.blockNumber,
+      });
+      expect(events.length).to.equal(1);
+      const e = events[0]!.args;
+      expect([e.liquidator!.toLowerCase(), e.receiveAToken]).to.deep.equal([keeperAddress, receiveAtoken]);
+      expect(events[0]!.transactionHash).to.equal(result.transactionHash);
+      const rows = await store.listKeeperOutcomes({ limit: 10, offset: 0, account: opp.account });
+      expect(rows.map((x) => [x.outcome, x.repayAmount])).to.deep.equal([["liquidated", e.debtToCover]]);
+      // 50% of the debt, the keeper's balance far above it: passed as max uint, the pool took the exact half
+      const [, , , , , hfAfter] = await pc.readContract({ address: d.pool, abi: poolAbi, functionName: "getUserAccountData", args: [opp.account] });
+      expect(hfAfter >= WAD).to.equal(true);
+      const aAfter = await pc.readContract({ address: asset("WETH").aToken!, abi: erc20Abi, functionName: "balanceOf", args: [keeperAddress] });
+      const wethAfter = await pc.readContract({ address: asset("WETH").address, abi: erc20Abi, functionName: "balanceOf", args: [keeperAddress] });
+      if (receiveAtoken) {
+        expect(wethAfter).to.equal(wethBefore);
+        expect(aAfter - aBefore >= e.liquidatedCollateralAmount! - 1n).to.equal(true);
+      } else {
+        expect(wethAfter - wethBefore).to.equal(e.liquidatedCollateralAmount);
+        expect(aAfter).to.equal(aBefore);
+      }
+    });
+  }
+
+  it("an account whose HF rests on a stale price: refused by default, enqueued and liquidated with liquidateOnStalePrice", async () => {
+    const opp = await liquidatable(3);
+    const stale = { account: opp.account, healthFactor: opp.hf, since: opp.blockNumber, positionVersion: 1, status: "unknown" as const };
+    const strict = await keeper({});
+    expect(await strict.producer.enqueueOpportunities([stale], opp)).to.deep.equal({ enqueued: 0, duplicates: 0, skippedUnknown: 1, retried: 0 });
+    await strict.stop();
+    running.splice(running.indexOf(strict), 1);
+
+    const lenient = await keeper({ liquidateOnStalePrice: true });
+    // the HF on stale prices unknown (0n) or not below 1: still refused
+    expect(
+      await lenient.producer.enqueueOpportunities(
+        [
+          { ...stale, healthFactor: 0n },
+          { ...stale, healthFactor: WAD },
+        ],
+        opp,
+      ),
+    ).to.deep.equal({
+      enqueued: 0,
+      duplicates: 0,
+      skippedUnknown: 2,
+      retried: 0,
+    });
+    expect(await lenient.producer.enqueueOpportunities([stale], opp)).to.deep.equal({ enqueued: 1, duplicates: 0, skippedUnknown: 0, retried: 0 });
+    // the next block reports the same stale episode: the same job (one per account and position version)
+    expect(await lenient.producer.enqueueOpportunities([{ ...stale, since: opp.blockNumber + 1n }], opp)).to.deep.equal({
+      enqueued: 0,
+      duplicates: 1,
+      skippedUnknown: 0,
+      retried: 0,
+    });
+    const result = await finished(lenient, liquidationJobId(opp.account, 0n, 1));
+    expect(result.outcome).to.equal("liquidated");
   });
 });

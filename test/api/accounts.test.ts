@@ -60,6 +60,9 @@ describe("API accounts", function () {
       expect(Number(weth.collateralUSD)).to.be.within(30000, 30001);
       expect(weth.priceUSD).to.equal("3000");
       expect(weth.priceStatus).to.equal("fresh");
+      // The own pool has no collateral flags and no categories: every deposit is collateral.
+      expect(weth.usedAsCollateral).to.equal(true);
+      expect(c.category).to.equal(null);
       expect(Number(usdc.debtAmount)).to.be.within(20000, 20001);
 
       // Liquidation price of WETH: 10·P·0.825 = 20000 → P ≈ 2424.24, a fall of ≈ 19.19%.

@@ -590,7 +590,8 @@
               " · LTV " +
               pct(c.currentLoanToValue) +
               " · LT " +
-              pct(c.currentLiquidationThreshold),
+              pct(c.currentLiquidationThreshold) +
+              (c.category ? " · eMode " + c.category.id + (c.category.label ? " (" + c.category.label + ")" : "") : ""),
           ]),
         );
         var rows = c.positions.map(function (p) {
@@ -599,7 +600,9 @@
           })[0];
           return el("tr", {}, [
             el("td", {}, [p.symbol || short(p.asset)]),
-            el("td", { class: "num" }, [p.collateralAmount + " (" + usd(p.collateralUSD) + ")"]),
+            el("td", { class: "num" }, [
+              p.collateralAmount + " (" + usd(p.collateralUSD) + ")" + (p.usedAsCollateral || p.collateral === "0" ? "" : " · not collateral"),
+            ]),
             el("td", { class: "num" }, [p.debtAmount + " (" + usd(p.debtUSD) + ")"]),
             el("td", { class: "num" }, [
               lp && lp.liquidationPriceUSD ? "$" + Number(lp.liquidationPriceUSD).toFixed(2) + " (−" + lp.dropPct + "%)" : "—",

@@ -8,7 +8,7 @@ import type { DevDeployOptions, ProtocolAdapter } from "../types";
 import { AaveDecoder, RESERVE_DATA_UPDATED } from "./decode";
 import { deployAaveMarket } from "./deploy";
 import { liquidation } from "./liquidation";
-import { accountData, collateralTerms, collateralValue, debtValue, indexesAt } from "./math";
+import { accountData, collateralAmount, collateralTerms, collateralValue, debtAmount, debtValue, indexesAt } from "./math";
 import { AaveMarketSimulation } from "./simulation";
 import { readAccountViews, readOraclePrices } from "./views";
 
@@ -61,6 +61,8 @@ export const aaveV3: ProtocolAdapter = {
     accountData,
     collateralValue,
     debtValue,
+    collateralAmount,
+    debtAmount,
     collateralTerms,
     collateralDefault: false,
   },

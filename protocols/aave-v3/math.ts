@@ -56,6 +56,11 @@ export function indexesAt(r: ReserveIndexes, now: bigint): { liquidityIndex: big
   };
 }
 
+/** AToken.balanceOf: rayMul(scaled, normalized income). */
+export const collateralAmount = (scaled: bigint, liquidityIndex: bigint): bigint => rayMul(scaled, liquidityIndex);
+/** VariableDebtToken.balanceOf: 0 without a scaled balance, else rayMul(scaled, normalized debt). */
+export const debtAmount = (scaled: bigint, borrowIndex: bigint): bigint => (scaled === 0n ? 0n : rayMul(scaled, borrowIndex));
+
 /** GenericLogic._getUserBalanceInBaseCurrency: rayMul(scaled, income) · price / unit, floored. */
 export const collateralValue = (p: PositionInput): bigint => (rayMul(p.scaledCollateral, p.liquidityIndex) * p.price) / p.unit;
 

@@ -122,9 +122,16 @@ describe("aave-v3: indexing adapter (logs → state → account math) against th
         expect(p?.scaledDebt ?? 0n, `${label} scaled debt`).to.equal(
           await read<bigint>(a.variableDebtToken!, aTokenAbi, "scaledBalanceOf", [account], at),
         );
+        const idx = adapter.math.indexesAt(s, block.timestamp);
+        expect(adapter.math.collateralAmount(p?.scaledCollateral ?? 0n, idx.liquidityIndex), `${label} aToken balance`).to.equal(
+          await read<bigint>(a.aToken!, aTokenAbi, "balanceOf", [account], at),
+        );
+        expect(adapter.math.debtAmount(p?.scaledDebt ?? 0n, idx.borrowIndex), `${label} debt balance`).to.equal(
+          await read<bigint>(a.variableDebtToken!, aTokenAbi, "balanceOf", [account], at),
+        );
         const bit = (config.data >> (2n * BigInt(s.index) + 1n)) & 1n;
         expect(p?.collateralFlag ?? adapter.math.collateralDefault, `${label} collateral bit`).to.equal(bit === 1n);
-        compared += 3;
+        compared += 5;
       }
       expect(BigInt(state.accountCategories.get(account) ?? 0), `${what}: ${account} eMode`).to.equal(
         await read<bigint>(d.pool, poolAbi, "getUserEMode", [account], at),

@@ -26,6 +26,16 @@ export const deploymentSchema = z.object({
   poolConfigurator: address.optional(),
   /** the protocol's data provider (AaveProtocolDataProvider) */
   dataProvider: address.optional(),
+  /**
+   * Heartbeats (seconds) of price sources an oracle names in its logs without one (Aave's AssetSourceUpdated), by
+   * source address: a source not listed uses its asset's `assets[].heartbeat`, then `defaultHeartbeat`.
+   */
+  feedHeartbeats: z
+    .record(z.string().regex(/^0x[0-9a-fA-F]{40}$/, "keys must be 0x-prefixed 20-byte hex addresses"), z.number().int().positive())
+    .transform((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v])) as Record<`0x${string}`, number>)
+    .optional(),
+  /** the heartbeat (seconds) of a price source neither `feedHeartbeats` nor `assets[]` covers */
+  defaultHeartbeat: z.number().int().positive().optional(),
   deployedAt: z.string(),
   assets: z.array(
     z.object({

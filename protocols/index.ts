@@ -1,12 +1,13 @@
 // Every protocol marginwatch can monitor, by the name a deployment file gives in `protocol`.
 import type { Deployment } from "../common/deployment";
 import { UserInputError } from "../common/errors";
+import { aaveV3 } from "./aave-v3";
 import { marginpool } from "./marginpool";
 import type { ProtocolAdapter } from "./types";
 
 export type { ProtocolAdapter } from "./types";
 
-export const PROTOCOLS: readonly ProtocolAdapter[] = [marginpool];
+export const PROTOCOLS: readonly ProtocolAdapter[] = [marginpool, aaveV3];
 
 /** The protocol `npm start` deploys on the embedded chain when none is chosen. */
 export const DEFAULT_PROTOCOL = marginpool.name;

@@ -38,6 +38,11 @@ export interface ProtocolAdapter {
   /** one log of a watched contract → its changes, in order ([] for events marginwatch does not use); throws
    *  MalformedLogError (indexer/state/events.ts) for a log that does not decode */
   decode(log: Log, family: string): Change[];
+  /**
+   * topic0 of the events whose decoding reads `log.blockTimestamp` (e.g. an index update that does not carry its
+   * time): the sync engine stamps those logs with their block's timestamp when the node did not. Omitted: none.
+   */
+  readonly timestampedEvents?: ReadonlySet<Hex>;
 
   // ---- exact math, equal to the protocol's own to the wei
   readonly math: ProtocolMath;
@@ -146,6 +151,13 @@ export interface PoolViews {
 }
 
 export interface ProtocolViews {
+  /**
+   * Whether the protocol refuses to price an account when a feed is stale (marginwatch's heartbeat check, the
+   * oracle tracker's "stale"). Default true. False (Aave V3's AaveOracle, which never checks an answer's age): the
+   * protocol answers with the last (stale) price where marginwatch says "unknown"; the auditor then compares the
+   * collateral and debt figures (both priced with that same last answer) and skips the health factor.
+   */
+  readonly refusesStalePrices?: boolean;
   /** the protocol's own HF and account data of every account at one block */
   read(client: RpcRequester, d: Deployment, accounts: readonly Address[], at: BlockSelector): Promise<PoolViews[]>;
   /** the protocol oracle's price of every asset at one block (8-decimal USD), or its refusal */

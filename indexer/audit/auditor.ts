@@ -61,7 +61,7 @@ export interface AuditStatus {
   samplePerBlock: number;
   maxCallsPerBlock: number;
   checks: { match: number; mismatch: number; error: number };
-  /** matches where the pool refused a stale / invalid price and marginwatch said "unknown" */
+  /** matches where marginwatch said "unknown" and the pool refused the price (or, not refusing stale ones, agreed on the sums) */
   unpricedMatches: number;
   /** sampled blocks (one batched round trip each) */
   samples: number;
@@ -267,7 +267,7 @@ export class Auditor implements AuditReader {
   }
 
   private judge(account: Address, figures: AuditFigures, pool: PoolViews, block: { number: bigint; hash: Hex }): Result {
-    const v = compareAccount(figures, pool);
+    const v = compareAccount(figures, pool, this.o.protocol.views.refusesStalePrices ?? true);
     this.count(v.result);
     if (v.result === "match") {
       if (v.unpriced) this.unpriced++;

@@ -146,7 +146,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
       at,
     );
     items.forEach((item, i) => {
-      const v = compareAccount(item.figures, views[i]!);
+      const v = compareAccount(item.figures, views[i]!, protocol.views.refusesStalePrices ?? true);
       if (v.result === "match") {
         report.equal++;
         if (v.unpriced) report.unpriced++;

@@ -67,21 +67,35 @@ export async function fetchRange(
       await sleep(backoffDelay(attempt, 200, 5_000), signal);
     }
   }
-  const found = await decodeDiscovering(adapter, watched, logs, (addresses) =>
-    retrying(() => client.getLogs({ address: addresses, fromBlock: from, toBlock: end }), onRetry, signal),
+  const found = await decodeDiscovering(
+    adapter,
+    watched,
+    logs,
+    (addresses) => retrying(() => client.getLogs({ address: addresses, fromBlock: from, toBlock: end }), onRetry, signal),
+    (hash) => retrying(async () => (await client.getBlock({ blockHash: hash })).timestamp, onRetry, signal),
   );
   return { changes: found.changes, logs, from, to: end, discovered: found.discovered };
 }
 
-/** The changes of one block (by hash, so a reorg cannot swap them) for `watched` and what they discover. */
+/**
+ * The changes of one block (by hash, so a reorg cannot swap them) for `watched` and what they discover. `timestamp`:
+ * the block's, when the caller has its header (else fetched, only if a log needs it).
+ */
 export async function fetchBlock(
   client: PublicClient,
   adapter: ProtocolAdapter,
   watched: readonly Watched[],
   blockHash: `0x${string}`,
+  timestamp?: bigint,
 ): Promise<{ changes: Change[]; logs: Log[]; discovered: Watched[] }> {
   const logs = await client.getLogs({ address: watched.map((w) => w.address), blockHash });
-  const found = await decodeDiscovering(adapter, watched, logs, (addresses) => client.getLogs({ address: addresses, blockHash }));
+  const found = await decodeDiscovering(
+    adapter,
+    watched,
+    logs,
+    (addresses) => client.getLogs({ address: addresses, blockHash }),
+    async (hash) => (hash === blockHash && timestamp !== undefined ? timestamp : (await client.getBlock({ blockHash: hash })).timestamp),
+  );
   return { ...found, logs };
 }
 
@@ -94,10 +108,12 @@ async function decodeDiscovering(
   watched: readonly Watched[],
   logs: Log[],
   fetch: (addresses: Address[]) => Promise<Log[]>,
+  blockTimestamp: (blockHash: `0x${string}`) => Promise<bigint>,
 ): Promise<{ changes: Change[]; discovered: Watched[] }> {
   const known = new Set(watched.map((w) => w.address.toLowerCase()));
   const discovered: Watched[] = [];
   let families: readonly Watched[] = watched;
+  await stampTimestamps(adapter, logs, blockTimestamp);
   let fresh = decodeLogs(adapter, logs, families);
   const changes = [...fresh];
   for (;;) {
@@ -108,11 +124,31 @@ async function decodeDiscovering(
     discovered.push(...unique);
     families = unique;
     const batch = await fetch(unique.map((w) => w.address));
+    await stampTimestamps(adapter, batch, blockTimestamp);
     logs.push(...batch);
     fresh = decodeLogs(adapter, batch, families);
     changes.push(...fresh);
   }
   return { changes: discovered.length ? changes.sort(compareChanges) : changes, discovered };
+}
+
+/**
+ * Gives every log of an event the adapter decodes with its block's time (adapter.timestampedEvents) that timestamp,
+ * when the node did not send one (some nodes add `blockTimestamp` to eth_getLogs results; Hardhat does not): one
+ * header per block that has such a log, fetched in parallel; other logs and blocks cost nothing.
+ */
+async function stampTimestamps(
+  adapter: ProtocolAdapter,
+  logs: readonly Log[],
+  blockTimestamp: (blockHash: `0x${string}`) => Promise<bigint>,
+): Promise<void> {
+  const topics = adapter.timestampedEvents;
+  if (!topics?.size) return;
+  const need = logs.filter((l) => l.blockTimestamp == null && l.blockHash != null && l.topics[0] !== undefined && topics.has(l.topics[0]));
+  if (need.length === 0) return;
+  const hashes = [...new Set(need.map((l) => l.blockHash!))];
+  const times = new Map(await Promise.all(hashes.map(async (h) => [h, await blockTimestamp(h)] as const)));
+  for (const l of need) (l as { blockTimestamp?: bigint }).blockTimestamp = times.get(l.blockHash!);
 }
 
 async function retrying<T>(fn: () => Promise<T>, onRetry?: (error: unknown, attempt: number) => void, signal?: AbortSignal): Promise<T> {

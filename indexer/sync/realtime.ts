@@ -38,7 +38,7 @@ export async function nextBlock(ctx: SyncContext, at: ChainPosition, number: big
     if (!at.recent.last) return [];
     return [await findReorg(ctx, at)];
   }
-  const { changes, logs } = await ctx.rpc(() => fetchBlock(ctx.client, ctx.adapter, watched, block.hash));
+  const { changes, logs } = await ctx.rpc(() => fetchBlock(ctx.client, ctx.adapter, watched, block.hash, block.timestamp));
   if (logs.some((l) => l.blockHash !== block.hash)) throw new InconsistentNodeError(number);
   const step: SyncStep = [{ type: "block", kind: "block", from: number, block, changes, ...(at.recent.last ? {} : { parent }) }];
   const finalized = number - BigInt(ctx.finalityDepth);

@@ -8,6 +8,7 @@ import type { Address } from "../../indexer/state/events";
 import { PROTOCOLS } from "../../protocols";
 import { assetOf, borrow, deposit, repay, write, type ChainContext } from "../../protocols/marginpool/actions";
 import { emittingAggregatorAbi, mockV3AggregatorAbi } from "../../protocols/marginpool/generated/abis";
+import * as aave from "../../protocols/aave-v3/actions";
 import type { ProtocolAdapter } from "../../protocols/types";
 
 /** A protocol under test: its adapter, whose dev market, simulation and own views the suite drives and reads. */
@@ -56,6 +57,19 @@ export const SCRIPTED: Readonly<
         const abi = a.feedKind === "emitting" ? emittingAggregatorAbi : mockV3AggregatorAbi;
         await write(ctx, ctx.admin, a.feed, abi, "updateAnswer", [price8 * 10n ** BigInt(a.feedDecimals - 8)]);
       },
+    };
+  },
+  // Aave V3.0: supply (minted and approved first), variable borrow, repay of the whole debt (max uint), the feed's
+  // answer (AaveOracle returns it as is: 8 decimals).
+  "aave-v3": ({ publicClient, deployment, wallet }) => {
+    const ctx: aave.ChainContext = { publicClient, deployment, admin: wallet(0) };
+    return {
+      account: (i) => wallet(i).account.address.toLowerCase() as Address,
+      asset: (symbol) => aave.assetOf(deployment, symbol).address as Address,
+      deposit: async (i, symbol, human) => void (await aave.supply(ctx, wallet(i), symbol, human)),
+      borrow: async (i, symbol, human) => void (await aave.borrow(ctx, wallet(i), symbol, human)),
+      repayAll: async (i, symbol) => void (await aave.repay(ctx, wallet(i), symbol, "all")),
+      setPrice: (symbol, price8) => aave.setPrice(ctx, symbol, price8),
     };
   },
 };

@@ -50,6 +50,7 @@ export interface Applied {
   /** efficiency-mode categories and accounts' category choices to write */
   dirtyCategories: Set<number>;
   dirtyModes: Set<Address>;
+  dirtyContracts: Set<Address>;
   liquidations: LiquidationRecord[];
   badDebt: BadDebtRecord[];
   rounds: OracleRound[];
@@ -77,6 +78,7 @@ export function applyStep(t: ApplyTarget, step: SyncStep, feeds: FeedRead | null
     dirtyFeeds: new Set(),
     dirtyCategories: new Set(),
     dirtyModes: new Set(),
+    dirtyContracts: new Set(),
     liquidations: [],
     badDebt: [],
     rounds: [],
@@ -116,6 +118,7 @@ export function applyStep(t: ApplyTarget, step: SyncStep, feeds: FeedRead | null
         for (const f of undone.feeds) a.dirtyFeeds.add(f);
         for (const c of undone.categories ?? []) a.dirtyCategories.add(c);
         for (const m of undone.modes ?? []) a.dirtyModes.add(m);
+        for (const k of undone.contracts ?? []) a.dirtyContracts.add(k);
         a.sequencerChanged = true;
         break;
       }
@@ -164,6 +167,7 @@ function applyChanges(state: ProtocolState, changes: Change[], a: Applied, accou
     for (const f of moved.feeds) a.dirtyFeeds.add(f);
     for (const x of moved.categories ?? []) a.dirtyCategories.add(x);
     for (const m of moved.modes ?? []) a.dirtyModes.add(m);
+    for (const k of moved.contracts ?? []) a.dirtyContracts.add(k);
     switch (c.kind) {
       case "sequencer-set":
         a.sequencerChanged = true;
@@ -272,6 +276,11 @@ export function batchOf(
     categories: [...a.dirtyCategories].map((x) => state.categories.get(x)).filter((x) => x !== undefined),
     deletedCategories: [...a.dirtyCategories].filter((x) => !state.categories.has(x)),
     accountCategories: [...a.dirtyModes].map((account) => ({ account, category: state.accountCategories.get(account) ?? 0 })),
+    contracts: [...a.dirtyContracts].flatMap((address) => {
+      const family = state.contracts.get(address);
+      return family === undefined ? [] : [{ address, family }];
+    }),
+    deletedContracts: [...a.dirtyContracts].filter((x) => !state.contracts.has(x)),
     ...extra,
   };
 }

@@ -57,6 +57,12 @@ export type Change =
   | { kind: "reserve-category"; asset: Address; category: number; meta: EventMeta }
   /** the category an account chose (0: none): in-category assets use the category's LTV and LT */
   | { kind: "account-category"; account: Address; category: number; meta: EventMeta }
+  /**
+   * a contract a log names joins the watch set for good (Aave's reserve tokens, its Pool and oracle found from the
+   * addresses provider); `family` is the adapter's word for how its logs decode. Kept in state (and the store) so a
+   * restart watches what the logs found, not only what the deployment file names.
+   */
+  | { kind: "contract-found"; address: Address; family: string; meta: EventMeta }
   /** history only (state is moved by the collateral / debt changes decoded from the same log) */
   | {
       kind: "liquidation";

@@ -71,6 +71,8 @@ export interface StateChange {
   categories?: number[];
   /** accounts whose category choice changed (omitted: none) */
   modes?: Address[];
+  /** contracts found (omitted: none) */
+  contracts?: Address[];
 }
 
 type UndoEntry =
@@ -79,7 +81,8 @@ type UndoEntry =
   | { kind: "feed"; asset: Address; prev: FeedConfig | undefined }
   | { kind: "sequencer"; prev: SequencerConfig | null }
   | { kind: "category"; category: number; prev: CategoryConfig | undefined }
-  | { kind: "mode"; account: Address; prev: number };
+  | { kind: "mode"; account: Address; prev: number }
+  | { kind: "contract"; address: Address; prev: string | undefined };
 
 /** Thrown when a change contradicts the state (e.g. a burn larger than the balance): the log stream is wrong. */
 export class StateInvariantError extends MarginwatchError {}
@@ -91,6 +94,8 @@ export class ProtocolState {
   readonly categories = new Map<number, CategoryConfig>();
   /** accounts in a non-zero category → category */
   readonly accountCategories = new Map<Address, number>();
+  /** contracts found in logs (address → the adapter's family), watched from then on */
+  readonly contracts = new Map<Address, string>();
   sequencer: SequencerConfig | null = null;
 
   // Invariant: journal holds the undo entries of every block > the last finalized block, in application order;
@@ -224,6 +229,13 @@ export class ProtocolState {
         change.modes = [account];
         break;
       }
+      case "contract-found": {
+        const { address } = c;
+        this.record(block, `k:${address}`, () => ({ kind: "contract", address, prev: this.contracts.get(address) }));
+        this.contracts.set(address, c.family);
+        change.contracts = [address];
+        break;
+      }
       case "liquidation":
       case "bad-debt":
         break; // history: the store's business
@@ -260,6 +272,7 @@ export class ProtocolState {
       feeds: new Set<Address>(),
       categories: new Set<number>(),
       modes: new Set<Address>(),
+      contracts: new Set<Address>(),
     };
     const blocks = [...this.journal.keys()].filter((b) => b > block).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
     for (const b of blocks) {
@@ -274,6 +287,7 @@ export class ProtocolState {
         } else if (e.kind === "asset") touched.assets.add(e.asset);
         else if (e.kind === "feed") touched.feeds.add(e.asset);
         else if (e.kind === "category") touched.categories.add(e.category);
+        else if (e.kind === "contract") touched.contracts.add(e.address);
       }
       this.journal.delete(b);
       this.journaledKeys.delete(b);
@@ -286,6 +300,7 @@ export class ProtocolState {
       feeds: [...touched.feeds],
       categories: [...touched.categories],
       modes: [...touched.modes],
+      contracts: [...touched.contracts],
     };
   }
 
@@ -309,6 +324,7 @@ export class ProtocolState {
     sequencer: SequencerConfig | null;
     categories?: CategoryConfig[];
     accountCategories?: Array<{ account: Address; category: number }>;
+    contracts?: Array<{ address: Address; family: string }>;
     finalizedBlock: bigint;
     journal: string | null;
   }): ProtocolState {
@@ -325,6 +341,7 @@ export class ProtocolState {
     }
     for (const c of rows.categories ?? []) s.categories.set(c.category, { ...c });
     for (const m of rows.accountCategories ?? []) if (m.category !== 0) s.accountCategories.set(m.account, m.category);
+    for (const k of rows.contracts ?? []) s.contracts.set(k.address, k.family);
     s.sequencer = rows.sequencer ? { ...rows.sequencer } : null;
     s.finalizedBlock = rows.finalizedBlock;
     if (rows.journal) s.loadJournal(rows.journal);
@@ -344,6 +361,8 @@ export class ProtocolState {
     for (const [k, v] of other.categories) this.categories.set(k, v);
     this.accountCategories.clear();
     for (const [k, v] of other.accountCategories) this.accountCategories.set(k, v);
+    this.contracts.clear();
+    for (const [k, v] of other.contracts) this.contracts.set(k, v);
     this.sequencer = other.sequencer;
     this.finalizedBlock = other.finalizedBlock;
     this.journal.clear();
@@ -375,6 +394,7 @@ export class ProtocolState {
     sum += this.itemHash({ kind: "sequencer" });
     for (const category of this.categories.keys()) sum += this.itemHash({ kind: "category", category });
     for (const account of this.accountCategories.keys()) sum += this.itemHash({ kind: "mode", account });
+    for (const address of this.contracts.keys()) sum += this.itemHash({ kind: "contract", address });
     for (const [account, positions] of this.accounts)
       for (const asset of positions.keys()) sum += this.itemHash({ kind: "position", account, asset });
     return BigInt.asUintN(256, sum).toString(16).padStart(64, "0");
@@ -409,6 +429,9 @@ export class ProtocolState {
     } else if (it.kind === "mode") {
       const c = this.accountCategories.get(it.account);
       if (c !== undefined) line = `M${it.account}|${c}`;
+    } else if (it.kind === "contract") {
+      const f = this.contracts.get(it.address);
+      if (f !== undefined) line = `K${it.address}|${f}`;
     }
     return line === null ? 0n : BigInt(`0x${createHash("sha256").update(line).digest("hex")}`);
   }
@@ -462,7 +485,9 @@ export class ProtocolState {
             ? { kind: "category", category: e.category }
             : e.kind === "mode"
               ? { kind: "mode", account: e.account }
-              : { kind: e.kind, asset: e.asset };
+              : e.kind === "contract"
+                ? { kind: "contract", address: e.address }
+                : { kind: e.kind, asset: e.asset };
     this.sum -= this.itemHash(it);
     this.undoEntry(e);
     this.sum = BigInt.asUintN(256, this.sum + this.itemHash(it));
@@ -505,6 +530,10 @@ export class ProtocolState {
       case "mode":
         if (e.prev === 0) this.accountCategories.delete(e.account);
         else this.accountCategories.set(e.account, e.prev);
+        break;
+      case "contract":
+        if (e.prev === undefined) this.contracts.delete(e.address);
+        else this.contracts.set(e.address, e.prev);
         break;
     }
   }
@@ -570,6 +599,8 @@ function keyOf(e: UndoEntry): string {
       return `c:${e.category}`;
     case "mode":
       return `m:${e.account}`;
+    case "contract":
+      return `k:${e.address}`;
   }
 }
 
@@ -579,7 +610,8 @@ type Item =
   | { kind: "sequencer" }
   | { kind: "position"; account: Address; asset: Address }
   | { kind: "category"; category: number }
-  | { kind: "mode"; account: Address };
+  | { kind: "mode"; account: Address }
+  | { kind: "contract"; address: Address };
 
 /** The items a change may touch. */
 function itemsOf(c: Change): Item[] {
@@ -603,6 +635,8 @@ function itemsOf(c: Change): Item[] {
       return [{ kind: "category", category: c.category }];
     case "account-category":
       return [{ kind: "mode", account: c.account }];
+    case "contract-found":
+      return [{ kind: "contract", address: c.address }];
     case "collateral":
     case "debt":
       return [

@@ -227,7 +227,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    description: "efficiency-mode categories, reserve and account categories, per-position collateral flags (Aave V3)",
+    description: "efficiency-mode categories, reserve and account categories, per-position collateral flags, contracts found in logs (Aave V3)",
     statements: [
       `ALTER TABLE assets ADD COLUMN IF NOT EXISTS category INT NOT NULL DEFAULT 0`,
       // NULL: the account never set the flag (the protocol's default applies).
@@ -243,6 +243,11 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE IF NOT EXISTS account_categories (
         account address PRIMARY KEY,
         category INT NOT NULL CHECK (category > 0)
+      )`,
+      // Contracts found in logs (Aave's reserve tokens, the Pool and oracle named by the addresses provider).
+      `CREATE TABLE IF NOT EXISTS contracts (
+        address address PRIMARY KEY,
+        family TEXT NOT NULL
       )`,
     ],
   },
@@ -266,6 +271,7 @@ export const DATA_TABLES = [
   "positions",
   "categories",
   "account_categories",
+  "contracts",
   "account_health",
   "account_health_history",
   "oracle_rounds",

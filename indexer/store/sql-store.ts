@@ -292,6 +292,9 @@ const UPSERT_CATEGORIES = `INSERT INTO categories (category, ltv_bps, liquidatio
   ON CONFLICT (category) DO UPDATE SET ltv_bps = EXCLUDED.ltv_bps, liquidation_threshold_bps = EXCLUDED.liquidation_threshold_bps,
     liquidation_bonus_bps = EXCLUDED.liquidation_bonus_bps, price_source = EXCLUDED.price_source, label = EXCLUDED.label`;
 
+const UPSERT_CONTRACTS = `INSERT INTO contracts (address, family) SELECT * FROM unnest($1::text[], $2::text[])
+  ON CONFLICT (address) DO UPDATE SET family = EXCLUDED.family`;
+
 const UPSERT_ACCOUNT_CATEGORIES = `INSERT INTO account_categories (account, category)
   SELECT * FROM unnest($1::text[], $2::int[])
   ON CONFLICT (account) DO UPDATE SET category = EXCLUDED.category`;
@@ -406,6 +409,13 @@ async function writeBatch(tx: SqlExecutor, b: BatchWrite): Promise<void> {
       (c) => lower(c.priceSource),
       (c) => c.label,
     ],
+  );
+  if (b.deletedContracts?.length) await tx.query("DELETE FROM contracts WHERE address = ANY($1::text[])", [b.deletedContracts.map(lower)]);
+  await bulk(
+    tx,
+    UPSERT_CONTRACTS,
+    lastByKey(b.contracts ?? [], (k) => lower(k.address)),
+    [(k) => lower(k.address), (k) => k.family],
   );
   const modes = lastByKey(b.accountCategories ?? [], (m) => lower(m.account));
   const leaving = modes.filter((m) => m.category === 0).map((m) => lower(m.account));
@@ -571,6 +581,7 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
         );
         const categories = await tx.query("SELECT * FROM categories ORDER BY category");
         const modes = await tx.query("SELECT account, category FROM account_categories ORDER BY account");
+        const contracts = await tx.query("SELECT address, family FROM contracts ORDER BY address");
         const [seq] = await tx.query("SELECT feed, grace_period FROM sequencer WHERE id = 1");
         const sequencer: SequencerConfig | null = seq
           ? { feed: seq.feed as Address, gracePeriod: big(seq.grace_period, "sequencer.grace_period") }
@@ -583,6 +594,7 @@ export function createSqlStore(db: Db, opts: SqlStoreOptions = {}): Store {
           sequencer,
           categories: categories.map(categoryFromRow),
           accountCategories: modes.map((m) => ({ account: m.account as Address, category: int(m.category, "account_categories.category") })),
+          contracts: contracts.map((k) => ({ address: k.address as Address, family: k.family as string })),
         };
       });
     },

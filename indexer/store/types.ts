@@ -122,6 +122,10 @@ export interface BatchWrite {
   deletedCategories?: number[];
   /** accounts' category choices; category 0 deletes the row */
   accountCategories?: Array<{ account: Address; category: number }>;
+  /** contracts found in logs (upserted by address) */
+  contracts?: Array<{ address: Address; family: string }>;
+  /** contracts whose finding a reorg undid */
+  deletedContracts?: Address[];
   /**
    * alerts the policy decided for this batch (the outbox), delivered later by the dispatcher; an id already stored
    * is left as it is. Never deleted by rollbackTo: an alert once decided is history.
@@ -148,6 +152,7 @@ export interface LoadedState {
   sequencer: SequencerConfig | null;
   categories: CategoryConfig[];
   accountCategories: Array<{ account: Address; category: number }>;
+  contracts: Array<{ address: Address; family: string }>;
 }
 
 export interface Page {

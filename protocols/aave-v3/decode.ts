@@ -64,9 +64,8 @@ const idOf = (id: Hex) => hexToString(id, { size: 32 }).replace(/\0+$/, "");
 export class AaveDecoder {
   /** warnings given so far (each once), newest last */
   readonly warnings: string[] = [];
+  /** the reserve tokens the deployment file names */
   private readonly tokens = new Map<Address, Family>();
-  private readonly roots = new Map<Address, Family>();
-  private pending: Watched[] = [];
   /** reserves the state had listed at the last watch(): an aToken's Initialized for one of them is a re-initialisation */
   private listed = new Set<Address>();
 
@@ -83,7 +82,7 @@ export class AaveDecoder {
 
   /**
    * The roots the deployment names (addresses provider, Pool, configurator, oracle), every reserve token it names,
-   * and every address discovered in logs by this process. A reserve the state lists (restored from a checkpoint)
+   * and every contract the indexed logs found (state keeps them). A reserve the state lists (restored from a checkpoint)
    * whose tokens are in neither is an error: its balance logs would be silently missed.
    */
   watch(d: Deployment, state: ProtocolState): Watched[] {
@@ -92,13 +91,14 @@ export class AaveDecoder {
     out.set(d.pool, "pool");
     if (d.poolConfigurator) out.set(d.poolConfigurator, "configurator");
     out.set(d.oracle, "oracle");
-    for (const [a, f] of this.roots) if (!out.has(a)) out.set(a, f);
+    // Contracts the logs named (state keeps them: a restart watches them too), then the file's tokens.
+    for (const [a, f] of state.contracts) if (!out.has(a)) out.set(a, f as Family);
     for (const [a, f] of this.tokens) out.set(a, f);
-    const covered = new Set([...this.tokens.values()]);
+    const covered = new Set([...out.values()]);
     for (const asset of state.assets.keys()) {
       if (!covered.has(`atoken:${asset}`) || !covered.has(`vdebt:${asset}`))
         throw new UnwatchedReserveError(
-          `reserve ${asset} is listed, but neither the deployment file nor the logs read by this process name its aToken and variable debt token`,
+          `reserve ${asset} is listed, but neither the deployment file nor the indexed logs name its aToken and variable debt token`,
           { details: "add assets[].aToken and assets[].variableDebtToken for it to the deployment file, or index again from startBlock" },
         );
     }
@@ -109,10 +109,8 @@ export class AaveDecoder {
   }
 
   /** Addresses the logs just decoded named (a reserve's tokens, the provider's Pool / configurator / oracle). */
-  discover(_changes: readonly Change[]): Watched[] {
-    const out = this.pending;
-    this.pending = [];
-    return out;
+  discover(changes: readonly Change[]): Watched[] {
+    return changes.flatMap((c) => (c.kind === "contract-found" ? [{ address: c.address, family: c.family }] : []));
   }
 
   decode(log: Log, family: string): Change[] {
@@ -133,8 +131,7 @@ export class AaveDecoder {
     const ev = decoded.eventName;
     switch (kind) {
       case "provider":
-        this.provider(ev, a);
-        return [];
+        return this.provider(ev, a, meta);
       case "configurator":
         return this.configurator(ev, a, meta);
       case "pool":
@@ -161,25 +158,25 @@ export class AaveDecoder {
     this.onWarning(message);
   }
 
-  private found(address: Address, family: Family): void {
-    if (family.includes(":")) this.tokens.set(address, family);
-    else this.roots.set(address, family);
-    this.pending.push({ address, family });
+  /** A contract the log names: watched from this log on (state keeps it; discovery fetches its logs in range). */
+  private found(address: Address, family: Family, meta: Change["meta"]): Change {
+    return { kind: "contract-found", address, family, meta };
   }
 
   // ---- PoolAddressesProvider: where the Pool, configurator and oracle are
 
   // biome-ignore lint/suspicious/noExplicitAny: decoded event arguments
-  private provider(ev: string, a: any): void {
+  private provider(ev: string, a: any, meta: Change["meta"]): Change[] {
+    const out: Change[] = [];
     const families: Record<string, Family> = { POOL: "pool", POOL_CONFIGURATOR: "configurator", PRICE_ORACLE: "oracle" };
     if (ev === "ProxyCreated" || ev === "AddressSet") {
       const f = families[idOf(a.id)];
       const address = ev === "ProxyCreated" ? a.proxyAddress : a.newAddress;
-      if (f && address !== ZERO) this.found(address, f);
+      if (f && address !== ZERO) out.push(this.found(address, f, meta));
       if (f && ev === "AddressSet")
         this.warn(`the addresses provider replaced its ${idOf(a.id)} with ${address} (setAddress): marginwatch follows the new contract's logs`);
     } else if (ev === "PriceOracleUpdated") {
-      if (a.newAddress !== ZERO) this.found(a.newAddress, "oracle");
+      if (a.newAddress !== ZERO) out.push(this.found(a.newAddress, "oracle", meta));
       if (a.oldAddress !== ZERO)
         this.warn(
           `the market's price oracle changed from ${a.oldAddress} to ${a.newAddress}: sources the new oracle set before this block ` +
@@ -193,6 +190,7 @@ export class AaveDecoder {
             "its math is exact for Aave V3.0.x (POOL_REVISION 1); 3.1+ rounds differently, and the auditor will report the differences",
         );
     }
+    return out;
   }
 
   // ---- PoolConfigurator: reserves, risk parameters, eMode
@@ -202,10 +200,12 @@ export class AaveDecoder {
     switch (ev) {
       case "ReserveInitialized":
         // The tokens' Initialized logs are earlier in this transaction: fetched once discovered, sorted before this.
-        this.found(a.aToken, `atoken:${a.asset}`);
-        this.found(a.variableDebtToken, `vdebt:${a.asset}`);
-        if (a.stableDebtToken !== ZERO) this.found(a.stableDebtToken, `sdebt:${a.asset}`);
-        return [{ kind: "reserve-rate-model", asset: a.asset, rateModel: a.interestRateStrategyAddress, meta }];
+        return [
+          this.found(a.aToken, `atoken:${a.asset}`, meta),
+          this.found(a.variableDebtToken, `vdebt:${a.asset}`, meta),
+          ...(a.stableDebtToken !== ZERO ? [this.found(a.stableDebtToken, `sdebt:${a.asset}`, meta)] : []),
+          { kind: "reserve-rate-model", asset: a.asset, rateModel: a.interestRateStrategyAddress, meta },
+        ];
       case "CollateralConfigurationChanged":
         return [
           {

@@ -25,7 +25,7 @@ async function deploy(o: DevDeployOptions): Promise<Deployment> {
 
 const TIMESTAMPED = new Set([RESERVE_DATA_UPDATED]);
 
-/** The adapter bound to one deployment: its decoder knows the file's heartbeats and tokens, and what it discovered. */
+/** The adapter bound to one deployment: its decoder knows the file's heartbeats and tokens. */
 function bound(d: Deployment, onWarning?: (message: string) => void): ProtocolAdapter & { readonly decoder: AaveDecoder } {
   const decoder = new AaveDecoder(d, onWarning);
   return {

@@ -211,10 +211,25 @@ describe("aave-v3: indexing adapter (logs → state → account math) against th
     }
     expect(s.digest()).to.equal((await freshState(node.publicClient, d, head)).digest());
     expect(warnings).to.deep.equal([]);
-    // A restart of this process on that state: the tokens it learned are known...
+    // State keeps the contracts the logs found: a new process restored from a checkpoint of that state watches them
+    // all with only the file, from the addresses provider down.
     expect(adapter.watch(bare, s).length).to.equal(watched.length + r.discovered.length);
-    // ...but a new process that only has the file cannot watch the reserves' tokens: a configuration error, not a silent gap.
-    expect(() => boundAaveV3(bare, () => undefined).watch(bare, s)).to.throw(/name its aToken and variable debt token/);
+    const rows = {
+      assets: [...s.assets.values()],
+      feeds: [...s.feeds.values()],
+      positions: [...s.accounts].flatMap(([account, m]) => [...m].map(([asset, p]) => ({ account, asset, ...p }))),
+      sequencer: s.sequencer,
+      categories: [...s.categories.values()],
+      accountCategories: [...s.accountCategories].map(([account, category]) => ({ account, category })),
+      finalizedBlock: s.finalizedBlock,
+      journal: s.dumpJournal(),
+    };
+    const restored = ProtocolState.restore({ ...rows, contracts: [...s.contracts].map(([address, family]) => ({ address, family })) });
+    expect(restored.digest()).to.equal(s.digest());
+    expect(boundAaveV3(bare, () => undefined).watch(bare, restored)).to.deep.equal(adapter.watch(bare, s));
+    // A state without them (a store that lost its contracts table) cannot watch the reserves' tokens: a configuration
+    // error, not a silent gap.
+    expect(() => boundAaveV3(bare, () => undefined).watch(bare, ProtocolState.restore(rows))).to.throw(/name its aToken and variable debt token/);
   });
 
   it("supply, borrow, interest, repay, withdraw: scaled balances, indexes and account data equal the chain", async () => {

@@ -263,6 +263,7 @@ for (const kind of ["pglite", "postgres"] as const) {
         batch(3n, {
           assets: [makeAsset(0, { category: 1 })],
           categories: [cat],
+          contracts: [{ address: asset(7), family: `atoken:${asset(0)}` }],
           accountCategories: [
             { account: account(1), category: 1 },
             { account: account(2), category: 1 },
@@ -278,6 +279,7 @@ for (const kind of ["pglite", "postgres"] as const) {
       let loaded = await store.loadState();
       expect(loaded.assets[0]!.category).to.equal(1);
       expect(loaded.categories).to.deep.equal([cat]);
+      expect(loaded.contracts).to.deep.equal([{ address: asset(7), family: `atoken:${asset(0)}` }]);
       expect(loaded.accountCategories).to.deep.equal([
         { account: account(1), category: 1 },
         { account: account(2), category: 1 },
@@ -290,12 +292,14 @@ for (const kind of ["pglite", "postgres"] as const) {
       await store.commitBatch(
         batch(4n, {
           deletedCategories: [1],
+          deletedContracts: [asset(7)],
           accountCategories: [{ account: account(2), category: 0 }],
           positions: [{ account: account(2), asset: asset(0), scaledCollateral: 0n, scaledDebt: 0n, collateralFlag: null }],
         }),
       );
       loaded = await store.loadState();
       expect(loaded.categories).to.deep.equal([]);
+      expect(loaded.contracts).to.deep.equal([]);
       expect(loaded.accountCategories).to.deep.equal([{ account: account(1), category: 1 }]);
       expect(loaded.positions.map((p) => p.account)).to.deep.equal([account(1), account(3)]);
     });
@@ -665,6 +669,7 @@ for (const kind of ["pglite", "postgres"] as const) {
         sequencer: null,
         categories: [],
         accountCategories: [],
+        contracts: [],
       });
       expect(await store.listLiquidations({ limit: 10, offset: 0 })).to.deep.equal([]);
       expect(await store.listOracleRounds(asset(0), { limit: 10, offset: 0 })).to.deep.equal([]);

@@ -206,9 +206,13 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
       if (producing && keeper) {
         const unusable = new Set(ev.view.unusablePrices);
         const opps: Opportunity[] = [];
+        const exact = new ExactContext(indexer.state, (x) => health.price(x), at.timestamp, protocol.math);
         for (const l of health.liquidatable()) {
-          // Never on a price that is not fresh at this block: the keeper would act on a number the chain refuses.
           const held = indexer.state.accounts.get(l.account);
+          // Debt with no collateral that counts is bad debt: nothing to seize, no call can succeed (Aave V3.0 never
+          // writes it off). /v1/risk shows it; the keeper is never given it.
+          if (!exact.positions(l.account, held).some((p) => p.scaledCollateral !== 0n && protocol.math.collateralTerms(p).counts)) continue;
+          // Never on a price that is not fresh at this block: the keeper would act on a number the chain refuses.
           const priceUnusable = held ? [...held.keys()].some((asset) => unusable.has(asset)) : false;
           opps.push({
             account: l.account,
@@ -219,9 +223,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
           });
         }
         // KEEPER_LIQUIDATE_ON_STALE_PRICE: the producer takes an unknown account whose HF on the last known prices is below 1.
-        const stale = keeper.producer.liquidateOnStalePrice
-          ? new ExactContext(indexer.state, (x) => health.price(x), at.timestamp, protocol.math)
-          : null;
+        const stale = keeper.producer.liquidateOnStalePrice ? exact : null;
         for (const a of health.unknown()) {
           const healthFactor = stale ? stale.account(a).data.healthFactor : 0n;
           opps.push({ account: a, healthFactor, since: at.number, positionVersion: health.positionVersion(a), status: "unknown" });

@@ -122,5 +122,40 @@ describe("end to end on Aave V3: npm start --protocol aave-v3 liquidates an acco
     await q.close();
     const mine = jobs.filter((j) => (j.data as { body: { account?: string } }).body.account === account);
     expect(mine.filter((j) => j.id!.includes("-liquidatable-triggered-")).length).to.equal(1);
+
+    // Bad debt: a crash takes all of an account's collateral in one liquidation (HF < 0.95: close factor 100%, and
+    // the collateral is worth less than the debt). The debt left has nothing behind it; V3.0 never writes it off.
+    // The keeper liquidates once and is never given the account again; /v1/risk counts it as bad debt.
+    const small = w(5);
+    const smallAccount = small.account.address.toLowerCase() as `0x${string}`;
+    await supply(ctx, small, "WETH", "1");
+    await borrow(ctx, small, "USDC", "1800"); // HF at $2700 = 2700·0.825/1800 ≈ 1.24
+    await waitFor(() => app.health.account(smallAccount, app.indexer.status.lastBlockTimestamp ?? 0n) !== undefined, 30_000, "indexer sees it");
+    await setPrice(ctx, "WETH", "1000"); // HF ≈ 0.46; 1 WETH ($1000) < 1800 USDC debt
+    await waitFor(
+      async () => (await app.store.listKeeperOutcomes({ limit: 10, offset: 0, account: smallAccount })).some((o) => o.outcome === "liquidated"),
+      90_000,
+      "the bad-debt account liquidated",
+    );
+    const [collateralLeft, debtLeft] = await client.readContract({
+      address: app.deployment.pool,
+      abi: poolAbi,
+      functionName: "getUserAccountData",
+      args: [smallAccount],
+    });
+    expect(collateralLeft, "all collateral seized").to.equal(0n);
+    expect(debtLeft > 0n, "debt left behind").to.equal(true);
+    // Blocks go by (interval mining); the account stays liquidatable (HF 0) in the engine, but no job is made of it.
+    const seen = await client.getBlockNumber();
+    await waitFor(async () => (await client.getBlockNumber()) >= seen + 5n, 30_000, "five more blocks");
+    await app.indexer.waitForBlock(await client.getBlockNumber());
+    expect(app.health.liquidatable().map((l) => l.account)).to.include(smallAccount);
+    const outcomes = await app.store.listKeeperOutcomes({ limit: 50, offset: 0, account: smallAccount });
+    expect(
+      outcomes.map((o) => o.outcome),
+      "one liquidation, then nothing",
+    ).to.deep.equal(["liquidated"]);
+    const risk = app.health.aggregates((await client.getBlock()).timestamp);
+    expect(risk.badDebt.accounts).to.be.greaterThanOrEqual(1);
   });
 });

@@ -83,6 +83,7 @@ export class Indexer extends EventEmitter {
       malformedLogs: 0,
       eventsApplied: 0,
       stageMs: { fetch: 0, prices: 0, apply: 0, commit: 0 },
+      prefetch: { used: 0, dropped: 0 },
     };
   }
 
@@ -249,9 +250,13 @@ export class Indexer extends EventEmitter {
     const watched = this.watched;
     const p = this.prefetched;
     this.prefetched = null;
-    if (p && p.from === from && p.watchKey === watchKey(watched)) {
-      const step = await p.step;
-      if (step) return step;
+    if (p) {
+      const step = p.from === from && p.watchKey === watchKey(watched) ? await p.step : null;
+      if (step) {
+        this.status.prefetch.used++;
+        return step;
+      }
+      this.status.prefetch.dropped++;
     }
     return nextRange(this.sync, this.position, from, safe, watched, this.range, this.onRangeRetry, signal);
   }

@@ -76,6 +76,8 @@ export interface IndexerStatus {
    *  memory (state, readings, health), committed to the store */
   /** (with prefetch, `fetch` is the time the loop waited for a range's logs, not the time the node spent on them) */
   stageMs: { fetch: number; prices: number; apply: number; commit: number };
+  /** backfill ranges taken from the prefetch, and prefetches thrown away (watch set changed, failed, reorg) */
+  prefetch: { used: number; dropped: number };
 }
 
 export interface BlockProcessed {

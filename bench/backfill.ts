@@ -167,12 +167,16 @@ export async function measureBackfill(
   });
   emit(`backfill.${name}.ms`, ms, "ms", p);
   const st = follower.indexer.status.stageMs;
-  emit(`backfill.${name}.stage_ms`, st.fetch + st.prices + st.apply + st.commit, "ms", {
+  emit(`backfill.${name}.stage_ms`, st.fetch + st.prices + st.apply + st.rows + st.commit, "ms", {
     ...p,
     fetch_getlogs_decode: Math.round(st.fetch),
     prices: Math.round(st.prices),
     apply_state_health: Math.round(st.apply),
+    rows_batch: Math.round(st.rows),
     store: Math.round(st.commit),
+    outside_stages: Math.round(ms - (st.fetch + st.prices + st.apply + st.rows + st.commit)),
+    prefetch_used: follower.indexer.status.prefetch.used,
+    prefetch_dropped: follower.indexer.status.prefetch.dropped,
     what: prefetch ? "fetch = time waited for a range's logs (the rest overlapped apply + commit)" : "each stage in turn",
   });
   // Events here are the changes applied (a Liquidation log is three), the floor's unit too.

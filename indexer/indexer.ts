@@ -82,7 +82,7 @@ export class Indexer extends EventEmitter {
       reorgs: 0,
       malformedLogs: 0,
       eventsApplied: 0,
-      stageMs: { fetch: 0, prices: 0, apply: 0, commit: 0 },
+      stageMs: { fetch: 0, prices: 0, apply: 0, rows: 0, commit: 0 },
       prefetch: { used: 0, dropped: 0 },
     };
   }
@@ -368,11 +368,13 @@ export class Indexer extends EventEmitter {
       a = applyStep({ state: this.state, oracle: this.oracle, recent: this.recent, health: this.health }, step, feeds, replay);
       this.status.stageMs.apply += performance.now() - t0;
       this.status.eventsApplied += a.changes.length;
+      const t1 = performance.now();
       const healthRows = healthRowsOf(this.health, a, a.tip);
       const contribution =
         this.deps.onStep?.({ block: a.tip, kind: a.kind, first: this.firstStep, health: a.health, oracleAlerts: a.oracleAlerts }) ?? undefined;
       afterCommit = contribution?.afterCommit;
       const batch = batchOf(a, this.state, this.recent, healthRows, contribution?.batch);
+      this.status.stageMs.rows += performance.now() - t1;
       await this.timed("commit", () => this.deps.store.commitBatch(batch));
     } catch (e) {
       await this.recoverFromStore(prevCursor).finally(() => this.snapshots.abortWrite());

@@ -75,7 +75,8 @@ export interface IndexerStatus {
   /** cumulative wall time per stage of the steps since start, ms: logs fetched and decoded, feeds read, applied in
    *  memory (state, readings, health), committed to the store */
   /** (with prefetch, `fetch` is the time the loop waited for a range's logs, not the time the node spent on them) */
-  stageMs: { fetch: number; prices: number; apply: number; commit: number };
+  /** `rows`: the batch built (account-health rows of touched accounts, checkpoint journal and digest) */
+  stageMs: { fetch: number; prices: number; apply: number; rows: number; commit: number };
   /** backfill ranges taken from the prefetch, and prefetches thrown away (watch set changed, failed, reorg) */
   prefetch: { used: number; dropped: number };
 }

@@ -39,7 +39,15 @@ export interface Follower {
  */
 export async function startFollower(
   chain: BenchChain,
-  opts: { pollIntervalMs?: number; finalityDepth?: number; store?: Store; cleanup?: () => Promise<void>; onStarted?: () => void } = {},
+  opts: {
+    pollIntervalMs?: number;
+    finalityDepth?: number;
+    store?: Store;
+    cleanup?: () => Promise<void>;
+    onStarted?: () => void;
+    /** IndexerConfig.prefetch (default true) */
+    prefetch?: boolean;
+  } = {},
 ): Promise<Follower> {
   const counter = createCounter();
   const client = countingClient(chain.node.url, counter);
@@ -54,7 +62,7 @@ export async function startFollower(
     deployment: chain.d,
     logger: silent,
     createHealth: (state) => (health = new HealthEngine(state, marginpool.math)),
-    config: { finalityDepth: opts.finalityDepth ?? 12, pollIntervalMs, stallTimeoutMs: 600_000, progress: false },
+    config: { finalityDepth: opts.finalityDepth ?? 12, pollIntervalMs, stallTimeoutMs: 600_000, progress: false, prefetch: opts.prefetch ?? true },
   });
   const seen = new Map<bigint, SeenBlock>();
   let mark = counter.snapshot();

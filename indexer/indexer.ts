@@ -57,6 +57,8 @@ export class Indexer extends EventEmitter {
   readonly snapshots = new Publication();
   private firstStep = true;
   private malformedStreak = 0;
+  /** the next backfill range, being fetched while the current one is applied (see IndexerConfig.prefetch) */
+  private prefetched: { from: bigint; watchKey: string; step: Promise<SyncStep | null> } | null = null;
 
   constructor(private readonly deps: IndexerDeps) {
     super();
@@ -80,7 +82,8 @@ export class Indexer extends EventEmitter {
       reorgs: 0,
       malformedLogs: 0,
       eventsApplied: 0,
-      stageMs: { fetch: 0, prices: 0, apply: 0, commit: 0 },
+      stageMs: { fetch: 0, prices: 0, apply: 0, rows: 0, commit: 0 },
+      prefetch: { used: 0, dropped: 0 },
     };
   }
 
@@ -207,9 +210,9 @@ export class Indexer extends EventEmitter {
           this.status.phase = this.status.phase === "follow" ? "follow" : "backfill";
           this.bar.update(this.status.cursor + 1n, head);
           const from = this.status.cursor + 1n;
-          await this.step(
-            await this.timed("fetch", () => nextRange(this.sync, this.position, from, safe, this.watched, this.range, this.onRangeRetry, signal)),
-          );
+          const step = await this.timed("fetch", () => this.takeRange(from, safe, signal));
+          this.prefetch(step, safe, signal);
+          await this.step(step);
         } else if (this.status.cursor < head) {
           if (this.status.phase !== "follow") this.enterFollow();
           await this.step(await this.timed("fetch", () => nextBlock(this.sync, this.position, this.status.cursor + 1n, this.watched)));
@@ -222,6 +225,7 @@ export class Indexer extends EventEmitter {
         this.status.syncError = null;
         this.status.consecutiveFailures = 0;
       } catch (e) {
+        this.prefetched = null;
         if (signal.aborted) break;
         if (e instanceof DeepReorgError || e instanceof StateInvariantError || e instanceof ChainMismatchError) throw e;
         if (e instanceof MalformedLogError) {
@@ -239,6 +243,44 @@ export class Indexer extends EventEmitter {
         await sleep(delay, signal);
       }
     }
+  }
+
+  /** The backfill range starting at `from`: the prefetched one when it fits, else fetched now. */
+  private async takeRange(from: bigint, safe: bigint, signal: AbortSignal): Promise<SyncStep> {
+    const watched = this.watched;
+    const p = this.prefetched;
+    this.prefetched = null;
+    if (p) {
+      const step = p.from === from && p.watchKey === watchKey(watched) ? await p.step : null;
+      if (step) {
+        this.status.prefetch.used++;
+        return step;
+      }
+      this.status.prefetch.dropped++;
+    }
+    return nextRange(this.sync, this.position, from, safe, watched, this.range, this.onRangeRetry, signal);
+  }
+
+  /**
+   * Starts fetching the range after `step` (a backfill range) while `step` is applied and committed. It is checked
+   * against `step`'s last block as its anchor; any failure or reorg there yields null and the range is fetched
+   * again in line (where a reorg is handled against the real held chain).
+   */
+  private prefetch(step: SyncStep, safe: bigint, signal: AbortSignal): void {
+    if (this.cfg.prefetch === false) return;
+    const ev = step[0];
+    if (ev?.type !== "block" || ev.kind !== "range" || ev.block.number >= safe) return;
+    const tip = ev.block;
+    const from = tip.number + 1n;
+    // The watch set as it is now: if applying `step` changes it (a listing or FeedSet named a new contract), the
+    // prefetch is dropped by takeRange and the range fetched again with the new set.
+    const watched = this.watched;
+    const at = { recent: new RecentBlocks([tip]), finalizedBlock: tip.number, cursor: tip.number };
+    const promise = nextRange(this.sync, at, from, safe, watched, this.range, this.onRangeRetry, signal).then(
+      (s) => (s[0]?.type === "block" ? s : null),
+      () => null,
+    );
+    this.prefetched = { from, watchKey: watchKey(watched), step: promise };
   }
 
   private enterFollow(): void {
@@ -326,11 +368,13 @@ export class Indexer extends EventEmitter {
       a = applyStep({ state: this.state, oracle: this.oracle, recent: this.recent, health: this.health }, step, feeds, replay);
       this.status.stageMs.apply += performance.now() - t0;
       this.status.eventsApplied += a.changes.length;
+      const t1 = performance.now();
       const healthRows = healthRowsOf(this.health, a, a.tip);
       const contribution =
         this.deps.onStep?.({ block: a.tip, kind: a.kind, first: this.firstStep, health: a.health, oracleAlerts: a.oracleAlerts }) ?? undefined;
       afterCommit = contribution?.afterCommit;
       const batch = batchOf(a, this.state, this.recent, healthRows, contribution?.batch);
+      this.status.stageMs.rows += performance.now() - t1;
       await this.timed("commit", () => this.deps.store.commitBatch(batch));
     } catch (e) {
       await this.recoverFromStore(prevCursor).finally(() => this.snapshots.abortWrite());
@@ -407,4 +451,12 @@ export class Indexer extends EventEmitter {
     this.deps.logger.warn({ alert: { ...a, blockNumber: String(a.blockNumber) } }, `oracle alert: ${a.type}`);
     this.emit("alert", a);
   }
+}
+
+/** The watch set's addresses as one comparable string. */
+function watchKey(watched: readonly Watched[]): string {
+  return watched
+    .map((w) => `${w.address.toLowerCase()}:${w.family}`)
+    .sort()
+    .join(",");
 }

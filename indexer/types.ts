@@ -44,6 +44,11 @@ export interface IndexerConfig {
   progress?: boolean;
   /** consecutive failures of a step on a log that does not decode before the indexer stops (default 8) */
   malformedLimit: number;
+  /**
+   * Backfill: fetch the next range's logs while this one is applied and committed (default true). The prefetched
+   * range is used only if it starts where the committed one ended and the watch set did not change meanwhile.
+   */
+  prefetch?: boolean;
 }
 
 export const DEFAULT_INDEXER_CONFIG: IndexerConfig = { finalityDepth: 12, pollIntervalMs: 1000, stallTimeoutMs: 60_000, malformedLimit: 8 };
@@ -69,7 +74,11 @@ export interface IndexerStatus {
   eventsApplied: number;
   /** cumulative wall time per stage of the steps since start, ms: logs fetched and decoded, feeds read, applied in
    *  memory (state, readings, health), committed to the store */
-  stageMs: { fetch: number; prices: number; apply: number; commit: number };
+  /** (with prefetch, `fetch` is the time the loop waited for a range's logs, not the time the node spent on them) */
+  /** `rows`: the batch built (account-health rows of touched accounts, checkpoint journal and digest) */
+  stageMs: { fetch: number; prices: number; apply: number; rows: number; commit: number };
+  /** backfill ranges taken from the prefetch, and prefetches thrown away (watch set changed, failed, reorg) */
+  prefetch: { used: number; dropped: number };
 }
 
 export interface BlockProcessed {

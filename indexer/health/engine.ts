@@ -43,8 +43,8 @@ import type { EngineData } from "./engine-data";
 import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
-import { anchorHigh, anchorLow, hfHigh, hfLow } from "./float-bounds";
-import { stateHolds, thresholdsFrom } from "./thresholds";
+import { anchorHigh, anchorLow, FLOAT_EPS, hfHigh, hfLow } from "./float-bounds";
+import { stateHolds, stateIndex, thresholdsFrom } from "./thresholds";
 import type {
   AccountHealth,
   Address,
@@ -122,7 +122,13 @@ export class HealthEngine {
     this.onStateChange(change);
   }
 
-  evaluate(now: bigint, blockNumber: bigint): HealthUpdate {
+  /**
+   * Brings every account's status up to `now` and returns what changed. `onLiquidatable`, when given, is called
+   * as soon as the liquidatable set is final — before the margin-level crossings are confirmed — with the set's
+   * net additions and removals so far (the same as the update's; only liquidatable entries' HFs may still be
+   * refreshed afterwards).
+   */
+  evaluate(now: bigint, blockNumber: bigint, onLiquidatable?: (change: { added: Address[]; removed: Address[] }) => void): HealthUpdate {
     const { book, thresholds: th } = this.core;
     const ctx = new ExactContext(this.state, (a) => this.core.prices.get(a), now, this.math);
     const out = new UpdateBuilder(blockNumber, now);
@@ -164,12 +170,15 @@ export class HealthEngine {
       if (deferred) this.pushAndClassify(deferred, run);
       else {
         for (const s of priced) {
-          const { ids, n } = s.holders;
-          for (let h = 0; h < n; h++) run.classify(ids[h]!);
+          const { ids, sw, sd, n } = s.holders;
+          run.sweep(ids, sw, sd, n, 0, 0, false);
         }
       }
       for (const id of [...this.core.watch]) run.classify(id);
     }
+    // The liquidatable set is final here; only margin-level confirmations remain.
+    onLiquidatable?.(out.liquidatableNow());
+    run.confirmLevels();
     for (const id of this.dirty) book.setFlag(id, DIRTY, false);
     this.dirty.clear();
     this.full = false;
@@ -387,17 +396,7 @@ export class HealthEngine {
   /** The deferred push fused with classification. Dirty accounts were just rebuilt at the new factors: no delta. */
   private pushAndClassify({ s, dfc, dfd }: Deferred, run: Pass): void {
     const { ids, sw, sd, n } = s.holders;
-    const { f64, u8 } = this.core.book;
-    for (let h = 0; h < n; h++) {
-      const id = ids[h]!;
-      if (!(u8[id * U8_STRIDE + FLAGS]! & DIRTY)) {
-        const at = id * F64_STRIDE;
-        f64[at + W]! += sw[h]! * dfc;
-        f64[at + D]! += sd[h]! * dfd;
-        f64[at + ANCHOR_HF] = NaN;
-      }
-      run.classify(id);
-    }
+    run.sweep(ids, sw, sd, n, dfc, dfd, true);
     this.pushes++;
   }
 
@@ -514,6 +513,8 @@ interface Growth {
 class Pass {
   recomputed = 0;
   classified = 0;
+  /** accounts whose liquidatable flag is proven but whose levels need exact math: confirmed by confirmLevels */
+  private readonly levelsOnly: number[] = [];
   private readonly errPerPosition: number;
   private readonly cap: number;
 
@@ -521,7 +522,7 @@ class Pass {
     private readonly c: EngineData,
     private readonly ctx: ExactContext,
     private readonly out: UpdateBuilder,
-    private readonly pass: number,
+    readonly pass: number,
     private readonly g: Growth,
   ) {
     let err = 0;
@@ -529,6 +530,61 @@ class Pass {
     this.errPerPosition = err;
     // Without a rebase every index grew by at most e^(ΔΦ) ≤ 1 + budget; max() only absorbs float noise.
     this.cap = Math.max(1 + c.thresholds.budget, g.gHi, g.cHi);
+  }
+
+  /**
+   * Classifies holders `ids[0..n)` of one asset, first pushing the factor delta (dfc, dfd) into the float sums of
+   * those not rebuilt in this evaluate when `push`. The common case — no flag but LIQ, some debt, float sums proving
+   * the recorded state at the worst growth before the next rebase — is decided inline, with the bounds of `holds`
+   * (float-bounds.ts hfLow / hfHigh, multiplied out instead of divided, against thresholds.ts holdLo / holdHi);
+   * every other holder goes through `classify`. One walk over the holders' records, no call per holder.
+   */
+  sweep(ids: Int32Array, sw: Float64Array, sd: Float64Array, n: number, dfc: number, dfd: number, push: boolean): void {
+    const { f64, u8, u32 } = this.c.book;
+    const { holdLo, holdHi, band } = this.c.thresholds;
+    const pass = this.pass;
+    const errPer = this.errPerPosition;
+    const shrink = 1 - FLOAT_EPS;
+    const grow = this.cap * (1 + FLOAT_EPS);
+    const bandLo = 1 - band;
+    const bandHi = 1 + band;
+    const liqBase = stateIndex(true, 0);
+    let decided = 0;
+    for (let h = 0; h < n; h++) {
+      const id = ids[h]!;
+      const r = id * F64_STRIDE;
+      const m = id * U8_STRIDE;
+      const flags = u8[m + FLAGS]!;
+      let w = f64[r + W]!;
+      let d = f64[r + D]!;
+      if (push && !(flags & DIRTY)) {
+        w += sw[h]! * dfc;
+        d += sd[h]! * dfd;
+        f64[r + W] = w;
+        f64[r + D] = d;
+        f64[r + ANCHOR_HF] = NaN;
+      }
+      const st = id * U32_STRIDE + STAMP;
+      if (u32[st] === pass) continue;
+      if ((flags & (UNKNOWN | DIRTY | WATCH)) === 0 && u8[m + N_DEBT] !== 0) {
+        const k = (flags & LIQ ? liqBase : 0) | u8[m + LEVELS]!;
+        const needLo = holdLo[k]!;
+        const needHi = holdHi[k]!;
+        const err = u8[m + N_HELD]! * errPer;
+        const dLo = d * shrink - err;
+        // lo: hfLow(w, d, err, cap, band) ≥ needLo;  hi: hfHigh(w, d, err, cap, band) < needHi (or no upper threshold)
+        if (
+          (w * shrink - err) * bandLo >= needLo * (d * grow + err) &&
+          (needHi === Infinity || (dLo > 0 && (w * grow + err) * bandHi < needHi * dLo))
+        ) {
+          u32[st] = pass;
+          decided++;
+          continue;
+        }
+      }
+      this.classify(id);
+    }
+    this.classified += decided;
   }
 
   /** Recomputes whether the account's HF depends on a price that is not fresh; handles the transition. */
@@ -589,10 +645,45 @@ class Pass {
       return;
     }
     if (this.holds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.watch(id);
+    else if (this.liqHolds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.levelsOnly.push(id);
     else {
       this.exact(id);
       this.updateWatch(id);
     }
+  }
+
+  /**
+   * Second phase of an evaluate: the accounts whose liquidatable flag the bounds proved but whose margin levels
+   * they did not are confirmed now — the same exact computation on the same context as in the first phase, only
+   * later, so the liquidatable set is final (and can be handed on) before the level crossings are. The outcome of
+   * the evaluate is the same as confirming them in line.
+   */
+  confirmLevels(): void {
+    for (const id of this.levelsOnly) {
+      this.exact(id);
+      this.updateWatch(id);
+    }
+    this.levelsOnly.length = 0;
+  }
+
+  /** Whether the anchor or the float sums prove the liquidatable flag alone (HF stays on its side of 1). */
+  private liqHolds(id: number, phi: number, gHi: number, cHi: number): boolean {
+    const { f64, u8 } = this.c.book;
+    const r = id * F64_STRIDE;
+    const m = id * U8_STRIDE;
+    const liq = (u8[m + FLAGS]! & LIQ) !== 0;
+    const a = f64[r + ANCHOR_HF]!;
+    // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test, as in holds
+    if (a === a) {
+      const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
+      const rel = f64[r + ANCHOR_REL]!;
+      if (liq ? anchorHigh(a, rel, growth) < 1 : anchorLow(a, rel, growth) >= 1) return true;
+    }
+    const w = f64[r + W]!;
+    const d = f64[r + D]!;
+    const err = u8[m + N_HELD]! * this.errPerPosition;
+    const band = this.c.thresholds.band;
+    return liq ? hfHigh(w, d, err, cHi, band) < 1 : hfLow(w, d, err, gHi, band) >= 1;
   }
 
   /** Whether the anchor or the float sums prove the recorded state, at Φ = phi and reference growth gHi / cHi. */
@@ -624,8 +715,7 @@ class Pass {
     const hf = r.data.healthFactor;
     const at = id * F64_STRIDE;
     if (r.hasDebt && r.data.totalDebtBase > 0n) {
-      let err = 0; // this account's own rounding slack: one wei of each held asset plus one unit of value, twice
-      for (const p of r.positions) err += Number(p.price) / Number(p.unit) + 2;
+      const err = this.ctx.slack(r.positions); // this account's own rounding slack, per held asset
       b.f64[at + ANCHOR_HF] = Number(hf) / 1e18;
       b.f64[at + ANCHOR_REL] = err / Number(r.data.totalDebtBase);
       b.f64[at + ANCHOR_PHI] = this.g.phi;
@@ -701,21 +791,28 @@ class UpdateBuilder {
     readonly timestamp: bigint,
   ) {}
 
+  /** The liquidatable set's net change so far (sorted). */
+  liquidatableNow(): { added: Address[]; removed: Address[] } {
+    const [added, removed] = netChange(this.liquidatableAdded, this.liquidatableRemoved);
+    return { added, removed };
+  }
+
   build(rebased: boolean, recomputed: number, classified: number): HealthUpdate {
-    // An account can leave and re-enter within one evaluate (unknown → exact); report the net change only.
-    const net = (added: Address[], removed: Address[]): [Address[], Address[]] => {
-      const a = new Set(added);
-      const r = new Set(removed);
-      for (const x of added)
-        if (r.has(x)) {
-          a.delete(x);
-          r.delete(x);
-        }
-      return [[...a].sort(cmp), [...r].sort(cmp)];
-    };
-    const [liquidatableAdded, liquidatableRemoved] = net(this.liquidatableAdded, this.liquidatableRemoved);
-    const [unknownAdded, unknownRemoved] = net(this.unknownAdded, this.unknownRemoved);
-    const crossings = this.crossings.sort((a, b) => cmp(a.account, b.account) || a.order - b.order).map(({ order: _o, ...c }) => c);
+    const [liquidatableAdded, liquidatableRemoved] = netChange(this.liquidatableAdded, this.liquidatableRemoved);
+    const [unknownAdded, unknownRemoved] = netChange(this.unknownAdded, this.unknownRemoved);
+    // By account, then level order: group per account (rarely more than one), sort the accounts natively.
+    const byAccount = new Map<Address, OrderedCrossing[]>();
+    for (const c of this.crossings) {
+      const list = byAccount.get(c.account);
+      if (list) list.push(c);
+      else byAccount.set(c.account, [c]);
+    }
+    const crossings: Crossing[] = [];
+    for (const account of [...byAccount.keys()].sort()) {
+      const list = byAccount.get(account)!;
+      if (list.length > 1) list.sort((x, y) => x.order - y.order);
+      for (const { order: _o, ...c } of list) crossings.push(c);
+    }
     return {
       blockNumber: this.blockNumber,
       timestamp: this.timestamp,
@@ -729,6 +826,22 @@ class UpdateBuilder {
       rebased,
     };
   }
+}
+
+/**
+ * An account can leave and re-enter within one evaluate (unknown → exact): the net change only, each side sorted
+ * by the engine's native string order (no comparator callback: ~3× faster on 10k+ addresses).
+ */
+function netChange(added: Address[], removed: Address[]): [Address[], Address[]] {
+  if (added.length === 0 || removed.length === 0) return [[...new Set(added)].sort(), [...new Set(removed)].sort()];
+  const a = new Set(added);
+  const r = new Set(removed);
+  for (const x of added)
+    if (r.has(x)) {
+      a.delete(x);
+      r.delete(x);
+    }
+  return [[...a].sort(), [...r].sort()];
 }
 
 function cmp(a: string, b: string): number {

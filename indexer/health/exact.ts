@@ -19,9 +19,25 @@ export interface ExactResult {
   unknownAssets: Address[];
 }
 
+/** One asset's inputs at the context's timestamp, looked up once per context (the hot path reads one entry). */
+interface AssetInputs {
+  liquidityIndex: bigint;
+  borrowIndex: bigint;
+  unit: bigint;
+  ltvBps: bigint;
+  liquidationThresholdBps: bigint;
+  /** efficiency-mode category of the asset (0: none) */
+  category: number;
+  price: bigint;
+  status: PriceInfo["status"] | "missing";
+  /** absolute rounding slack of one position's value (one wei of the asset plus one unit of value, twice), float */
+  slack: number;
+}
+
 /** Per-asset inputs at one timestamp (indexes extrapolated by the protocol's math), cached per asset. */
 export class ExactContext {
   private readonly cache = new Map<Address, { liquidityIndex: bigint; borrowIndex: bigint; unit: bigint }>();
+  private readonly inputs = new Map<Address, AssetInputs | null>();
 
   constructor(
     readonly state: ProtocolState,
@@ -40,6 +56,42 @@ export class ExactContext {
     return c;
   }
 
+  /** Everything a position of `asset` needs, once per context (null: not listed). */
+  private inputsOf(asset: Address): AssetInputs | null {
+    let c = this.inputs.get(asset);
+    if (c !== undefined) return c;
+    const a = this.state.assets.get(asset);
+    const idx = this.indexes(asset);
+    if (!a || !idx) c = null;
+    else {
+      const info = this.priceOf(asset);
+      const price = info?.price ?? 0n;
+      c = {
+        liquidityIndex: idx.liquidityIndex,
+        borrowIndex: idx.borrowIndex,
+        unit: idx.unit,
+        ltvBps: a.ltvBps,
+        liquidationThresholdBps: a.liquidationThresholdBps,
+        category: a.category,
+        price,
+        status: info ? info.status : "missing",
+        slack: Number(price) / Number(idx.unit) + 2,
+      };
+    }
+    this.inputs.set(asset, c);
+    return c;
+  }
+
+  /** Σ of every held position's absolute rounding slack (base units): the exact anchor's width. */
+  slack(positions: readonly ExactPosition[]): number {
+    let err = 0;
+    for (const p of positions) {
+      const c = this.inputsOf(p.asset);
+      err += c && c.price === p.price && c.unit === p.unit ? c.slack : Number(p.price) / Number(p.unit) + 2;
+    }
+    return err;
+  }
+
   /**
    * The account's positions as the contract sees them: only assets it holds, in any order (the sums are integer
    * additions, so order does not change the result). `priceOverride` replaces some prices (stress, what-if).
@@ -49,25 +101,23 @@ export class ExactContext {
     if (!held) return out;
     for (const [asset, p] of held) {
       if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
-      const a = this.state.assets.get(asset);
-      const idx = this.indexes(asset);
-      if (!a || !idx) continue;
-      const info = this.priceOf(asset);
+      const c = this.inputsOf(asset);
+      if (!c) continue;
       const override = priceOverride?.get(asset);
       // One flat object per position: this runs for every exact confirmation on the hot path.
       out.push({
         asset,
         scaledCollateral: p.scaledCollateral,
         scaledDebt: p.scaledDebt,
-        liquidityIndex: idx.liquidityIndex,
-        borrowIndex: idx.borrowIndex,
-        price: override ?? info?.price ?? 0n,
-        unit: idx.unit,
-        ltvBps: a.ltvBps,
-        liquidationThresholdBps: a.liquidationThresholdBps,
+        liquidityIndex: c.liquidityIndex,
+        borrowIndex: c.borrowIndex,
+        price: override ?? c.price,
+        unit: c.unit,
+        ltvBps: c.ltvBps,
+        liquidationThresholdBps: c.liquidationThresholdBps,
         collateralEnabled: p.collateralFlag ?? this.math.collateralDefault,
-        category: a.category === 0 ? null : this.state.categoryOf(account, asset),
-        status: info ? info.status : "missing",
+        category: c.category === 0 ? null : this.state.categoryOf(account, asset),
+        status: c.status,
       });
     }
     return out;

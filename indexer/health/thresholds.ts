@@ -27,7 +27,16 @@ export interface Thresholds {
   budget: number;
   /** ln(1 + budget): the Φ advance that triggers a rebase */
   lnBudget: number;
+  /**
+   * `stateHolds` as two numbers per recorded state (index `stateIndex(liq, levels)`): the state holds ⟺
+   * lo ≥ holdLo[i] and hi < holdHi[i] (−∞ / +∞ when that side has no threshold to respect).
+   */
+  holdLo: Float64Array;
+  holdHi: Float64Array;
 }
+
+/** Index into `holdLo` / `holdHi` of a recorded state: liquidatable flag and active levels. */
+export const stateIndex = (liq: boolean, levels: number): number => (liq ? 1 << MAX_LEVELS : 0) | levels;
 
 export function thresholdsFrom(opts: HealthEngineOptions = {}): Thresholds {
   const levels = opts.levels ?? DEFAULT_LEVELS;
@@ -44,16 +53,33 @@ export function thresholdsFrom(opts: HealthEngineOptions = {}): Thresholds {
   const up = down.map((d) => (d * (10_000n + hyst)) / 10_000n);
   const toF = (xs: bigint[]) => Float64Array.from(xs, (x) => Number(x) / 1e18);
   const upF = toF(up);
+  const downF = toF(down);
+  const holdLo = new Float64Array(2 << MAX_LEVELS);
+  const holdHi = new Float64Array(2 << MAX_LEVELS);
+  for (const liq of [false, true]) {
+    for (let levels = 0; levels < 1 << MAX_LEVELS; levels++) {
+      let lo = liq ? -Infinity : 1;
+      let hi = liq ? 1 : Infinity;
+      for (let i = 0; i < down.length; i++) {
+        if ((levels >> i) & 1) hi = Math.min(hi, upF[i]!);
+        else lo = Math.max(lo, downF[i]!);
+      }
+      holdLo[stateIndex(liq, levels)] = lo;
+      holdHi[stateIndex(liq, levels)] = hi;
+    }
+  }
   return {
     names: levels.map((l) => l.name),
     down,
     up,
-    downF: toF(down),
+    downF,
     upF,
     top: Math.max(1, ...upF),
     band: bandBps / 10_000,
     budget: budgetBps / 10_000,
     lnBudget: Math.log1p(budgetBps / 10_000),
+    holdLo,
+    holdHi,
   };
 }
 

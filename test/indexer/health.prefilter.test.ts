@@ -122,8 +122,15 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
           }
           engine.onStateChange({ accounts: touched, assets: [], feeds: [] });
         }
-        const update = engine.evaluate(now, block);
+        // The liquidatable set handed on before the margin levels are confirmed is already the final one.
+        let early: { set: Address[]; change: { added: Address[]; removed: Address[] } } | null = null;
+        const update = engine.evaluate(now, block, (change) => {
+          early = { set: engine.liquidatable().map((e) => e.account), change };
+        });
         const expected = model.step(pop, prices, now);
+        expect(early, `onLiquidatable called after ${step}`).to.not.equal(null);
+        expect(early!.set, `liquidatable set at onLiquidatable after ${step}`).to.deep.equal(expected.liquidatable);
+        expect(early!.change).to.deep.equal({ added: update.liquidatableAdded, removed: update.liquidatableRemoved });
         exactTotal += update.recomputed;
         if (update.rebased) rebases++;
         if (step.startsWith("time")) driftAdded += update.liquidatableAdded.length;

@@ -10,7 +10,7 @@ import { AdaptiveRange } from "../indexer/sync/adaptive-range";
 import { fetchRange } from "../indexer/sync/logs";
 import { openStore } from "../indexer/store";
 import type { Store } from "../indexer/store/types";
-import { seedSupplierDeposits, withSocketRetry, type BenchChain } from "./chain";
+import { seedSupplierDeposits, withSocketRetry, type BenchChain, type IndexedChain } from "./chain";
 import { settle } from "./keepers";
 import { countingClient, createCounter, sumCalls } from "./counting";
 import { startFollower, type Follower } from "./follower";
@@ -48,7 +48,13 @@ export async function ensureEvents(chain: BenchChain, target: number): Promise<{
  * The floor of a backfill: bare eth_getLogs over the same watch set and range, from the same node, decoded by the
  * protocol adapter (the sync engine's own `fetchRange`, adaptive ranges included) — no state, engine or store.
  */
-export async function measureFloor(chain: BenchChain, params: Record<string, string | number>, emitFigure = true): Promise<number> {
+export async function measureFloor(
+  chain: IndexedChain,
+  params: Record<string, string | number>,
+  emitFigure = true,
+  /** figure names start with this: "backfill" for the own pool, "backfill.aave-v3" for Aave */
+  prefix = "backfill",
+): Promise<number> {
   const counter = createCounter();
   const client = countingClient(chain.node.url, counter);
   const protocol = adapterFor(chain.d);
@@ -67,7 +73,7 @@ export async function measureFloor(chain: BenchChain, params: Record<string, str
   const ms = performance.now() - t0;
   const perS = (changes / ms) * 1000;
   if (emitFigure)
-    emit("backfill.floor.events_per_s", perS, "events/s", {
+    emit(`${prefix}.floor.events_per_s`, perS, "events/s", {
       ...params,
       logs,
       changes,
@@ -124,12 +130,13 @@ export function postgresBackend(url: string): BackfillBackend {
  * `backfill.<store>_serial.*`), for the side-by-side comparison.
  */
 export async function measureBackfill(
-  chain: BenchChain,
+  chain: IndexedChain,
   backend: BackfillBackend,
   params: Record<string, string | number>,
   keep = false,
   floorPerS?: number,
   prefetch = true,
+  prefix = "backfill",
 ): Promise<Follower | null> {
   const { store, cleanup } = await backend.open();
   await settle();
@@ -160,14 +167,14 @@ export async function measureBackfill(
     events,
     blocks: Number(head) - chain.d.startBlock + 1,
   };
-  emit(`backfill.${name}.events_per_s`, (events / ms) * 1000, "events/s", {
+  emit(`${prefix}.${name}.events_per_s`, (events / ms) * 1000, "events/s", {
     ...p,
     target: ">= 0.6 × floor",
     what: `deployment block → head: eth_getLogs, decode, state, health engine, one store transaction per range${prefetch ? ", next range fetched during apply + commit" : ", ranges one after another"}`,
   });
-  emit(`backfill.${name}.ms`, ms, "ms", p);
+  emit(`${prefix}.${name}.ms`, ms, "ms", p);
   const st = follower.indexer.status.stageMs;
-  emit(`backfill.${name}.stage_ms`, st.fetch + st.prices + st.apply + st.rows + st.commit, "ms", {
+  emit(`${prefix}.${name}.stage_ms`, st.fetch + st.prices + st.apply + st.rows + st.commit, "ms", {
     ...p,
     fetch_getlogs_decode: Math.round(st.fetch),
     prices: Math.round(st.prices),
@@ -181,13 +188,13 @@ export async function measureBackfill(
   });
   // Events here are the changes applied (a Liquidation log is three), the floor's unit too.
   if (floorPerS)
-    emit(`backfill.${name}.floor_ratio`, ((events / ms) * 1000) / floorPerS, "ratio", {
+    emit(`${prefix}.${name}.floor_ratio`, ((events / ms) * 1000) / floorPerS, "ratio", {
       ...p,
       floor_events_per_s: Math.round(floorPerS),
       target: ">= 0.6 (issue 13)",
       what: "events/s ÷ the floor measured just before this run, same node",
     });
-  emit(`backfill.${name}.rpc_calls`, sumCalls(calls), "calls", { ...p, getLogs: calls.get("eth_getLogs") ?? 0, http: follower.counter.http });
+  emit(`${prefix}.${name}.rpc_calls`, sumCalls(calls), "calls", { ...p, getLogs: calls.get("eth_getLogs") ?? 0, http: follower.counter.http });
   note(`backfill ${name}: ${events} events in ${Math.round(ms)} ms`);
   if (keep) return follower;
   await follower.stop();

@@ -34,6 +34,9 @@ export interface BenchChain {
   stop(): Promise<void>;
 }
 
+/** What the indexing benchmarks need of a chain: its node and the deployment to index (any protocol). */
+export type IndexedChain = Pick<BenchChain, "node" | "d">;
+
 export interface SeededBorrower {
   address: Hex20;
   collateral: string;

@@ -1,6 +1,5 @@
 // marginwatch's indexer + health engine following a bench chain over a counting transport, wired as `npm start`
 // wires them (in-memory PGlite store), with per-block arrival times for latency figures.
-import { marginpool } from "../protocols/marginpool";
 import pino from "pino";
 import type { PublicClient } from "viem";
 import { Indexer, type BlockProcessed } from "../indexer/indexer";
@@ -8,7 +7,8 @@ import { HealthEngine } from "../indexer/health/engine";
 import type { HealthUpdate } from "../indexer/health/types";
 import { openStore, MEMORY } from "../indexer/store";
 import type { Store } from "../indexer/store/types";
-import type { BenchChain } from "./chain";
+import { protocolOf } from "../protocols";
+import type { IndexedChain } from "./chain";
 import { countingClient, createCounter, type RpcCounter } from "./counting";
 
 export const silent = pino({ level: process.env.BENCH_LOG_LEVEL ?? "silent" });
@@ -38,7 +38,7 @@ export interface Follower {
  * head seen at start; `onStarted` runs just before start, e.g. to begin a clock.
  */
 export async function startFollower(
-  chain: BenchChain,
+  chain: IndexedChain,
   opts: {
     pollIntervalMs?: number;
     finalityDepth?: number;
@@ -61,7 +61,7 @@ export async function startFollower(
     store,
     deployment: chain.d,
     logger: silent,
-    createHealth: (state) => (health = new HealthEngine(state, marginpool.math)),
+    createHealth: (state) => (health = new HealthEngine(state, protocolOf(chain.d).math)),
     config: { finalityDepth: opts.finalityDepth ?? 12, pollIntervalMs, stallTimeoutMs: 600_000, progress: false, prefetch: opts.prefetch ?? true },
   });
   const seen = new Map<bigint, SeenBlock>();

@@ -1,7 +1,9 @@
 // `npm run bench`: runs the benchmark suites and prints one JSON line per figure on stdout, then a summary table on
 // stderr. Figures are printed, never asserted.
 //
-//   --only health,backfill,naive,latency,throughput   run a subset (default: all)
+//   --only health,backfill,naive,latency,throughput,aave   run a subset (default: all)
+//   --aave-borrowers 300        borrowers of the Aave V3 market (aave suite: backfill and naive vs marginwatch)
+//   --aave-ticks 120            market simulation ticks before the Aave backfill
 //   --large                     health engine at 1M accounts (instead of 10k and 100k)
 //   --accounts 10000,100000     health engine sizes
 //   --chain-accounts 1000,10000 on-chain borrowers for the naive-keeper and latency runs (the largest chain is
@@ -21,9 +23,10 @@ import { detectionLatency } from "./latency";
 import { naiveVsMarginwatch } from "./naive";
 import { borrowerSpec } from "./population";
 import { allFigures, emit, note, summaryTable } from "./report";
+import { aaveBench } from "./aave";
 import { keeperThroughput } from "./throughput";
 
-const SUITES = ["health", "backfill", "naive", "latency", "throughput"] as const;
+const SUITES = ["health", "backfill", "naive", "latency", "throughput", "aave"] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Options {
@@ -35,6 +38,8 @@ interface Options {
   rounds: number;
   blocks: number;
   throughputAccounts: number;
+  aaveBorrowers: number;
+  aaveTicks: number;
   port: number;
   pgUrl: string;
 }
@@ -58,6 +63,8 @@ function parseArgs(argv: string[]): Options {
     rounds: 5,
     blocks: 2,
     throughputAccounts: 100,
+    aaveBorrowers: 300,
+    aaveTicks: 120,
     port: 8650,
     pgUrl: process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
   };
@@ -102,6 +109,12 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--throughput-accounts":
         o.throughputAccounts = Number(value());
+        break;
+      case "--aave-borrowers":
+        o.aaveBorrowers = list(value())[0]!;
+        break;
+      case "--aave-ticks":
+        o.aaveTicks = Number(value());
         break;
       case "--port":
         o.port = Number(value());
@@ -225,6 +238,8 @@ async function main(): Promise<void> {
   }
 
   if (o.only.has("throughput")) await keeperThroughput(o.port + 2, o.throughputAccounts);
+  if (o.only.has("aave"))
+    await aaveBench({ port: o.port + 3, borrowers: o.aaveBorrowers, ticks: o.aaveTicks, blocks: Math.max(o.blocks, 5), pgUrl: o.pgUrl });
 
   const m1 = machine();
   emit("bench.total_s", (performance.now() - started) / 1000, "s", { ...m0, loadavg_1m_end: m1.loadavg_1m, suites: [...o.only].join("+") });

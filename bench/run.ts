@@ -2,8 +2,8 @@
 // stderr. Figures are printed, never asserted.
 //
 //   --only health,backfill,naive,latency,throughput,aave   run a subset (default: all)
-//   --aave-borrowers 300        borrowers of the Aave V3 market (aave suite: backfill and naive vs marginwatch)
-//   --aave-ticks 120            market simulation ticks before the Aave backfill
+//   --aave-borrowers 1000       borrowers of the Aave V3 market (aave suite: backfill and naive vs marginwatch)
+//   --aave-ticks 300            market simulation ticks before the Aave backfill
 //   --large                     health engine at 1M accounts (instead of 10k and 100k)
 //   --accounts 10000,100000     health engine sizes
 //   --chain-accounts 1000,10000 on-chain borrowers for the naive-keeper and latency runs (the largest chain is
@@ -63,8 +63,8 @@ function parseArgs(argv: string[]): Options {
     rounds: 5,
     blocks: 2,
     throughputAccounts: 100,
-    aaveBorrowers: 300,
-    aaveTicks: 120,
+    aaveBorrowers: 1_000,
+    aaveTicks: 300,
     port: 8650,
     pgUrl: process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
   };

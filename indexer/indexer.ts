@@ -276,10 +276,16 @@ export class Indexer extends EventEmitter {
     // prefetch is dropped by takeRange and the range fetched again with the new set.
     const watched = this.watched;
     const at = { recent: new RecentBlocks([tip]), finalizedBlock: tip.number, cursor: tip.number };
+    // A malformed log is the range's own fault, not the prefetch's: it surfaces when the range is taken (logged,
+    // counted and retried like an inline fetch). Anything else yields null and the range is fetched again in line.
     const promise = nextRange(this.sync, at, from, safe, watched, this.range, this.onRangeRetry, signal).then(
       (s) => (s[0]?.type === "block" ? s : null),
-      () => null,
+      (e: unknown) => {
+        if (e instanceof MalformedLogError) throw e;
+        return null;
+      },
     );
+    promise.catch(() => undefined); // not taken (dropped): no unhandled rejection
     this.prefetched = { from, watchKey: watchKey(watched), step: promise };
   }
 

@@ -5,6 +5,7 @@
 // classified "price-revert"; a failure with no revert signal is the node's or the transport's ("rpc-error").
 import { decodeFunctionResult, encodeFunctionData, type Hex, numberToHex } from "viem";
 import { errorText } from "../../common/retry";
+import { answerOf } from "../answers";
 import type { Address, BlockSelector, PoolAnswer, PoolViews, RpcRequester } from "../types";
 import { aaveOracleAbi, poolAbi } from "./generated/abis";
 
@@ -60,15 +61,7 @@ export async function readOraclePrices(
   return one.map((r) => answer(r, (raw) => decodeFunctionResult({ abi: aaveOracleAbi, functionName: "getAssetPrice", data: raw })));
 }
 
-function answer<T>(r: PromiseSettledResult<unknown>, decode: (raw: Hex) => T): PoolAnswer<T> {
-  if (r.status === "rejected") return classifyFailure(r.reason);
-  try {
-    return { kind: "value", value: decode(r.value as Hex) };
-  } catch (e) {
-    // "0x" (no contract at that address at that block) or a malformed answer: not a figure.
-    return { kind: "revert", error: `undecodable answer: ${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message.split("\n")[0]}` };
-  }
-}
+const answer = <T>(r: PromiseSettledResult<unknown>, decode: (raw: Hex) => T): PoolAnswer<T> => answerOf(r, decode, classifyFailure);
 
 /** A revert (revert data, or a node's "execution reverted") is the oracle failing to price; anything else is the RPC's. */
 export function classifyFailure(error: unknown): PoolAnswer<never> {

@@ -5,6 +5,7 @@ import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, numberToHe
 import { PRICE_ERRORS } from "./errors";
 import { errorsAbi, marginPoolAbi, priceOracleAbi } from "./generated/abis";
 import { errorText } from "../../common/retry";
+import { answerOf } from "../answers";
 import type { Address, BlockSelector, PoolAnswer, PoolViews, RpcRequester } from "../types";
 
 /** Reads both views for every account at `at`: all 2·n calls are issued in the same tick (one HTTP batch). */
@@ -56,15 +57,7 @@ export async function readOraclePrices(
   return settled.map((r) => answer(r, (raw) => decodeFunctionResult({ abi: priceOracleAbi, functionName: "getAssetPrice", data: raw })));
 }
 
-function answer<T>(r: PromiseSettledResult<unknown>, decode: (raw: Hex) => T): PoolAnswer<T> {
-  if (r.status === "rejected") return classifyFailure(r.reason);
-  try {
-    return { kind: "value", value: decode(r.value as Hex) };
-  } catch (e) {
-    // "0x" (no contract at the pool address at that block) or a malformed answer: not a figure.
-    return { kind: "revert", error: `undecodable answer: ${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message.split("\n")[0]}` };
-  }
-}
+const answer = <T>(r: PromiseSettledResult<unknown>, decode: (raw: Hex) => T): PoolAnswer<T> => answerOf(r, decode, classifyFailure);
 
 /**
  * A failed eth_call: a revert carries the error's ABI-encoded data (geth: `error.data`; Hardhat: `error.data.data`),

@@ -22,7 +22,11 @@ export class ApiServices {
     healthOptions?: HealthEngineOptions,
   ) {
     this.warningAt = warningLevel(healthOptions);
-    this.atRisk = perView((at) => ctx.health.atRiskView(at.timestamp, this.warningAt));
+    // A view reads the engine's per-block frame; one taken since at another timestamp supersedes it (`current`).
+    this.atRisk = perView(
+      (at) => ctx.health.atRiskView(at.timestamp, this.warningAt),
+      (v) => v.current,
+    );
     this.aggregates = perView((at) => ctx.health.aggregates(at.timestamp));
     this.scenarios = perView((at) => evaluateScenarios(ctx, at.timestamp));
   }
@@ -51,12 +55,12 @@ export class ApiServices {
   }
 }
 
-/** Memoises `fn` for one published view. */
-function perView<T>(fn: (at: At) => T): (at: At) => T {
+/** Memoises `fn` for one published view (while `valid` holds of the memo). */
+function perView<T>(fn: (at: At) => T, valid: (v: T) => boolean = () => true): (at: At) => T {
   let seq = -1;
   let v: T | undefined;
   return (at) => {
-    if (seq !== at.view.seq) {
+    if (seq !== at.view.seq || !valid(v as T)) {
       v = fn(at);
       seq = at.view.seq;
     }

@@ -1,9 +1,10 @@
 // Protocol risk overview (USERS.md): HF distribution, totals and bad debt per asset, concentration, liquidation
 // curves. Display figures from float sums at `now`; the "< 1" bucket is the engine's exact liquidatable set.
-// Reflects positions as of the last evaluate.
-import { LIQ, UNKNOWN } from "./book";
+// Reflects positions as of the last evaluate. Reads the engine's per-block frame (risk-frame.ts: the float sums at
+// `now` and one byte of flags per account), so it walks compact arrays instead of the book's 64-byte records.
 import type { EngineData } from "./engine-data";
-import { currentSums } from "./sums";
+import { KIND_LIQ, KIND_NO_DEBT, KIND_UNKNOWN, type RiskFrame } from "./risk-frame";
+import type { CurrentSums } from "./sums";
 import type { AssetRisk, CurveStep, HfBucket, LiquidationCurve, RiskAggregates } from "./types";
 
 const BUCKETS: ReadonlyArray<[string, number | null, number | null]> = [
@@ -20,13 +21,15 @@ const CURVE_STEPS = 10; // down to −50%
 const HEADLINE_STEPS = 4; // −20%
 const USD = 1e8;
 
-export function computeAggregates(data: EngineData, now: bigint): RiskAggregates {
+/** The aggregates of `frame` (brought to `now` by the caller). */
+export function computeAggregates(data: EngineData, frame: RiskFrame, now: bigint): RiskAggregates {
   const { book } = data;
-  const s = currentSums(data, now);
+  const s = frame.sums;
+  const { kind } = frame;
   const edges = Float64Array.from(BUCKETS.slice(1).map(([, min]) => min!));
   const bucketAccounts = new Float64Array(BUCKETS.length);
   const bucketDebt = new Float64Array(BUCKETS.length);
-  const debts = new Float64Array(book.size);
+  const debts = frame.debts; // scratch (concentration reorders it)
   let withDebt = 0;
   let liquidatable = 0;
   let unknown = 0;
@@ -37,7 +40,8 @@ export function computeAggregates(data: EngineData, now: bigint): RiskAggregates
   for (let id = 0; id < book.size; id++) {
     const collateral = s.c[id]!;
     totalCollateral += collateral;
-    if (book.nDebt(id) === 0) continue;
+    const kd = kind[id]!;
+    if (kd === KIND_NO_DEBT) continue;
     const debt = s.d[id]!;
     debts[withDebt++] = debt;
     totalDebt += debt;
@@ -45,13 +49,12 @@ export function computeAggregates(data: EngineData, now: bigint): RiskAggregates
       badAccounts++;
       badAmount += debt - collateral;
     }
-    const f = book.flags(id);
-    if (f & UNKNOWN) {
+    if (kd === KIND_UNKNOWN) {
       unknown++;
       continue;
     }
     let b = 0;
-    if (f & LIQ) liquidatable++;
+    if (kd === KIND_LIQ) liquidatable++;
     else {
       // Not liquidatable by exact math: a float HF a hair under 1 still belongs to the first healthy bucket.
       const hf = s.w[id]! / debt;
@@ -69,7 +72,7 @@ export function computeAggregates(data: EngineData, now: bigint): RiskAggregates
     debtUSD: bucketDebt[i]! / USD,
   }));
   const byAsset = assetTotals(data, now);
-  const curves = data.slots.filter((x) => x.listed).map((slot) => curve(data, s, slot.k, slot.address));
+  const curves = data.slots.filter((x) => x.listed).map((slot) => curve(data, s, kind, slot.k, slot.address));
   return {
     timestamp: now,
     accounts: { total: book.size, withDebt, liquidatable, unknown },
@@ -153,8 +156,7 @@ function selectLargest(a: Float64Array, k: number): void {
  * For each holder of `k` as collateral: the fall of k's price (others fixed) at which its HF reaches 1, solved on
  * the float sums (debt in the same asset falls with the price too), binned in 5% steps down to −50%.
  */
-function curve(data: EngineData, s: ReturnType<typeof currentSums>, k: number, asset: LiquidationCurve["asset"]): LiquidationCurve {
-  const { book } = data;
+function curve(data: EngineData, s: CurrentSums, kind: Uint8Array, k: number, asset: LiquidationCurve["asset"]): LiquidationCurve {
   const stepAccounts = new Float64Array(CURVE_STEPS);
   const stepUsd = new Float64Array(CURVE_STEPS);
   let currentUSD = 0;
@@ -164,10 +166,10 @@ function curve(data: EngineData, s: ReturnType<typeof currentSums>, k: number, a
   const fd = s.fd[k]!;
   for (let h = 0; h < n; h++) {
     const id = ids[h]!;
-    const flags = book.flags(id);
-    if (sc[h] === 0 || book.nDebt(id) === 0 || flags & UNKNOWN) continue;
+    const kd = kind[id]!;
+    if (sc[h] === 0 || kd === KIND_NO_DEBT || kd === KIND_UNKNOWN) continue;
     const value = (sc[h]! * cc) / USD;
-    if (flags & LIQ) {
+    if (kd === KIND_LIQ) {
       currentUSD += value;
       continue;
     }

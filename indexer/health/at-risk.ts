@@ -2,18 +2,14 @@
 // rigorous interval (float-bounds.ts) from the float sums at `now` (sums.ts, over the holder lists), plus the
 // engine's exact liquidatable and unknown flags. Exact bigint math (equal to the protocol's) runs only for the
 // accounts whose interval straddles a filter bound or the warning level, and for the rows a page returns. The API
-// pages over it (indexer/api/at-risk.ts); it is built once per published block.
-import { FLAGS, LIQ, N_DEBT, N_HELD, U8_STRIDE, UNKNOWN } from "./book";
+// pages over it (indexer/api/at-risk.ts); its numbers are the engine's per-block frame (risk-frame.ts).
 import type { EngineData } from "./engine-data";
 import { ExactContext, type ExactResult } from "./exact";
-import { atLeastFloat, hfHigh, hfLow } from "./float-bounds";
-import { currentSums } from "./sums";
+import { atLeastFloat } from "./float-bounds";
+import { RANK_KNOWN, RANK_NO_DEBT, RANK_UNKNOWN, type RiskFrame } from "./risk-frame";
 import type { AccountStatus, Address } from "./types";
 
-/** Sort ranks: accounts with debt and a known HF first (by HF), then no debt (HF ∞), then unknown HF. */
-export const RANK_KNOWN = 0;
-export const RANK_NO_DEBT = 1;
-export const RANK_UNKNOWN = 2;
+export { RANK_KNOWN, RANK_NO_DEBT, RANK_UNKNOWN };
 
 export interface AtRiskFilter {
   status?: AccountStatus;
@@ -24,13 +20,6 @@ export interface AtRiskFilter {
   asset?: Address;
 }
 
-/**
- * Safety band of the view's intervals. The engine's band (nearBandBps) also covers interest until the next
- * rebase; the view is taken at `now` with the indexes of `now`, so only float error needs slack, and a narrow
- * band keeps the exact confirmations of a filtered page to the accounts really near a bound.
- */
-const VIEW_BAND = 1e-6;
-
 /** A position in the order: (rank, float HF key, address). Keyset cursors encode one. */
 export interface SortKey {
   rank: number;
@@ -38,8 +27,22 @@ export interface SortKey {
   address: string;
 }
 
+/** Thrown when a view is read after the engine's frame moved on (a newer block, price or timestamp). */
+export class StaleViewError extends Error {
+  constructor() {
+    super("at-risk view read after the engine moved on: take a new engine.atRiskView(now)");
+    this.name = "StaleViewError";
+  }
+}
+
+/**
+ * Reads the engine's per-block frame (risk-frame.ts: float sums, HF keys and intervals, built once per engine state
+ * and timestamp, buffers reused): building a view on a current frame costs nothing. A view is valid while the
+ * frame is at its stamp — until the engine changes (evaluate, price, state change) or a frame at another timestamp
+ * is taken; after that every read throws `StaleViewError` rather than mixing two moments (`current` tells).
+ */
 export class AtRiskView {
-  /** accounts in the view; ids are positions in `ids` (the engine's book ids of the accounts listed) */
+  /** accounts in the view; ids are positions in the frame's `ids` (the engine's book ids of the accounts listed) */
   readonly size: number;
   private readonly ids: Int32Array;
   private readonly addresses: readonly Address[];
@@ -48,6 +51,7 @@ export class AtRiskView {
   private readonly lo: Float64Array;
   private readonly hi: Float64Array;
   private readonly liq: Uint8Array;
+  private readonly stamp: number;
   private readonly exactCache = new Map<number, bigint>();
   private readonly ctx: ExactContext;
   /** the asset filter last resolved to a slot (one filter per query: no lookup per account) */
@@ -56,47 +60,30 @@ export class AtRiskView {
 
   constructor(
     private readonly data: EngineData,
+    private readonly frame: RiskFrame,
     readonly now: bigint,
     private readonly warningAt: bigint | null,
   ) {
-    const { book, state } = data;
-    this.ctx = new ExactContext(state, (a) => data.prices.get(a), now, data.math);
-    this.addresses = book.addresses;
-    const s = currentSums(data, now);
-    const { u8 } = book;
-    // The accounts the state holds: the book also keeps ids of accounts a rollback removed (no position left).
-    const ids = new Int32Array(book.size);
-    let n = 0;
-    for (let id = 0; id < book.size; id++) {
-      if (u8[id * U8_STRIDE + N_HELD] !== 0 || state.accounts.has(book.addresses[id]!)) ids[n++] = id;
-    }
-    this.size = n;
-    this.ids = ids.subarray(0, n);
-    this.rank = new Uint8Array(n);
-    this.hf = new Float64Array(n);
-    this.lo = new Float64Array(n);
-    this.hi = new Float64Array(n);
-    this.liq = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const id = this.ids[i]!;
-      const flags = u8[id * U8_STRIDE + FLAGS]!;
-      if (u8[id * U8_STRIDE + N_DEBT] === 0) {
-        this.rank[i] = RANK_NO_DEBT;
-        this.hf[i] = this.lo[i] = this.hi[i] = Infinity;
-      } else if (flags & UNKNOWN) {
-        this.rank[i] = RANK_UNKNOWN;
-        this.hf[i] = NaN;
-      } else {
-        this.rank[i] = RANK_KNOWN;
-        this.liq[i] = flags & LIQ ? 1 : 0;
-        const w = s.w[id]!;
-        const d = s.d[id]!;
-        const err = u8[id * U8_STRIDE + N_HELD]! * s.errPerPosition;
-        this.hf[i] = d > 0 ? w / d : Infinity;
-        this.lo[i] = hfLow(w, d, err, 1, VIEW_BAND);
-        this.hi[i] = hfHigh(w, d, err, 1, VIEW_BAND);
-      }
-    }
+    this.ctx = new ExactContext(data.state, (a) => data.prices.get(a), now, data.math);
+    this.addresses = data.book.addresses;
+    this.stamp = frame.stamp;
+    this.size = frame.size;
+    this.ids = frame.ids;
+    this.rank = frame.rank;
+    this.hf = frame.hf;
+    this.lo = frame.lo;
+    this.hi = frame.hi;
+    this.liq = frame.liq;
+  }
+
+  /** Whether the frame is still the one this view was built on (reads throw otherwise). */
+  get current(): boolean {
+    return this.frame.stamp === this.stamp && this.frame.now === this.now;
+  }
+
+  /** Throws `StaleViewError` when the frame moved on; one integer compare, cheap on every read. */
+  check(): void {
+    if (this.frame.stamp !== this.stamp) throw new StaleViewError();
   }
 
   address(i: number): Address {
@@ -104,12 +91,14 @@ export class AtRiskView {
   }
 
   key(i: number): SortKey {
+    this.check();
     const rank = this.rank[i]!;
     return { rank, hf: rank === RANK_KNOWN ? this.hf[i]! : 0, address: this.address(i) };
   }
 
   /** Exact HF (WAD) at the view's `now`, as the protocol's own healthFactor view computes it; cached. */
   exactHf(i: number): bigint {
+    this.check();
     let v = this.exactCache.get(i);
     if (v === undefined) {
       v = this.ctx.account(this.address(i)).data.healthFactor;
@@ -119,6 +108,7 @@ export class AtRiskView {
   }
 
   exactData(i: number): ExactResult["data"] {
+    this.check();
     return this.ctx.account(this.address(i)).data;
   }
 
@@ -127,6 +117,7 @@ export class AtRiskView {
    * "warning" is decided by the float interval, or by exact math when it straddles the level.
    */
   status(i: number): AccountStatus {
+    this.check();
     const rank = this.rank[i]!;
     if (rank === RANK_UNKNOWN) return "unknown";
     if (rank === RANK_NO_DEBT) return "healthy";
@@ -136,6 +127,7 @@ export class AtRiskView {
   }
 
   matches(i: number, f: AtRiskFilter): boolean {
+    this.check();
     if (f.asset !== undefined && !this.holds(i, f.asset)) return false;
     if (f.status !== undefined && this.status(i) !== f.status) return false;
     if (f.minHealthFactor !== undefined || f.maxHealthFactor !== undefined) {
@@ -150,6 +142,7 @@ export class AtRiskView {
 
   /** Order of two accounts by (rank, hf, address), without allocating: selection calls this often. */
   compare(a: number, b: number): number {
+    this.check();
     const ra = this.rank[a]!;
     const rb = this.rank[b]!;
     if (ra !== rb) return ra - rb;
@@ -165,6 +158,7 @@ export class AtRiskView {
 
   /** > 0 when account `i` sorts after the key `k`. */
   compareToKey(i: number, k: SortKey): number {
+    this.check();
     const r = this.rank[i]!;
     if (r !== k.rank) return r - k.rank;
     if (r === RANK_KNOWN) {

@@ -17,6 +17,7 @@ import type { ProtocolMath } from "../../protocols/types";
 import type { Position, ProtocolState, StateChange } from "../state/state";
 import { buildAccountHealth } from "./account-view";
 import { AtRiskView } from "./at-risk";
+import { RiskFrame } from "./risk-frame";
 import { AssetSlot } from "./asset-slot";
 import {
   ANCHOR_HF,
@@ -78,6 +79,9 @@ export class HealthEngine {
   /** slots whose price freshness flipped since the last evaluate */
   private readonly flipped = new Set<AssetSlot>();
   private pass = 0;
+  /** bumped by everything the read paths' frame depends on (prices, state, evaluate); the frame is keyed on it */
+  private gen = 0;
+  private readonly frame: RiskFrame;
   private pushes = 0;
   private full = true;
   /** Φ at the last rebase, and the last evaluate's index of every slot (to detect time running backwards) */
@@ -101,11 +105,13 @@ export class HealthEngine {
       watch: new Set(),
     };
     for (const account of state.accounts.keys()) this.markDirty(lower(account), false);
+    this.frame = new RiskFrame(this.core);
   }
 
   /** Records a price; holders of the asset are re-checked at the next evaluate. */
   setPrice(asset: Address, info: PriceInfo): void {
     this.core.prices.set(lower(asset), { price: info.price, status: info.status });
+    this.gen++;
   }
 
   price(asset: Address): PriceInfo | undefined {
@@ -114,6 +120,7 @@ export class HealthEngine {
 
   /** Call after every ProtocolState.apply: touched accounts are rebuilt at the next evaluate. */
   onStateChange(change: StateChange): void {
+    this.gen++;
     for (const a of change.accounts) this.markDirty(lower(a), true);
   }
 
@@ -130,6 +137,7 @@ export class HealthEngine {
    */
   evaluate(now: bigint, blockNumber: bigint, onLiquidatable?: (change: { added: Address[]; removed: Address[] }) => void): HealthUpdate {
     const { book, thresholds: th } = this.core;
+    this.gen++; // and again at the end: a read from onLiquidatable sees neither the state before nor after
     const ctx = new ExactContext(this.state, (a) => this.core.prices.get(a), now, this.math);
     const out = new UpdateBuilder(blockNumber, now);
     this.syncAssets();
@@ -182,6 +190,7 @@ export class HealthEngine {
     for (const id of this.dirty) book.setFlag(id, DIRTY, false);
     this.dirty.clear();
     this.full = false;
+    this.gen++;
     return out.build(rebase, run.recomputed, run.classified);
   }
 
@@ -268,15 +277,20 @@ export class HealthEngine {
     return { accounts: book.size, withDebt, liquidatable: this.core.liq.size, unknown: this.core.unknown.size, watched: this.core.watch.size };
   }
 
-  /** Bytes held in typed arrays (accounts + holder lists); the JS map of addresses comes on top. */
+  /** Bytes held in typed arrays (accounts + holder lists + the read frame); the JS map of addresses comes on top. */
   memoryBytes(): number {
-    return this.core.book.bytes() + this.core.slots.reduce((s, a) => s + a.holders.bytes(), 0);
+    return this.core.book.bytes() + this.core.slots.reduce((s, a) => s + a.holders.bytes(), 0) + this.frame.bytes();
   }
 
-  /** Risk overview at `now`, on positions as of the last evaluate and the latest prices. */
+  /**
+   * Risk overview at `now`, on positions as of the last evaluate and the latest prices. Computed once per engine
+   * state and timestamp (the read frame): callers of one block share one object, to be treated as read-only.
+   */
   aggregates(now: bigint): RiskAggregates {
     this.syncAssets();
-    return computeAggregates(this.core, now);
+    const frame = this.frame.at(this.gen, now);
+    frame.aggregates ??= computeAggregates(this.core, frame, now);
+    return frame.aggregates;
   }
 
   /**
@@ -286,7 +300,7 @@ export class HealthEngine {
    */
   atRiskView(now: bigint, warningAt: bigint | null = this.warningAt()): AtRiskView {
     this.syncAssets();
-    return new AtRiskView(this.core, now, warningAt);
+    return new AtRiskView(this.core, this.frame.at(this.gen, now), now, warningAt);
   }
 
   /** Price shocks (asset → fraction, e.g. -0.3) → liquidations and bad debt, exact per account. */

@@ -23,11 +23,21 @@ export interface CurrentSums {
   errPerPosition: number;
 }
 
-export function currentSums(data: EngineData, now: bigint, priceOverride?: ReadonlyMap<Address, bigint>): CurrentSums {
+/**
+ * `into`: arrays to reuse (at least `book.size` long; zeroed here), so a per-block caller allocates nothing — a
+ * million-account engine would otherwise hand the GC tens of MB of buffers a block, and its full collections of a
+ * multi-GB heap cost more than the pass.
+ */
+export function currentSums(
+  data: EngineData,
+  now: bigint,
+  priceOverride?: ReadonlyMap<Address, bigint>,
+  into?: { w: Float64Array; d: Float64Array; c: Float64Array },
+): CurrentSums {
   const n = data.book.size;
-  const w = new Float64Array(n);
-  const d = new Float64Array(n);
-  const c = new Float64Array(n);
+  const w = into ? into.w.subarray(0, n).fill(0) : new Float64Array(n);
+  const d = into ? into.d.subarray(0, n).fill(0) : new Float64Array(n);
+  const c = into ? into.c.subarray(0, n).fill(0) : new Float64Array(n);
   const ctx = new ExactContext(data.state, (a) => data.prices.get(a), now, data.math);
   const fc: number[] = [];
   const fd: number[] = [];

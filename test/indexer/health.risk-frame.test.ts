@@ -17,7 +17,7 @@ function expectClose(got: unknown, want: unknown, path: string): void {
     else expect(got, path).to.be.closeTo(want, Math.abs(want) * 1e-9 + 1e-9);
   } else if (Array.isArray(want)) {
     expect(got, path).to.be.an("array").with.length(want.length);
-    want.forEach((x, i) => expectClose((got as unknown[])[i], x, `${path}[${i}]`));
+    for (let i = 0; i < want.length; i++) expectClose((got as unknown[])[i], want[i], `${path}[${i}]`);
   } else if (want !== null && typeof want === "object") {
     expect(Object.keys(got as object).sort(), path).to.deep.equal(Object.keys(want).sort());
     for (const k of Object.keys(want)) expectClose((got as Record<string, unknown>)[k], (want as Record<string, unknown>)[k], `${path}.${k}`);

@@ -90,6 +90,15 @@ export class AtRiskView {
     return this.addresses[this.ids[i]!]!;
   }
 
+  /**
+   * The (rank, float HF) parts of every account's sort key, by view index, for scans that decide most accounts on
+   * them alone (the HF is meaningful within RANK_KNOWN). Read-only; valid while the view is `current`.
+   */
+  keyArrays(): { rank: Uint8Array; hf: Float64Array } {
+    this.check();
+    return { rank: this.rank, hf: this.hf };
+  }
+
   key(i: number): SortKey {
     this.check();
     const rank = this.rank[i]!;

@@ -306,7 +306,7 @@ export class HealthEngine {
   /** Price shocks (asset → fraction, e.g. -0.3) → liquidations and bad debt, exact per account. */
   stress(shocks: Map<Address, number>, now: bigint): StressResult {
     this.syncAssets();
-    return runStress(this.core, shocks, now);
+    return runStress(this.core, shocks, now, this.frame.stressScratch());
   }
 
   // ------------------------------------------------------------------ internals

@@ -47,6 +47,8 @@ export class RiskFrame {
   debts = new Float64Array(0);
   /** the aggregates of this frame, once computed */
   aggregates: RiskAggregates | null = null;
+  /** scratch of stress runs (shocked sums; not part of the frame's figures), sized with the frame */
+  private stressBuffers = { w: new Float64Array(0), d: new Float64Array(0), c: new Float64Array(0) };
   private w = new Float64Array(0);
   private d = new Float64Array(0);
   private c = new Float64Array(0);
@@ -104,8 +106,18 @@ export class RiskFrame {
     this.size = size;
   }
 
+  /** Buffers for one stress run's sums (valid until the next run; the frame's own sums are untouched). */
+  stressScratch(): { w: Float64Array; d: Float64Array; c: Float64Array } {
+    const n = this.data.book.size;
+    if (this.stressBuffers.w.length < n) {
+      const cap = Math.max(1024, Math.ceil(n * 1.25));
+      this.stressBuffers = { w: new Float64Array(cap), d: new Float64Array(cap), c: new Float64Array(cap) };
+    }
+    return this.stressBuffers;
+  }
+
   bytes(): number {
-    return this.kind.length * (8 * 7 + 4 + 3);
+    return this.kind.length * (8 * 7 + 4 + 3) + this.stressBuffers.w.length * 24;
   }
 
   private ensure(n: number): void {

@@ -17,7 +17,13 @@ export function shockPrice(price: bigint, shock: number): bigint {
   return p < 0n ? 0n : p;
 }
 
-export function runStress(data: EngineData, shocks: ReadonlyMap<Address, number>, now: bigint): StressResult {
+/** `into`: reusable buffers for the shocked float sums (currentSums), so a scenario per block allocates none. */
+export function runStress(
+  data: EngineData,
+  shocks: ReadonlyMap<Address, number>,
+  now: bigint,
+  into?: { w: Float64Array; d: Float64Array; c: Float64Array },
+): StressResult {
   const override = new Map<Address, bigint>();
   const shockList: StressResult["shocks"] = [];
   for (const [raw, shock] of shocks) {
@@ -29,7 +35,7 @@ export function runStress(data: EngineData, shocks: ReadonlyMap<Address, number>
     shockList.push({ asset, shock, price: info.price, shockedPrice });
   }
   shockList.sort((a, b) => (a.asset < b.asset ? -1 : 1));
-  const s = currentSums(data, now, override);
+  const s = currentSums(data, now, override, into);
   const ctx = new ExactContext(data.state, (a) => data.prices.get(a), now, data.math);
   const { book, thresholds } = data;
   let accounts = 0;

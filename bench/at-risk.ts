@@ -91,7 +91,7 @@ export function atRiskFigures(engine: HealthEngine, assets: Address[], now: bigi
  * a price move + evaluate, as the indexer's step does) and a request every `everyMs`, alternating the at-risk first
  * page (GET /v1/accounts: the per-block view memoised as ApiServices does, then one page) and the risk overview
  * (GET /v1/risk: the per-block aggregates, memoised the same way). The engine builds its read frame (float sums at
- * now) once per block for both: `view_build_p50_ms` includes it, `aggregates_p50_ms` is the aggregates on it.
+ * now) once per block for both, in whichever of `view_build_p50_ms` / `aggregates_p50_ms` comes first after it.
  * Latency runs from the request's arrival to its
  * answer: a request arriving during a block's evaluate waits for it, as on the indexer's one thread.
  */
@@ -166,7 +166,7 @@ export function apiUnderBlocks(
     block_evaluate_p50_ms: Math.round(median(blocks)),
     view_build_p50_ms: Math.round(median(rebuild)),
     aggregates_p50_ms: Math.round(median(aggregates)),
-    read_frame: "built once per block by the first of view / aggregates (in view_build_p50_ms here)",
+    read_frame: "built once per block by whichever of view / aggregates runs first after it",
     requests_due_unserved: unserved,
     target: "< 50 ms",
   };

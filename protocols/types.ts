@@ -117,6 +117,14 @@ export interface ProtocolMath {
   collateralTerms(p: Pick<PositionInput, "ltvBps" | "liquidationThresholdBps" | "collateralEnabled" | "category">): CollateralTerms;
   /** the collateral flag of a position whose account never set one */
   readonly collateralDefault: boolean;
+  /**
+   * How far (relative) the HF `accountData` reports can sit from the float model Σ value·LT / Σ debt, beyond the
+   * per-position rounding of each value (one wei of amount, one unit of value), when the lowest liquidation
+   * threshold any counted collateral can carry is `lowestLtBps`. 0 when the protocol weights each value by its own
+   * LT exactly; a protocol that averages the LT in whole bps first is off by up to one bps of that average. The
+   * health engine widens its float bounds by this, so it must never be an underestimate.
+   */
+  hfModelError(lowestLtBps: bigint): number;
 }
 
 // ------------------------------------------------------------------------------------------------------ views

@@ -27,7 +27,8 @@ export interface AtRiskFilter {
 /**
  * Safety band of the view's intervals. The engine's band (nearBandBps) also covers interest until the next
  * rebase; the view is taken at `now` with the indexes of `now`, so only float error needs slack, and a narrow
- * band keeps the exact confirmations of a filtered page to the accounts really near a bound.
+ * band keeps the exact confirmations of a filtered page to the accounts really near a bound. The protocol's own
+ * model error (thresholds.modelError) comes on top.
  */
 const VIEW_BAND = 1e-6;
 
@@ -77,6 +78,7 @@ export class AtRiskView {
     this.lo = new Float64Array(n);
     this.hi = new Float64Array(n);
     this.liq = new Uint8Array(n);
+    const band = VIEW_BAND + data.thresholds.modelError;
     for (let i = 0; i < n; i++) {
       const id = this.ids[i]!;
       const flags = u8[id * U8_STRIDE + FLAGS]!;
@@ -93,8 +95,8 @@ export class AtRiskView {
         const d = s.d[id]!;
         const err = u8[id * U8_STRIDE + N_HELD]! * s.errPerPosition;
         this.hf[i] = d > 0 ? w / d : Infinity;
-        this.lo[i] = hfLow(w, d, err, 1, VIEW_BAND);
-        this.hi[i] = hfHigh(w, d, err, 1, VIEW_BAND);
+        this.lo[i] = hfLow(w, d, err, 1, band);
+        this.hi[i] = hfHigh(w, d, err, 1, band);
       }
     }
   }

@@ -11,39 +11,58 @@ export const DIRTY = 8; // positions changed: rebuild holder entries and float s
 /**
  * Holders of one asset: account id, scaled collateral that counts as collateral, the same weighted by the holder's
  * LT relative to the asset's (1 unless an efficiency-mode category applies; the asset's own LT is in its factor),
- * and scaled debt, as float64 (raw token wei, not decimals).
+ * and scaled debt, as float64 (raw token wei, not decimals). `scB` / `sdB` hold the same balances exactly (the
+ * counted scaled collateral, 0n when it does not count; the scaled debt), next to the floats, so an exact
+ * confirmation reads them by slot instead of walking the account's positions in ProtocolState.
  */
 export class HolderList {
   ids = new Int32Array(16);
   sc = new Float64Array(16);
   sw = new Float64Array(16);
   sd = new Float64Array(16);
+  readonly scB: bigint[] = [];
+  readonly sdB: bigint[] = [];
   n = 0;
 
-  push(id: number, sc: number, sw: number, sd: number): number {
+  push(id: number, sc: number, sw: number, sd: number, scB: bigint, sdB: bigint): number {
     if (this.n === this.ids.length) this.grow();
     const slot = this.n++;
     this.ids[slot] = id;
+    this.set(slot, sc, sw, sd, scB, sdB);
+    return slot;
+  }
+
+  set(slot: number, sc: number, sw: number, sd: number, scB: bigint, sdB: bigint): void {
     this.sc[slot] = sc;
     this.sw[slot] = sw;
     this.sd[slot] = sd;
-    return slot;
+    this.scB[slot] = scB;
+    this.sdB[slot] = sdB;
   }
 
   /** Swap-removes `slot`; returns the id moved into it (to fix its back-pointer), or -1. */
   removeAt(slot: number): number {
     const last = --this.n;
-    if (slot === last) return -1;
+    if (slot === last) {
+      this.scB.length = last;
+      this.sdB.length = last;
+      return -1;
+    }
     const moved = this.ids[last]!;
     this.ids[slot] = moved;
     this.sc[slot] = this.sc[last]!;
     this.sw[slot] = this.sw[last]!;
     this.sd[slot] = this.sd[last]!;
+    this.scB[slot] = this.scB[last]!;
+    this.sdB[slot] = this.sdB[last]!;
+    this.scB.length = last;
+    this.sdB.length = last;
     return moved;
   }
 
+  /** typed arrays, plus 8 bytes per exact balance reference (the bigints themselves are shared with ProtocolState) */
   bytes(): number {
-    return this.ids.byteLength + this.sc.byteLength + this.sw.byteLength + this.sd.byteLength;
+    return this.ids.byteLength + this.sc.byteLength + this.sw.byteLength + this.sd.byteLength + 16 * this.n;
   }
 
   private grow(): void {

@@ -40,6 +40,7 @@ import {
   WATCH,
 } from "./book";
 import type { EngineData } from "./engine-data";
+import { BookExact } from "./book-exact";
 import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
@@ -315,10 +316,21 @@ export class HealthEngine {
       this.slotOf.set(a, s);
       book.ensureAssets(slots.length);
     }
+    let lowest = 0n;
+    const lower = (lt: bigint) => {
+      if (lt > 0n && (lowest === 0n || lt < lowest)) lowest = lt;
+    };
     for (const s of slots) {
-      s.syncParams(this.state.assets.get(s.address));
+      const a = this.state.assets.get(s.address);
+      s.syncParams(a);
+      if (a) lower(a.liquidationThresholdBps);
       if (s.syncPrice(prices.get(s.address))) this.flipped.add(s);
     }
+    for (const c of this.state.categories.values()) lower(c.liquidationThresholdBps);
+    // The float bounds' band covers the protocol's model error for the lowest LT any collateral can count at.
+    const t = this.core.thresholds;
+    t.modelError = this.math.hfModelError(lowest);
+    t.band = t.nearBand + t.modelError;
   }
 
   /**
@@ -461,12 +473,9 @@ export class HealthEngine {
         const sc = terms ? Number(p.scaledCollateral) : 0;
         const sw = terms ? sc * terms.ltRatio : 0;
         const sd = Number(p.scaledDebt);
-        if (slot < 0) b.slots[at] = s.holders.push(id, sc, sw, sd);
-        else {
-          s.holders.sc[slot] = sc;
-          s.holders.sw[slot] = sw;
-          s.holders.sd[slot] = sd;
-        }
+        const scB = terms ? p.scaledCollateral : 0n;
+        if (slot < 0) b.slots[at] = s.holders.push(id, sc, sw, sd, scB, p.scaledDebt);
+        else s.holders.set(slot, sc, sw, sd, scB, p.scaledDebt);
         nHeld++;
         if (sd !== 0) nDebt++;
         w += sw * s.fc;
@@ -517,14 +526,16 @@ class Pass {
   private readonly levelsOnly: number[] = [];
   private readonly errPerPosition: number;
   private readonly cap: number;
+  private readonly exactBook: BookExact;
 
   constructor(
     private readonly c: EngineData,
-    private readonly ctx: ExactContext,
+    ctx: ExactContext,
     private readonly out: UpdateBuilder,
     readonly pass: number,
     private readonly g: Growth,
   ) {
+    this.exactBook = new BookExact(c, ctx);
     let err = 0;
     for (const s of c.slots) err = Math.max(err, s.absError());
     this.errPerPosition = err;
@@ -711,13 +722,12 @@ class Pass {
     const b = this.c.book;
     this.recomputed++;
     const address = b.addresses[id]!;
-    const r = this.ctx.account(address);
+    const r = this.exactBook.account(id);
     const hf = r.data.healthFactor;
     const at = id * F64_STRIDE;
     if (r.hasDebt && r.data.totalDebtBase > 0n) {
-      const err = this.ctx.slack(r.positions); // this account's own rounding slack, per held asset
       b.f64[at + ANCHOR_HF] = Number(hf) / 1e18;
-      b.f64[at + ANCHOR_REL] = err / Number(r.data.totalDebtBase);
+      b.f64[at + ANCHOR_REL] = r.slack / Number(r.data.totalDebtBase); // this account's own rounding slack
       b.f64[at + ANCHOR_PHI] = this.g.phi;
     } else b.f64[at + ANCHOR_HF] = NaN;
     if (hf < WAD) {

@@ -8,7 +8,7 @@ import type { DevDeployOptions, ProtocolAdapter } from "../types";
 import { AaveDecoder, RESERVE_DATA_UPDATED } from "./decode";
 import { deployAaveMarket } from "./deploy";
 import { liquidation } from "./liquidation";
-import { accountData, collateralAmount, collateralTerms, collateralValue, debtAmount, debtValue, indexesAt } from "./math";
+import { accountData, collateralAmount, collateralTerms, collateralValue, debtAmount, debtValue, hfModelError, indexesAt } from "./math";
 import { AaveMarketSimulation } from "./simulation";
 import { readAccountViews, readOraclePrices } from "./views";
 
@@ -65,6 +65,7 @@ export const aaveV3: ProtocolAdapter = {
     debtAmount,
     collateralTerms,
     collateralDefault: false,
+    hfModelError,
   },
   views: {
     refusesStalePrices: false,

@@ -116,6 +116,16 @@ export function accountData(positions: readonly PositionInput[]): AccountData {
 }
 
 /**
+ * The float model's error bound (ProtocolMath.hfModelError): the HF numerator is percentMul(collateral, avgLt) with
+ * avgLt = Σ value·LT / collateral floored to whole bps, so it sits below Σ value·LT / BPS by less than one bps of
+ * the collateral, i.e. by less than 1 / avgLt of itself, and avgLt ≥ the lowest LT of any counted collateral. The
+ * half-up percentMul and wadDiv are within the per-position rounding slack the engine already allows.
+ */
+export function hfModelError(lowestLtBps: bigint): number {
+  return lowestLtBps > 0n ? 1 / Number(lowestLtBps) : 0;
+}
+
+/**
  * The HF numerator in the engine's form (value·LT, bps-weighted), chosen so that the engine's liquidatable test
  * (indexer/health/exact.ts isLiquidatable: weighted < debt·BPS) is exactly Aave's HF < 1. Aave's HF is
  * wadDiv(N, debt) with N = percentMul(collateral, avgLt): N·BPS is the natural numerator, and `N < debt` ⟺ HF < 1

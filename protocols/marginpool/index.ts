@@ -38,6 +38,8 @@ export const marginpool: ProtocolAdapter = {
     debtAmount: rayMulUp,
     collateralTerms: (p) => ({ counts: true, liquidationThresholdBps: p.liquidationThresholdBps }),
     collateralDefault: true,
+    // Σ value·LT / debt, each value rounded once: the float model is exact but for that rounding.
+    hfModelError: () => 0,
   },
   views: {
     read: (client, d, accounts, at) => readPoolViews(client, d.pool, accounts, at),

@@ -21,6 +21,7 @@ import { AssetSlot } from "./asset-slot";
 import {
   ANCHOR_HF,
   ANCHOR_PHI,
+  ANCHOR_PSI,
   ANCHOR_REL,
   AccountBook,
   D,
@@ -68,6 +69,8 @@ interface Deferred {
   s: AssetSlot;
   dfc: number;
   dfd: number;
+  /** the LT moved: the holders' exact anchors no longer bound anything (a price move alone is bounded by psi) */
+  voidAnchors: boolean;
 }
 
 const lower = (a: string): Address => a.toLowerCase() as Address;
@@ -172,7 +175,7 @@ export class HealthEngine {
       else {
         for (const s of priced) {
           const { ids, sw, sd, n } = s.holders;
-          run.sweep(ids, sw, sd, n, 0, 0, false);
+          run.sweep(ids, sw, sd, n, 0, 0, false, false);
         }
       }
       for (const id of [...this.core.watch]) run.classify(id);
@@ -387,18 +390,20 @@ export class HealthEngine {
         resum = true;
     }
     // A rebase alone moves every factor (new references) but no HF: exact anchors stay valid, no holder is re-checked
-    // for it (the rebase classifies everyone anyway).
+    // for it (the rebase classifies everyone anyway). A price move keeps them too, widened by the slot's drift (psi);
+    // an LT change voids them.
     const priced = changes.filter(({ s }) => s.priceF !== s.appliedPriceF || s.ltF !== s.appliedLtF);
     let deferred: Deferred | null = null;
     if (!resum && canDefer && priced.length === 1 && changes.length === 1) {
       const { s, fc, fd } = priced[0]!;
-      deferred = { s, dfc: fc - s.fc, dfd: fd - s.fd };
-    } else if (resum) for (const { s } of priced) this.invalidateAnchors(s);
-    else for (const { s, fc, fd } of changes) this.push(s, fc - s.fc, fd - s.fd);
+      deferred = { s, dfc: fc - s.fc, dfd: fd - s.fd, voidAnchors: s.ltF !== s.appliedLtF };
+    } else if (resum) {
+      for (const { s } of priced) if (s.ltF !== s.appliedLtF) this.invalidateAnchors(s);
+    } else for (const { s, fc, fd } of changes) this.push(s, fc - s.fc, fd - s.fd, s.ltF !== s.appliedLtF);
     for (const { s, fc, fd } of changes) {
       s.fc = fc;
       s.fd = fd;
-      s.appliedPriceF = s.priceF;
+      s.applyPrice();
       s.appliedLtF = s.ltF;
     }
     if (resum) this.resum();
@@ -406,21 +411,21 @@ export class HealthEngine {
   }
 
   /** The deferred push fused with classification. Dirty accounts were just rebuilt at the new factors: no delta. */
-  private pushAndClassify({ s, dfc, dfd }: Deferred, run: Pass): void {
+  private pushAndClassify({ s, dfc, dfd, voidAnchors }: Deferred, run: Pass): void {
     const { ids, sw, sd, n } = s.holders;
-    run.sweep(ids, sw, sd, n, dfc, dfd, true);
+    run.sweep(ids, sw, sd, n, dfc, dfd, true, voidAnchors);
     this.pushes++;
   }
 
-  /** Adds a factor delta to every holder's float sums; their exact anchors no longer hold (a price moved). */
-  private push(s: AssetSlot, dfc: number, dfd: number): void {
+  /** Adds a factor delta to every holder's float sums; with `voidAnchors` (the LT moved) their anchors are dropped. */
+  private push(s: AssetSlot, dfc: number, dfd: number, voidAnchors: boolean): void {
     const { ids, sw, sd, n } = s.holders;
     const f64 = this.core.book.f64;
     for (let h = 0; h < n; h++) {
       const at = ids[h]! * F64_STRIDE;
       f64[at + W]! += sw[h]! * dfc;
       f64[at + D]! += sd[h]! * dfd;
-      f64[at + ANCHOR_HF] = NaN;
+      if (voidAnchors) f64[at + ANCHOR_HF] = NaN;
     }
     this.pushes++;
   }
@@ -550,7 +555,7 @@ class Pass {
    * (float-bounds.ts hfLow / hfHigh, multiplied out instead of divided, against thresholds.ts holdLo / holdHi);
    * every other holder goes through `classify`. One walk over the holders' records, no call per holder.
    */
-  sweep(ids: Int32Array, sw: Float64Array, sd: Float64Array, n: number, dfc: number, dfd: number, push: boolean): void {
+  sweep(ids: Int32Array, sw: Float64Array, sd: Float64Array, n: number, dfc: number, dfd: number, push: boolean, voidAnchors: boolean): void {
     const { f64, u8, u32 } = this.c.book;
     const { holdLo, holdHi, band } = this.c.thresholds;
     const pass = this.pass;
@@ -573,7 +578,7 @@ class Pass {
         d += sd[h]! * dfd;
         f64[r + W] = w;
         f64[r + D] = d;
-        f64[r + ANCHOR_HF] = NaN;
+        if (voidAnchors) f64[r + ANCHOR_HF] = NaN;
       }
       const st = id * U32_STRIDE + STAMP;
       if (u32[st] === pass) continue;
@@ -687,8 +692,10 @@ class Pass {
     // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test, as in holds
     if (a === a) {
       const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
+      const drift = this.driftOf(id);
       const rel = f64[r + ANCHOR_REL]!;
-      if (liq ? anchorHigh(a, rel, growth) < 1 : anchorLow(a, rel, growth) >= 1) return true;
+      const me = this.c.thresholds.modelError;
+      if (liq ? anchorHigh(a, rel, growth, drift, me) < 1 : anchorLow(a, rel, growth, drift, me) >= 1) return true;
     }
     const w = f64[r + W]!;
     const d = f64[r + D]!;
@@ -709,13 +716,31 @@ class Pass {
     // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test on the hot path, kept as a self-compare
     if (a === a) {
       const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
+      const drift = this.driftOf(id);
       const rel = f64[r + ANCHOR_REL]!;
-      if (stateHolds(anchorLow(a, rel, growth), anchorHigh(a, rel, growth), liq, levels, t)) return true;
+      const me = t.modelError;
+      if (stateHolds(anchorLow(a, rel, growth, drift, me), anchorHigh(a, rel, growth, drift, me), liq, levels, t)) return true;
     }
     const w = f64[r + W]!;
     const d = f64[r + D]!;
     const err = u8[m + N_HELD]! * this.errPerPosition;
     return stateHolds(hfLow(w, d, err, gHi, t.band), hfHigh(w, d, err, cHi, t.band), liq, levels, t);
+  }
+
+  /** Σ of the held assets' price drift (AssetSlot.psi). */
+  private psiOf(id: number): number {
+    const { book, slots } = this.c;
+    const base = id * book.stride;
+    let psi = 0;
+    for (let k = 0; k < slots.length; k++) if (book.slots[base + k]! >= 0) psi += slots[k]!.psi;
+    return psi;
+  }
+
+  /** Bound of every held price's move since the account's anchor was taken (1: none moved). */
+  private driftOf(id: number): number {
+    const then = this.c.book.f64[id * F64_STRIDE + ANCHOR_PSI]!;
+    const dpsi = this.psiOf(id) - then;
+    return dpsi > 0 ? Math.exp(dpsi * (1 + 1e-12)) : 1;
   }
 
   private exact(id: number): void {
@@ -729,6 +754,7 @@ class Pass {
       b.f64[at + ANCHOR_HF] = Number(hf) / 1e18;
       b.f64[at + ANCHOR_REL] = r.slack / Number(r.data.totalDebtBase); // this account's own rounding slack
       b.f64[at + ANCHOR_PHI] = this.g.phi;
+      b.f64[at + ANCHOR_PSI] = this.psiOf(id);
     } else b.f64[at + ANCHOR_HF] = NaN;
     if (hf < WAD) {
       const rec = this.c.liq.get(id);

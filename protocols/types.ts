@@ -100,11 +100,22 @@ export interface AccountData {
   weightedThresholdBase: bigint;
 }
 
+/** The part of AccountData the health engine's confirmations read. */
+export interface AccountHealthFigures {
+  healthFactor: bigint;
+  totalDebtBase: bigint;
+}
+
 export interface ProtocolMath {
   /** a reserve's indexes extrapolated to `now` (a block timestamp) */
   indexesAt(reserve: AssetState, now: bigint): { liquidityIndex: bigint; borrowIndex: bigint };
   /** the account's data from its held positions (any order) */
   accountData(positions: readonly PositionInput[]): AccountData;
+  /**
+   * The same HF and total debt as `accountData`, to the wei, computing nothing else (no LTV average, no borrow
+   * limit): the health engine's exact confirmation, run for every account a price move carries across a threshold.
+   */
+  health(positions: readonly PositionInput[]): AccountHealthFigures;
   /** one position's collateral value (base currency), rounded as the protocol does */
   collateralValue(p: PositionInput): bigint;
   /** one position's debt value, rounded as the protocol does */

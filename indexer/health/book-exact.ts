@@ -2,12 +2,12 @@
 // instead of the account's positions in ProtocolState: the engine's exact confirmation on the hot path. Same inputs
 // (ExactContext's per-asset indexes, prices and parameters), same protocol math, so the same result to the wei as
 // ExactContext.account; it only skips the walk through the state's maps and the per-position allocations.
-import type { AccountData, PositionInput } from "../../protocols/types";
+import type { AccountHealthFigures, PositionInput } from "../../protocols/types";
 import { N_DEBT, U8_STRIDE } from "./book";
 import type { EngineData } from "./engine-data";
 import type { AssetInputs, ExactContext } from "./exact";
 
-/** A reusable position record: filled per confirmation, read by the protocol's accountData, never kept. */
+/** A reusable position record: filled per confirmation, read by the protocol's health math, never kept. */
 interface ScratchPosition extends PositionInput {
   slack: number;
 }
@@ -27,7 +27,7 @@ const scratch = (): ScratchPosition => ({
 });
 
 export interface BookExactResult {
-  data: AccountData;
+  data: AccountHealthFigures;
   hasDebt: boolean;
   /** Σ of the held positions' absolute rounding slack (base units): the exact anchor's width */
   slack: number;
@@ -83,6 +83,6 @@ export class BookExact {
       slack += c.slack;
       list.push(p);
     }
-    return { data: this.c.math.accountData(list), hasDebt: book.u8[id * U8_STRIDE + N_DEBT]! !== 0, slack };
+    return { data: this.c.math.health(list), hasDebt: book.u8[id * U8_STRIDE + N_DEBT]! !== 0, slack };
   }
 }

@@ -86,30 +86,32 @@ export class HolderList {
  * Per-account records indexed by a dense id, one 64-byte cache line each (array of structs: a price update touches
  * one line per holder instead of one per field). Three views of one buffer:
  *   f64[id·8 + W | D]: the float HF numerator (Σ value·LT, USD 8-dec units) and denominator at the reference indexes;
+ *   u32[id·16 + STAMP | VERSION], u8[id·64 + FLAGS | LEVELS | N_HELD | N_DEBT];
  *   f64[id·8 + ANCHOR_*]: the exact anchor (HF as float, rounding slack / debt, Φ and Σ held price drift then;
- *   HF NaN = no anchor);
- *   u32[id·16 + STAMP | VERSION], u8[id·64 + FLAGS | LEVELS | N_HELD | N_DEBT].
+ *   HF NaN = no anchor).
+ * What a price sweep reads and writes (W, D, stamp, flags, counts) is the first 28 bytes; the anchors, read only
+ * when the float sums cannot decide, come after.
  * `slots[id·stride + k]` is the account's slot in asset k's holder list (-1 when it does not hold k).
  * Re-read the views after `id()` (growth replaces them).
  */
 export const F64_STRIDE = 8;
 export const W = 0;
 export const D = 1;
-export const ANCHOR_HF = 2;
-export const ANCHOR_REL = 3;
-export const ANCHOR_PHI = 4;
-/** Σ of the held assets' price drift (AssetSlot.psi) when the anchor was taken */
-export const ANCHOR_PSI = 7;
 export const U32_STRIDE = 16;
 /** pass number of the last evaluate that classified the account (dedupe within one evaluate) */
-export const STAMP = 10;
-export const VERSION = 11;
+export const STAMP = 4;
+export const VERSION = 5;
 export const U8_STRIDE = 64;
-export const FLAGS = 48;
+export const FLAGS = 24;
 /** bit i: margin level i active */
-export const LEVELS = 49;
-export const N_HELD = 50;
-export const N_DEBT = 51;
+export const LEVELS = 25;
+export const N_HELD = 26;
+export const N_DEBT = 27;
+export const ANCHOR_HF = 4;
+export const ANCHOR_REL = 5;
+export const ANCHOR_PHI = 6;
+/** Σ of the held assets' price drift (AssetSlot.psi) when the anchor was taken */
+export const ANCHOR_PSI = 7;
 
 export class AccountBook {
   readonly addresses: Address[] = [];

@@ -662,7 +662,11 @@ class Pass {
     }
     if (this.holds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.watch(id);
     else if (this.liqHolds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.levelsOnly.push(id);
-    else {
+    else if (liq && this.holds(id, this.g.phi, this.g.gHi, this.g.cHi, false)) {
+      // Proven out of the set, levels unchanged: a removal reports no HF, so no exact math is needed for it.
+      this.removeLiq(id);
+      this.updateWatch(id);
+    } else {
       this.exact(id);
       this.updateWatch(id);
     }
@@ -704,13 +708,16 @@ class Pass {
     return liq ? hfHigh(w, d, err, cHi, band) < 1 : hfLow(w, d, err, gHi, band) >= 1;
   }
 
-  /** Whether the anchor or the float sums prove the recorded state, at Φ = phi and reference growth gHi / cHi. */
-  private holds(id: number, phi: number, gHi: number, cHi: number): boolean {
+  /**
+   * Whether the anchor or the float sums prove the recorded state, at Φ = phi and reference growth gHi / cHi; with
+   * `liq` given, the recorded levels with that liquidatable flag instead of the recorded one.
+   */
+  private holds(id: number, phi: number, gHi: number, cHi: number, asLiq?: boolean): boolean {
     const { f64, u8 } = this.c.book;
     const t = this.c.thresholds;
     const r = id * F64_STRIDE;
     const m = id * U8_STRIDE;
-    const liq = (u8[m + FLAGS]! & LIQ) !== 0;
+    const liq = asLiq ?? (u8[m + FLAGS]! & LIQ) !== 0;
     const levels = u8[m + LEVELS]!;
     const a = f64[r + ANCHOR_HF]!;
     // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test on the hot path, kept as a self-compare
@@ -774,11 +781,11 @@ class Pass {
       if (levels & bit) {
         if (hf >= t.up[i]!) {
           levels &= ~bit;
-          this.out.crossings.push({ account: address, level: t.names[i]!, direction: "up", healthFactor: hf, order: i });
+          this.out.cross({ account: address, level: t.names[i]!, direction: "up", healthFactor: hf }, i);
         }
       } else if (hf < t.down[i]!) {
         levels |= bit;
-        this.out.crossings.push({ account: address, level: t.names[i]!, direction: "down", healthFactor: hf, order: i });
+        this.out.cross({ account: address, level: t.names[i]!, direction: "down", healthFactor: hf }, i);
       }
     }
     b.u8[id * U8_STRIDE + LEVELS] = levels;
@@ -813,14 +820,14 @@ class Pass {
   }
 }
 
-type OrderedCrossing = Crossing & { order: number };
-
 class UpdateBuilder {
   readonly liquidatableAdded: Address[] = [];
   readonly liquidatableRemoved: Address[] = [];
   readonly unknownAdded: Address[] = [];
   readonly unknownRemoved: Address[] = [];
-  readonly crossings: OrderedCrossing[] = [];
+  private readonly crossings: Crossing[] = [];
+  /** level index of each crossing (the order within an account) */
+  private readonly orders: number[] = [];
 
   constructor(
     readonly blockNumber: bigint,
@@ -833,21 +840,26 @@ class UpdateBuilder {
     return { added, removed };
   }
 
+  cross(c: Crossing, order: number): void {
+    this.crossings.push(c);
+    this.orders.push(order);
+  }
+
   build(rebased: boolean, recomputed: number, classified: number): HealthUpdate {
     const [liquidatableAdded, liquidatableRemoved] = netChange(this.liquidatableAdded, this.liquidatableRemoved);
     const [unknownAdded, unknownRemoved] = netChange(this.unknownAdded, this.unknownRemoved);
     // By account, then level order: group per account (rarely more than one), sort the accounts natively.
-    const byAccount = new Map<Address, OrderedCrossing[]>();
-    for (const c of this.crossings) {
+    const byAccount = new Map<Address, number[]>();
+    this.crossings.forEach((c, i) => {
       const list = byAccount.get(c.account);
-      if (list) list.push(c);
-      else byAccount.set(c.account, [c]);
-    }
+      if (list) list.push(i);
+      else byAccount.set(c.account, [i]);
+    });
     const crossings: Crossing[] = [];
     for (const account of [...byAccount.keys()].sort()) {
       const list = byAccount.get(account)!;
-      if (list.length > 1) list.sort((x, y) => x.order - y.order);
-      for (const { order: _o, ...c } of list) crossings.push(c);
+      if (list.length > 1) list.sort((x, y) => this.orders[x]! - this.orders[y]!);
+      for (const i of list) crossings.push(this.crossings[i]!);
     }
     return {
       blockNumber: this.blockNumber,

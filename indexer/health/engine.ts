@@ -532,6 +532,8 @@ class Pass {
   private readonly errPerPosition: number;
   private readonly cap: number;
   private readonly exactBook: BookExact;
+  private driftId = -1;
+  private drift = 1;
 
   constructor(
     private readonly c: EngineData,
@@ -743,11 +745,17 @@ class Pass {
     return psi;
   }
 
-  /** Bound of every held price's move since the account's anchor was taken (1: none moved). */
+  /**
+   * Bound of every held price's move since the account's anchor was taken (1: none moved). Memoised for the last
+   * account asked (classify asks up to four times); exact() forgets it, as it takes a new anchor.
+   */
   private driftOf(id: number): number {
+    if (id === this.driftId) return this.drift;
     const then = this.c.book.f64[id * F64_STRIDE + ANCHOR_PSI]!;
     const dpsi = this.psiOf(id) - then;
-    return dpsi > 0 ? Math.exp(dpsi * (1 + 1e-12)) : 1;
+    this.driftId = id;
+    this.drift = dpsi > 0 ? Math.exp(dpsi * (1 + 1e-12)) : 1;
+    return this.drift;
   }
 
   private exact(id: number): void {
@@ -762,6 +770,7 @@ class Pass {
       b.f64[at + ANCHOR_REL] = r.slack / Number(r.data.totalDebtBase); // this account's own rounding slack
       b.f64[at + ANCHOR_PHI] = this.g.phi;
       b.f64[at + ANCHOR_PSI] = this.psiOf(id);
+      if (this.driftId === id) this.driftId = -1;
     } else b.f64[at + ANCHOR_HF] = NaN;
     if (hf < WAD) {
       const rec = this.c.liq.get(id);

@@ -52,6 +52,35 @@ class ReferenceModel {
   }
 }
 
+/** An engine and the reference model over one population, fed the same fresh prices; `setPrice` moves both. */
+function rig(pop: SyntheticPopulation, opts: HealthEngineOptions, math: ProtocolMath = marginpool.math) {
+  const engine = new HealthEngine(pop.state, math, opts);
+  const model = new ReferenceModel(opts, math);
+  const prices = new Map<Address, PriceInfo>();
+  const setPrice = (asset: Address, info: PriceInfo) => {
+    prices.set(asset, info);
+    engine.setPrice(asset, info);
+  };
+  feedPrices(pop, { setPrice });
+  /** Moves one price by ±size (the sign drawn from `rand`). */
+  const move = (asset: Address, size: number, rand: () => number) => {
+    const p = prices.get(asset)!;
+    setPrice(asset, { price: BigInt(Math.round(Number(p.price) * (1 + (rand() < 0.5 ? -size : size)))), status: "fresh" });
+  };
+  /** Evaluates and checks the liquidatable set and the crossings against the reference model. */
+  const check = (now: bigint, block: bigint, label: string) => {
+    const u = engine.evaluate(now, block);
+    const expected = model.step(pop, prices, now);
+    expect(
+      engine.liquidatable().map((e) => e.account),
+      `liquidatable after ${label}`,
+    ).to.deep.equal(expected.liquidatable);
+    expect(str(u.crossings), `crossings after ${label}`).to.equal(str(expected.crossings));
+    return u;
+  };
+  return { engine, model, prices, setPrice, move, check };
+}
+
 const str = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 
 describe("health engine: float prefilter and interest bounds vs brute-force exact math", function () {
@@ -66,14 +95,7 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
     it(`never misses or invents a transition (${size} accounts, ${JSON.stringify(opts)})`, () => {
       const pop = buildSyntheticPopulation({ accounts: size, assets: 6, seed: 42 });
       const rand = seededRandom(4242);
-      const engine = new HealthEngine(pop.state, marginpool.math, opts);
-      const model = new ReferenceModel(opts);
-      const prices = new Map<Address, PriceInfo>();
-      const setPrice = (asset: Address, info: PriceInfo) => {
-        prices.set(asset, info);
-        engine.setPrice(asset, info);
-      };
-      feedPrices(pop, { setPrice });
+      const { engine, model, prices, setPrice } = rig(pop, opts);
       let now = pop.now;
       let block = 1n;
       let driftAdded = 0;
@@ -172,15 +194,7 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
     const pop = buildSyntheticPopulation({ accounts: 10_000, assets: 6, seed: 7 });
     // A 3% budget: two days of interest stay inside it, so only the watch set can catch the drift.
     const opts = { driftBudgetBps: 300 };
-    const engine = new HealthEngine(pop.state, marginpool.math, opts);
-    const model = new ReferenceModel(opts);
-    const prices = new Map<Address, PriceInfo>();
-    feedPrices(pop, {
-      setPrice: (a, i) => {
-        prices.set(a, i);
-        engine.setPrice(a, i);
-      },
-    });
+    const { engine, model, prices } = rig(pop, opts);
     engine.evaluate(pop.now, 1n);
     model.step(pop, prices, pop.now);
     let added = 0;
@@ -206,14 +220,7 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
     const pop = buildSyntheticPopulation({ accounts: 20_000, assets: 6, seed: 11 });
     const rand = seededRandom(1111);
     const opts = { nearBandBps: 0.001 };
-    const engine = new HealthEngine(pop.state, marginpool.math, opts);
-    const model = new ReferenceModel(opts);
-    const prices = new Map<Address, PriceInfo>();
-    const setPrice = (asset: Address, info: PriceInfo) => {
-      prices.set(asset, info);
-      engine.setPrice(asset, info);
-    };
-    feedPrices(pop, { setPrice });
+    const { engine, model, prices, move, check } = rig(pop, opts);
     let now = pop.now;
     engine.evaluate(now, 1n);
     model.step(pop, prices, now);
@@ -221,17 +228,9 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
     for (let i = 0; i < 60; i++) {
       // a random walk of 0.02–0.3% steps on one asset per block, every few blocks a 2% jump on another
       const asset = pop.assets[i % 7 === 6 ? 1 + (i % 5) : 0]!;
-      const size = i % 7 === 6 ? 0.02 : 0.0002 + rand() * 0.003;
-      const p = prices.get(asset)!;
-      setPrice(asset, { price: BigInt(Math.round(Number(p.price) * (1 + (rand() < 0.5 ? -size : size)))), status: "fresh" });
+      move(asset, i % 7 === 6 ? 0.02 : 0.0002 + rand() * 0.003, rand);
       now += 12n;
-      const u = engine.evaluate(now, BigInt(i + 2));
-      const expected = model.step(pop, prices, now);
-      expect(
-        engine.liquidatable().map((e) => e.account),
-        `liquidatable after move ${i}`,
-      ).to.deep.equal(expected.liquidatable);
-      expect(str(u.crossings), `crossings after move ${i}`).to.equal(str(expected.crossings));
+      const u = check(now, BigInt(i + 2), `move ${i}`);
       if (i % 7 !== 6) exact.push(u.recomputed);
     }
     // Anchors voided by every move (as before the drift bound) gave a median of 30 recomputations per small move on
@@ -251,31 +250,15 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
     for (const held of pop.state.accounts.values()) for (const p of held.values()) if (p.scaledCollateral !== 0n) p.collateralFlag = true;
     const rand = seededRandom(55);
     const opts = { nearBandBps: 0.001 };
-    const engine = new HealthEngine(pop.state, aaveV3.math, opts);
-    const model = new ReferenceModel(opts, aaveV3.math);
-    const prices = new Map<Address, PriceInfo>();
-    const setPrice = (asset: Address, info: PriceInfo) => {
-      prices.set(asset, info);
-      engine.setPrice(asset, info);
-    };
-    feedPrices(pop, { setPrice });
+    const { move, check } = rig(pop, opts, aaveV3.math);
     let now = pop.now;
     let changed = 0;
     for (let i = 0; i < 30; i++) {
       if (i > 0) {
-        const asset = pop.assets[Math.floor(rand() * pop.assets.length)]!;
-        const p = prices.get(asset)!;
-        const size = 0.0005 + rand() * 0.02;
-        setPrice(asset, { price: BigInt(Math.round(Number(p.price) * (1 + (rand() < 0.5 ? -size : size)))), status: "fresh" });
+        move(pop.assets[Math.floor(rand() * pop.assets.length)]!, 0.0005 + rand() * 0.02, rand);
         now += i % 10 === 0 ? 86_400n : 12n;
       }
-      const u = engine.evaluate(now, BigInt(i + 1));
-      const expected = model.step(pop, prices, now);
-      expect(
-        engine.liquidatable().map((e) => e.account),
-        `liquidatable after step ${i}`,
-      ).to.deep.equal(expected.liquidatable);
-      expect(str(u.crossings), `crossings after step ${i}`).to.equal(str(expected.crossings));
+      const u = check(now, BigInt(i + 1), `step ${i}`);
       changed += u.liquidatableAdded.length + u.liquidatableRemoved.length;
     }
     expect(changed).to.be.greaterThan(0);

@@ -186,8 +186,9 @@ function measure(o: HealthBenchOptions): void {
     exact.push(u.recomputed);
     holdersMoved.push(holders.get(m.asset)?.length ?? 0);
     changed.push(u.liquidatableAdded.length + u.liquidatableRemoved.length);
-    // Confirmations that changed what is reported (liquidatable flag or a level): the rest only failed the bounds.
-    const moved = new Set([...u.liquidatableAdded, ...u.liquidatableRemoved, ...u.crossings.map((c) => c.account)]);
+    // Confirmations whose exact HF the update reports (an account entering the set, a level crossed): the rest only
+    // failed the bounds. A removal proven by the bounds reports no HF and needs no confirmation.
+    const moved = new Set([...u.liquidatableAdded, ...u.crossings.map((c) => c.account)]);
     genuine.push(u.recomputed ? moved.size / u.recomputed : 1);
     floors.push(floorPass(m.asset, m.factor));
   }
@@ -232,7 +233,7 @@ function measure(o: HealthBenchOptions): void {
   });
   emit("health.price_update_exact_genuine_share", median(genuine), "ratio", {
     ...p,
-    what: "share of exact confirmations that changed the reported state (liquidatable flag or a margin level), p50",
+    what: "share of exact confirmations whose HF the update reports (entered the liquidatable set or crossed a margin level), p50",
   });
   emit("health.price_update_exact_checks_p50", median(exact), "accounts", {
     ...p,

@@ -100,11 +100,22 @@ export interface AccountData {
   weightedThresholdBase: bigint;
 }
 
+/** The part of AccountData the health engine's confirmations read. */
+export interface AccountHealthFigures {
+  healthFactor: bigint;
+  totalDebtBase: bigint;
+}
+
 export interface ProtocolMath {
   /** a reserve's indexes extrapolated to `now` (a block timestamp) */
   indexesAt(reserve: AssetState, now: bigint): { liquidityIndex: bigint; borrowIndex: bigint };
   /** the account's data from its held positions (any order) */
   accountData(positions: readonly PositionInput[]): AccountData;
+  /**
+   * The same HF and total debt as `accountData`, to the wei, computing nothing else (no LTV average, no borrow
+   * limit): the health engine's exact confirmation, run for every account a price move carries across a threshold.
+   */
+  health(positions: readonly PositionInput[]): AccountHealthFigures;
   /** one position's collateral value (base currency), rounded as the protocol does */
   collateralValue(p: PositionInput): bigint;
   /** one position's debt value, rounded as the protocol does */
@@ -117,6 +128,14 @@ export interface ProtocolMath {
   collateralTerms(p: Pick<PositionInput, "ltvBps" | "liquidationThresholdBps" | "collateralEnabled" | "category">): CollateralTerms;
   /** the collateral flag of a position whose account never set one */
   readonly collateralDefault: boolean;
+  /**
+   * How far (relative) the HF `accountData` reports can sit from the float model Σ value·LT / Σ debt, beyond the
+   * per-position rounding of each value (one wei of amount, one unit of value), when the lowest liquidation
+   * threshold any counted collateral can carry is `lowestLtBps`. 0 when the protocol weights each value by its own
+   * LT exactly; a protocol that averages the LT in whole bps first is off by up to one bps of that average. The
+   * health engine widens its float bounds by this, so it must never be an underestimate.
+   */
+  hfModelError(lowestLtBps: bigint): number;
 }
 
 // ------------------------------------------------------------------------------------------------------ views

@@ -5,6 +5,8 @@ import { HolderList } from "./book";
 import type { Address, PriceInfo } from "./types";
 
 const RAY_F = 1e27;
+/** a drift no anchor survives (e^700 overflows nothing, e^(−700) is 0) */
+const UNBOUNDED_DRIFT = 700;
 
 export class AssetSlot {
   readonly holders = new HolderList();
@@ -27,6 +29,11 @@ export class AssetSlot {
   /** price and LT those factors were computed with: a change of either (not of the references) voids anchors */
   appliedPriceF = 0;
   appliedLtF = 0;
+  /**
+   * Price drift: Σ |ln(new / old)| over every applied price change (never decreases), so that e^(psi now − psi
+   * then) bounds the price's move since then either way. A price appearing or vanishing counts as unbounded.
+   */
+  psi = 0;
 
   constructor(
     readonly k: number,
@@ -55,6 +62,15 @@ export class AssetSlot {
     this.refLF = Number(liquidityIndex);
     this.refBF = Number(borrowIndex);
     this.hasRef = true;
+  }
+
+  /** Records that the price now folded into the factors is `priceF` (after `appliedPriceF`). */
+  applyPrice(): void {
+    const from = this.appliedPriceF;
+    const to = this.priceF;
+    if (from === to) return;
+    this.psi += from > 0 && to > 0 ? Math.abs(Math.log(to / from)) * (1 + 1e-9) + 1e-15 : UNBOUNDED_DRIFT;
+    this.appliedPriceF = to;
   }
 
   /** Σ-weighted collateral per scaled wei (value·LT/BPS) and debt per scaled wei, at the reference indexes. */

@@ -11,39 +11,58 @@ export const DIRTY = 8; // positions changed: rebuild holder entries and float s
 /**
  * Holders of one asset: account id, scaled collateral that counts as collateral, the same weighted by the holder's
  * LT relative to the asset's (1 unless an efficiency-mode category applies; the asset's own LT is in its factor),
- * and scaled debt, as float64 (raw token wei, not decimals).
+ * and scaled debt, as float64 (raw token wei, not decimals). `scB` / `sdB` hold the same balances exactly (the
+ * counted scaled collateral, 0n when it does not count; the scaled debt), next to the floats, so an exact
+ * confirmation reads them by slot instead of walking the account's positions in ProtocolState.
  */
 export class HolderList {
   ids = new Int32Array(16);
   sc = new Float64Array(16);
   sw = new Float64Array(16);
   sd = new Float64Array(16);
+  readonly scB: bigint[] = [];
+  readonly sdB: bigint[] = [];
   n = 0;
 
-  push(id: number, sc: number, sw: number, sd: number): number {
+  push(id: number, sc: number, sw: number, sd: number, scB: bigint, sdB: bigint): number {
     if (this.n === this.ids.length) this.grow();
     const slot = this.n++;
     this.ids[slot] = id;
+    this.set(slot, sc, sw, sd, scB, sdB);
+    return slot;
+  }
+
+  set(slot: number, sc: number, sw: number, sd: number, scB: bigint, sdB: bigint): void {
     this.sc[slot] = sc;
     this.sw[slot] = sw;
     this.sd[slot] = sd;
-    return slot;
+    this.scB[slot] = scB;
+    this.sdB[slot] = sdB;
   }
 
   /** Swap-removes `slot`; returns the id moved into it (to fix its back-pointer), or -1. */
   removeAt(slot: number): number {
     const last = --this.n;
-    if (slot === last) return -1;
+    if (slot === last) {
+      this.scB.length = last;
+      this.sdB.length = last;
+      return -1;
+    }
     const moved = this.ids[last]!;
     this.ids[slot] = moved;
     this.sc[slot] = this.sc[last]!;
     this.sw[slot] = this.sw[last]!;
     this.sd[slot] = this.sd[last]!;
+    this.scB[slot] = this.scB[last]!;
+    this.sdB[slot] = this.sdB[last]!;
+    this.scB.length = last;
+    this.sdB.length = last;
     return moved;
   }
 
+  /** typed arrays, plus 8 bytes per exact balance reference (the bigints themselves are shared with ProtocolState) */
   bytes(): number {
-    return this.ids.byteLength + this.sc.byteLength + this.sw.byteLength + this.sd.byteLength;
+    return this.ids.byteLength + this.sc.byteLength + this.sw.byteLength + this.sd.byteLength + 16 * this.n;
   }
 
   private grow(): void {
@@ -67,27 +86,32 @@ export class HolderList {
  * Per-account records indexed by a dense id, one 64-byte cache line each (array of structs: a price update touches
  * one line per holder instead of one per field). Three views of one buffer:
  *   f64[id·8 + W | D]: the float HF numerator (Σ value·LT, USD 8-dec units) and denominator at the reference indexes;
- *   f64[id·8 + ANCHOR_*]: the exact anchor (HF as float, rounding slack / debt, Φ then; HF NaN = no anchor);
- *   u32[id·16 + STAMP | VERSION], u8[id·64 + FLAGS | LEVELS | N_HELD | N_DEBT].
+ *   u32[id·16 + STAMP | VERSION], u8[id·64 + FLAGS | LEVELS | N_HELD | N_DEBT];
+ *   f64[id·8 + ANCHOR_*]: the exact anchor (HF as float, rounding slack / debt, Φ and Σ held price drift then;
+ *   HF NaN = no anchor).
+ * What a price sweep reads and writes (W, D, stamp, flags, counts) is the first 28 bytes; the anchors, read only
+ * when the float sums cannot decide, come after.
  * `slots[id·stride + k]` is the account's slot in asset k's holder list (-1 when it does not hold k).
  * Re-read the views after `id()` (growth replaces them).
  */
 export const F64_STRIDE = 8;
 export const W = 0;
 export const D = 1;
-export const ANCHOR_HF = 2;
-export const ANCHOR_REL = 3;
-export const ANCHOR_PHI = 4;
 export const U32_STRIDE = 16;
 /** pass number of the last evaluate that classified the account (dedupe within one evaluate) */
-export const STAMP = 10;
-export const VERSION = 11;
+export const STAMP = 4;
+export const VERSION = 5;
 export const U8_STRIDE = 64;
-export const FLAGS = 48;
+export const FLAGS = 24;
 /** bit i: margin level i active */
-export const LEVELS = 49;
-export const N_HELD = 50;
-export const N_DEBT = 51;
+export const LEVELS = 25;
+export const N_HELD = 26;
+export const N_DEBT = 27;
+export const ANCHOR_HF = 4;
+export const ANCHOR_REL = 5;
+export const ANCHOR_PHI = 6;
+/** Σ of the held assets' price drift (AssetSlot.psi) when the anchor was taken */
+export const ANCHOR_PSI = 7;
 
 export class AccountBook {
   readonly addresses: Address[] = [];

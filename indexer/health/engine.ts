@@ -22,6 +22,7 @@ import { AssetSlot } from "./asset-slot";
 import {
   ANCHOR_HF,
   ANCHOR_PHI,
+  ANCHOR_PSI,
   ANCHOR_REL,
   AccountBook,
   D,
@@ -41,6 +42,7 @@ import {
   WATCH,
 } from "./book";
 import type { EngineData } from "./engine-data";
+import { BookExact } from "./book-exact";
 import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
@@ -68,6 +70,8 @@ interface Deferred {
   s: AssetSlot;
   dfc: number;
   dfd: number;
+  /** the LT moved: the holders' exact anchors no longer bound anything (a price move alone is bounded by psi) */
+  voidAnchors: boolean;
 }
 
 const lower = (a: string): Address => a.toLowerCase() as Address;
@@ -179,7 +183,7 @@ export class HealthEngine {
       else {
         for (const s of priced) {
           const { ids, sw, sd, n } = s.holders;
-          run.sweep(ids, sw, sd, n, 0, 0, false);
+          run.sweep(ids, sw, sd, n, 0, 0, false, false);
         }
       }
       for (const id of [...this.core.watch]) run.classify(id);
@@ -329,10 +333,21 @@ export class HealthEngine {
       this.slotOf.set(a, s);
       book.ensureAssets(slots.length);
     }
+    let lowest = 0n;
+    const lower = (lt: bigint) => {
+      if (lt > 0n && (lowest === 0n || lt < lowest)) lowest = lt;
+    };
     for (const s of slots) {
-      s.syncParams(this.state.assets.get(s.address));
+      const a = this.state.assets.get(s.address);
+      s.syncParams(a);
+      if (a) lower(a.liquidationThresholdBps);
       if (s.syncPrice(prices.get(s.address))) this.flipped.add(s);
     }
+    for (const c of this.state.categories.values()) lower(c.liquidationThresholdBps);
+    // The float bounds' band covers the protocol's model error for the lowest LT any collateral can count at.
+    const t = this.core.thresholds;
+    t.modelError = this.math.hfModelError(lowest);
+    t.band = t.nearBand + t.modelError;
   }
 
   /**
@@ -389,18 +404,20 @@ export class HealthEngine {
         resum = true;
     }
     // A rebase alone moves every factor (new references) but no HF: exact anchors stay valid, no holder is re-checked
-    // for it (the rebase classifies everyone anyway).
+    // for it (the rebase classifies everyone anyway). A price move keeps them too, widened by the slot's drift (psi);
+    // an LT change voids them.
     const priced = changes.filter(({ s }) => s.priceF !== s.appliedPriceF || s.ltF !== s.appliedLtF);
     let deferred: Deferred | null = null;
     if (!resum && canDefer && priced.length === 1 && changes.length === 1) {
       const { s, fc, fd } = priced[0]!;
-      deferred = { s, dfc: fc - s.fc, dfd: fd - s.fd };
-    } else if (resum) for (const { s } of priced) this.invalidateAnchors(s);
-    else for (const { s, fc, fd } of changes) this.push(s, fc - s.fc, fd - s.fd);
+      deferred = { s, dfc: fc - s.fc, dfd: fd - s.fd, voidAnchors: s.ltF !== s.appliedLtF };
+    } else if (resum) {
+      for (const { s } of priced) if (s.ltF !== s.appliedLtF) this.invalidateAnchors(s);
+    } else for (const { s, fc, fd } of changes) this.push(s, fc - s.fc, fd - s.fd, s.ltF !== s.appliedLtF);
     for (const { s, fc, fd } of changes) {
       s.fc = fc;
       s.fd = fd;
-      s.appliedPriceF = s.priceF;
+      s.applyPrice();
       s.appliedLtF = s.ltF;
     }
     if (resum) this.resum();
@@ -408,21 +425,21 @@ export class HealthEngine {
   }
 
   /** The deferred push fused with classification. Dirty accounts were just rebuilt at the new factors: no delta. */
-  private pushAndClassify({ s, dfc, dfd }: Deferred, run: Pass): void {
+  private pushAndClassify({ s, dfc, dfd, voidAnchors }: Deferred, run: Pass): void {
     const { ids, sw, sd, n } = s.holders;
-    run.sweep(ids, sw, sd, n, dfc, dfd, true);
+    run.sweep(ids, sw, sd, n, dfc, dfd, true, voidAnchors);
     this.pushes++;
   }
 
-  /** Adds a factor delta to every holder's float sums; their exact anchors no longer hold (a price moved). */
-  private push(s: AssetSlot, dfc: number, dfd: number): void {
+  /** Adds a factor delta to every holder's float sums; with `voidAnchors` (the LT moved) their anchors are dropped. */
+  private push(s: AssetSlot, dfc: number, dfd: number, voidAnchors: boolean): void {
     const { ids, sw, sd, n } = s.holders;
     const f64 = this.core.book.f64;
     for (let h = 0; h < n; h++) {
       const at = ids[h]! * F64_STRIDE;
       f64[at + W]! += sw[h]! * dfc;
       f64[at + D]! += sd[h]! * dfd;
-      f64[at + ANCHOR_HF] = NaN;
+      if (voidAnchors) f64[at + ANCHOR_HF] = NaN;
     }
     this.pushes++;
   }
@@ -475,12 +492,9 @@ export class HealthEngine {
         const sc = terms ? Number(p.scaledCollateral) : 0;
         const sw = terms ? sc * terms.ltRatio : 0;
         const sd = Number(p.scaledDebt);
-        if (slot < 0) b.slots[at] = s.holders.push(id, sc, sw, sd);
-        else {
-          s.holders.sc[slot] = sc;
-          s.holders.sw[slot] = sw;
-          s.holders.sd[slot] = sd;
-        }
+        const scB = terms ? p.scaledCollateral : 0n;
+        if (slot < 0) b.slots[at] = s.holders.push(id, sc, sw, sd, scB, p.scaledDebt);
+        else s.holders.set(slot, sc, sw, sd, scB, p.scaledDebt);
         nHeld++;
         if (sd !== 0) nDebt++;
         w += sw * s.fc;
@@ -531,14 +545,18 @@ class Pass {
   private readonly levelsOnly: number[] = [];
   private readonly errPerPosition: number;
   private readonly cap: number;
+  private readonly exactBook: BookExact;
+  private driftId = -1;
+  private drift = 1;
 
   constructor(
     private readonly c: EngineData,
-    private readonly ctx: ExactContext,
+    ctx: ExactContext,
     private readonly out: UpdateBuilder,
     readonly pass: number,
     private readonly g: Growth,
   ) {
+    this.exactBook = new BookExact(c, ctx);
     let err = 0;
     for (const s of c.slots) err = Math.max(err, s.absError());
     this.errPerPosition = err;
@@ -553,7 +571,7 @@ class Pass {
    * (float-bounds.ts hfLow / hfHigh, multiplied out instead of divided, against thresholds.ts holdLo / holdHi);
    * every other holder goes through `classify`. One walk over the holders' records, no call per holder.
    */
-  sweep(ids: Int32Array, sw: Float64Array, sd: Float64Array, n: number, dfc: number, dfd: number, push: boolean): void {
+  sweep(ids: Int32Array, sw: Float64Array, sd: Float64Array, n: number, dfc: number, dfd: number, push: boolean, voidAnchors: boolean): void {
     const { f64, u8, u32 } = this.c.book;
     const { holdLo, holdHi, band } = this.c.thresholds;
     const pass = this.pass;
@@ -576,7 +594,7 @@ class Pass {
         d += sd[h]! * dfd;
         f64[r + W] = w;
         f64[r + D] = d;
-        f64[r + ANCHOR_HF] = NaN;
+        if (voidAnchors) f64[r + ANCHOR_HF] = NaN;
       }
       const st = id * U32_STRIDE + STAMP;
       if (u32[st] === pass) continue;
@@ -660,7 +678,11 @@ class Pass {
     }
     if (this.holds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.watch(id);
     else if (this.liqHolds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.levelsOnly.push(id);
-    else {
+    else if (liq && this.holds(id, this.g.phi, this.g.gHi, this.g.cHi, false)) {
+      // Proven out of the set, levels unchanged: a removal reports no HF, so no exact math is needed for it.
+      this.removeLiq(id);
+      this.updateWatch(id);
+    } else {
       this.exact(id);
       this.updateWatch(id);
     }
@@ -690,8 +712,10 @@ class Pass {
     // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test, as in holds
     if (a === a) {
       const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
+      const drift = this.driftOf(id);
       const rel = f64[r + ANCHOR_REL]!;
-      if (liq ? anchorHigh(a, rel, growth) < 1 : anchorLow(a, rel, growth) >= 1) return true;
+      const me = this.c.thresholds.modelError;
+      if (liq ? anchorHigh(a, rel, growth, drift, me) < 1 : anchorLow(a, rel, growth, drift, me) >= 1) return true;
     }
     const w = f64[r + W]!;
     const d = f64[r + D]!;
@@ -700,20 +724,25 @@ class Pass {
     return liq ? hfHigh(w, d, err, cHi, band) < 1 : hfLow(w, d, err, gHi, band) >= 1;
   }
 
-  /** Whether the anchor or the float sums prove the recorded state, at Φ = phi and reference growth gHi / cHi. */
-  private holds(id: number, phi: number, gHi: number, cHi: number): boolean {
+  /**
+   * Whether the anchor or the float sums prove the recorded state, at Φ = phi and reference growth gHi / cHi; with
+   * `liq` given, the recorded levels with that liquidatable flag instead of the recorded one.
+   */
+  private holds(id: number, phi: number, gHi: number, cHi: number, asLiq?: boolean): boolean {
     const { f64, u8 } = this.c.book;
     const t = this.c.thresholds;
     const r = id * F64_STRIDE;
     const m = id * U8_STRIDE;
-    const liq = (u8[m + FLAGS]! & LIQ) !== 0;
+    const liq = asLiq ?? (u8[m + FLAGS]! & LIQ) !== 0;
     const levels = u8[m + LEVELS]!;
     const a = f64[r + ANCHOR_HF]!;
     // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test on the hot path, kept as a self-compare
     if (a === a) {
       const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
+      const drift = this.driftOf(id);
       const rel = f64[r + ANCHOR_REL]!;
-      if (stateHolds(anchorLow(a, rel, growth), anchorHigh(a, rel, growth), liq, levels, t)) return true;
+      const me = t.modelError;
+      if (stateHolds(anchorLow(a, rel, growth, drift, me), anchorHigh(a, rel, growth, drift, me), liq, levels, t)) return true;
     }
     const w = f64[r + W]!;
     const d = f64[r + D]!;
@@ -721,18 +750,41 @@ class Pass {
     return stateHolds(hfLow(w, d, err, gHi, t.band), hfHigh(w, d, err, cHi, t.band), liq, levels, t);
   }
 
+  /** Σ of the held assets' price drift (AssetSlot.psi). */
+  private psiOf(id: number): number {
+    const { book, slots } = this.c;
+    const base = id * book.stride;
+    let psi = 0;
+    for (let k = 0; k < slots.length; k++) if (book.slots[base + k]! >= 0) psi += slots[k]!.psi;
+    return psi;
+  }
+
+  /**
+   * Bound of every held price's move since the account's anchor was taken (1: none moved). Memoised for the last
+   * account asked (classify asks up to four times); exact() forgets it, as it takes a new anchor.
+   */
+  private driftOf(id: number): number {
+    if (id === this.driftId) return this.drift;
+    const then = this.c.book.f64[id * F64_STRIDE + ANCHOR_PSI]!;
+    const dpsi = this.psiOf(id) - then;
+    this.driftId = id;
+    this.drift = dpsi > 0 ? Math.exp(dpsi * (1 + 1e-12)) : 1;
+    return this.drift;
+  }
+
   private exact(id: number): void {
     const b = this.c.book;
     this.recomputed++;
     const address = b.addresses[id]!;
-    const r = this.ctx.account(address);
+    const r = this.exactBook.account(id);
     const hf = r.data.healthFactor;
     const at = id * F64_STRIDE;
     if (r.hasDebt && r.data.totalDebtBase > 0n) {
-      const err = this.ctx.slack(r.positions); // this account's own rounding slack, per held asset
       b.f64[at + ANCHOR_HF] = Number(hf) / 1e18;
-      b.f64[at + ANCHOR_REL] = err / Number(r.data.totalDebtBase);
+      b.f64[at + ANCHOR_REL] = r.slack / Number(r.data.totalDebtBase); // this account's own rounding slack
       b.f64[at + ANCHOR_PHI] = this.g.phi;
+      b.f64[at + ANCHOR_PSI] = this.psiOf(id);
+      if (this.driftId === id) this.driftId = -1;
     } else b.f64[at + ANCHOR_HF] = NaN;
     if (hf < WAD) {
       const rec = this.c.liq.get(id);
@@ -752,11 +804,11 @@ class Pass {
       if (levels & bit) {
         if (hf >= t.up[i]!) {
           levels &= ~bit;
-          this.out.crossings.push({ account: address, level: t.names[i]!, direction: "up", healthFactor: hf, order: i });
+          this.out.cross({ account: address, level: t.names[i]!, direction: "up", healthFactor: hf }, i);
         }
       } else if (hf < t.down[i]!) {
         levels |= bit;
-        this.out.crossings.push({ account: address, level: t.names[i]!, direction: "down", healthFactor: hf, order: i });
+        this.out.cross({ account: address, level: t.names[i]!, direction: "down", healthFactor: hf }, i);
       }
     }
     b.u8[id * U8_STRIDE + LEVELS] = levels;
@@ -791,14 +843,14 @@ class Pass {
   }
 }
 
-type OrderedCrossing = Crossing & { order: number };
-
 class UpdateBuilder {
   readonly liquidatableAdded: Address[] = [];
   readonly liquidatableRemoved: Address[] = [];
   readonly unknownAdded: Address[] = [];
   readonly unknownRemoved: Address[] = [];
-  readonly crossings: OrderedCrossing[] = [];
+  private readonly crossings: Crossing[] = [];
+  /** level index of each crossing (the order within an account) */
+  private readonly orders: number[] = [];
 
   constructor(
     readonly blockNumber: bigint,
@@ -811,21 +863,26 @@ class UpdateBuilder {
     return { added, removed };
   }
 
+  cross(c: Crossing, order: number): void {
+    this.crossings.push(c);
+    this.orders.push(order);
+  }
+
   build(rebased: boolean, recomputed: number, classified: number): HealthUpdate {
     const [liquidatableAdded, liquidatableRemoved] = netChange(this.liquidatableAdded, this.liquidatableRemoved);
     const [unknownAdded, unknownRemoved] = netChange(this.unknownAdded, this.unknownRemoved);
     // By account, then level order: group per account (rarely more than one), sort the accounts natively.
-    const byAccount = new Map<Address, OrderedCrossing[]>();
-    for (const c of this.crossings) {
+    const byAccount = new Map<Address, number[]>();
+    this.crossings.forEach((c, i) => {
       const list = byAccount.get(c.account);
-      if (list) list.push(c);
-      else byAccount.set(c.account, [c]);
-    }
+      if (list) list.push(i);
+      else byAccount.set(c.account, [i]);
+    });
     const crossings: Crossing[] = [];
     for (const account of [...byAccount.keys()].sort()) {
       const list = byAccount.get(account)!;
-      if (list.length > 1) list.sort((x, y) => x.order - y.order);
-      for (const { order: _o, ...c } of list) crossings.push(c);
+      if (list.length > 1) list.sort((x, y) => this.orders[x]! - this.orders[y]!);
+      for (const i of list) crossings.push(this.crossings[i]!);
     }
     return {
       blockNumber: this.blockNumber,

@@ -20,7 +20,7 @@ export interface ExactResult {
 }
 
 /** One asset's inputs at the context's timestamp, looked up once per context (the hot path reads one entry). */
-interface AssetInputs {
+export interface AssetInputs {
   liquidityIndex: bigint;
   borrowIndex: bigint;
   unit: bigint;
@@ -37,7 +37,7 @@ interface AssetInputs {
 /** Per-asset inputs at one timestamp (indexes extrapolated by the protocol's math), cached per asset. */
 export class ExactContext {
   private readonly cache = new Map<Address, { liquidityIndex: bigint; borrowIndex: bigint; unit: bigint }>();
-  private readonly inputs = new Map<Address, AssetInputs | null>();
+  private readonly inputsCache = new Map<Address, AssetInputs | null>();
 
   constructor(
     readonly state: ProtocolState,
@@ -57,8 +57,8 @@ export class ExactContext {
   }
 
   /** Everything a position of `asset` needs, once per context (null: not listed). */
-  private inputsOf(asset: Address): AssetInputs | null {
-    let c = this.inputs.get(asset);
+  inputs(asset: Address): AssetInputs | null {
+    let c = this.inputsCache.get(asset);
     if (c !== undefined) return c;
     const a = this.state.assets.get(asset);
     const idx = this.indexes(asset);
@@ -78,7 +78,7 @@ export class ExactContext {
         slack: Number(price) / Number(idx.unit) + 2,
       };
     }
-    this.inputs.set(asset, c);
+    this.inputsCache.set(asset, c);
     return c;
   }
 
@@ -86,7 +86,7 @@ export class ExactContext {
   slack(positions: readonly ExactPosition[]): number {
     let err = 0;
     for (const p of positions) {
-      const c = this.inputsOf(p.asset);
+      const c = this.inputs(p.asset);
       err += c && c.price === p.price && c.unit === p.unit ? c.slack : Number(p.price) / Number(p.unit) + 2;
     }
     return err;
@@ -101,7 +101,7 @@ export class ExactContext {
     if (!held) return out;
     for (const [asset, p] of held) {
       if (p.scaledCollateral === 0n && p.scaledDebt === 0n) continue;
-      const c = this.inputsOf(asset);
+      const c = this.inputs(asset);
       if (!c) continue;
       const override = priceOverride?.get(asset);
       // One flat object per position: this runs for every exact confirmation on the hot path.

@@ -24,15 +24,24 @@ export function hfHigh(w: number, d: number, err: number, cHi: number, band: num
 }
 
 // ---- bounds from an exact anchor: HF `hf` (float of the exact WAD value) when the relative rounding slack was
-// `rel` (= slack / debt); `growth` bounds every index's growth since. Σ value·LT only rises with the liquidity
-// index and each debt value rises at most by growth·value + slack, so no band is needed here. --
+// `rel` (= slack / debt); `growth` bounds every index's growth since, `drift` (≥ 1) every held price's move since
+// (either way), `modelError` is the protocol's (ProtocolMath.hfModelError). With interest alone Σ value·LT only
+// rises with the liquidity index and each debt value rises at most by growth·value + slack; a price move of at
+// most `drift` scales each true value by at most that and re-rounds it (one slack on each side). The protocol's
+// HF sits within modelError under the model's, at the anchor and now. --
 
-export function anchorLow(hf: number, rel: number, growth: number): number {
-  return (hf / (growth + rel)) * (1 - FLOAT_EPS);
+export function anchorLow(hf: number, rel: number, growth: number, drift: number, modelError: number): number {
+  const lo = drift > 1 ? Math.max(0, hf / drift - rel) / (growth * drift + rel) : hf / (growth + rel);
+  return lo * (1 - modelError) * (1 - FLOAT_EPS);
 }
 
-export function anchorHigh(hf: number, rel: number, growth: number): number {
-  return (hf + 1e-18 + rel) * growth * (1 + FLOAT_EPS);
+export function anchorHigh(hf: number, rel: number, growth: number, drift: number, modelError: number): number {
+  const h = (hf + 1e-18) / (1 - modelError);
+  if (drift > 1) {
+    const den = 1 / drift - rel;
+    return den > 0 ? ((growth * drift * h + rel) / den) * (1 + FLOAT_EPS) : Infinity;
+  }
+  return (h + rel) * growth * (1 + FLOAT_EPS);
 }
 
 /**

@@ -23,7 +23,8 @@ export const KIND_OPEN = 3;
 /**
  * Safety band of the view's intervals. The engine's band (nearBandBps) also covers interest until the next
  * rebase; the view is taken at `now` with the indexes of `now`, so only float error needs slack, and a narrow
- * band keeps the exact confirmations of a filtered page to the accounts really near a bound.
+ * band keeps the exact confirmations of a filtered page to the accounts really near a bound. The protocol's own
+ * model error (thresholds.modelError) comes on top.
  */
 const VIEW_BAND = 1e-6;
 
@@ -74,6 +75,7 @@ export class RiskFrame {
     this.aggregates = null;
     const { u8, addresses } = book;
     const { kind, ids, rank, hf, lo, hi, liq } = this;
+    const band = VIEW_BAND + this.data.thresholds.modelError;
     let size = 0;
     for (let id = 0; id < n; id++) {
       const m = id * U8_STRIDE;
@@ -99,8 +101,8 @@ export class RiskFrame {
         const d = s.d[id]!;
         const err = nHeld * s.errPerPosition;
         hf[i] = d > 0 ? w / d : Infinity;
-        lo[i] = hfLow(w, d, err, 1, VIEW_BAND);
-        hi[i] = hfHigh(w, d, err, 1, VIEW_BAND);
+        lo[i] = hfLow(w, d, err, 1, band);
+        hi[i] = hfHigh(w, d, err, 1, band);
       }
     }
     this.size = size;

@@ -9,7 +9,11 @@ export const DEFAULT_LEVELS: MarginLevel[] = [
   { name: "critical", healthFactor: "1.05" },
 ];
 export const DEFAULT_HYSTERESIS_BPS = 200;
-export const DEFAULT_NEAR_BAND_BPS = 10;
+/**
+ * Safety margin on top of the float error analysis (FLOAT_EPS, per-position rounding, index growth) and the
+ * protocol's own model error (ProtocolMath.hfModelError): accounts within it of a threshold go to exact math.
+ */
+export const DEFAULT_NEAR_BAND_BPS = 0.1;
 export const DEFAULT_DRIFT_BUDGET_BPS = 10;
 export const MAX_LEVELS = 8;
 
@@ -23,7 +27,13 @@ export interface Thresholds {
   upF: Float64Array;
   /** HF at or above which no level is active and nothing can be crossed (max of up) */
   top: number;
+  /**
+   * relative band of the float bounds: `nearBand` (the option) + `modelError` (the protocol's, set by the engine
+   * from the listed LTs before every evaluate, aggregates, stress or view)
+   */
   band: number;
+  nearBand: number;
+  modelError: number;
   budget: number;
   /** ln(1 + budget): the Φ advance that triggers a rebase */
   lnBudget: number;
@@ -76,6 +86,8 @@ export function thresholdsFrom(opts: HealthEngineOptions = {}): Thresholds {
     upF,
     top: Math.max(1, ...upF),
     band: bandBps / 10_000,
+    nearBand: bandBps / 10_000,
+    modelError: 0,
     budget: budgetBps / 10_000,
     lnBudget: Math.log1p(budgetBps / 10_000),
     holdLo,

@@ -22,7 +22,10 @@ export interface HealthEngineOptions {
   levels?: MarginLevel[];
   /** a level resolves only once HF ≥ level·(1 + hysteresis); default 200 (2%) */
   hysteresisBps?: number;
-  /** relative safety band around every threshold inside which the float prefilter defers to exact math; default 10 */
+  /**
+   * relative safety band (bps) around every threshold inside which the float prefilter defers to exact math, on top
+   * of the protocol's own model error (ProtocolMath.hfModelError); default 0.1
+   */
   nearBandBps?: number;
   /**
    * Interest growth (Σ of the log-growth of every asset's indexes) tolerated before the float sums are rebased on

@@ -8,7 +8,7 @@ import type { DevDeployOptions, ProtocolAdapter } from "../types";
 import { AaveDecoder, RESERVE_DATA_UPDATED } from "./decode";
 import { deployAaveMarket } from "./deploy";
 import { liquidation } from "./liquidation";
-import { accountData, collateralAmount, collateralTerms, collateralValue, debtAmount, debtValue, indexesAt } from "./math";
+import { accountData, collateralAmount, collateralTerms, collateralValue, debtAmount, debtValue, health, hfModelError, indexesAt } from "./math";
 import { AaveMarketSimulation } from "./simulation";
 import { readAccountViews, readOraclePrices } from "./views";
 
@@ -59,12 +59,14 @@ export const aaveV3: ProtocolAdapter = {
   math: {
     indexesAt,
     accountData,
+    health,
     collateralValue,
     debtValue,
     collateralAmount,
     debtAmount,
     collateralTerms,
     collateralDefault: false,
+    hfModelError,
   },
   views: {
     refusesStalePrices: false,

@@ -3,7 +3,7 @@
 // debt, and GenericLogic.calculateUserAccountData / calculateAvailableBorrows. Results equal the chain's to the wei
 // for V3.0.x; later versions (3.1+: directional rounding, 3.2+: no stable debt, 3.3+: deficits) differ.
 import { BPS, MAX_UINT256, RAY, SECONDS_PER_YEAR, WAD, calculateLinearInterest } from "../../common/math";
-import type { AccountData, CollateralTerms, PositionInput } from "../types";
+import type { AccountData, AccountHealthFigures, CollateralTerms, PositionInput } from "../types";
 
 const HALF_RAY = RAY / 2n;
 const HALF_BPS = BPS / 2n;
@@ -113,6 +113,34 @@ export function accountData(positions: readonly PositionInput[]): AccountData {
     borrowLimitBase,
     weightedThresholdBase: weightedThresholdFor(thresholdBase, totalDebtBase, healthFactor),
   };
+}
+
+/** accountData's HF and total debt alone (ProtocolMath.health): the same sums and roundings, no LTV side. */
+export function health(positions: readonly PositionInput[]): AccountHealthFigures {
+  let totalCollateralBase = 0n;
+  let totalDebtBase = 0n;
+  let weightedLt = 0n;
+  for (const p of positions) {
+    if (p.scaledCollateral !== 0n && p.collateralEnabled && p.liquidationThresholdBps !== 0n) {
+      const value = collateralValue(p);
+      totalCollateralBase += value;
+      weightedLt += value * (p.category ? p.category.liquidationThresholdBps : p.liquidationThresholdBps);
+    }
+    if (p.scaledDebt !== 0n) totalDebtBase += debtValue(p);
+  }
+  if (totalDebtBase === 0n) return { healthFactor: MAX_UINT256, totalDebtBase };
+  const avgLt = totalCollateralBase === 0n ? 0n : weightedLt / totalCollateralBase;
+  return { healthFactor: wadDiv(percentMul(totalCollateralBase, avgLt), totalDebtBase), totalDebtBase };
+}
+
+/**
+ * The float model's error bound (ProtocolMath.hfModelError): the HF numerator is percentMul(collateral, avgLt) with
+ * avgLt = Σ value·LT / collateral floored to whole bps, so it sits below Σ value·LT / BPS by less than one bps of
+ * the collateral, i.e. by less than 1 / avgLt of itself, and avgLt ≥ the lowest LT of any counted collateral. The
+ * half-up percentMul and wadDiv are within the per-position rounding slack the engine already allows.
+ */
+export function hfModelError(lowestLtBps: bigint): number {
+  return lowestLtBps > 0n ? 1 / Number(lowestLtBps) : 0;
 }
 
 /**

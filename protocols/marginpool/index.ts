@@ -5,7 +5,7 @@ import type { ProtocolState } from "../../indexer/state/state";
 import { decodeLog, discoverFeeds } from "./decode";
 import { deployProtocol } from "./deploy";
 import { liquidation } from "./liquidation";
-import { accountData, collateralValue, currentIndexes, debtValue, rayMulDown, rayMulUp } from "./math";
+import { accountData, collateralValue, currentIndexes, debtValue, health, rayMulDown, rayMulUp } from "./math";
 import { MarketSimulation } from "./simulation";
 import { readOraclePrices, readPoolViews } from "./views";
 
@@ -32,12 +32,15 @@ export const marginpool: ProtocolAdapter = {
   math: {
     indexesAt: currentIndexes,
     accountData,
+    health,
     collateralValue,
     debtValue,
     collateralAmount: rayMulDown,
     debtAmount: rayMulUp,
     collateralTerms: (p) => ({ counts: true, liquidationThresholdBps: p.liquidationThresholdBps }),
     collateralDefault: true,
+    // Σ value·LT / debt, each value rounded once: the float model is exact but for that rounding.
+    hfModelError: () => 0,
   },
   views: {
     read: (client, d, accounts, at) => readPoolViews(client, d.pool, accounts, at),

@@ -13,7 +13,7 @@ import {
   WAD,
   bpsMulDown,
 } from "../../common/math";
-import type { AccountData, PositionInput } from "../types";
+import type { AccountData, AccountHealthFigures, PositionInput } from "../types";
 
 export const CLOSE_FACTOR_BPS = 5_000n;
 export const CLOSE_FACTOR_HF_THRESHOLD = 95n * 10n ** 16n; // 0.95 WAD
@@ -67,6 +67,17 @@ export function accountData(positions: readonly PositionInput[]): AccountData {
     borrowLimitBase,
     weightedThresholdBase: weightedLt,
   };
+}
+
+/** accountData's HF and total debt alone (ProtocolMath.health): the same sums, skipping the LTV side. */
+export function health(positions: readonly PositionInput[]): AccountHealthFigures {
+  let totalDebtBase = 0n;
+  let weightedLt = 0n;
+  for (const p of positions) {
+    if (p.scaledCollateral !== 0n) weightedLt += collateralValue(p) * p.liquidationThresholdBps;
+    if (p.scaledDebt !== 0n) totalDebtBase += debtValue(p);
+  }
+  return { healthFactor: healthFactorFrom(weightedLt, totalDebtBase), totalDebtBase };
 }
 
 /** HF = Σ value·LT / (debt · BPS), WAD, rounded down; max uint256 with no debt. */

@@ -196,7 +196,11 @@ export class Indexer extends EventEmitter {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        const head = await this.rpc(() => this.deps.client.getBlockNumber({ cacheTime: 0 }));
+        // While a prefetched backfill range is in flight the head is not polled: the range ends below the head seen
+        // last, so the poll could not change what comes next, and on a batching transport it would share an HTTP
+        // request with that range's eth_getLogs, whose response-size limit would then fail the poll and the step.
+        const head =
+          this.prefetched && this.status.head !== null ? this.status.head : await this.rpc(() => this.deps.client.getBlockNumber({ cacheTime: 0 }));
         if (this.status.head !== head) {
           this.status.head = head;
           this.status.lastHeadChangeAt = Date.now();

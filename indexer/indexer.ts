@@ -369,6 +369,9 @@ export class Indexer extends EventEmitter {
    * A failed commit puts state, readings and engine back to the published block.
    */
   private async applyAndPublish(step: SyncStep, feeds: FeedRead | null, replay = false): Promise<void> {
+    // The prefetch's next request may still sit in the transport's queue (a batching transport sends from a timer):
+    // let it go out before this thread is busy applying and committing, so the node works on the range meanwhile.
+    if (this.prefetched) await turn();
     const prevCursor = this.status.cursor;
     this.snapshots.beginWrite();
     let afterCommit: (() => void) | undefined;
@@ -462,6 +465,9 @@ export class Indexer extends EventEmitter {
     this.emit("alert", a);
   }
 }
+
+/** One turn of the event loop: the timers due now (a transport's batch flush among them) run first. */
+const turn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** The watch set's addresses as one comparable string. */
 function watchKey(watched: readonly Watched[]): string {

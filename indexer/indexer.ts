@@ -196,7 +196,11 @@ export class Indexer extends EventEmitter {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        const head = await this.rpc(() => this.deps.client.getBlockNumber({ cacheTime: 0 }));
+        // While a prefetched backfill range is in flight the head is not polled: the range ends below the head seen
+        // last, so the poll could not change what comes next, and on a batching transport it would share an HTTP
+        // request with that range's eth_getLogs, whose response-size limit would then fail the poll and the step.
+        const head =
+          this.prefetched && this.status.head !== null ? this.status.head : await this.rpc(() => this.deps.client.getBlockNumber({ cacheTime: 0 }));
         if (this.status.head !== head) {
           this.status.head = head;
           this.status.lastHeadChangeAt = Date.now();
@@ -365,6 +369,9 @@ export class Indexer extends EventEmitter {
    * A failed commit puts state, readings and engine back to the published block.
    */
   private async applyAndPublish(step: SyncStep, feeds: FeedRead | null, replay = false): Promise<void> {
+    // The prefetch's next request may still sit in the transport's queue (a batching transport sends from a timer):
+    // let it go out before this thread is busy applying and committing, so the node works on the range meanwhile.
+    if (this.prefetched) await turn();
     const prevCursor = this.status.cursor;
     this.snapshots.beginWrite();
     let afterCommit: (() => void) | undefined;
@@ -458,6 +465,9 @@ export class Indexer extends EventEmitter {
     this.emit("alert", a);
   }
 }
+
+/** One turn of the event loop: the timers due now (a transport's batch flush among them) run first. */
+const turn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** The watch set's addresses as one comparable string. */
 function watchKey(watched: readonly Watched[]): string {

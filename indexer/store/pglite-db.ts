@@ -10,6 +10,9 @@ export const MEMORY = "memory://";
 // PGlite parses INT8 to a JS number (loses precision above 2^53); keep INT8 and NUMERIC as strings, like pg.
 const PARSERS = { 20: (v: string) => v, 1700: (v: string) => v };
 
+/** One turn of the event loop: timers and I/O callbacks due now run before the caller goes on. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Opens (and initialises on first use) a PGlite database; `schema` becomes the search_path. */
 export async function openPgliteDb(dataDir: string | undefined, opts: { schema?: string } = {}): Promise<Db> {
   const inMemory = dataDir === undefined || dataDir === MEMORY;
@@ -30,8 +33,19 @@ export async function openPgliteDb(dataDir: string | undefined, opts: { schema?:
   return {
     kind: "pglite",
     query: (sql, params) => run(pg, sql, params),
-    // PGlite serialises every query behind its own mutex, so a transaction cannot interleave with others.
-    transaction: (fn) => pg.transaction((tx) => fn({ query: (sql, params) => run(tx, sql, params) } satisfies SqlExecutor)),
+    // PGlite serialises every query behind its own mutex, so a transaction cannot interleave with others. Its WASM
+    // runs on this thread and resolves in microtasks only, so a long transaction would hold off every timer and
+    // socket (the indexer's next range, already requested, would wait unread): each statement first lets the event
+    // loop turn. The transaction stays one transaction; other queries still wait for it behind the mutex.
+    transaction: (fn) =>
+      pg.transaction((tx) =>
+        fn({
+          query: async (sql, params) => {
+            await turn();
+            return run(tx, sql, params);
+          },
+        } satisfies SqlExecutor),
+      ),
     close: async () => {
       if (!pg.closed) await pg.close();
     },

@@ -232,13 +232,67 @@ for (const kind of ["pglite", "postgres"] as const) {
       await store.migrate();
       const rows = await db.query<{ version: number }>("SELECT version FROM schema_version ORDER BY version");
       expect(rows.map((r) => r.version)).to.deep.equal(MIGRATIONS.map((m) => m.version));
-      expect(MIGRATIONS.map((m) => m.version)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+      expect(MIGRATIONS.map((m) => m.version)).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
       // Version 4: no at-risk SQL reads account_health any more, so only its primary key is indexed.
       const indexes = await db.query<{ indexname: string }>(
         "SELECT indexname FROM pg_indexes WHERE tablename = 'account_health' AND schemaname = current_schema() ORDER BY indexname",
       );
       expect(indexes.map((r) => r.indexname)).to.deep.equal(["account_health_pkey"]);
       expect(store.kind).to.equal(kind);
+    });
+
+    it("the address and bytes32 domains accept exactly 0x and 40 / 64 lower-case hex digits (migration 7)", async () => {
+      const accepts = async (domain: string, v: string | null) => {
+        try {
+          await db.query(`SELECT $1::${domain} AS v`, [v]);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (const [domain, digits] of [
+        ["address", 40],
+        ["bytes32", 64],
+      ] as const) {
+        const ok = `0x${"0123456789abcdef".repeat(4).slice(0, digits)}`;
+        expect(await accepts(domain, ok), ok).to.equal(true);
+        expect(await accepts(domain, null), "NULL").to.equal(true);
+        const bad = [
+          `0X${ok.slice(2)}`,
+          `0x${ok.slice(2, -1)}A`,
+          ok.slice(0, -1),
+          `${ok}0`,
+          `0x${ok.slice(2, -1)}g`,
+          `0x${ok.slice(2, -1)}é`,
+          `0x${ok.slice(2, -1)}\n`,
+          ` ${ok.slice(1)}`,
+          `00${ok.slice(2)}`,
+          "",
+        ];
+        for (const v of bad) expect(await accepts(domain, v), JSON.stringify(v)).to.equal(false);
+      }
+      const checks = async () =>
+        (
+          await db.query<{ conname: string }>(
+            `SELECT k.conname FROM pg_constraint k JOIN pg_type t ON t.oid = k.contypid
+             WHERE t.oid IN ('address'::regtype, 'bytes32'::regtype) ORDER BY k.conname`,
+          )
+        ).map((c) => c.conname);
+      expect(await checks()).to.deep.equal(["address_hex", "bytes32_hex"]);
+      // A version-6 store (the regex checks, rows in place) upgrades to the same constraints, its rows validated.
+      await store.commitBatch(batch(7n, { accountHealth: [health(1, 2n * WAD, "healthy", 7n)] }));
+      for (const [domain, digits] of [
+        ["address", 40],
+        ["bytes32", 64],
+      ] as const) {
+        await db.query(`ALTER DOMAIN ${domain} DROP CONSTRAINT ${domain}_hex`);
+        await db.query(`ALTER DOMAIN ${domain} ADD CONSTRAINT ${domain}_check CHECK (VALUE ~ '^0x[0-9a-f]{${digits}}$')`);
+      }
+      await db.query("DELETE FROM schema_version WHERE version >= 7");
+      expect(await checks()).to.deep.equal(["address_check", "bytes32_check"]);
+      await store.migrate();
+      expect(await checks()).to.deep.equal(["address_hex", "bytes32_hex"]);
+      expect(await store.getAccountHealth(account(1))).to.deep.equal(health(1, 2n * WAD, "healthy", 7n));
     });
 
     it("migration 5 starts the health history of an existing database at each account's latest row", async () => {

@@ -174,11 +174,16 @@ describe("API risk and health history", function () {
 
     before(async () => {
       // A borrower of its own (hardhat #14) whose position changes a few times: one health row per changing block.
-      // Small, so that the shared world's other figures (top-10 debt share, −40% stress) stay as they were.
+      // Small, so that the shared world's other figures (top-10 debt share, −40% stress) stay as they were. The
+      // indexer writes one row per applied step, so each change is followed before the next: an indexer more than
+      // the finality depth behind takes the blocks as one range and writes their final state once.
       h = w.addBorrower("h1", 14);
       await deposit(w.chain, h.wallet, "WETH", "0.1");
+      await w.synced();
       await borrow(w.chain, h.wallet, "USDC", "80");
+      await w.synced();
       await borrow(w.chain, h.wallet, "USDC", "60");
+      await w.synced();
       await repay(w.chain, h.wallet, "USDC", "20");
       await w.synced();
     });

@@ -78,12 +78,12 @@ export class AtRiskView {
 
   /** Whether the frame is still the one this view was built on (reads throw otherwise). */
   get current(): boolean {
-    return this.frame.stamp === this.stamp && this.frame.now === this.now;
+    return this.frame.stamp === this.stamp; // the frame re-stamps on every refresh, a new timestamp included
   }
 
   /** Throws `StaleViewError` when the frame moved on; one integer compare, cheap on every read. */
   check(): void {
-    if (this.frame.stamp !== this.stamp) throw new StaleViewError();
+    if (!this.current) throw new StaleViewError();
   }
 
   address(i: number): Address {

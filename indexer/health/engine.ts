@@ -334,16 +334,16 @@ export class HealthEngine {
       book.ensureAssets(slots.length);
     }
     let lowest = 0n;
-    const lower = (lt: bigint) => {
+    const consider = (lt: bigint) => {
       if (lt > 0n && (lowest === 0n || lt < lowest)) lowest = lt;
     };
     for (const s of slots) {
       const a = this.state.assets.get(s.address);
       s.syncParams(a);
-      if (a) lower(a.liquidationThresholdBps);
+      if (a) consider(a.liquidationThresholdBps);
       if (s.syncPrice(prices.get(s.address))) this.flipped.add(s);
     }
-    for (const c of this.state.categories.values()) lower(c.liquidationThresholdBps);
+    for (const c of this.state.categories.values()) consider(c.liquidationThresholdBps);
     // The float bounds' band covers the protocol's model error for the lowest LT any collateral can count at.
     const t = this.core.thresholds;
     t.modelError = this.math.hfModelError(lowest);
@@ -392,13 +392,13 @@ export class HealthEngine {
    * its holders (one walk over their records instead of two: the common case of one feed update per block).
    */
   private applyFactors(rebase: boolean, canDefer: boolean): { moved: AssetSlot[]; deferred: Deferred | null } {
-    const changes: Array<{ s: AssetSlot; fc: number; fd: number }> = [];
+    const changes: Array<{ s: AssetSlot; fc: number; fd: number; ltMoved: boolean }> = [];
     let resum = rebase || this.pushes > RESUM_AFTER_PUSHES;
     for (const s of this.core.slots) {
       const fc = s.targetFc();
       const fd = s.targetFd();
       if (fc === s.fc && fd === s.fd) continue;
-      changes.push({ s, fc, fd });
+      changes.push({ s, fc, fd, ltMoved: s.ltF !== s.appliedLtF });
       // A deep move would leave a delta's rounding large next to the shrunken sums: re-sum from scratch instead.
       if (!(fc <= s.fc * MAX_DELTA_RATIO && s.fc <= fc * MAX_DELTA_RATIO && fd <= s.fd * MAX_DELTA_RATIO && s.fd <= fd * MAX_DELTA_RATIO))
         resum = true;
@@ -406,14 +406,14 @@ export class HealthEngine {
     // A rebase alone moves every factor (new references) but no HF: exact anchors stay valid, no holder is re-checked
     // for it (the rebase classifies everyone anyway). A price move keeps them too, widened by the slot's drift (psi);
     // an LT change voids them.
-    const priced = changes.filter(({ s }) => s.priceF !== s.appliedPriceF || s.ltF !== s.appliedLtF);
+    const priced = changes.filter(({ s, ltMoved }) => ltMoved || s.priceF !== s.appliedPriceF);
     let deferred: Deferred | null = null;
     if (!resum && canDefer && priced.length === 1 && changes.length === 1) {
-      const { s, fc, fd } = priced[0]!;
-      deferred = { s, dfc: fc - s.fc, dfd: fd - s.fd, voidAnchors: s.ltF !== s.appliedLtF };
+      const { s, fc, fd, ltMoved } = priced[0]!;
+      deferred = { s, dfc: fc - s.fc, dfd: fd - s.fd, voidAnchors: ltMoved };
     } else if (resum) {
-      for (const { s } of priced) if (s.ltF !== s.appliedLtF) this.invalidateAnchors(s);
-    } else for (const { s, fc, fd } of changes) this.push(s, fc - s.fc, fd - s.fd, s.ltF !== s.appliedLtF);
+      for (const { s, ltMoved } of priced) if (ltMoved) this.invalidateAnchors(s);
+    } else for (const { s, fc, fd, ltMoved } of changes) this.push(s, fc - s.fc, fd - s.fd, ltMoved);
     for (const { s, fc, fd } of changes) {
       s.fc = fc;
       s.fd = fd;

@@ -82,16 +82,6 @@ export class ExactContext {
     return c;
   }
 
-  /** Σ of every held position's absolute rounding slack (base units): the exact anchor's width. */
-  slack(positions: readonly ExactPosition[]): number {
-    let err = 0;
-    for (const p of positions) {
-      const c = this.inputs(p.asset);
-      err += c && c.price === p.price && c.unit === p.unit ? c.slack : Number(p.price) / Number(p.unit) + 2;
-    }
-    return err;
-  }
-
   /**
    * The account's positions as the contract sees them: only assets it holds, in any order (the sums are integer
    * additions, so order does not change the result). `priceOverride` replaces some prices (stress, what-if).

@@ -21,12 +21,14 @@ export const KIND_LIQ = 2;
 export const KIND_OPEN = 3;
 
 /**
- * Safety band of the view's intervals. The engine's band (nearBandBps) also covers interest until the next
- * rebase; the view is taken at `now` with the indexes of `now`, so only float error needs slack, and a narrow
- * band keeps the exact confirmations of a filtered page to the accounts really near a bound. The protocol's own
- * model error (thresholds.modelError) comes on top.
+ * Safety band of the view's intervals. The view is taken at `now` with the indexes of `now` (no growth bound), so
+ * only float error needs slack on top of the protocol's own model error (thresholds.modelError); a narrow band
+ * keeps the exact confirmations of a filtered page to the accounts really near a bound.
  */
 const VIEW_BAND = 1e-6;
+
+/** Buffer capacity for `n` accounts: a quarter of headroom, so a growing book does not reallocate every block. */
+const capacityFor = (n: number): number => Math.max(1024, Math.ceil(n * 1.25));
 
 export class RiskFrame {
   /** increments at every refresh: a reader holding an older stamp reads buffers that have moved on */
@@ -112,7 +114,7 @@ export class RiskFrame {
   stressScratch(): { w: Float64Array; d: Float64Array; c: Float64Array } {
     const n = this.data.book.size;
     if (this.stressBuffers.w.length < n) {
-      const cap = Math.max(1024, Math.ceil(n * 1.25));
+      const cap = capacityFor(n);
       this.stressBuffers = { w: new Float64Array(cap), d: new Float64Array(cap), c: new Float64Array(cap) };
     }
     return this.stressBuffers;
@@ -124,7 +126,7 @@ export class RiskFrame {
 
   private ensure(n: number): void {
     if (n <= this.kind.length) return;
-    const cap = Math.max(1024, Math.ceil(n * 1.25));
+    const cap = capacityFor(n);
     this.w = new Float64Array(cap);
     this.d = new Float64Array(cap);
     this.c = new Float64Array(cap);

@@ -3,6 +3,11 @@
 // own store transaction (the outbox) and the dispatcher delivers it from there.
 import { MarginwatchError } from "../../common/errors";
 import type { Crossing } from "../health/types";
+
+/** A crossing with its exact HF filled in (the engine leaves it null when its bounds proved the crossing). */
+export interface LevelCrossing extends Crossing {
+  healthFactor: bigint;
+}
 import { formatHealthFactor } from "../health/account-view";
 import type { OracleAlert } from "../oracle/tracker";
 import type { Address } from "../state/events";
@@ -24,7 +29,7 @@ export interface DecideInput {
   /** wall-clock ms of the decision (alert `at`, cooldown); pass the same value when retrying a failed commit */
   nowMs: number;
   /** HealthEngine crossings plus the liquidatable set changes as crossings of level "liquidatable" */
-  crossings: readonly Crossing[];
+  crossings: readonly LevelCrossing[];
   oracleAlerts: readonly OracleAlert[];
   /** position card of an account at the block, for margin-call bodies */
   card(account: string): PositionCard | null;
@@ -46,7 +51,7 @@ export interface CurrentState {
 
 /** The block's crossings and oracle alerts are optional: reconcile decides them first, exactly as decide() does. */
 export interface ReconcileInput extends CurrentState, Omit<DecideInput, "crossings" | "oracleAlerts"> {
-  crossings?: readonly Crossing[];
+  crossings?: readonly LevelCrossing[];
   oracleAlerts?: readonly OracleAlert[];
 }
 
@@ -114,7 +119,7 @@ export class AlertPolicy {
     const run = new Run(this.rows, this.cooldownMs, input.nowMs);
     this.crossings(run, input.crossings ?? [], input.blockNumber, input.card);
     this.oracle(run, input.oracleAlerts ?? []);
-    const recovered: Crossing[] = [];
+    const recovered: LevelCrossing[] = [];
     const oracle: OracleEvent[] = [];
     for (const row of run.rowsNow()) {
       if (row.state !== "triggered") continue;
@@ -157,7 +162,7 @@ export class AlertPolicy {
     };
   }
 
-  private crossings(run: Run, crossings: readonly Crossing[], blockNumber: bigint, card: (account: string) => PositionCard | null): void {
+  private crossings(run: Run, crossings: readonly LevelCrossing[], blockNumber: bigint, card: (account: string) => PositionCard | null): void {
     const at = new Date(run.nowMs).toISOString();
     for (const c of crossings) {
       const state: State = c.direction === "down" ? "triggered" : "resolved";

@@ -8,7 +8,7 @@ import type { StepHook } from "../indexer";
 import type { OracleTracker } from "../oracle/tracker";
 import type { Address } from "../state/events";
 import type { AlertDispatcher } from "./dispatcher";
-import type { AlertDecision, AlertPolicy } from "./policy";
+import type { AlertDecision, AlertPolicy, LevelCrossing } from "./policy";
 import type { PositionCard } from "./types";
 
 export interface AlertStepOptions {
@@ -35,15 +35,24 @@ export function alertStepHook(o: AlertStepOptions): StepHook {
           }
         : null;
     };
-    const hfOf = (account: Address) => health.account(account, at)?.healthFactor ?? 0n;
     const u = step.health;
-    const crossings: Crossing[] = u
+    const raw: Crossing[] = u
       ? [
           ...u.crossings,
-          ...u.liquidatableAdded.map((account) => ({ account, level: "liquidatable", direction: "down" as const, healthFactor: hfOf(account) })),
-          ...u.liquidatableRemoved.map((account) => ({ account, level: "liquidatable", direction: "up" as const, healthFactor: hfOf(account) })),
+          ...u.liquidatableAdded.map((account) => ({ account, level: "liquidatable", direction: "down" as const, healthFactor: null })),
+          ...u.liquidatableRemoved.map((account) => ({ account, level: "liquidatable", direction: "up" as const, healthFactor: null })),
         ]
       : [];
+    // The figures the engine did not compute (crossings its bounds proved, set changes), in one exact context;
+    // null (a price not fresh) reads as 0, as the card's HF did here before.
+    const hfs = health.healthFactors(
+      raw.filter((c) => c.healthFactor === null).map((c) => c.account),
+      at,
+    );
+    let next = 0;
+    const crossings: LevelCrossing[] = raw.map((c) =>
+      c.healthFactor === null ? { ...c, healthFactor: hfs[next++] ?? 0n } : { ...c, healthFactor: c.healthFactor },
+    );
     const input = { blockNumber: step.block.number, nowMs: Date.now(), crossings, oracleAlerts: step.oracleAlerts, card };
     let decision: AlertDecision;
     if (step.first) {

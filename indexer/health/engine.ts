@@ -16,6 +16,7 @@ import { WAD } from "../../common/math";
 import type { ProtocolMath } from "../../protocols/types";
 import type { Position, ProtocolState, StateChange } from "../state/state";
 import { buildAccountHealth } from "./account-view";
+import { addressOrder, sortedUnique } from "./address-order";
 import { AtRiskView } from "./at-risk";
 import { RiskFrame } from "./risk-frame";
 import { AssetSlot } from "./asset-slot";
@@ -188,7 +189,6 @@ export class HealthEngine {
       }
       for (const id of [...this.core.watch]) run.classify(id);
     }
-    // The liquidatable set is final here; only margin-level confirmations remain.
     onLiquidatable?.(out.liquidatableNow());
     run.confirmLevels();
     for (const id of this.dirty) book.setFlag(id, DIRTY, false);
@@ -215,6 +215,19 @@ export class HealthEngine {
       marginLevels: this.marginLevels(account),
       positionVersion: id === undefined ? 0 : book.version(id),
       category: this.categoryOf(account),
+    });
+  }
+
+  /**
+   * Exact HFs (WAD; max uint256 without debt) of `accounts` at `now`, from ProtocolState and the latest prices, in
+   * one context: the figures of crossings the bounds proved (HF null) and of liquidatable set changes. The same
+   * number as `account(a, now).healthFactor` (null when a price it reads is not fresh), without the card.
+   */
+  healthFactors(accounts: readonly Address[], now: bigint): Array<bigint | null> {
+    const ctx = new ExactContext(this.state, (a) => this.core.prices.get(a), now, this.math);
+    return accounts.map((a) => {
+      const r = ctx.account(lower(a));
+      return r.hasDebt && r.unknownAssets.length > 0 ? null : r.data.healthFactor;
     });
   }
 
@@ -598,21 +611,31 @@ class Pass {
       }
       const st = id * U32_STRIDE + STAMP;
       if (u32[st] === pass) continue;
-      if ((flags & (UNKNOWN | DIRTY | WATCH)) === 0 && u8[m + N_DEBT] !== 0) {
-        const k = (flags & LIQ ? liqBase : 0) | u8[m + LEVELS]!;
-        const needLo = holdLo[k]!;
-        const needHi = holdHi[k]!;
-        const err = u8[m + N_HELD]! * errPer;
-        const dLo = d * shrink - err;
-        // lo: hfLow(w, d, err, cap, band) ≥ needLo;  hi: hfHigh(w, d, err, cap, band) < needHi (or no upper threshold)
-        if (
-          (w * shrink - err) * bandLo >= needLo * (d * grow + err) &&
-          (needHi === Infinity || (dLo > 0 && (w * grow + err) * bandHi < needHi * dLo))
-        ) {
+      if ((flags & (UNKNOWN | DIRTY | WATCH)) !== 0) {
+        this.classify(id);
+        continue;
+      }
+      if (u8[m + N_DEBT] === 0) {
+        // No debt: HF is max whatever the price. Only a flag or level left over from the debt needs classify.
+        if ((flags & LIQ) === 0 && u8[m + LEVELS] === 0) {
           u32[st] = pass;
           decided++;
-          continue;
-        }
+        } else this.classify(id);
+        continue;
+      }
+      const k = (flags & LIQ ? liqBase : 0) | u8[m + LEVELS]!;
+      const needLo = holdLo[k]!;
+      const needHi = holdHi[k]!;
+      const err = u8[m + N_HELD]! * errPer;
+      const dLo = d * shrink - err;
+      // lo: hfLow(w, d, err, cap, band) ≥ needLo;  hi: hfHigh(w, d, err, cap, band) < needHi (or no upper threshold)
+      if (
+        (w * shrink - err) * bandLo >= needLo * (d * grow + err) &&
+        (needHi === Infinity || (dLo > 0 && (w * grow + err) * bandHi < needHi * dLo))
+      ) {
+        u32[st] = pass;
+        decided++;
+        continue;
       }
       this.classify(id);
     }
@@ -676,13 +699,11 @@ class Pass {
       if (flags & WATCH) this.unwatch(id);
       return;
     }
+
     if (this.holds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.watch(id);
+    else if (this.settle(id, liq)) this.updateWatch(id);
     else if (this.liqHolds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.levelsOnly.push(id);
-    else if (liq && this.holds(id, this.g.phi, this.g.gHi, this.g.cHi, false)) {
-      // Proven out of the set, levels unchanged: a removal reports no HF, so no exact math is needed for it.
-      this.removeLiq(id);
-      this.updateWatch(id);
-    } else {
+    else {
       this.exact(id);
       this.updateWatch(id);
     }
@@ -700,6 +721,57 @@ class Pass {
       this.updateWatch(id);
     }
     this.levelsOnly.length = 0;
+  }
+
+  /**
+   * A transition the bounds prove whole. The HF's interval now is the intersection of the anchor's and the float
+   * sums' (each holds the exact HF). When the liquidatable flag and every margin level sit on one side of their
+   * thresholds for the whole interval, the new state is applied without exact math: the crossings carry no HF
+   * (null: the exact figure is the account's card at this block), a removal from the liquidatable set needs none.
+   * An account entering the set is left to exact math (its entry records the exact HF), as is any straddled
+   * threshold. Returns whether the transition was applied; false changes nothing. The comparisons are stateHolds'.
+   */
+  private settle(id: number, liq: boolean): boolean {
+    const { f64, u8 } = this.c.book;
+    const t = this.c.thresholds;
+    const r = id * F64_STRIDE;
+    const w = f64[r + W]!;
+    const d = f64[r + D]!;
+    const err = u8[id * U8_STRIDE + N_HELD]! * this.errPerPosition;
+    let lo = hfLow(w, d, err, this.g.gHi, t.band);
+    let hi = hfHigh(w, d, err, this.g.cHi, t.band);
+    const a = f64[r + ANCHOR_HF]!;
+    // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test, as in holds
+    if (a === a) {
+      const growth = Math.exp(Math.max(0, this.g.phi - f64[r + ANCHOR_PHI]!));
+      const drift = this.driftOf(id);
+      const rel = f64[r + ANCHOR_REL]!;
+      lo = Math.max(lo, anchorLow(a, rel, growth, drift, t.modelError));
+      hi = Math.min(hi, anchorHigh(a, rel, growth, drift, t.modelError));
+    }
+    // Entering the set (hi < 1 from outside) or straddling 1: exact.
+    if (!(liq ? hi < 1 || lo >= 1 : lo >= 1)) return false;
+    const was = u8[id * U8_STRIDE + LEVELS]!;
+    let levels = was;
+    for (let i = 0; i < t.down.length; i++) {
+      const bit = 1 << i;
+      if (was & bit) {
+        if (lo >= t.upF[i]!) levels &= ~bit;
+        else if (!(hi < t.upF[i]!)) return false;
+      } else if (hi < t.downF[i]!) levels |= bit;
+      else if (!(lo >= t.downF[i]!)) return false;
+    }
+    if (liq && lo >= 1) this.removeLiq(id);
+    if (levels !== was) {
+      const address = this.c.book.addresses[id]!;
+      for (let i = 0; i < t.down.length; i++) {
+        const bit = 1 << i;
+        if ((levels ^ was) & bit)
+          this.out.cross({ account: address, level: t.names[i]!, direction: levels & bit ? "down" : "up", healthFactor: null }, i);
+      }
+      u8[id * U8_STRIDE + LEVELS] = levels;
+    }
+    return true;
   }
 
   /** Whether the anchor or the float sums prove the liquidatable flag alone (HF stays on its side of 1). */
@@ -724,16 +796,13 @@ class Pass {
     return liq ? hfHigh(w, d, err, cHi, band) < 1 : hfLow(w, d, err, gHi, band) >= 1;
   }
 
-  /**
-   * Whether the anchor or the float sums prove the recorded state, at Φ = phi and reference growth gHi / cHi; with
-   * `liq` given, the recorded levels with that liquidatable flag instead of the recorded one.
-   */
-  private holds(id: number, phi: number, gHi: number, cHi: number, asLiq?: boolean): boolean {
+  /** Whether the anchor or the float sums prove the recorded state, at Φ = phi and reference growth gHi / cHi. */
+  private holds(id: number, phi: number, gHi: number, cHi: number): boolean {
     const { f64, u8 } = this.c.book;
     const t = this.c.thresholds;
     const r = id * F64_STRIDE;
     const m = id * U8_STRIDE;
-    const liq = asLiq ?? (u8[m + FLAGS]! & LIQ) !== 0;
+    const liq = (u8[m + FLAGS]! & LIQ) !== 0;
     const levels = u8[m + LEVELS]!;
     const a = f64[r + ANCHOR_HF]!;
     // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test on the hot path, kept as a self-compare
@@ -851,6 +920,8 @@ class UpdateBuilder {
   private readonly crossings: Crossing[] = [];
   /** level index of each crossing (the order within an account) */
   private readonly orders: number[] = [];
+  /** liquidatableNow's answer and the list lengths it was computed at (reused by build when nothing moved since) */
+  private liqNow: { added: Address[]; removed: Address[]; at: [number, number] } | null = null;
 
   constructor(
     readonly blockNumber: bigint,
@@ -859,8 +930,12 @@ class UpdateBuilder {
 
   /** The liquidatable set's net change so far (sorted). */
   liquidatableNow(): { added: Address[]; removed: Address[] } {
-    const [added, removed] = netChange(this.liquidatableAdded, this.liquidatableRemoved);
-    return { added, removed };
+    const at: [number, number] = [this.liquidatableAdded.length, this.liquidatableRemoved.length];
+    if (!this.liqNow || this.liqNow.at[0] !== at[0] || this.liqNow.at[1] !== at[1]) {
+      const [added, removed] = netChange(this.liquidatableAdded, this.liquidatableRemoved);
+      this.liqNow = { added, removed, at };
+    }
+    return { added: this.liqNow.added, removed: this.liqNow.removed };
   }
 
   cross(c: Crossing, order: number): void {
@@ -869,26 +944,20 @@ class UpdateBuilder {
   }
 
   build(rebased: boolean, recomputed: number, classified: number): HealthUpdate {
-    const [liquidatableAdded, liquidatableRemoved] = netChange(this.liquidatableAdded, this.liquidatableRemoved);
+    const { added: liquidatableAdded, removed: liquidatableRemoved } = this.liquidatableNow();
     const [unknownAdded, unknownRemoved] = netChange(this.unknownAdded, this.unknownRemoved);
-    // By account, then level order: group per account (rarely more than one), sort the accounts natively.
-    const byAccount = new Map<Address, number[]>();
-    this.crossings.forEach((c, i) => {
-      const list = byAccount.get(c.account);
-      if (list) list.push(i);
-      else byAccount.set(c.account, [i]);
-    });
-    const crossings: Crossing[] = [];
-    for (const account of [...byAccount.keys()].sort()) {
-      const list = byAccount.get(account)!;
-      if (list.length > 1) list.sort((x, y) => this.orders[x]! - this.orders[y]!);
-      for (const i of list) crossings.push(this.crossings[i]!);
-    }
+    // By account, then level order.
+    const order = addressOrder(
+      this.crossings.map((c) => c.account),
+      (i, j) => this.orders[i]! - this.orders[j]!,
+    );
+    const crossings: Crossing[] = new Array(order.length);
+    for (let k = 0; k < order.length; k++) crossings[k] = this.crossings[order[k]!]!;
     return {
       blockNumber: this.blockNumber,
       timestamp: this.timestamp,
-      liquidatableAdded,
-      liquidatableRemoved,
+      liquidatableAdded: [...liquidatableAdded],
+      liquidatableRemoved: [...liquidatableRemoved],
       unknownAdded,
       unknownRemoved,
       crossings,
@@ -899,12 +968,9 @@ class UpdateBuilder {
   }
 }
 
-/**
- * An account can leave and re-enter within one evaluate (unknown → exact): the net change only, each side sorted
- * by the engine's native string order (no comparator callback: ~3× faster on 10k+ addresses).
- */
+/** An account can leave and re-enter within one evaluate (unknown → exact): the net change only, each side sorted. */
 function netChange(added: Address[], removed: Address[]): [Address[], Address[]] {
-  if (added.length === 0 || removed.length === 0) return [[...new Set(added)].sort(), [...new Set(removed)].sort()];
+  if (added.length === 0 || removed.length === 0) return [sortedUnique(added), sortedUnique(removed)];
   const a = new Set(added);
   const r = new Set(removed);
   for (const x of added)
@@ -912,7 +978,7 @@ function netChange(added: Address[], removed: Address[]): [Address[], Address[]]
       a.delete(x);
       r.delete(x);
     }
-  return [[...a].sort(), [...r].sort()];
+  return [sortedUnique([...a]), sortedUnique([...r])];
 }
 
 function cmp(a: string, b: string): number {

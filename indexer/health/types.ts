@@ -41,8 +41,12 @@ export interface Crossing {
   account: Address;
   level: string;
   direction: "down" | "up";
-  /** exact HF (WAD) that caused the crossing */
-  healthFactor: bigint;
+  /**
+   * exact HF (WAD) when exact math decided the crossing; null when the float bounds proved it (the HF was on the
+   * far side of the level for every value they allow), in which case the figure is the account's exact card at
+   * the update's block: `HealthEngine.healthFactors`
+   */
+  healthFactor: bigint | null;
 }
 
 export interface HealthUpdate {

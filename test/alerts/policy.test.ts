@@ -1,9 +1,14 @@
 // The alert policy on its own: duplicates by stored state, cooldown muting with its silent resolve, critical alerts
 // never muted, decide() pure until accept(), and reconcile() resolving what recovered while the process was down.
 import { expect } from "chai";
-import { AlertPolicy, StaleAlertDecisionError, type AlertDecision, type DecideInput } from "../../indexer/alerts/policy";
+import {
+  AlertPolicy,
+  StaleAlertDecisionError,
+  type AlertDecision,
+  type DecideInput,
+  type LevelCrossing as Crossing,
+} from "../../indexer/alerts/policy";
 import type { AlertStateRow } from "../../indexer/alerts/types";
-import type { Crossing } from "../../indexer/health/types";
 import type { OracleAlert } from "../../indexer/oracle/tracker";
 import type { Address } from "../../indexer/state/events";
 

@@ -81,6 +81,24 @@ describe("health engine: margin levels", () => {
     expect(moveTo(0.9999).liquidatableAdded).to.deep.equal([ACCOUNT]);
   });
 
+  it("a crossing the bounds prove needs no exact math: its HF is null and healthFactors gives the exact one", () => {
+    const { engine, moveTo, hf, evaluate } = setup();
+    moveTo(1.25);
+    evaluate(); // the anchor taken by moveTo's own exact check is not needed below: bounds alone decide
+    const down = moveTo(1.15); // 8% under the previous HF, far from the 1.2 threshold either way
+    expect(crossings(down)).to.deep.equal(["warning:down"]);
+    expect(down.recomputed).to.equal(0);
+    expect(down.crossings[0]!.healthFactor).to.equal(null);
+    const now = down.timestamp;
+    expect(engine.healthFactors([ACCOUNT], now)).to.deep.equal([hf()]);
+    expect(engine.healthFactors([ACCOUNT], now)).to.deep.equal([engine.account(ACCOUNT, now)!.healthFactor]);
+    // Close to a threshold the bounds cannot decide: exact math does, and the crossing carries its HF.
+    const edge = moveTo(1.049999); // 0.01 bps under the level, inside the 0.1 bps band
+    expect(crossings(edge)).to.deep.equal(["critical:down"]);
+    expect(edge.recomputed).to.equal(1);
+    expect(edge.crossings[0]!.healthFactor).to.equal(hf());
+  });
+
   it("interest alone crosses a level: no price, no event, only time", () => {
     const { moveTo, wait, hf, engine } = setup({ driftBudgetBps: 1_000 });
     moveTo(1.25);

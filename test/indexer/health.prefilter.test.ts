@@ -75,13 +75,32 @@ function rig(pop: SyntheticPopulation, opts: HealthEngineOptions, math: Protocol
       engine.liquidatable().map((e) => e.account),
       `liquidatable after ${label}`,
     ).to.deep.equal(expected.liquidatable);
-    expect(str(u.crossings), `crossings after ${label}`).to.equal(str(expected.crossings));
+    expectCrossings(engine, u.crossings, expected.crossings, now, label);
     return u;
   };
   return { engine, model, prices, setPrice, move, check };
 }
 
-const str = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+/** Crossings the bounds proved (HF null) and those exact math decided, over a test: both paths must be exercised. */
+const proven = { null: 0, exact: 0 };
+
+/**
+ * The update's crossings equal the model's, in order. An HF the engine reports is the model's; one it left null
+ * (the bounds proved the crossing) is filled by engine.healthFactors, as the alerts do, and must be the model's.
+ */
+function expectCrossings(engine: HealthEngine, actual: readonly Crossing[], expected: readonly Crossing[], now: bigint, label: string): void {
+  const shape = (xs: readonly Crossing[]) => xs.map((c) => `${c.account}:${c.level}:${c.direction}`);
+  expect(shape(actual), `crossings after ${label}`).to.deep.equal(shape(expected));
+  const missing = actual.filter((c) => c.healthFactor === null).map((c) => c.account);
+  const filled = engine.healthFactors(missing, now);
+  let next = 0;
+  actual.forEach((c, i) => {
+    const hf = c.healthFactor ?? filled[next++];
+    if (c.healthFactor === null) proven.null++;
+    else proven.exact++;
+    expect(hf, `HF of crossing ${shape([c])[0]} after ${label}`).to.equal(expected[i]!.healthFactor);
+  });
+}
 
 describe("health engine: float prefilter and interest bounds vs brute-force exact math", function () {
   this.timeout(60_000);
@@ -102,6 +121,8 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
       let rebases = 0;
       let exactTotal = 0;
       const accounts = [...pop.state.accounts.keys()];
+      proven.null = 0;
+      proven.exact = 0;
 
       const steps = [
         "init",
@@ -167,7 +188,7 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
           `liquidatable after ${step}`,
         ).to.deep.equal(expected.liquidatable);
         expect(engine.unknown(), `unknown after ${step}`).to.deep.equal(expected.unknown);
-        expect(str(update.crossings), `crossings after ${step}`).to.equal(str(expected.crossings));
+        expectCrossings(engine, update.crossings, expected.crossings, now, step);
         for (const e of engine.liquidatable()) expect(e.healthFactor < WAD).to.equal(true);
         if (step === "stale") {
           expect(update.unknownAdded.length).to.be.greaterThan(0);
@@ -183,9 +204,13 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
       expect(rebases).to.be.greaterThan(1);
       // The prefilter did its job: far fewer exact computations than a full recompute per step.
       expect(exactTotal).to.be.lessThan(accounts.length * steps.length * 0.25);
+      // Both kinds of crossing were checked: proven by the bounds (no exact math) and decided by exact math.
+      expect(proven.null, "crossings proven by the bounds").to.be.greaterThan(0);
+      expect(proven.exact, "crossings decided by exact math").to.be.greaterThan(0);
       console.log(
         `      ${JSON.stringify(opts)}: ${exactTotal} exact computations over ${steps.length} steps × ${accounts.length} accounts, ` +
-          `${rebases} rebases, ${driftAdded} accounts made liquidatable by interest alone, watch set ${engine.watched()}`,
+          `${rebases} rebases, ${driftAdded} accounts made liquidatable by interest alone, watch set ${engine.watched()}, ` +
+          `crossings ${proven.null} proven by the bounds / ${proven.exact} by exact math`,
       );
     });
   }
@@ -205,7 +230,7 @@ describe("health engine: float prefilter and interest bounds vs brute-force exac
       expect(update.classified).to.be.lessThan(pop.accounts.length / 4);
       const expected = model.step(pop, prices, now);
       expect(engine.liquidatable().map((e) => e.account)).to.deep.equal(expected.liquidatable);
-      expect(str(update.crossings)).to.equal(str(expected.crossings));
+      expectCrossings(engine, update.crossings, expected.crossings, now, `+${i * 6} h`);
       added += update.liquidatableAdded.length;
     }
     expect(added).to.be.greaterThan(0);

@@ -1,0 +1,51 @@
+// Address order without a comparator call per element: the engine's addresses are lowercase 0x-hex of one length,
+// so their string order is the numeric order of their digits. The first eight digits, packed with the entry's
+// index into one float, sort natively (Float64Array.sort); only entries sharing those digits (the same account,
+// or a 1-in-4-billion prefix collision) are then ordered by a comparator.
+
+/** entries at most (index bits of the packed key: prefix · 2^21 + index stays under 2^53) */
+const INDEX_SPAN = 2 ** 21;
+
+const prefixOf = (address: string): number => Number.parseInt(address.slice(2, 10), 16);
+
+/**
+ * The permutation that sorts `addresses` (lowercase 0x-hex, as the engine keeps them) in string order; entries with
+ * the same address are ordered by `tie` (default: by index, a stable sort).
+ */
+export function addressOrder(addresses: readonly string[], tie: (i: number, j: number) => number = (i, j) => i - j): Int32Array {
+  const n = addresses.length;
+  const order = new Int32Array(n);
+  const full = (i: number, j: number) => {
+    const a = addresses[i]!;
+    const b = addresses[j]!;
+    return a < b ? -1 : a > b ? 1 : tie(i, j);
+  };
+  if (n >= INDEX_SPAN) {
+    for (let i = 0; i < n; i++) order[i] = i;
+    return order.sort(full);
+  }
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) packed[i] = prefixOf(addresses[i]!) * INDEX_SPAN + i;
+  packed.sort();
+  for (let i = 0; i < n; i++) order[i] = packed[i]! % INDEX_SPAN;
+  // Runs of one prefix: the full comparison decides (a few entries each).
+  for (let i = 0; i < n; ) {
+    const p = Math.floor(packed[i]! / INDEX_SPAN);
+    let j = i + 1;
+    while (j < n && Math.floor(packed[j]! / INDEX_SPAN) === p) j++;
+    if (j - i > 1) order.subarray(i, j).sort(full);
+    i = j;
+  }
+  return order;
+}
+
+/** `addresses` sorted in string order, each once. */
+export function sortedUnique<T extends string>(addresses: readonly T[]): T[] {
+  const order = addressOrder(addresses);
+  const out: T[] = [];
+  for (let k = 0; k < order.length; k++) {
+    const a = addresses[order[k]!]!;
+    if (out.length === 0 || out[out.length - 1] !== a) out.push(a);
+  }
+  return out;
+}

@@ -171,6 +171,8 @@ function measure(o: HealthBenchOptions): void {
   const holdersMoved: number[] = [];
   const changed: number[] = [];
   const sizes: number[] = [];
+  const crossingsAll: number[] = [];
+  const crossingsProven: number[] = [];
   for (let i = 0; i < o.moves; i++) {
     const m = move();
     now += 12n;
@@ -186,10 +188,13 @@ function measure(o: HealthBenchOptions): void {
     exact.push(u.recomputed);
     holdersMoved.push(holders.get(m.asset)?.length ?? 0);
     changed.push(u.liquidatableAdded.length + u.liquidatableRemoved.length);
-    // Confirmations whose exact HF the update reports (an account entering the set, a level crossed): the rest only
-    // failed the bounds. A removal proven by the bounds reports no HF and needs no confirmation.
-    const moved = new Set([...u.liquidatableAdded, ...u.crossings.map((c) => c.account)]);
+    // Confirmations whose exact HF the update reports (an account entering the set, a level crossed that the bounds
+    // could not prove): the rest only failed the bounds. A transition the bounds prove whole needs no confirmation:
+    // its crossings carry HF null and a removal none.
+    const moved = new Set([...u.liquidatableAdded, ...u.crossings.filter((c) => c.healthFactor !== null).map((c) => c.account)]);
     genuine.push(u.recomputed ? moved.size / u.recomputed : 1);
+    crossingsAll.push(u.crossings.length);
+    crossingsProven.push(u.crossings.filter((c) => c.healthFactor === null).length);
     floors.push(floorPass(m.asset, m.factor));
   }
   void floorSink;
@@ -241,6 +246,11 @@ function measure(o: HealthBenchOptions): void {
     holders_p50: median(holdersMoved),
   });
   emit("health.price_update_set_changes_p50", median(changed), "accounts", { ...p, what: "liquidatable added+removed per update" });
+  emit("health.price_update_crossings_p50", median(crossingsAll), "crossings", { ...p, what: "margin-level crossings per update" });
+  emit("health.price_update_crossings_proven_p50", median(crossingsProven), "crossings", {
+    ...p,
+    what: "of those, proven by the bounds (no exact math; HF null, filled by healthFactors where shown)",
+  });
 
   // Full recompute: a time jump past the interest drift budget forces a rebase — every account re-classified.
   const rebase: number[] = [];

@@ -6,7 +6,15 @@
 /** entries at most (index bits of the packed key: prefix · 2^21 + index stays under 2^53) */
 const INDEX_SPAN = 2 ** 21;
 
-const prefixOf = (address: string): number => Number.parseInt(address.slice(2, 10), 16);
+/** The value of hex digits 2..9 of a lowercase 0x-address (the engine lowercases every address it keeps). */
+function prefixOf(address: string): number {
+  let v = 0;
+  for (let i = 2; i < 10; i++) {
+    const c = address.charCodeAt(i);
+    v = v * 16 + (c <= 57 ? c - 48 : c - 87);
+  }
+  return v;
+}
 
 /**
  * The permutation that sorts `addresses` (lowercase 0x-hex, as the engine keeps them) in string order; entries with
@@ -33,7 +41,13 @@ export function addressOrder(addresses: readonly string[], tie: (i: number, j: n
     const p = Math.floor(packed[i]! / INDEX_SPAN);
     let j = i + 1;
     while (j < n && Math.floor(packed[j]! / INDEX_SPAN) === p) j++;
-    if (j - i > 1) order.subarray(i, j).sort(full);
+    if (j - i === 2) {
+      if (full(order[i]!, order[i + 1]!) > 0) {
+        const x = order[i]!;
+        order[i] = order[i + 1]!;
+        order[i + 1] = x;
+      }
+    } else if (j - i > 2) order.subarray(i, j).sort(full);
     i = j;
   }
   return order;

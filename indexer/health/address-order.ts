@@ -5,6 +5,7 @@
 
 /** entries at most (index bits of the packed key: prefix · 2^21 + index stays under 2^53) */
 const INDEX_SPAN = 2 ** 21;
+const INDEX_SCALE = 2 ** -21;
 
 /** The value of hex digits 2..9 of a lowercase 0x-address (the engine lowercases every address it keeps). */
 function prefixOf(address: string): number {
@@ -35,21 +36,29 @@ export function addressOrder(addresses: readonly string[], tie: (i: number, j: n
   const packed = new Float64Array(n);
   for (let i = 0; i < n; i++) packed[i] = prefixOf(addresses[i]!) * INDEX_SPAN + i;
   packed.sort();
-  for (let i = 0; i < n; i++) order[i] = packed[i]! % INDEX_SPAN;
-  // Runs of one prefix: the full comparison decides (a few entries each).
-  for (let i = 0; i < n; ) {
-    const p = Math.floor(packed[i]! / INDEX_SPAN);
-    let j = i + 1;
-    while (j < n && Math.floor(packed[j]! / INDEX_SPAN) === p) j++;
-    if (j - i === 2) {
-      if (full(order[i]!, order[i + 1]!) > 0) {
-        const x = order[i]!;
-        order[i] = order[i + 1]!;
-        order[i + 1] = x;
+  // Unpack (exact: a power-of-two scale), and order each run of one prefix by the full comparison (a few entries).
+  const fix = (from: number, to: number) => {
+    if (to - from === 2) {
+      if (full(order[from]!, order[from + 1]!) > 0) {
+        const x = order[from]!;
+        order[from] = order[from + 1]!;
+        order[from + 1] = x;
       }
-    } else if (j - i > 2) order.subarray(i, j).sort(full);
-    i = j;
+    } else order.subarray(from, to).sort(full);
+  };
+  let run = 0;
+  let prev = -1;
+  for (let i = 0; i < n; i++) {
+    const x = packed[i]!;
+    const p = Math.floor(x * INDEX_SCALE);
+    order[i] = x - p * INDEX_SPAN;
+    if (p !== prev) {
+      if (i - run > 1) fix(run, i);
+      run = i;
+      prev = p;
+    }
   }
+  if (n - run > 1) fix(run, n);
   return order;
 }
 

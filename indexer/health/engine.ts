@@ -701,8 +701,8 @@ class Pass {
     }
 
     if (this.holds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.watch(id);
-    else if (this.settle(id, liq)) this.updateWatch(id);
     else if (this.liqHolds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.levelsOnly.push(id);
+    else if (this.settle(id, liq)) this.updateWatch(id);
     else {
       this.exact(id);
       this.updateWatch(id);
@@ -710,14 +710,15 @@ class Pass {
   }
 
   /**
-   * Second phase of an evaluate: the accounts whose liquidatable flag the bounds proved but whose margin levels
-   * they did not are confirmed now — the same exact computation on the same context as in the first phase, only
-   * later, so the liquidatable set is final (and can be handed on) before the level crossings are. The outcome of
-   * the evaluate is the same as confirming them in line.
+   * Second phase of an evaluate: the accounts whose liquidatable flag the bounds proved but whose recorded margin
+   * levels they did not are decided now — by `settle` when the bounds place every level, else by exact math — the
+   * same decisions on the same context as in the first phase, only later, so the liquidatable set is final (and
+   * can be handed on) before the level crossings are. The outcome equals deciding them in line.
    */
   confirmLevels(): void {
+    const { u8 } = this.c.book;
     for (const id of this.levelsOnly) {
-      this.exact(id);
+      if (!this.settle(id, (u8[id * U8_STRIDE + FLAGS]! & LIQ) !== 0)) this.exact(id);
       this.updateWatch(id);
     }
     this.levelsOnly.length = 0;

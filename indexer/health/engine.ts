@@ -1,6 +1,7 @@
 // The health engine: keeps every account's liquidatable / margin-level / unknown status current, incrementally.
-// Float sums in typed arrays and exact anchors say which accounts cannot have changed; everything else is decided
-// by exact bigint math equal to the contract's, and only exact results are reported.
+// Float sums in typed arrays and exact anchors say which accounts cannot have changed, and which transitions they
+// prove outright (reported without an HF); everything else is decided by exact bigint math equal to the contract's,
+// and every HF reported is an exact one.
 //
 // What can move an HF, and how each is handled:
 // - a position event: the account is rebuilt from state and re-checked;
@@ -189,6 +190,7 @@ export class HealthEngine {
       }
       for (const id of [...this.core.watch]) run.classify(id);
     }
+    // The liquidatable set is final here; only the second phase's margin levels remain.
     onLiquidatable?.(out.liquidatableNow());
     run.confirmLevels();
     for (const id of this.dirty) book.setFlag(id, DIRTY, false);
@@ -699,7 +701,6 @@ class Pass {
       if (flags & WATCH) this.unwatch(id);
       return;
     }
-
     if (this.holds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.watch(id);
     else if (this.liqHolds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.levelsOnly.push(id);
     else if (this.settle(id, liq)) this.updateWatch(id);

@@ -3,15 +3,15 @@
 // own store transaction (the outbox) and the dispatcher delivers it from there.
 import { MarginwatchError } from "../../common/errors";
 import type { Crossing } from "../health/types";
+import { formatHealthFactor } from "../health/account-view";
+import type { OracleAlert } from "../oracle/tracker";
+import type { Address } from "../state/events";
+import type { Alert, AlertBody, AlertSeverity, AlertStateRow, PositionCard } from "./types";
 
 /** A crossing with its exact HF filled in (the engine leaves it null when its bounds proved the crossing). */
 export interface LevelCrossing extends Crossing {
   healthFactor: bigint;
 }
-import { formatHealthFactor } from "../health/account-view";
-import type { OracleAlert } from "../oracle/tracker";
-import type { Address } from "../state/events";
-import type { Alert, AlertBody, AlertSeverity, AlertStateRow, PositionCard } from "./types";
 
 /** Default cooldown: a non-critical level triggered again this soon after it resolved is not re-sent. */
 export const DEFAULT_COOLDOWN_MS = 5 * 60_000;

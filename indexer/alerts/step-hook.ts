@@ -50,9 +50,7 @@ export function alertStepHook(o: AlertStepOptions): StepHook {
       at,
     );
     let next = 0;
-    const crossings: LevelCrossing[] = raw.map((c) =>
-      c.healthFactor === null ? { ...c, healthFactor: hfs[next++] ?? 0n } : { ...c, healthFactor: c.healthFactor },
-    );
+    const crossings: LevelCrossing[] = raw.map((c) => (hasHealthFactor(c) ? c : { ...c, healthFactor: hfs[next++] ?? 0n }));
     const input = { blockNumber: step.block.number, nowMs: Date.now(), crossings, oracleAlerts: step.oracleAlerts, card };
     let decision: AlertDecision;
     if (step.first) {
@@ -79,3 +77,5 @@ export function alertStepHook(o: AlertStepOptions): StepHook {
     };
   };
 }
+
+const hasHealthFactor = (c: Crossing): c is LevelCrossing => c.healthFactor !== null;

@@ -563,6 +563,9 @@ class Pass {
   private readonly exactBook: BookExact;
   private driftId = -1;
   private drift = 1;
+  /** the interval of the last anchorAt that found an anchor */
+  private aLo = 0;
+  private aHi = Infinity;
 
   constructor(
     private readonly c: EngineData,
@@ -742,14 +745,9 @@ class Pass {
     const err = u8[id * U8_STRIDE + N_HELD]! * this.errPerPosition;
     let lo = hfLow(w, d, err, this.g.gHi, t.band);
     let hi = hfHigh(w, d, err, this.g.cHi, t.band);
-    const a = f64[r + ANCHOR_HF]!;
-    // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test, as in holds
-    if (a === a) {
-      const growth = Math.exp(Math.max(0, this.g.phi - f64[r + ANCHOR_PHI]!));
-      const drift = this.driftOf(id);
-      const rel = f64[r + ANCHOR_REL]!;
-      lo = Math.max(lo, anchorLow(a, rel, growth, drift, t.modelError));
-      hi = Math.min(hi, anchorHigh(a, rel, growth, drift, t.modelError));
+    if (this.anchorAt(id, this.g.phi)) {
+      lo = Math.max(lo, this.aLo);
+      hi = Math.min(hi, this.aHi);
     }
     // Entering the set (hi < 1 from outside) or straddling 1: exact.
     if (!(liq ? hi < 1 || lo >= 1 : lo >= 1)) return false;
@@ -782,15 +780,7 @@ class Pass {
     const r = id * F64_STRIDE;
     const m = id * U8_STRIDE;
     const liq = (u8[m + FLAGS]! & LIQ) !== 0;
-    const a = f64[r + ANCHOR_HF]!;
-    // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test, as in holds
-    if (a === a) {
-      const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
-      const drift = this.driftOf(id);
-      const rel = f64[r + ANCHOR_REL]!;
-      const me = this.c.thresholds.modelError;
-      if (liq ? anchorHigh(a, rel, growth, drift, me) < 1 : anchorLow(a, rel, growth, drift, me) >= 1) return true;
-    }
+    if (this.anchorAt(id, phi) && (liq ? this.aHi < 1 : this.aLo >= 1)) return true;
     const w = f64[r + W]!;
     const d = f64[r + D]!;
     const err = u8[m + N_HELD]! * this.errPerPosition;
@@ -806,19 +796,30 @@ class Pass {
     const m = id * U8_STRIDE;
     const liq = (u8[m + FLAGS]! & LIQ) !== 0;
     const levels = u8[m + LEVELS]!;
-    const a = f64[r + ANCHOR_HF]!;
-    // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test on the hot path, kept as a self-compare
-    if (a === a) {
-      const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
-      const drift = this.driftOf(id);
-      const rel = f64[r + ANCHOR_REL]!;
-      const me = t.modelError;
-      if (stateHolds(anchorLow(a, rel, growth, drift, me), anchorHigh(a, rel, growth, drift, me), liq, levels, t)) return true;
-    }
+    if (this.anchorAt(id, phi) && stateHolds(this.aLo, this.aHi, liq, levels, t)) return true;
     const w = f64[r + W]!;
     const d = f64[r + D]!;
     const err = u8[m + N_HELD]! * this.errPerPosition;
     return stateHolds(hfLow(w, d, err, gHi, t.band), hfHigh(w, d, err, cHi, t.band), liq, levels, t);
+  }
+
+  /**
+   * The exact anchor's HF interval at Φ = phi (interest since the anchor bounded by e^(Δ Φ), prices by the drift),
+   * into `aLo` / `aHi`; false, leaving them as they were, when the account has no anchor.
+   */
+  private anchorAt(id: number, phi: number): boolean {
+    const f64 = this.c.book.f64;
+    const r = id * F64_STRIDE;
+    const a = f64[r + ANCHOR_HF]!;
+    // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test on the hot path, kept as a self-compare
+    if (a !== a) return false;
+    const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
+    const drift = this.driftOf(id);
+    const rel = f64[r + ANCHOR_REL]!;
+    const me = this.c.thresholds.modelError;
+    this.aLo = anchorLow(a, rel, growth, drift, me);
+    this.aHi = anchorHigh(a, rel, growth, drift, me);
+    return true;
   }
 
   /** Σ of the held assets' price drift (AssetSlot.psi). */

@@ -82,9 +82,8 @@ describe("health engine: margin levels", () => {
   });
 
   it("a crossing the bounds prove needs no exact math: its HF is null and healthFactors gives the exact one", () => {
-    const { engine, moveTo, hf, evaluate } = setup();
+    const { engine, moveTo, hf } = setup();
     moveTo(1.25);
-    evaluate(); // the anchor taken by moveTo's own exact check is not needed below: bounds alone decide
     const down = moveTo(1.15); // 8% under the previous HF, far from the 1.2 threshold either way
     expect(crossings(down)).to.deep.equal(["warning:down"]);
     expect(down.recomputed).to.equal(0);

@@ -1,5 +1,6 @@
 // Compact numeric storage of the hot path: per-account typed arrays (float sums, flags, levels) and per-asset holder
 // lists, so a price update walks one asset's holders with no object allocation and no bigint.
+import { addressPrefix } from "./address-order";
 import type { Address } from "./types";
 
 /** Account flag bits (the FLAGS byte of an account record). */
@@ -86,7 +87,7 @@ export class HolderList {
  * Per-account records indexed by a dense id, one 64-byte cache line each (array of structs: a price update touches
  * one line per holder instead of one per field). Three views of one buffer:
  *   f64[id·8 + W | D]: the float HF numerator (Σ value·LT, USD 8-dec units) and denominator at the reference indexes;
- *   u32[id·16 + STAMP | VERSION], u8[id·64 + FLAGS | LEVELS | N_HELD | N_DEBT];
+ *   u32[id·16 + STAMP | VERSION | PREFIX], u8[id·64 + FLAGS | LEVELS | N_HELD | N_DEBT];
  *   f64[id·8 + ANCHOR_*]: the exact anchor (HF as float, rounding slack / debt, Φ and Σ held price drift then;
  *   HF NaN = no anchor).
  * What a price sweep reads and writes (W, D, stamp, flags, counts) is the first 28 bytes; the anchors, read only
@@ -101,6 +102,8 @@ export const U32_STRIDE = 16;
 /** pass number of the last evaluate that classified the account (dedupe within one evaluate) */
 export const STAMP = 4;
 export const VERSION = 5;
+/** addressPrefix of the account's address (address-order.ts), so that sorting accounts reads no string */
+export const PREFIX = 7;
 export const U8_STRIDE = 64;
 export const FLAGS = 24;
 /** bit i: margin level i active */
@@ -134,6 +137,7 @@ export class AccountBook {
     this.ensure(id + 1);
     this.addresses.push(address);
     this.idOf.set(address, id);
+    this.u32[id * U32_STRIDE + PREFIX] = addressPrefix(address);
     return id;
   }
 

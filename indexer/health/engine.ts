@@ -35,6 +35,7 @@ import {
   LIQ,
   N_DEBT,
   N_HELD,
+  PREFIX,
   STAMP,
   U32_STRIDE,
   U8_STRIDE,
@@ -49,7 +50,7 @@ import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
 import { anchorHigh, anchorLow, FLOAT_EPS, hfHigh, hfLow } from "./float-bounds";
-import { stateHolds, stateIndex, thresholdsFrom } from "./thresholds";
+import { stateIndex, thresholdsFrom } from "./thresholds";
 import type {
   AccountHealth,
   Address,
@@ -67,6 +68,11 @@ const RESUM_AFTER_PUSHES = 256;
 /** A factor moving by more than this ratio (either way, or from / to 0) is re-summed rather than pushed. */
 const MAX_DELTA_RATIO = 4;
 const RAY_F = 1e27;
+/** offsets into Pass.iv: the interval until the next rebase, the interval now; each [LO, HI] */
+const IV_NEXT = 0;
+const IV_NOW = 2;
+const LO = 0;
+const HI = 1;
 
 interface Deferred {
   s: AssetSlot;
@@ -145,7 +151,7 @@ export class HealthEngine {
     const { book, thresholds: th } = this.core;
     this.gen++; // and again at the end: a read from onLiquidatable sees neither the state before nor after
     const ctx = new ExactContext(this.state, (a) => this.core.prices.get(a), now, this.math);
-    const out = new UpdateBuilder(blockNumber, now);
+    const out = new UpdateBuilder(blockNumber, now, book);
     this.syncAssets();
     const flipped = [...this.flipped];
     this.flipped.clear();
@@ -563,9 +569,9 @@ class Pass {
   private readonly exactBook: BookExact;
   private driftId = -1;
   private drift = 1;
-  /** the interval of the last anchorAt that found an anchor */
-  private aLo = 0;
-  private aHi = Infinity;
+  /** the HF intervals of the last `bounds` (IV_NEXT, IV_NOW; LO, HI), and whose they are */
+  private readonly iv = new Float64Array(4);
+  private boundsId = -1;
 
   constructor(
     private readonly c: EngineData,
@@ -662,16 +668,15 @@ class Pass {
     }
     const was = (b.flags(id) & UNKNOWN) !== 0;
     if (unknown === was) return;
-    const address = b.addresses[id]!;
     if (unknown) {
       b.setFlag(id, UNKNOWN, true);
       this.c.unknown.add(id);
-      this.out.unknownAdded.push(address);
+      this.out.unknownAdded.push(id);
       if (b.flags(id) & LIQ) this.removeLiq(id);
     } else {
       b.setFlag(id, UNKNOWN, false);
       this.c.unknown.delete(id);
-      this.out.unknownRemoved.push(address);
+      this.out.unknownRemoved.push(id);
       this.exact(id); // the recorded state predates the unknown period: decide it afresh
       b.u32[id * U32_STRIDE + STAMP] = this.pass;
       this.updateWatch(id);
@@ -699,13 +704,15 @@ class Pass {
       this.updateWatch(id);
       return;
     }
+    this.bounds(id);
+    const iv = this.iv;
     // Most accounts: the state holds even at the worst growth before the next rebase, hence now, unwatched.
-    if (this.holds(id, this.g.phiNext, this.cap, this.cap)) {
+    if (this.proves(IV_NEXT)) {
       if (flags & WATCH) this.unwatch(id);
       return;
     }
-    if (this.holds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.watch(id);
-    else if (this.liqHolds(id, this.g.phi, this.g.gHi, this.g.cHi)) this.levelsOnly.push(id);
+    if (this.proves(IV_NOW)) this.watch(id);
+    else if (liq ? iv[IV_NOW + HI]! < 1 : iv[IV_NOW + LO]! >= 1) this.levelsOnly.push(id);
     else if (this.settle(id, liq)) this.updateWatch(id);
     else {
       this.exact(id);
@@ -722,6 +729,7 @@ class Pass {
   confirmLevels(): void {
     const { u8 } = this.c.book;
     for (const id of this.levelsOnly) {
+      this.bounds(id);
       if (!this.settle(id, (u8[id * U8_STRIDE + FLAGS]! & LIQ) !== 0)) this.exact(id);
       this.updateWatch(id);
     }
@@ -729,26 +737,19 @@ class Pass {
   }
 
   /**
-   * A transition the bounds prove whole. The HF's interval now is the intersection of the anchor's and the float
-   * sums' (each holds the exact HF). When the liquidatable flag and every margin level sit on one side of their
-   * thresholds for the whole interval, the new state is applied without exact math: the crossings carry no HF
-   * (null: the exact figure is the account's card at this block), a removal from the liquidatable set needs none.
-   * An account entering the set is left to exact math (its entry records the exact HF), as is any straddled
-   * threshold. Returns whether the transition was applied; false changes nothing. The comparisons are stateHolds'.
+   * A transition the bounds prove whole, on the interval `bounds` left in iv[IV_NOW..]: the intersection of the
+   * anchor's and the float sums' (each holds the exact HF). When the liquidatable flag and every margin level sit on
+   * one side of their thresholds for the whole interval, the new state is applied without exact math: the
+   * crossings carry no HF (null: the exact figure is the account's card at this block), a removal from the
+   * liquidatable set needs none. An account entering the set is left to exact math (its entry records the exact
+   * HF), as is any straddled threshold. Returns whether the transition was applied; false changes nothing. The
+   * comparisons are those of thresholds.ts holdLo / holdHi.
    */
   private settle(id: number, liq: boolean): boolean {
-    const { f64, u8 } = this.c.book;
+    const u8 = this.c.book.u8;
     const t = this.c.thresholds;
-    const r = id * F64_STRIDE;
-    const w = f64[r + W]!;
-    const d = f64[r + D]!;
-    const err = u8[id * U8_STRIDE + N_HELD]! * this.errPerPosition;
-    let lo = hfLow(w, d, err, this.g.gHi, t.band);
-    let hi = hfHigh(w, d, err, this.g.cHi, t.band);
-    if (this.anchorAt(id, this.g.phi)) {
-      lo = Math.max(lo, this.aLo);
-      hi = Math.min(hi, this.aHi);
-    }
+    const lo = this.iv[IV_NOW + LO]!;
+    const hi = this.iv[IV_NOW + HI]!;
     // Entering the set (hi < 1 from outside) or straddling 1: exact.
     if (!(liq ? hi < 1 || lo >= 1 : lo >= 1)) return false;
     const was = u8[id * U8_STRIDE + LEVELS]!;
@@ -767,59 +768,60 @@ class Pass {
       for (let i = 0; i < t.down.length; i++) {
         const bit = 1 << i;
         if ((levels ^ was) & bit)
-          this.out.cross({ account: address, level: t.names[i]!, direction: levels & bit ? "down" : "up", healthFactor: null }, i);
+          this.out.cross(id, { account: address, level: t.names[i]!, direction: levels & bit ? "down" : "up", healthFactor: null }, i);
       }
       u8[id * U8_STRIDE + LEVELS] = levels;
     }
     return true;
   }
 
-  /** Whether the anchor or the float sums prove the liquidatable flag alone (HF stays on its side of 1). */
-  private liqHolds(id: number, phi: number, gHi: number, cHi: number): boolean {
-    const { f64, u8 } = this.c.book;
-    const r = id * F64_STRIDE;
-    const m = id * U8_STRIDE;
-    const liq = (u8[m + FLAGS]! & LIQ) !== 0;
-    if (this.anchorAt(id, phi) && (liq ? this.aHi < 1 : this.aLo >= 1)) return true;
-    const w = f64[r + W]!;
-    const d = f64[r + D]!;
-    const err = u8[m + N_HELD]! * this.errPerPosition;
-    const band = this.c.thresholds.band;
-    return liq ? hfHigh(w, d, err, cHi, band) < 1 : hfLow(w, d, err, gHi, band) >= 1;
-  }
-
-  /** Whether the anchor or the float sums prove the recorded state, at Φ = phi and reference growth gHi / cHi. */
-  private holds(id: number, phi: number, gHi: number, cHi: number): boolean {
-    const { f64, u8 } = this.c.book;
+  /** Whether the interval iv[at..at+2) proves the account's recorded state (thresholds.ts holdLo / holdHi). */
+  private proves(at: number): boolean {
+    const { u8 } = this.c.book;
     const t = this.c.thresholds;
-    const r = id * F64_STRIDE;
-    const m = id * U8_STRIDE;
-    const liq = (u8[m + FLAGS]! & LIQ) !== 0;
-    const levels = u8[m + LEVELS]!;
-    if (this.anchorAt(id, phi) && stateHolds(this.aLo, this.aHi, liq, levels, t)) return true;
-    const w = f64[r + W]!;
-    const d = f64[r + D]!;
-    const err = u8[m + N_HELD]! * this.errPerPosition;
-    return stateHolds(hfLow(w, d, err, gHi, t.band), hfHigh(w, d, err, cHi, t.band), liq, levels, t);
+    const m = this.boundsId * U8_STRIDE;
+    const k = stateIndex((u8[m + FLAGS]! & LIQ) !== 0, u8[m + LEVELS]!);
+    const needHi = t.holdHi[k]!;
+    return this.iv[at + LO]! >= t.holdLo[k]! && (needHi === Infinity || this.iv[at + HI]! < needHi);
   }
 
   /**
-   * The exact anchor's HF interval at Φ = phi (interest since the anchor bounded by e^(Δ Φ), prices by the drift),
-   * into `aLo` / `aHi`; false, leaving them as they were, when the account has no anchor.
+   * The account's HF intervals into `iv` (the numbers stay in a typed array: no boxing on the hot path). The float
+   * sums and the exact anchor each give an interval holding the exact HF, so their intersection holds it too:
+   * IV_NEXT at the worst growth before the next rebase (Φ = phiNext, every index grown by `cap`), which proves a
+   * state until then; IV_NOW at Φ now and the measured growth gHi / cHi. Without an anchor, the float sums alone.
    */
-  private anchorAt(id: number, phi: number): boolean {
-    const f64 = this.c.book.f64;
+  private bounds(id: number): void {
+    const { f64, u8 } = this.c.book;
+    const t = this.c.thresholds;
+    const iv = this.iv;
     const r = id * F64_STRIDE;
+    const w = f64[r + W]!;
+    const d = f64[r + D]!;
+    const err = u8[id * U8_STRIDE + N_HELD]! * this.errPerPosition;
+    let nextLo = hfLow(w, d, err, this.cap, t.band);
+    let nextHi = hfHigh(w, d, err, this.cap, t.band);
+    let nowLo = hfLow(w, d, err, this.g.gHi, t.band);
+    let nowHi = hfHigh(w, d, err, this.g.cHi, t.band);
     const a = f64[r + ANCHOR_HF]!;
     // biome-ignore lint/suspicious/noSelfCompare: NaN (no anchor) test on the hot path, kept as a self-compare
-    if (a !== a) return false;
-    const growth = Math.exp(Math.max(0, phi - f64[r + ANCHOR_PHI]!));
-    const drift = this.driftOf(id);
-    const rel = f64[r + ANCHOR_REL]!;
-    const me = this.c.thresholds.modelError;
-    this.aLo = anchorLow(a, rel, growth, drift, me);
-    this.aHi = anchorHigh(a, rel, growth, drift, me);
-    return true;
+    if (a === a) {
+      const then = f64[r + ANCHOR_PHI]!;
+      const drift = this.driftOf(id);
+      const rel = f64[r + ANCHOR_REL]!;
+      const me = t.modelError;
+      const gNext = Math.exp(Math.max(0, this.g.phiNext - then));
+      const gNow = Math.exp(Math.max(0, this.g.phi - then));
+      nextLo = Math.max(nextLo, anchorLow(a, rel, gNext, drift, me));
+      nextHi = Math.min(nextHi, anchorHigh(a, rel, gNext, drift, me));
+      nowLo = Math.max(nowLo, anchorLow(a, rel, gNow, drift, me));
+      nowHi = Math.min(nowHi, anchorHigh(a, rel, gNow, drift, me));
+    }
+    iv[IV_NEXT + LO] = nextLo;
+    iv[IV_NEXT + HI] = nextHi;
+    iv[IV_NOW + LO] = nowLo;
+    iv[IV_NOW + HI] = nowHi;
+    this.boundsId = id;
   }
 
   /** Σ of the held assets' price drift (AssetSlot.psi). */
@@ -857,6 +859,7 @@ class Pass {
       b.f64[at + ANCHOR_PHI] = this.g.phi;
       b.f64[at + ANCHOR_PSI] = this.psiOf(id);
       if (this.driftId === id) this.driftId = -1;
+      if (this.boundsId === id) this.boundsId = -1;
     } else b.f64[at + ANCHOR_HF] = NaN;
     if (hf < WAD) {
       const rec = this.c.liq.get(id);
@@ -866,7 +869,7 @@ class Pass {
       } else {
         this.c.liq.set(id, { since: this.out.blockNumber, healthFactor: hf, computedAt: this.out.blockNumber });
         b.setFlag(id, LIQ, true);
-        this.out.liquidatableAdded.push(address);
+        this.out.liquidatableAdded.push(id);
       }
     } else if (b.flags(id) & LIQ) this.removeLiq(id);
     const t = this.c.thresholds;
@@ -876,11 +879,11 @@ class Pass {
       if (levels & bit) {
         if (hf >= t.up[i]!) {
           levels &= ~bit;
-          this.out.cross({ account: address, level: t.names[i]!, direction: "up", healthFactor: hf }, i);
+          this.out.cross(id, { account: address, level: t.names[i]!, direction: "up", healthFactor: hf }, i);
         }
       } else if (hf < t.down[i]!) {
         levels |= bit;
-        this.out.cross({ account: address, level: t.names[i]!, direction: "down", healthFactor: hf }, i);
+        this.out.cross(id, { account: address, level: t.names[i]!, direction: "down", healthFactor: hf }, i);
       }
     }
     b.u8[id * U8_STRIDE + LEVELS] = levels;
@@ -890,13 +893,17 @@ class Pass {
     const b = this.c.book;
     this.c.liq.delete(id);
     b.setFlag(id, LIQ, false);
-    this.out.liquidatableRemoved.push(b.addresses[id]!);
+    this.out.liquidatableRemoved.push(id);
   }
 
   /** WATCH ⟺ the state is not proven for any interest growth until the next rebase (Φ ≤ phiNext). */
   private updateWatch(id: number): void {
     const b = this.c.book;
-    const stable = b.flags(id) & UNKNOWN || b.nDebt(id) === 0 ? true : this.holds(id, this.g.phiNext, this.cap, this.cap);
+    let stable = true;
+    if (!(b.flags(id) & UNKNOWN) && b.nDebt(id) !== 0) {
+      if (this.boundsId !== id) this.bounds(id); // else still current: settle changes levels, not the bounds
+      stable = this.proves(IV_NEXT);
+    }
     if (stable) {
       if (b.flags(id) & WATCH) this.unwatch(id);
     } else this.watch(id);
@@ -915,13 +922,15 @@ class Pass {
   }
 }
 
+/** The update as it is found, by account id; addresses, net changes and order at the end. */
 class UpdateBuilder {
-  readonly liquidatableAdded: Address[] = [];
-  readonly liquidatableRemoved: Address[] = [];
-  readonly unknownAdded: Address[] = [];
-  readonly unknownRemoved: Address[] = [];
+  readonly liquidatableAdded: number[] = [];
+  readonly liquidatableRemoved: number[] = [];
+  readonly unknownAdded: number[] = [];
+  readonly unknownRemoved: number[] = [];
   private readonly crossings: Crossing[] = [];
-  /** level index of each crossing (the order within an account) */
+  /** account id and level index of each crossing (the order: by address, then level) */
+  private readonly crossIds: number[] = [];
   private readonly orders: number[] = [];
   /** liquidatableNow's answer and the list lengths it was computed at (reused by build when nothing moved since) */
   private liqNow: { added: Address[]; removed: Address[]; at: [number, number] } | null = null;
@@ -929,30 +938,32 @@ class UpdateBuilder {
   constructor(
     readonly blockNumber: bigint,
     readonly timestamp: bigint,
+    private readonly book: AccountBook,
   ) {}
 
   /** The liquidatable set's net change so far (sorted). */
   liquidatableNow(): { added: Address[]; removed: Address[] } {
     const at: [number, number] = [this.liquidatableAdded.length, this.liquidatableRemoved.length];
     if (!this.liqNow || this.liqNow.at[0] !== at[0] || this.liqNow.at[1] !== at[1]) {
-      const [added, removed] = netChange(this.liquidatableAdded, this.liquidatableRemoved);
+      const [added, removed] = this.netChange(this.liquidatableAdded, this.liquidatableRemoved);
       this.liqNow = { added, removed, at };
     }
     return { added: this.liqNow.added, removed: this.liqNow.removed };
   }
 
-  cross(c: Crossing, order: number): void {
+  cross(id: number, c: Crossing, order: number): void {
     this.crossings.push(c);
+    this.crossIds.push(id);
     this.orders.push(order);
   }
 
   build(rebased: boolean, recomputed: number, classified: number): HealthUpdate {
     const { added: liquidatableAdded, removed: liquidatableRemoved } = this.liquidatableNow();
-    const [unknownAdded, unknownRemoved] = netChange(this.unknownAdded, this.unknownRemoved);
-    // By account, then level order.
+    const [unknownAdded, unknownRemoved] = this.netChange(this.unknownAdded, this.unknownRemoved);
     const order = addressOrder(
       this.crossings.map((c) => c.account),
       (i, j) => this.orders[i]! - this.orders[j]!,
+      this.keys(this.crossIds),
     );
     const crossings: Crossing[] = new Array(order.length);
     for (let k = 0; k < order.length; k++) crossings[k] = this.crossings[order[k]!]!;
@@ -969,19 +980,32 @@ class UpdateBuilder {
       rebased,
     };
   }
-}
 
-/** An account can leave and re-enter within one evaluate (unknown → exact): the net change only, each side sorted. */
-function netChange(added: Address[], removed: Address[]): [Address[], Address[]] {
-  if (added.length === 0 || removed.length === 0) return [sortedUnique(added), sortedUnique(removed)];
-  const a = new Set(added);
-  const r = new Set(removed);
-  for (const x of added)
-    if (r.has(x)) {
-      a.delete(x);
-      r.delete(x);
-    }
-  return [sortedUnique([...a]), sortedUnique([...r])];
+  /** An account can leave and re-enter within one evaluate (unknown → exact): the net change only, each side sorted. */
+  private netChange(added: number[], removed: number[]): [Address[], Address[]] {
+    if (added.length === 0 || removed.length === 0) return [this.sorted(added), this.sorted(removed)];
+    const a = new Set(added);
+    const r = new Set(removed);
+    for (const x of added)
+      if (r.has(x)) {
+        a.delete(x);
+        r.delete(x);
+      }
+    return [this.sorted([...a]), this.sorted([...r])];
+  }
+
+  /** The accounts' addresses in order, each once. */
+  private sorted(ids: number[]): Address[] {
+    return sortedUnique(
+      ids.map((id) => this.book.addresses[id]!),
+      this.keys(ids),
+    );
+  }
+
+  private keys(ids: number[]): Uint32Array {
+    const u32 = this.book.u32;
+    return Uint32Array.from(ids, (id) => u32[id * U32_STRIDE + PREFIX]!);
+  }
 }
 
 function cmp(a: string, b: string): number {

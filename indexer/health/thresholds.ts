@@ -38,8 +38,10 @@ export interface Thresholds {
   /** ln(1 + budget): the Φ advance that triggers a rebase */
   lnBudget: number;
   /**
-   * `stateHolds` as two numbers per recorded state (index `stateIndex(liq, levels)`): the state holds ⟺
-   * lo ≥ holdLo[i] and hi < holdHi[i] (−∞ / +∞ when that side has no threshold to respect).
+   * When HF ∈ [lo, hi] proves the recorded state (liquidatable flag, active levels) is what exact math would say:
+   * every threshold cleared or not reached on the same side as recorded (1 for the flag; a level's `down` while
+   * inactive, its `up` while active). As two numbers per recorded state (index `stateIndex(liq, levels)`): the
+   * state holds ⟺ lo ≥ holdLo[i] and hi < holdHi[i] (−∞ / +∞ when that side has no threshold to respect).
    */
   holdLo: Float64Array;
   holdHi: Float64Array;
@@ -93,19 +95,4 @@ export function thresholdsFrom(opts: HealthEngineOptions = {}): Thresholds {
     holdLo,
     holdHi,
   };
-}
-
-/**
- * True when HF ∈ [lo, hi] proves the recorded state (liquidatable flag, active levels) is still what exact math
- * would say: every threshold is either cleared or not reached on the same side as recorded.
- */
-export function stateHolds(lo: number, hi: number, liq: boolean, levels: number, t: Thresholds): boolean {
-  if (liq ? !(hi < 1) : !(lo >= 1)) return false;
-  const n = t.downF.length;
-  for (let i = 0; i < n; i++) {
-    if ((levels >> i) & 1) {
-      if (!(hi < t.upF[i]!)) return false;
-    } else if (!(lo >= t.downF[i]!)) return false;
-  }
-  return true;
 }

@@ -1,7 +1,8 @@
-// The update's address order (address-order.ts): a native sort of packed 8-digit prefixes, with ties (same
-// prefix, same account) settled by the full comparison, must equal plain string order.
+// The update's address order (address-order.ts): a radix sort of 8-digit prefixes (computed, or the engine's
+// kept per account), with ties (same prefix, same account) settled by the full comparison, must equal plain
+// string order.
 import { expect } from "chai";
-import { addressOrder, sortedUnique } from "../../indexer/health/address-order";
+import { addressOrder, addressPrefix, sortedUnique } from "../../indexer/health/address-order";
 import { seededRandom } from "../../indexer/health/synthetic";
 
 const hex = (rand: () => number, digits: number) => Array.from({ length: digits }, () => "0123456789abcdef"[Math.floor(rand() * 16)]).join("");
@@ -20,6 +21,9 @@ describe("health engine: address order", () => {
       .map((_a, i) => i)
       .sort((i, j) => (addresses[i]! < addresses[j]! ? -1 : addresses[i]! > addresses[j]! ? 1 : level[i]! - level[j]! || i - j));
     expect([...order]).to.deep.equal(expected);
+    const keys = Uint32Array.from(addresses, addressPrefix);
+    expect([...addressOrder(addresses, (i, j) => level[i]! - level[j]! || i - j, keys)]).to.deep.equal(expected);
+    expect(sortedUnique(addresses, keys)).to.deep.equal([...new Set(addresses)].sort());
     expect(sortedUnique(addresses)).to.deep.equal([...new Set(addresses)].sort());
     expect(sortedUnique([])).to.deep.equal([]);
   });

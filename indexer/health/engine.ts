@@ -671,12 +671,12 @@ class Pass {
     if (unknown) {
       b.setFlag(id, UNKNOWN, true);
       this.c.unknown.add(id);
-      this.out.unknownAdded.push(id);
+      this.out.unknownAdded.push(id, b.u32[id * U32_STRIDE + PREFIX]!);
       if (b.flags(id) & LIQ) this.removeLiq(id);
     } else {
       b.setFlag(id, UNKNOWN, false);
       this.c.unknown.delete(id);
-      this.out.unknownRemoved.push(id);
+      this.out.unknownRemoved.push(id, b.u32[id * U32_STRIDE + PREFIX]!);
       this.exact(id); // the recorded state predates the unknown period: decide it afresh
       b.u32[id * U32_STRIDE + STAMP] = this.pass;
       this.updateWatch(id);
@@ -869,7 +869,7 @@ class Pass {
       } else {
         this.c.liq.set(id, { since: this.out.blockNumber, healthFactor: hf, computedAt: this.out.blockNumber });
         b.setFlag(id, LIQ, true);
-        this.out.liquidatableAdded.push(id);
+        this.out.liquidatableAdded.push(id, b.u32[id * U32_STRIDE + PREFIX]!);
       }
     } else if (b.flags(id) & LIQ) this.removeLiq(id);
     const t = this.c.thresholds;
@@ -893,7 +893,7 @@ class Pass {
     const b = this.c.book;
     this.c.liq.delete(id);
     b.setFlag(id, LIQ, false);
-    this.out.liquidatableRemoved.push(id);
+    this.out.liquidatableRemoved.push(id, b.u32[id * U32_STRIDE + PREFIX]!);
   }
 
   /** WATCH ⟺ the state is not proven for any interest growth until the next rebase (Φ ≤ phiNext). */
@@ -924,13 +924,13 @@ class Pass {
 
 /** The update as it is found, by account id; addresses, net changes and order at the end. */
 class UpdateBuilder {
-  readonly liquidatableAdded: number[] = [];
-  readonly liquidatableRemoved: number[] = [];
-  readonly unknownAdded: number[] = [];
-  readonly unknownRemoved: number[] = [];
+  readonly liquidatableAdded = new Accounts();
+  readonly liquidatableRemoved = new Accounts();
+  readonly unknownAdded = new Accounts();
+  readonly unknownRemoved = new Accounts();
   private readonly crossings: Crossing[] = [];
-  /** account id and level index of each crossing (the order: by address, then level) */
-  private readonly crossIds: number[] = [];
+  /** address prefix and level index of each crossing (the order: by address, then level) */
+  private readonly crossKeys: number[] = [];
   private readonly orders: number[] = [];
   /** liquidatableNow's answer and the list lengths it was computed at (reused by build when nothing moved since) */
   private liqNow: { added: Address[]; removed: Address[]; at: [number, number] } | null = null;
@@ -943,7 +943,7 @@ class UpdateBuilder {
 
   /** The liquidatable set's net change so far (sorted). */
   liquidatableNow(): { added: Address[]; removed: Address[] } {
-    const at: [number, number] = [this.liquidatableAdded.length, this.liquidatableRemoved.length];
+    const at: [number, number] = [this.liquidatableAdded.ids.length, this.liquidatableRemoved.ids.length];
     if (!this.liqNow || this.liqNow.at[0] !== at[0] || this.liqNow.at[1] !== at[1]) {
       const [added, removed] = this.netChange(this.liquidatableAdded, this.liquidatableRemoved);
       this.liqNow = { added, removed, at };
@@ -953,7 +953,7 @@ class UpdateBuilder {
 
   cross(id: number, c: Crossing, order: number): void {
     this.crossings.push(c);
-    this.crossIds.push(id);
+    this.crossKeys.push(this.book.u32[id * U32_STRIDE + PREFIX]!);
     this.orders.push(order);
   }
 
@@ -963,7 +963,7 @@ class UpdateBuilder {
     const order = addressOrder(
       this.crossings.map((c) => c.account),
       (i, j) => this.orders[i]! - this.orders[j]!,
-      this.keys(this.crossIds),
+      Uint32Array.from(this.crossKeys),
     );
     const crossings: Crossing[] = new Array(order.length);
     for (let k = 0; k < order.length; k++) crossings[k] = this.crossings[order[k]!]!;
@@ -982,29 +982,40 @@ class UpdateBuilder {
   }
 
   /** An account can leave and re-enter within one evaluate (unknown → exact): the net change only, each side sorted. */
-  private netChange(added: number[], removed: number[]): [Address[], Address[]] {
-    if (added.length === 0 || removed.length === 0) return [this.sorted(added), this.sorted(removed)];
-    const a = new Set(added);
-    const r = new Set(removed);
-    for (const x of added)
-      if (r.has(x)) {
-        a.delete(x);
-        r.delete(x);
-      }
-    return [this.sorted([...a]), this.sorted([...r])];
+  private netChange(added: Accounts, removed: Accounts): [Address[], Address[]] {
+    if (added.ids.length === 0 || removed.ids.length === 0) return [this.sorted(added), this.sorted(removed)];
+    const a = new Set(added.ids);
+    const r = new Set(removed.ids);
+    return [this.sorted(added.without(r)), this.sorted(removed.without(a))];
   }
 
   /** The accounts' addresses in order, each once. */
-  private sorted(ids: number[]): Address[] {
+  private sorted(list: Accounts): Address[] {
     return sortedUnique(
-      ids.map((id) => this.book.addresses[id]!),
-      this.keys(ids),
+      list.ids.map((id) => this.book.addresses[id]!),
+      Uint32Array.from(list.keys),
     );
   }
+}
 
-  private keys(ids: number[]): Uint32Array {
-    const u32 = this.book.u32;
-    return Uint32Array.from(ids, (id) => u32[id * U32_STRIDE + PREFIX]!);
+/**
+ * Accounts by id, each with its address prefix (book PREFIX), read when the account is added: its record is in
+ * cache then, not when the update is sorted.
+ */
+class Accounts {
+  readonly ids: number[] = [];
+  readonly keys: number[] = [];
+
+  push(id: number, key: number): void {
+    this.ids.push(id);
+    this.keys.push(key);
+  }
+
+  /** The entries whose id is not in `drop`. */
+  without(drop: ReadonlySet<number>): Accounts {
+    const out = new Accounts();
+    for (let i = 0; i < this.ids.length; i++) if (!drop.has(this.ids[i]!)) out.push(this.ids[i]!, this.keys[i]!);
+    return out;
   }
 }
 

@@ -187,6 +187,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     }
 
     if (keeper) await keeper.start();
+    cleanups.push(() => health?.close()); // its sweep worker, after the indexer has stopped (cleanups run in reverse)
     await indexer.start();
     cleanups.push(() => indexer.stop());
 

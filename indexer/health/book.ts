@@ -9,6 +9,11 @@ export const UNKNOWN = 2; // has debt and holds an asset whose price is not fres
 export const WATCH = 4; // close enough to a threshold that interest alone could cross it before the next rebase
 export const DIRTY = 8; // positions changed: rebuild holder entries and float sums from state
 
+// What the engine's sweep worker reads and writes (sweep-thread.ts) lives in shared memory: the records, and the
+// holder lists' ids and weighted balances.
+const sharedI32 = (n: number) => new Int32Array(new SharedArrayBuffer(4 * n));
+const sharedF64 = (n: number) => new Float64Array(new SharedArrayBuffer(8 * n));
+
 /**
  * Holders of one asset: account id, scaled collateral that counts as collateral, the same weighted by the holder's
  * LT relative to the asset's (1 unless an efficiency-mode category applies; the asset's own LT is in its factor),
@@ -17,10 +22,10 @@ export const DIRTY = 8; // positions changed: rebuild holder entries and float s
  * confirmation reads them by slot instead of walking the account's positions in ProtocolState.
  */
 export class HolderList {
-  ids = new Int32Array(16);
+  ids: Int32Array = sharedI32(16);
   sc = new Float64Array(16);
-  sw = new Float64Array(16);
-  sd = new Float64Array(16);
+  sw: Float64Array = sharedF64(16);
+  sd: Float64Array = sharedF64(16);
   readonly scB: bigint[] = [];
   readonly sdB: bigint[] = [];
   n = 0;
@@ -68,13 +73,13 @@ export class HolderList {
 
   private grow(): void {
     const cap = this.ids.length * 2;
-    const ids = new Int32Array(cap);
+    const ids = sharedI32(cap);
     ids.set(this.ids);
     const sc = new Float64Array(cap);
     sc.set(this.sc);
-    const sw = new Float64Array(cap);
+    const sw = sharedF64(cap);
     sw.set(this.sw);
-    const sd = new Float64Array(cap);
+    const sd = sharedF64(cap);
     sd.set(this.sd);
     this.ids = ids;
     this.sc = sc;
@@ -119,9 +124,9 @@ export const ANCHOR_PSI = 7;
 export class AccountBook {
   readonly addresses: Address[] = [];
   readonly idOf = new Map<Address, number>();
-  f64 = new Float64Array(0);
-  u32 = new Uint32Array(0);
-  u8 = new Uint8Array(0);
+  f64: Float64Array = new Float64Array(0);
+  u32: Uint32Array = new Uint32Array(0);
+  u8: Uint8Array = new Uint8Array(0);
   slots = new Int32Array(0);
   stride = 8;
   private capacity = 0;
@@ -188,7 +193,7 @@ export class AccountBook {
   private ensure(n: number): void {
     if (n <= this.capacity) return;
     const next = Math.max(1024, this.capacity * 2, n);
-    const buffer = new ArrayBuffer(next * U8_STRIDE);
+    const buffer = new SharedArrayBuffer(next * U8_STRIDE);
     new Uint8Array(buffer).set(this.u8);
     this.f64 = new Float64Array(buffer);
     this.u32 = new Uint32Array(buffer);

@@ -49,7 +49,9 @@ import { BookExact } from "./book-exact";
 import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
-import { anchorHigh, anchorLow, FLOAT_EPS, hfHigh, hfLow } from "./float-bounds";
+import { anchorHigh, anchorLow, hfHigh, hfLow } from "./float-bounds";
+import { type SweepArrays, type SweepParams, sweepRange } from "./sweep";
+import { Sweeper, type SweepWorkerStatus } from "./sweep-thread";
 import { stateIndex, thresholdsFrom } from "./thresholds";
 import type {
   AccountHealth,
@@ -68,6 +70,10 @@ const RESUM_AFTER_PUSHES = 256;
 /** A factor moving by more than this ratio (either way, or from / to 0) is re-summed rather than pushed. */
 const MAX_DELTA_RATIO = 4;
 const RAY_F = 1e27;
+/** share of a sweep shared with the worker that this thread sweeps itself (it also classifies what both leave) */
+const MAIN_SHARE = 0.4;
+/** default HealthEngineOptions.sweepWorkerMinHolders */
+const SWEEP_WORKER_MIN_HOLDERS = 50_000;
 /** offsets into Pass.iv: the interval until the next rebase, the interval now; each [LO, HI] */
 const IV_NEXT = 0;
 const IV_NOW = 2;
@@ -99,6 +105,7 @@ export class HealthEngine {
   /** Φ at the last rebase, and the last evaluate's index of every slot (to detect time running backwards) */
   private phiRebase = 0;
   private readonly lastIndexes = new Map<AssetSlot, { l: bigint; b: bigint }>();
+  private readonly sweeper: Sweeper;
 
   constructor(
     readonly state: ProtocolState,
@@ -118,6 +125,7 @@ export class HealthEngine {
     };
     for (const account of state.accounts.keys()) this.markDirty(lower(account), false);
     this.frame = new RiskFrame(this.core);
+    this.sweeper = new Sweeper(opts.sweepWorkerMinHolders ?? SWEEP_WORKER_MIN_HOLDERS);
   }
 
   /** Records a price; holders of the asset are re-checked at the next evaluate. */
@@ -166,12 +174,20 @@ export class HealthEngine {
       this.phiRebase = g.phi;
     }
     const { moved: priced, deferred } = this.applyFactors(rebase, flipped.length === 0);
-    const run = new Pass(this.core, ctx, out, ++this.pass, {
-      gHi: rebase ? 1 : g.gHi,
-      cHi: rebase ? 1 : g.cHi,
-      phi: g.phi,
-      phiNext: this.phiRebase + th.lnBudget,
-    });
+    const run = new Pass(
+      this.core,
+      ctx,
+      out,
+      ++this.pass,
+      {
+        gHi: rebase ? 1 : g.gHi,
+        cHi: rebase ? 1 : g.cHi,
+        phi: g.phi,
+        phiNext: this.phiRebase + th.lnBudget,
+      },
+      this.sweeper,
+      () => this.resum(),
+    );
 
     for (const id of this.dirty) {
       this.rebuild(id);
@@ -202,6 +218,8 @@ export class HealthEngine {
     for (const id of this.dirty) book.setFlag(id, DIRTY, false);
     this.dirty.clear();
     this.full = false;
+    // A book this big will share its next price sweeps: the worker starts now, to be ready by then.
+    this.sweeper.prepare(this.core.slots.reduce((n, s) => Math.max(n, s.holders.n), 0));
     this.gen++;
     return out.build(rebase, run.recomputed, run.classified);
   }
@@ -300,6 +318,16 @@ export class HealthEngine {
     let withDebt = 0;
     for (let id = 0; id < book.size; id++) if (book.nDebt(id) !== 0) withDebt++;
     return { accounts: book.size, withDebt, liquidatable: this.core.liq.size, unknown: this.core.unknown.size, watched: this.core.watch.size };
+  }
+
+  /** The sweep worker (HealthEngineOptions.sweepWorkerMinHolders): its state, and the sweeps it shared. */
+  sweepWorker(): SweepWorkerStatus {
+    return this.sweeper.status();
+  }
+
+  /** Stops the sweep worker, if one runs; the engine goes on, sweeping on its own thread. */
+  close(): Promise<void> {
+    return this.sweeper.close();
   }
 
   /** Bytes held in typed arrays (accounts + holder lists + the read frame); the JS map of addresses comes on top. */
@@ -579,6 +607,8 @@ class Pass {
     private readonly out: UpdateBuilder,
     readonly pass: number,
     private readonly g: Growth,
+    private readonly sweeper: Sweeper,
+    private readonly resumAll: () => void,
   ) {
     this.exactBook = new BookExact(c, ctx);
     let err = 0;
@@ -590,67 +620,47 @@ class Pass {
 
   /**
    * Classifies holders `ids[0..n)` of one asset, first pushing the factor delta (dfc, dfd) into the float sums of
-   * those not rebuilt in this evaluate when `push`. The common case — no flag but LIQ, some debt, float sums proving
-   * the recorded state at the worst growth before the next rebase — is decided inline, with the bounds of `holds`
-   * (float-bounds.ts hfLow / hfHigh, multiplied out instead of divided, against thresholds.ts holdLo / holdHi);
-   * every other holder goes through `classify`. One walk over the holders' records, no call per holder.
+   * those not rebuilt in this evaluate when `push`. sweep.ts sweepRange decides the common case inline and hands
+   * back the rest, which go through `classify`. A long list is shared with the sweep worker (sweep-thread.ts): it
+   * sweeps the tail while this thread sweeps the head and classifies what that left, then classifies what the
+   * worker left. The same decisions either way; only whose thread pushed which sums differs.
    */
   sweep(ids: Int32Array, sw: Float64Array, sd: Float64Array, n: number, dfc: number, dfd: number, push: boolean, voidAnchors: boolean): void {
-    const { f64, u8, u32 } = this.c.book;
-    const { holdLo, holdHi, band } = this.c.thresholds;
-    const pass = this.pass;
-    const errPer = this.errPerPosition;
-    const shrink = 1 - FLOAT_EPS;
-    const grow = this.cap * (1 + FLOAT_EPS);
-    const bandLo = 1 - band;
-    const bandHi = 1 + band;
-    const liqBase = stateIndex(true, 0);
-    let decided = 0;
-    for (let h = 0; h < n; h++) {
-      const id = ids[h]!;
-      const r = id * F64_STRIDE;
-      const m = id * U8_STRIDE;
-      const flags = u8[m + FLAGS]!;
-      let w = f64[r + W]!;
-      let d = f64[r + D]!;
-      if (push && !(flags & DIRTY)) {
-        w += sw[h]! * dfc;
-        d += sd[h]! * dfd;
-        f64[r + W] = w;
-        f64[r + D] = d;
-        if (voidAnchors) f64[r + ANCHOR_HF] = NaN;
-      }
-      const st = id * U32_STRIDE + STAMP;
-      if (u32[st] === pass) continue;
-      if ((flags & (UNKNOWN | DIRTY | WATCH)) !== 0) {
-        this.classify(id);
-        continue;
-      }
-      if (u8[m + N_DEBT] === 0) {
-        // No debt: HF is max whatever the price. Only a flag or level left over from the debt needs classify.
-        if ((flags & LIQ) === 0 && u8[m + LEVELS] === 0) {
-          u32[st] = pass;
-          decided++;
-        } else this.classify(id);
-        continue;
-      }
-      const k = (flags & LIQ ? liqBase : 0) | u8[m + LEVELS]!;
-      const needLo = holdLo[k]!;
-      const needHi = holdHi[k]!;
-      const err = u8[m + N_HELD]! * errPer;
-      const dLo = d * shrink - err;
-      // lo: hfLow(w, d, err, cap, band) ≥ needLo;  hi: hfHigh(w, d, err, cap, band) < needHi (or no upper threshold)
-      if (
-        (w * shrink - err) * bandLo >= needLo * (d * grow + err) &&
-        (needHi === Infinity || (dLo > 0 && (w * grow + err) * bandHi < needHi * dLo))
-      ) {
-        u32[st] = pass;
-        decided++;
-        continue;
-      }
-      this.classify(id);
+    const { book, thresholds: t } = this.c;
+    const arrays: SweepArrays = { f64: book.f64, u32: book.u32, u8: book.u8, ids, sw, sd };
+    const params: SweepParams = {
+      pass: this.pass,
+      errPer: this.errPerPosition,
+      cap: this.cap,
+      band: t.band,
+      dfc,
+      dfd,
+      push,
+      voidAnchors,
+      holdLo: t.holdLo,
+      holdHi: t.holdHi,
+      liqBase: stateIndex(true, 0),
+    };
+    const worker = this.sweeper.workerFor(n);
+    const split = worker ? Math.floor(n * MAIN_SHARE) : n;
+    worker?.start(arrays, split, n, params);
+    const cand = this.sweeper.candidates(split);
+    const mine = sweepRange(arrays, 0, split, params, cand);
+    this.classified += mine.decided;
+    for (let i = 0; i < mine.count; i++) this.classify(cand[i]!);
+    if (!worker) return;
+    const theirs = worker.finish();
+    if (theirs) {
+      this.classified += theirs.decided;
+      for (let i = 0; i < theirs.ids.length; i++) this.classify(theirs.ids[i]!);
+      return;
     }
-    this.classified += decided;
+    // The worker did not answer: its range may be half pushed. Every sum is recomputed from the holder lists (at the
+    // factors now in force, the delta included) and the range classified here; what the worker stamped it decided
+    // on sums already pushed, so it stands.
+    if (voidAnchors) for (let h = split; h < n; h++) book.f64[ids[h]! * F64_STRIDE + ANCHOR_HF] = NaN;
+    this.resumAll();
+    for (let h = split; h < n; h++) this.classify(ids[h]!);
   }
 
   /** Recomputes whether the account's HF depends on a price that is not fresh; handles the transition. */

@@ -33,6 +33,11 @@ export interface HealthEngineOptions {
    * this budget are re-checked every evaluate. Default 10 (0.1%).
    */
   driftBudgetBps?: number;
+  /**
+   * A price sweep over at least this many holders of one asset is shared with a worker thread (started by the first
+   * such sweep, used once ready; the same decisions either way). Default 50 000; Infinity: never.
+   */
+  sweepWorkerMinHolders?: number;
 }
 
 export type AccountStatus = "healthy" | "warning" | "liquidatable" | "unknown";

@@ -1,0 +1,171 @@
+// The engine's side of its sweep worker (sweep-worker.ts): one worker thread, started when a sweep first reaches
+// `minHolders`, used once it has said it is ready. A job is one range of one holder list; the book and the holder
+// lists live in SharedArrayBuffers (book.ts), so a job moves no data. The worker writes only the float sums,
+// anchors and stamps of the accounts in its range, which the engine's thread does not touch until the job is done.
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import type { SweepArrays, SweepParams } from "./sweep";
+
+/** Slots of the control word array shared with the worker. */
+export const CTRL = { SEQ: 0, DONE: 1, COUNT: 2, DECIDED: 3, ABORT: 4 } as const;
+
+export interface SweepWorkerStatus {
+  state: "off" | "starting" | "on" | "failed";
+  shared: number;
+  gaveUp: boolean;
+}
+
+export interface SweepJob {
+  seq: number;
+  ctrl: Int32Array;
+  arrays: SweepArrays;
+  from: number;
+  to: number;
+  params: SweepParams;
+  out: Int32Array;
+}
+
+/**
+ * How long the engine waits for a job (milliseconds of work, even under load) before it gives the worker up: it
+ * then recomputes what the job could have touched itself, and sweeps alone from then on.
+ */
+const JOB_TIMEOUT_MS = 2_000;
+/** How long a given-up worker has to acknowledge the abort. */
+const ABORT_WAIT_MS = 1_000;
+
+export class SweepThread {
+  private readonly worker: Worker;
+  private readonly ctrl = new Int32Array(new SharedArrayBuffer(4 * 8));
+  /** jobs answered, and whether the worker was given up on (a job not answered in time) */
+  answered = 0;
+  gaveUp = false;
+  private out = new Int32Array(new SharedArrayBuffer(4 * 1024));
+  private seq = 0;
+  private ready = false;
+  private dead = false;
+
+  constructor() {
+    const file = path.join(__dirname, `sweep-worker${path.extname(__filename)}`);
+    // The engine runs as TypeScript under ts-node (bin/marginwatch.js, the tests, the bench): its worker registers
+    // ts-node the same way, with absolute paths (not the working directory's tsconfig or node_modules).
+    const boot =
+      path.extname(__filename) === ".ts"
+        ? `require(${JSON.stringify(require.resolve("ts-node"))}).register({ transpileOnly: true, project: ${JSON.stringify(path.resolve(__dirname, "../../tsconfig.json"))} });`
+        : "";
+    this.worker = new Worker(`${boot} require(${JSON.stringify(file)});`, { eval: true });
+    this.worker.on("message", (m) => {
+      if (m === "ready") this.ready = true;
+    });
+    this.worker.on("error", () => {
+      this.dead = true;
+    });
+    this.worker.on("exit", () => {
+      this.dead = true;
+    });
+    this.worker.unref(); // after the listeners (attaching one refs the port again): it never keeps a process alive
+  }
+
+  /** Started, ready, not failed. */
+  get available(): boolean {
+    return this.ready && !this.dead;
+  }
+
+  get failed(): boolean {
+    return this.dead;
+  }
+
+  /** Hands holders [from, to) to the worker; `finish` waits for the answer. */
+  start(arrays: SweepArrays, from: number, to: number, params: SweepParams): void {
+    if (this.out.length < to - from) this.out = new Int32Array(new SharedArrayBuffer(4 * (to - from)));
+    const seq = ++this.seq;
+    Atomics.store(this.ctrl, CTRL.ABORT, 0);
+    Atomics.store(this.ctrl, CTRL.SEQ, seq);
+    this.worker.postMessage({ seq, ctrl: this.ctrl, arrays, from, to, params, out: this.out } satisfies SweepJob);
+  }
+
+  /**
+   * The worker's answer: the ids it left for classify (a view, valid until the next start) and how many it decided.
+   * Null when it did not answer in time: the worker is then given up, and its range may be half pushed.
+   */
+  finish(): { ids: Int32Array; decided: number } | null {
+    const deadline = Date.now() + JOB_TIMEOUT_MS;
+    for (;;) {
+      const done = Atomics.load(this.ctrl, CTRL.DONE);
+      if (done === this.seq) break;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.dead) {
+        this.giveUp();
+        return null;
+      }
+      Atomics.wait(this.ctrl, CTRL.DONE, done, left); // returns at once if the answer came since the load
+    }
+    const count = Atomics.load(this.ctrl, CTRL.COUNT);
+    this.answered++;
+    return { ids: this.out.subarray(0, count), decided: Atomics.load(this.ctrl, CTRL.DECIDED) };
+  }
+
+  close(): Promise<number> {
+    this.dead = true;
+    return this.worker.terminate();
+  }
+
+  /**
+   * Stops a late worker at its next chunk boundary (sweep.ts), waits a little for it to say so (after that it writes
+   * nothing), and never uses it again.
+   */
+  private giveUp(): void {
+    Atomics.store(this.ctrl, CTRL.ABORT, 1);
+    this.dead = true;
+    this.gaveUp = true;
+    const deadline = Date.now() + ABORT_WAIT_MS;
+    for (let done = Atomics.load(this.ctrl, CTRL.DONE); done !== this.seq && Date.now() < deadline; ) {
+      Atomics.wait(this.ctrl, CTRL.DONE, done, Math.max(1, deadline - Date.now()));
+      done = Atomics.load(this.ctrl, CTRL.DONE);
+    }
+    void this.worker.terminate();
+  }
+}
+
+/**
+ * The engine's sweep sharing: its worker (started by the first sweep of at least `minHolders` holders, used once
+ * ready, never restarted after a failure) and the engine thread's own candidate buffer.
+ */
+export class Sweeper {
+  private thread: SweepThread | null = null;
+  private closed = false;
+  private cand = new Int32Array(1024);
+
+  constructor(private readonly minHolders: number) {}
+
+  /** Starts the worker when a sweep of `n` holders would be shared (ahead of the first such sweep). */
+  prepare(n: number): void {
+    if (n >= this.minHolders && !this.closed) this.thread ??= new SweepThread();
+  }
+
+  /** The worker to share a sweep of `n` holders with, or null (too few, not ready yet, failed). */
+  workerFor(n: number): SweepThread | null {
+    this.prepare(n);
+    return n >= this.minHolders && this.thread?.available ? this.thread : null;
+  }
+
+  /** A buffer for `n` candidate ids (reused: valid until the next call). */
+  candidates(n: number): Int32Array {
+    if (this.cand.length < n) this.cand = new Int32Array(Math.max(n, this.cand.length * 2));
+    return this.cand;
+  }
+
+  /**
+   * state "off": never needed, or closed; "starting"; "on"; "failed": it exited, or was given up on (`gaveUp`: a
+   * job not answered in time), and sweeps run on one thread from then on. `shared`: sweeps it took part in.
+   */
+  status(): SweepWorkerStatus {
+    const t = this.thread;
+    const state = !t || this.closed ? "off" : t.available ? "on" : t.failed ? "failed" : "starting";
+    return { state, shared: t?.answered ?? 0, gaveUp: t?.gaveUp ?? false };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.thread?.close();
+  }
+}

@@ -1,0 +1,114 @@
+// The price sweep's inner loop over one range of an asset's holders: push the factor delta into the float sums,
+// decide the common case inline, hand back the rest. A pure function of typed arrays, so that the engine's thread
+// and its sweep worker (sweep-worker.ts) run the same code on disjoint ranges of one holder list.
+import { ANCHOR_HF, D, DIRTY, F64_STRIDE, FLAGS, LEVELS, LIQ, N_DEBT, N_HELD, STAMP, U32_STRIDE, U8_STRIDE, UNKNOWN, W, WATCH } from "./book";
+import { FLOAT_EPS } from "./float-bounds";
+
+/** What one evaluate's sweep of one asset decides with (the same numbers on both threads). */
+export interface SweepParams {
+  /** the evaluate's pass number: an account stamped with it was classified already */
+  pass: number;
+  /** absolute float error per held position (USD 8-dec units) */
+  errPer: number;
+  /** worst index growth before the next rebase */
+  cap: number;
+  /** relative safety band of the float bounds */
+  band: number;
+  /** factor delta pushed into the sums (collateral, debt), when `push` */
+  dfc: number;
+  dfd: number;
+  push: boolean;
+  /** the LT moved: the holders' anchors are dropped */
+  voidAnchors: boolean;
+  /** thresholds.ts holdLo / holdHi, and stateIndex(true, 0) */
+  holdLo: Float64Array;
+  holdHi: Float64Array;
+  liqBase: number;
+}
+
+/** The book's three views and one holder list's columns. */
+export interface SweepArrays {
+  f64: Float64Array;
+  u32: Uint32Array;
+  u8: Uint8Array;
+  ids: Int32Array;
+  sw: Float64Array;
+  sd: Float64Array;
+}
+
+/** holders between two looks at the abort word (the worker's only check) */
+const CHUNK = 8192;
+
+/**
+ * Holders [from, to): pushes the delta into the sums of those not rebuilt in this evaluate (when `push`), then
+ * decides inline every holder with no flag but LIQ, some debt, and float sums proving its recorded state at the
+ * worst growth before the next rebase (float-bounds.ts hfLow / hfHigh multiplied out instead of divided, against
+ * holdLo / holdHi), and no-debt holders with nothing to resolve; stamps them. The others (flagged, near a threshold,
+ * not yet stamped) go to `out` in order, for the engine's classify. Returns how many went to `out` and how many were
+ * decided. With `abort` (the worker), stops at a chunk boundary once abort[0] ≠ 0 and returns -1 as the count.
+ */
+export function sweepRange(
+  a: SweepArrays,
+  from: number,
+  to: number,
+  p: SweepParams,
+  out: Int32Array,
+  abort?: Int32Array,
+): { count: number; decided: number } {
+  const { f64, u8, u32, ids, sw, sd } = a;
+  const { holdLo, holdHi, pass, errPer, dfc, dfd, push, voidAnchors, liqBase } = p;
+  const shrink = 1 - FLOAT_EPS;
+  const grow = p.cap * (1 + FLOAT_EPS);
+  const bandLo = 1 - p.band;
+  const bandHi = 1 + p.band;
+  let decided = 0;
+  let count = 0;
+  for (let start = from; start < to; start += CHUNK) {
+    if (abort && Atomics.load(abort, 0) !== 0) return { count: -1, decided };
+    const end = Math.min(to, start + CHUNK);
+    for (let h = start; h < end; h++) {
+      const id = ids[h]!;
+      const r = id * F64_STRIDE;
+      const m = id * U8_STRIDE;
+      const flags = u8[m + FLAGS]!;
+      let w = f64[r + W]!;
+      let d = f64[r + D]!;
+      if (push && !(flags & DIRTY)) {
+        w += sw[h]! * dfc;
+        d += sd[h]! * dfd;
+        f64[r + W] = w;
+        f64[r + D] = d;
+        if (voidAnchors) f64[r + ANCHOR_HF] = NaN;
+      }
+      const st = id * U32_STRIDE + STAMP;
+      if (u32[st] === pass) continue;
+      if ((flags & (UNKNOWN | DIRTY | WATCH)) === 0) {
+        if (u8[m + N_DEBT] === 0) {
+          // No debt: HF is max whatever the price. Only a flag or level left over from the debt needs classify.
+          if ((flags & LIQ) === 0 && u8[m + LEVELS] === 0) {
+            u32[st] = pass;
+            decided++;
+            continue;
+          }
+        } else {
+          const k = (flags & LIQ ? liqBase : 0) | u8[m + LEVELS]!;
+          const needLo = holdLo[k]!;
+          const needHi = holdHi[k]!;
+          const err = u8[m + N_HELD]! * errPer;
+          const dLo = d * shrink - err;
+          // lo: hfLow(w, d, err, cap, band) ≥ needLo;  hi: hfHigh(w, d, err, cap, band) < needHi (or none)
+          if (
+            (w * shrink - err) * bandLo >= needLo * (d * grow + err) &&
+            (needHi === Infinity || (dLo > 0 && (w * grow + err) * bandHi < needHi * dLo))
+          ) {
+            u32[st] = pass;
+            decided++;
+            continue;
+          }
+        }
+      }
+      out[count++] = id;
+    }
+  }
+  return { count, decided };
+}

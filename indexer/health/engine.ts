@@ -592,11 +592,15 @@ class Pass {
   classified = 0;
   /** accounts whose liquidatable flag is proven but whose levels need exact math: confirmed by confirmLevels */
   private readonly levelsOnly: number[] = [];
+  /** their `iv` from the first phase, four numbers each (nothing they depend on moves in between) */
+  private readonly levelsIv: number[] = [];
   private readonly errPerPosition: number;
   private readonly cap: number;
   private readonly exactBook: BookExact;
   private driftId = -1;
   private drift = 1;
+  private psiId = -1;
+  private psi = 0;
   /** the HF intervals of the last `bounds` (IV_NEXT, IV_NOW; LO, HI), and whose they are */
   private readonly iv = new Float64Array(4);
   private boundsId = -1;
@@ -722,8 +726,10 @@ class Pass {
       return;
     }
     if (this.proves(IV_NOW)) this.watch(id);
-    else if (liq ? iv[IV_NOW + HI]! < 1 : iv[IV_NOW + LO]! >= 1) this.levelsOnly.push(id);
-    else if (this.settle(id, liq)) this.updateWatch(id);
+    else if (liq ? iv[IV_NOW + HI]! < 1 : iv[IV_NOW + LO]! >= 1) {
+      this.levelsOnly.push(id);
+      for (let i = 0; i < 4; i++) this.levelsIv.push(iv[i]!); // the same bounds in the second phase
+    } else if (this.settle(id, liq)) this.updateWatch(id);
     else {
       this.exact(id);
       this.updateWatch(id);
@@ -738,12 +744,15 @@ class Pass {
    */
   confirmLevels(): void {
     const { u8 } = this.c.book;
-    for (const id of this.levelsOnly) {
-      this.bounds(id);
+    for (let j = 0; j < this.levelsOnly.length; j++) {
+      const id = this.levelsOnly[j]!;
+      for (let i = 0; i < 4; i++) this.iv[i] = this.levelsIv[j * 4 + i]!;
+      this.boundsId = id;
       if (!this.settle(id, (u8[id * U8_STRIDE + FLAGS]! & LIQ) !== 0)) this.exact(id);
       this.updateWatch(id);
     }
     this.levelsOnly.length = 0;
+    this.levelsIv.length = 0;
   }
 
   /**
@@ -834,12 +843,15 @@ class Pass {
     this.boundsId = id;
   }
 
-  /** Σ of the held assets' price drift (AssetSlot.psi). */
+  /** Σ of the held assets' price drift (AssetSlot.psi); memoised for the last account asked. */
   private psiOf(id: number): number {
     const { book, slots } = this.c;
     const base = id * book.stride;
     let psi = 0;
+    if (id === this.psiId) return this.psi; // prices do not move within a pass
     for (let k = 0; k < slots.length; k++) if (book.slots[base + k]! >= 0) psi += slots[k]!.psi;
+    this.psiId = id;
+    this.psi = psi;
     return psi;
   }
 

@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { symbolOf, type ApiContext } from "./context";
 import type { FeedReading } from "../oracle/tracker";
-import type { RiskAggregates } from "../health";
+import type { RiskAggregates, SweepWorkerStatus } from "../health";
 import type { IndexerStatus } from "../types";
 import { KEEPER_OUTCOMES, type KeeperOutcome, type KeeperOutcomeKind } from "../../keeper/outcome-types";
 
@@ -34,9 +34,11 @@ export const METRIC_NAMES = {
   hfDebt: "marginwatch_hf_bucket_debt_usd",
   within20: "marginwatch_collateral_liquidatable_within_20pct_usd",
   badDebt: "marginwatch_bad_debt_usd",
+  sweepWorker: "marginwatch_health_sweep_worker",
 } as const;
 
 const PHASES: readonly IndexerStatus["phase"][] = ["starting", "backfill", "follow", "stopped", "failed"];
+const SWEEP_STATES: readonly SweepWorkerStatus["state"][] = ["off", "starting", "on", "failed"];
 /** BullMQ's job states (Queue.getJobCounts() with no argument): every one has a series, 0 when empty. */
 const QUEUE_STATES = ["waiting", "active", "delayed", "prioritized", "waiting-children", "paused", "completed", "failed"] as const;
 /** A keeper queue that does not answer within this is reported down (marginwatch_keeper_queue_up 0), not awaited. */
@@ -149,6 +151,16 @@ export function registerApiMetrics(app: FastifyInstance, ctx: ApiContext): void 
     registers,
     collect() {
       for (const phase of PHASES) this.set({ phase }, st.phase === phase ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.sweepWorker,
+    help: "1 for the health engine's sweep worker state (off: no sweep big enough, starting, on, failed: sweeps run on one thread), 0 for the others",
+    labelNames: ["state"] as const,
+    registers,
+    collect() {
+      const state = health.sweepWorker().state;
+      for (const s of SWEEP_STATES) this.set({ state: s }, state === s ? 1 : 0);
     },
   });
   new Gauge({

@@ -51,7 +51,7 @@ import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
 import { anchorHigh, anchorLow, hfHigh, hfLow } from "./float-bounds";
 import { type SweepArrays, type SweepParams, sweepRange } from "./sweep";
-import { Sweeper, type SweepWorkerStatus } from "./sweep-thread";
+import { Sweeper } from "./sweep-thread";
 import { stateIndex, thresholdsFrom } from "./thresholds";
 import type {
   AccountHealth,
@@ -63,6 +63,7 @@ import type {
   PriceInfo,
   RiskAggregates,
   StressResult,
+  SweepWorkerStatus,
 } from "./types";
 
 /** Delta pushes into the float sums after which they are re-summed from the holder lists (bounds rounding drift). */

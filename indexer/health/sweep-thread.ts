@@ -2,18 +2,14 @@
 // `minHolders`, used once it has said it is ready. A job is one range of one holder list; the book and the holder
 // lists live in SharedArrayBuffers (book.ts), so a job moves no data. The worker writes only the float sums,
 // anchors and stamps of the accounts in its range, which the engine's thread does not touch until the job is done.
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { SweepArrays, SweepParams } from "./sweep";
+import type { SweepWorkerStatus } from "./types";
 
 /** Slots of the control word array shared with the worker. */
 export const CTRL = { SEQ: 0, DONE: 1, COUNT: 2, DECIDED: 3, ABORT: 4 } as const;
-
-export interface SweepWorkerStatus {
-  state: "off" | "starting" | "on" | "failed";
-  shared: number;
-  gaveUp: boolean;
-}
 
 export interface SweepJob {
   seq: number;
@@ -76,6 +72,9 @@ export class SweepThread {
 
   /** Hands holders [from, to) to the worker; `finish` waits for the answer. */
   start(arrays: SweepArrays, from: number, to: number, params: SweepParams): void {
+    // A view on a plain ArrayBuffer would reach the worker as a copy: its pushes would be lost without a sound.
+    for (const [name, a] of Object.entries(arrays))
+      if (!(a.buffer instanceof SharedArrayBuffer)) throw new Error(`sweep worker: ${name} is not in shared memory`);
     if (this.out.length < to - from) this.out = new Int32Array(new SharedArrayBuffer(4 * (to - from)));
     const seq = ++this.seq;
     Atomics.store(this.ctrl, CTRL.ABORT, 0);
@@ -137,9 +136,12 @@ export class Sweeper {
 
   constructor(private readonly minHolders: number) {}
 
-  /** Starts the worker when a sweep of `n` holders would be shared (ahead of the first such sweep). */
+  /**
+   * Starts the worker when a sweep of `n` holders would be shared (ahead of the first such sweep). Not on a single
+   * core: the two threads would only take turns.
+   */
   prepare(n: number): void {
-    if (n >= this.minHolders && !this.closed) this.thread ??= new SweepThread();
+    if (n >= this.minHolders && !this.closed && availableParallelism() > 1) this.thread ??= new SweepThread();
   }
 
   /** The worker to share a sweep of `n` holders with, or null (too few, not ready yet, failed). */

@@ -34,10 +34,20 @@ export interface HealthEngineOptions {
    */
   driftBudgetBps?: number;
   /**
-   * A price sweep over at least this many holders of one asset is shared with a worker thread (started by the first
-   * such sweep, used once ready; the same decisions either way). Default 50 000; Infinity: never.
+   * A price sweep over at least this many holders of one asset is shared with a worker thread, on a machine with
+   * more than one core (started by the first evaluate of a book that big, used once ready; the same decisions
+   * either way). Default 50 000; Infinity: never.
    */
   sweepWorkerMinHolders?: number;
+}
+
+/** HealthEngine.sweepWorker(): the sweep worker's state, the sweeps it took part in, whether it was given up on. */
+export interface SweepWorkerStatus {
+  /** off: no sweep big enough yet, or closed; failed: it exited or missed a job, and sweeps run on one thread */
+  state: "off" | "starting" | "on" | "failed";
+  shared: number;
+  /** a job it did not answer in time (its range was redone on the engine's thread) */
+  gaveUp: boolean;
 }
 
 export type AccountStatus = "healthy" | "warning" | "liquidatable" | "unknown";

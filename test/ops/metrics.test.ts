@@ -99,6 +99,9 @@ describe("operator metrics on /metrics", function () {
     expect(m).to.match(/# TYPE marginwatch_ready gauge/);
     expect(seriesValue(m, 'marginwatch_indexer_phase{phase="follow"}')).to.equal(1);
     for (const p of ["starting", "backfill", "stopped", "failed"]) expect(seriesValue(m, `marginwatch_indexer_phase{phase="${p}"}`)).to.equal(0);
+    // A book this small never needs the sweep worker.
+    expect(seriesValue(m, 'marginwatch_health_sweep_worker{state="off"}')).to.equal(1);
+    for (const s of ["starting", "on", "failed"]) expect(seriesValue(m, `marginwatch_health_sweep_worker{state="${s}"}`)).to.equal(0);
     const head = seriesValue(m, "marginwatch_indexer_head_block");
     expect(head).to.be.greaterThan(0);
     expect(head - seriesValue(m, "marginwatch_indexer_last_block")).to.equal(seriesValue(m, "marginwatch_indexer_head_lag_blocks"));

@@ -50,7 +50,7 @@ import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
 import { anchorHigh, anchorLow, hfHigh, hfLow } from "./float-bounds";
-import { type SweepArrays, type SweepParams, sweepRange } from "./sweep";
+import { CHUNK, type SweepArrays, type SweepParams, type SweepTally, sweepClaimed, sweepRange } from "./sweep";
 import { Sweeper } from "./sweep-thread";
 import { stateIndex, thresholdsFrom } from "./thresholds";
 import type {
@@ -71,8 +71,6 @@ const RESUM_AFTER_PUSHES = 256;
 /** A factor moving by more than this ratio (either way, or from / to 0) is re-summed rather than pushed. */
 const MAX_DELTA_RATIO = 4;
 const RAY_F = 1e27;
-/** share of a sweep shared with the worker that this thread sweeps itself (it also classifies what both leave) */
-const MAIN_SHARE = 0.4;
 /** default HealthEngineOptions.sweepWorkerMinHolders */
 const SWEEP_WORKER_MIN_HOLDERS = 50_000;
 /** offsets into Pass.iv: the interval until the next rebase, the interval now; each [LO, HI] */
@@ -626,9 +624,10 @@ class Pass {
   /**
    * Classifies holders `ids[0..n)` of one asset, first pushing the factor delta (dfc, dfd) into the float sums of
    * those not rebuilt in this evaluate when `push`. sweep.ts sweepRange decides the common case inline and hands
-   * back the rest, which go through `classify`. A long list is shared with the sweep worker (sweep-thread.ts): it
-   * sweeps the tail while this thread sweeps the head and classifies what that left, then classifies what the
-   * worker left. The same decisions either way; only whose thread pushed which sums differs.
+   * back the rest, which go through `classify`. A long list is shared with the sweep worker (sweep-thread.ts): both
+   * claim chunks of it from one counter, this thread classifying what each of its chunks left as it goes (so the
+   * worker claims more), then what the worker left. The same decisions either way; only whose thread pushed which
+   * sums differs.
    */
   sweep(ids: Int32Array, sw: Float64Array, sd: Float64Array, n: number, dfc: number, dfd: number, push: boolean, voidAnchors: boolean): void {
     const { book, thresholds: t } = this.c;
@@ -647,25 +646,33 @@ class Pass {
       liqBase: stateIndex(true, 0),
     };
     const worker = this.sweeper.workerFor(n);
-    const split = worker ? Math.floor(n * MAIN_SHARE) : n;
-    worker?.start(arrays, split, n, params);
-    const cand = this.sweeper.candidates(split);
-    const mine = sweepRange(arrays, 0, split, params, cand);
-    this.classified += mine.decided;
-    for (let i = 0; i < mine.count; i++) this.classify(cand[i]!);
-    if (!worker) return;
+    const tally: SweepTally = { count: 0, decided: 0 };
+    if (!worker) {
+      const cand = this.sweeper.candidates(n);
+      sweepRange(arrays, 0, n, params, cand, tally);
+      this.classified += tally.decided;
+      for (let i = 0; i < tally.count; i++) this.classify(cand[i]!);
+      return;
+    }
+    worker.start(arrays, n, params);
+    const cand = this.sweeper.candidates(CHUNK);
+    sweepClaimed(arrays, n, params, cand, tally, worker.control, () => {
+      for (let i = 0; i < tally.count; i++) this.classify(cand[i]!);
+      tally.count = 0;
+    });
+    this.classified += tally.decided;
     const theirs = worker.finish();
     if (theirs) {
       this.classified += theirs.decided;
       for (let i = 0; i < theirs.ids.length; i++) this.classify(theirs.ids[i]!);
       return;
     }
-    // The worker did not answer: its range may be half pushed. Every sum is recomputed from the holder lists (at the
-    // factors now in force, the delta included) and the range classified here; what the worker stamped it decided
-    // on sums already pushed, so it stands.
-    if (voidAnchors) for (let h = split; h < n; h++) book.f64[ids[h]! * F64_STRIDE + ANCHOR_HF] = NaN;
+    // The worker did not answer: a chunk it claimed may be half pushed. Every sum is recomputed from the holder lists
+    // (at the factors now in force, the delta included) and every holder not yet stamped classified here; what the
+    // worker stamped it decided on sums already pushed, so it stands.
+    if (voidAnchors) for (let h = 0; h < n; h++) book.f64[ids[h]! * F64_STRIDE + ANCHOR_HF] = NaN;
     this.resumAll();
-    for (let h = split; h < n; h++) this.classify(ids[h]!);
+    for (let h = 0; h < n; h++) this.classify(ids[h]!);
   }
 
   /** Recomputes whether the account's HF depends on a price that is not fresh; handles the transition. */

@@ -1,22 +1,22 @@
-// The engine's side of its sweep worker (sweep-worker.ts): one worker thread, started when a sweep first reaches
-// `minHolders`, used once it has said it is ready. A job is one range of one holder list; the book and the holder
-// lists live in SharedArrayBuffers (book.ts), so a job moves no data. The worker writes only the float sums,
-// anchors and stamps of the accounts in its range, which the engine's thread does not touch until the job is done.
+// The engine's side of its sweep worker (sweep-worker.ts): one worker thread, started when a book first has
+// `minHolders` holders of one asset, used once it has said it is ready. A job is one holder list; both threads claim
+// chunks of it from one atomic counter (sweep.ts sweepClaimed), so neither waits for a share the other has not
+// reached: a worker that is slow to wake, or descheduled, leaves more to the engine's thread. The book and the
+// holder lists live in SharedArrayBuffers (book.ts), so a job moves no data. The worker writes only the float
+// sums, anchors and stamps of the accounts in the chunks it claimed, which the engine's thread does not touch
+// until the job is done.
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { SweepArrays, SweepParams } from "./sweep";
+import { CTRL, type SweepArrays, type SweepParams } from "./sweep";
 import type { SweepWorkerStatus } from "./types";
-
-/** Slots of the control word array shared with the worker. */
-export const CTRL = { SEQ: 0, DONE: 1, COUNT: 2, DECIDED: 3, ABORT: 4 } as const;
 
 export interface SweepJob {
   seq: number;
   ctrl: Int32Array;
   arrays: SweepArrays;
-  from: number;
-  to: number;
+  /** holders in the list */
+  n: number;
   params: SweepParams;
   out: Int32Array;
 }
@@ -70,23 +70,32 @@ export class SweepThread {
     return this.dead;
   }
 
-  /** Hands holders [from, to) to the worker; `finish` waits for the answer. */
-  start(arrays: SweepArrays, from: number, to: number, params: SweepParams): void {
+  /** The control words; the engine's thread claims from the same counter (ctrl[NEXT]) as the worker. */
+  get control(): Int32Array {
+    return this.ctrl;
+  }
+
+  /** Offers the worker the sweep of holders [0, n); `finish` collects its part. */
+  start(arrays: SweepArrays, n: number, params: SweepParams): void {
     // A view on a plain ArrayBuffer would reach the worker as a copy: its pushes would be lost without a sound.
     for (const [name, a] of Object.entries(arrays))
       if (!(a.buffer instanceof SharedArrayBuffer)) throw new Error(`sweep worker: ${name} is not in shared memory`);
-    if (this.out.length < to - from) this.out = new Int32Array(new SharedArrayBuffer(4 * (to - from)));
+    if (this.out.length < n) this.out = new Int32Array(new SharedArrayBuffer(4 * n));
     const seq = ++this.seq;
     Atomics.store(this.ctrl, CTRL.ABORT, 0);
-    Atomics.store(this.ctrl, CTRL.SEQ, seq);
-    this.worker.postMessage({ seq, ctrl: this.ctrl, arrays, from, to, params, out: this.out } satisfies SweepJob);
+    Atomics.store(this.ctrl, CTRL.NEXT, 0);
+    Atomics.store(this.ctrl, CTRL.JOB, seq);
+    this.worker.postMessage({ seq, ctrl: this.ctrl, arrays, n, params, out: this.out } satisfies SweepJob);
   }
 
   /**
-   * The worker's answer: the ids it left for classify (a view, valid until the next start) and how many it decided.
-   * Null when it did not answer in time: the worker is then given up, and its range may be half pushed.
+   * Once the engine's thread has claimed its last chunk: the ids the worker left for classify (a view, valid until
+   * the next start) and how many it decided. A job the worker has not started is taken back (nothing to wait for);
+   * a started one is waited for (its last chunk). Null when it did not answer in time: the worker is then given up,
+   * and any chunk it claimed may be half pushed.
    */
   finish(): { ids: Int32Array; decided: number } | null {
+    if (Atomics.compareExchange(this.ctrl, CTRL.JOB, this.seq, 0) === this.seq) return { ids: this.out.subarray(0, 0), decided: 0 };
     const deadline = Date.now() + JOB_TIMEOUT_MS;
     for (;;) {
       const done = Atomics.load(this.ctrl, CTRL.DONE);
@@ -99,6 +108,10 @@ export class SweepThread {
       Atomics.wait(this.ctrl, CTRL.DONE, done, left); // returns at once if the answer came since the load
     }
     const count = Atomics.load(this.ctrl, CTRL.COUNT);
+    if (count < 0) {
+      this.giveUp(); // it stopped early (aborted): what it claimed is not all swept
+      return null;
+    }
     this.answered++;
     return { ids: this.out.subarray(0, count), decided: Atomics.load(this.ctrl, CTRL.DECIDED) };
   }
@@ -109,7 +122,7 @@ export class SweepThread {
   }
 
   /**
-   * Stops a late worker at its next chunk boundary (sweep.ts), waits a little for it to say so (after that it writes
+   * Stops a late worker at its next claim (sweep.ts), waits a little for it to say so (after that it writes
    * nothing), and never uses it again.
    */
   private giveUp(): void {

@@ -1,6 +1,6 @@
-// The price sweep's inner loop over one range of an asset's holders: push the factor delta into the float sums,
-// decide the common case inline, hand back the rest. A pure function of typed arrays, so that the engine's thread
-// and its sweep worker (sweep-worker.ts) run the same code on disjoint ranges of one holder list.
+// The price sweep's inner loop over a range of an asset's holders: push the factor delta into the float sums,
+// decide the common case inline, hand back the rest. Pure functions of typed arrays, so that the engine's thread and
+// its sweep worker (sweep-worker.ts) run the same code, each on the chunks of one holder list it claims.
 import { ANCHOR_HF, D, DIRTY, F64_STRIDE, FLAGS, LEVELS, LIQ, N_DEBT, N_HELD, STAMP, U32_STRIDE, U8_STRIDE, UNKNOWN, W, WATCH } from "./book";
 import { FLOAT_EPS } from "./float-bounds";
 
@@ -36,25 +36,38 @@ export interface SweepArrays {
   sd: Float64Array;
 }
 
-/** holders between two looks at the abort word (the worker's only check) */
-const CHUNK = 8192;
+/** Slots of the control words shared by the engine's thread and its sweep worker (sweep-thread.ts). */
+export const CTRL = {
+  /** the job the worker may start (seq); −seq once it started; 0 once the engine took it back unstarted */
+  JOB: 0,
+  /** the last job the worker finished */
+  DONE: 1,
+  /** the worker's candidates and inline decisions in that job */
+  COUNT: 2,
+  DECIDED: 3,
+  /** ≠ 0: the worker stops at its next claim */
+  ABORT: 4,
+  /** the next unclaimed holder (both threads claim CHUNK at a time) */
+  NEXT: 5,
+} as const;
+
+/** holders per claim: small enough that a thread waiting for the other's last chunk waits ~0.1 ms */
+export const CHUNK = 4096;
+
+/** Running totals of one thread's share of a sweep: ids handed back (in `out`), accounts decided inline. */
+export interface SweepTally {
+  count: number;
+  decided: number;
+}
 
 /**
  * Holders [from, to): pushes the delta into the sums of those not rebuilt in this evaluate (when `push`), then
  * decides inline every holder with no flag but LIQ, some debt, and float sums proving its recorded state at the
  * worst growth before the next rebase (float-bounds.ts hfLow / hfHigh multiplied out instead of divided, against
  * holdLo / holdHi), and no-debt holders with nothing to resolve; stamps them. The others (flagged, near a threshold,
- * not yet stamped) go to `out` in order, for the engine's classify. Returns how many went to `out` and how many were
- * decided. With `abort` (the worker), stops at a chunk boundary once abort[0] ≠ 0 and returns -1 as the count.
+ * not yet stamped) are appended to `out` at `tally.count`, in order, for the engine's classify.
  */
-export function sweepRange(
-  a: SweepArrays,
-  from: number,
-  to: number,
-  p: SweepParams,
-  out: Int32Array,
-  abort?: Int32Array,
-): { count: number; decided: number } {
+export function sweepRange(a: SweepArrays, from: number, to: number, p: SweepParams, out: Int32Array, tally: SweepTally): void {
   const { f64, u8, u32, ids, sw, sd } = a;
   const { holdLo, holdHi, pass, errPer, dfc, dfd, push, voidAnchors, liqBase } = p;
   const shrink = 1 - FLOAT_EPS;
@@ -62,53 +75,73 @@ export function sweepRange(
   const bandLo = 1 - p.band;
   const bandHi = 1 + p.band;
   let decided = 0;
-  let count = 0;
-  for (let start = from; start < to; start += CHUNK) {
-    if (abort && Atomics.load(abort, 0) !== 0) return { count: -1, decided };
-    const end = Math.min(to, start + CHUNK);
-    for (let h = start; h < end; h++) {
-      const id = ids[h]!;
-      const r = id * F64_STRIDE;
-      const m = id * U8_STRIDE;
-      const flags = u8[m + FLAGS]!;
-      let w = f64[r + W]!;
-      let d = f64[r + D]!;
-      if (push && !(flags & DIRTY)) {
-        w += sw[h]! * dfc;
-        d += sd[h]! * dfd;
-        f64[r + W] = w;
-        f64[r + D] = d;
-        if (voidAnchors) f64[r + ANCHOR_HF] = NaN;
-      }
-      const st = id * U32_STRIDE + STAMP;
-      if (u32[st] === pass) continue;
-      if ((flags & (UNKNOWN | DIRTY | WATCH)) === 0) {
-        if (u8[m + N_DEBT] === 0) {
-          // No debt: HF is max whatever the price. Only a flag or level left over from the debt needs classify.
-          if ((flags & LIQ) === 0 && u8[m + LEVELS] === 0) {
-            u32[st] = pass;
-            decided++;
-            continue;
-          }
-        } else {
-          const k = (flags & LIQ ? liqBase : 0) | u8[m + LEVELS]!;
-          const needLo = holdLo[k]!;
-          const needHi = holdHi[k]!;
-          const err = u8[m + N_HELD]! * errPer;
-          const dLo = d * shrink - err;
-          // lo: hfLow(w, d, err, cap, band) ≥ needLo;  hi: hfHigh(w, d, err, cap, band) < needHi (or none)
-          if (
-            (w * shrink - err) * bandLo >= needLo * (d * grow + err) &&
-            (needHi === Infinity || (dLo > 0 && (w * grow + err) * bandHi < needHi * dLo))
-          ) {
-            u32[st] = pass;
-            decided++;
-            continue;
-          }
+  let count = tally.count;
+  for (let h = from; h < to; h++) {
+    const id = ids[h]!;
+    const r = id * F64_STRIDE;
+    const m = id * U8_STRIDE;
+    const flags = u8[m + FLAGS]!;
+    let w = f64[r + W]!;
+    let d = f64[r + D]!;
+    if (push && !(flags & DIRTY)) {
+      w += sw[h]! * dfc;
+      d += sd[h]! * dfd;
+      f64[r + W] = w;
+      f64[r + D] = d;
+      if (voidAnchors) f64[r + ANCHOR_HF] = NaN;
+    }
+    const st = id * U32_STRIDE + STAMP;
+    if (u32[st] === pass) continue;
+    if ((flags & (UNKNOWN | DIRTY | WATCH)) === 0) {
+      if (u8[m + N_DEBT] === 0) {
+        // No debt: HF is max whatever the price. Only a flag or level left over from the debt needs classify.
+        if ((flags & LIQ) === 0 && u8[m + LEVELS] === 0) {
+          u32[st] = pass;
+          decided++;
+          continue;
+        }
+      } else {
+        const k = (flags & LIQ ? liqBase : 0) | u8[m + LEVELS]!;
+        const needLo = holdLo[k]!;
+        const needHi = holdHi[k]!;
+        const err = u8[m + N_HELD]! * errPer;
+        const dLo = d * shrink - err;
+        // lo: hfLow(w, d, err, cap, band) ≥ needLo;  hi: hfHigh(w, d, err, cap, band) < needHi (or none)
+        if (
+          (w * shrink - err) * bandLo >= needLo * (d * grow + err) &&
+          (needHi === Infinity || (dLo > 0 && (w * grow + err) * bandHi < needHi * dLo))
+        ) {
+          u32[st] = pass;
+          decided++;
+          continue;
         }
       }
-      out[count++] = id;
     }
+    out[count++] = id;
   }
-  return { count, decided };
+  tally.count = count;
+  tally.decided += decided;
+}
+
+/**
+ * Claims CHUNK holders at a time from ctrl[NEXT] until all `n` are claimed, sweeping each (sweepRange) and calling
+ * `afterChunk` after each. The other thread does the same on the same counter, so the faster one does more and
+ * neither waits for the other's share. Stops early (returning false) once ctrl[ABORT] ≠ 0.
+ */
+export function sweepClaimed(
+  a: SweepArrays,
+  n: number,
+  p: SweepParams,
+  out: Int32Array,
+  tally: SweepTally,
+  ctrl: Int32Array,
+  afterChunk?: () => void,
+): boolean {
+  for (;;) {
+    if (Atomics.load(ctrl, CTRL.ABORT) !== 0) return false;
+    const start = Atomics.add(ctrl, CTRL.NEXT, CHUNK);
+    if (start >= n) return true;
+    sweepRange(a, start, Math.min(n, start + CHUNK), p, out, tally);
+    afterChunk?.();
+  }
 }

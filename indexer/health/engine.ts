@@ -596,8 +596,6 @@ class Pass {
   private readonly errPerPosition: number;
   private readonly cap: number;
   private readonly exactBook: BookExact;
-  private driftId = -1;
-  private drift = 1;
   private psiId = -1;
   private psi = 0;
   /** the HF intervals of the last `bounds` (IV_NEXT, IV_NOW; LO, HI), and whose they are */
@@ -693,12 +691,12 @@ class Pass {
     if (unknown) {
       b.setFlag(id, UNKNOWN, true);
       this.c.unknown.add(id);
-      this.out.unknownAdded.push(id, b.u32[id * U32_STRIDE + PREFIX]!);
+      this.out.unknownAdded.push(id);
       if (b.flags(id) & LIQ) this.removeLiq(id);
     } else {
       b.setFlag(id, UNKNOWN, false);
       this.c.unknown.delete(id);
-      this.out.unknownRemoved.push(id, b.u32[id * U32_STRIDE + PREFIX]!);
+      this.out.unknownRemoved.push(id);
       this.exact(id); // the recorded state predates the unknown period: decide it afresh
       b.u32[id * U32_STRIDE + STAMP] = this.pass;
       this.updateWatch(id);
@@ -853,27 +851,20 @@ class Pass {
 
   /** Σ of the held assets' price drift (AssetSlot.psi); memoised for the last account asked. */
   private psiOf(id: number): number {
+    if (id === this.psiId) return this.psi; // prices do not move within a pass
     const { book, slots } = this.c;
     const base = id * book.stride;
     let psi = 0;
-    if (id === this.psiId) return this.psi; // prices do not move within a pass
     for (let k = 0; k < slots.length; k++) if (book.slots[base + k]! >= 0) psi += slots[k]!.psi;
     this.psiId = id;
     this.psi = psi;
     return psi;
   }
 
-  /**
-   * Bound of every held price's move since the account's anchor was taken (1: none moved). Memoised for the last
-   * account asked (classify asks up to four times); exact() forgets it, as it takes a new anchor.
-   */
+  /** Bound of every held price's move since the account's anchor was taken (1: none moved). */
   private driftOf(id: number): number {
-    if (id === this.driftId) return this.drift;
-    const then = this.c.book.f64[id * F64_STRIDE + ANCHOR_PSI]!;
-    const dpsi = this.psiOf(id) - then;
-    this.driftId = id;
-    this.drift = dpsi > 0 ? Math.exp(dpsi * (1 + 1e-12)) : 1;
-    return this.drift;
+    const dpsi = this.psiOf(id) - this.c.book.f64[id * F64_STRIDE + ANCHOR_PSI]!;
+    return dpsi > 0 ? Math.exp(dpsi * (1 + 1e-12)) : 1;
   }
 
   private exact(id: number): void {
@@ -888,7 +879,6 @@ class Pass {
       b.f64[at + ANCHOR_REL] = r.slack / Number(r.data.totalDebtBase); // this account's own rounding slack
       b.f64[at + ANCHOR_PHI] = this.g.phi;
       b.f64[at + ANCHOR_PSI] = this.psiOf(id);
-      if (this.driftId === id) this.driftId = -1;
       if (this.boundsId === id) this.boundsId = -1;
     } else b.f64[at + ANCHOR_HF] = NaN;
     if (hf < WAD) {
@@ -899,7 +889,7 @@ class Pass {
       } else {
         this.c.liq.set(id, { since: this.out.blockNumber, healthFactor: hf, computedAt: this.out.blockNumber });
         b.setFlag(id, LIQ, true);
-        this.out.liquidatableAdded.push(id, b.u32[id * U32_STRIDE + PREFIX]!);
+        this.out.liquidatableAdded.push(id);
       }
     } else if (b.flags(id) & LIQ) this.removeLiq(id);
     const t = this.c.thresholds;
@@ -923,7 +913,7 @@ class Pass {
     const b = this.c.book;
     this.c.liq.delete(id);
     b.setFlag(id, LIQ, false);
-    this.out.liquidatableRemoved.push(id, b.u32[id * U32_STRIDE + PREFIX]!);
+    this.out.liquidatableRemoved.push(id);
   }
 
   /** WATCH ⟺ the state is not proven for any interest growth until the next rebase (Φ ≤ phiNext). */
@@ -954,10 +944,10 @@ class Pass {
 
 /** The update as it is found, by account id; addresses, net changes and order at the end. */
 class UpdateBuilder {
-  readonly liquidatableAdded = new Accounts();
-  readonly liquidatableRemoved = new Accounts();
-  readonly unknownAdded = new Accounts();
-  readonly unknownRemoved = new Accounts();
+  readonly liquidatableAdded: Accounts;
+  readonly liquidatableRemoved: Accounts;
+  readonly unknownAdded: Accounts;
+  readonly unknownRemoved: Accounts;
   private readonly crossings: Crossing[] = [];
   /** address prefix and level index of each crossing (the order: by address, then level) */
   private readonly crossKeys: number[] = [];
@@ -969,7 +959,12 @@ class UpdateBuilder {
     readonly blockNumber: bigint,
     readonly timestamp: bigint,
     private readonly book: AccountBook,
-  ) {}
+  ) {
+    this.liquidatableAdded = new Accounts(book);
+    this.liquidatableRemoved = new Accounts(book);
+    this.unknownAdded = new Accounts(book);
+    this.unknownRemoved = new Accounts(book);
+  }
 
   /** The liquidatable set's net change so far (sorted). */
   liquidatableNow(): { added: Address[]; removed: Address[] } {
@@ -1036,15 +1031,23 @@ class Accounts {
   readonly ids: number[] = [];
   readonly keys: number[] = [];
 
-  push(id: number, key: number): void {
+  constructor(private readonly book: AccountBook) {}
+
+  push(id: number): void {
     this.ids.push(id);
-    this.keys.push(key);
+    this.keys.push(this.book.u32[id * U32_STRIDE + PREFIX]!);
   }
 
   /** The entries whose id is not in `drop`. */
   without(drop: ReadonlySet<number>): Accounts {
-    const out = new Accounts();
-    for (let i = 0; i < this.ids.length; i++) if (!drop.has(this.ids[i]!)) out.push(this.ids[i]!, this.keys[i]!);
+    const out = new Accounts(this.book);
+    for (let i = 0; i < this.ids.length; i++) {
+      const id = this.ids[i]!;
+      if (!drop.has(id)) {
+        out.ids.push(id);
+        out.keys.push(this.keys[i]!);
+      }
+    }
     return out;
   }
 }

@@ -116,6 +116,12 @@ export interface ProtocolMath {
    * limit): the health engine's exact confirmation, run for every account a price move carries across a threshold.
    */
   health(positions: readonly PositionInput[]): AccountHealthFigures;
+  /**
+   * Absolute path (without extension) of a module exporting this same `health` function, importing no more than
+   * common/math: the health engine's worker thread loads it to share exact confirmations (absent: they stay on the
+   * engine's thread).
+   */
+  readonly healthModule?: string;
   /** one position's collateral value (base currency), rounded as the protocol does */
   collateralValue(p: PositionInput): bigint;
   /** one position's debt value, rounded as the protocol does */

@@ -3,13 +3,14 @@
 // (ExactContext's per-asset indexes, prices and parameters), same protocol math, so the same result to the wei as
 // ExactContext.account; it only skips the walk through the state's maps and the per-position allocations.
 import type { AccountHealthFigures, PositionInput } from "../../protocols/types";
+import type { CategoryConfig } from "../state/state";
 import { N_DEBT, U8_STRIDE } from "./book";
 import type { EngineData } from "./engine-data";
 import type { AssetInputs, ExactContext } from "./exact";
 
 /** A reusable position record: filled per confirmation, read by the protocol's health math, never kept. */
-interface ScratchPosition extends PositionInput {
-  slack: number;
+export interface ScratchPosition extends PositionInput {
+  category: CategoryConfig | null;
 }
 
 const scratch = (): ScratchPosition => ({
@@ -23,7 +24,6 @@ const scratch = (): ScratchPosition => ({
   liquidationThresholdBps: 0n,
   collateralEnabled: true,
   category: null,
-  slack: 0,
 });
 
 export interface BookExactResult {
@@ -38,6 +38,9 @@ export class BookExact {
   private readonly inputs: Array<AssetInputs | null | undefined> = [];
   private readonly pool: ScratchPosition[] = [];
   private readonly list: ScratchPosition[] = [];
+  /** of the last `positions`: each position's asset slot, and their summed rounding slack */
+  readonly slotOf: number[] = [];
+  slack = 0;
 
   constructor(
     private readonly c: EngineData,
@@ -49,6 +52,16 @@ export class BookExact {
    * after their last position change) and whose every held price is fresh: what the engine's exact() sees.
    */
   account(id: number): BookExactResult {
+    const list = this.positions(id);
+    return { data: this.c.math.health(list), hasDebt: this.c.book.u8[id * U8_STRIDE + N_DEBT]! !== 0, slack: this.slack };
+  }
+
+  /**
+   * The positions the protocol's math reads for the account (scratch records, valid until the next call), each
+   * asset's slot in `slotOf` at the same index; their rounding slack in `slack`. exact-job.ts packs the same list
+   * for the worker thread.
+   */
+  positions(id: number): readonly ScratchPosition[] {
     const { book, slots, state } = this.c;
     const base = id * book.stride;
     const list = this.list;
@@ -57,13 +70,9 @@ export class BookExact {
     for (let k = 0; k < slots.length; k++) {
       const h = book.slots[base + k]!;
       if (h < 0) continue;
-      const s = slots[k]!;
-      let c = this.inputs[k];
-      if (c === undefined) {
-        c = this.ctx.inputs(s.address);
-        this.inputs[k] = c;
-      }
+      const c = this.inputsOf(k);
       if (c === null) continue;
+      const s = slots[k]!;
       let p = this.pool[list.length];
       if (!p) {
         p = scratch();
@@ -81,8 +90,20 @@ export class BookExact {
       p.collateralEnabled = true;
       p.category = c.category === 0 ? null : state.categoryOf(book.addresses[id]!, s.address);
       slack += c.slack;
+      this.slotOf[list.length] = k;
       list.push(p);
     }
-    return { data: this.c.math.health(list), hasDebt: book.u8[id * U8_STRIDE + N_DEBT]! !== 0, slack };
+    this.slack = slack;
+    return list;
+  }
+
+  /** Asset slot k's inputs at the context's time (null: not listed), looked up once. */
+  inputsOf(k: number): AssetInputs | null {
+    let c = this.inputs[k];
+    if (c === undefined) {
+      c = this.ctx.inputs(this.c.slots[k]!.address);
+      this.inputs[k] = c;
+    }
+    return c;
   }
 }

@@ -13,7 +13,7 @@
 //   budget form the WATCH set, re-checked every evaluate; when Φ passes the budget the references are rebased and
 //   the watch set rebuilt in one pass. If an index ever goes backwards (reorg), anchors are dropped and everything
 //   is rebased.
-import { WAD } from "../../common/math";
+import { MAX_UINT256, WAD } from "../../common/math";
 import type { ProtocolMath } from "../../protocols/types";
 import type { Position, ProtocolState, StateChange } from "../state/state";
 import { buildAccountHealth } from "./account-view";
@@ -50,7 +50,8 @@ import { ExactContext } from "./exact";
 import { computeAggregates } from "./aggregates";
 import { runStress } from "./stress";
 import { anchorHigh, anchorLow, hfHigh, hfLow } from "./float-bounds";
-import { CHUNK, type SweepArrays, type SweepParams, type SweepTally, sweepClaimed, sweepRange } from "./sweep";
+import { DONE, EXACT_CHUNK, ExactBatch, HF_MAX, MINE } from "./exact-job";
+import { CHUNK, type SweepArrays, type SweepParams, type SweepTally, claimChunks, sweepClaimed, sweepRange } from "./sweep";
 import { Sweeper } from "./sweep-thread";
 import { stateIndex, thresholdsFrom } from "./thresholds";
 import type {
@@ -73,6 +74,8 @@ const MAX_DELTA_RATIO = 4;
 const RAY_F = 1e27;
 /** default HealthEngineOptions.sweepWorkerMinHolders */
 const SWEEP_WORKER_MIN_HOLDERS = 50_000;
+/** exact confirmations in one phase from which they are shared with the sweep worker (fewer: not worth a wake-up) */
+const EXACT_SHARE_MIN = 64;
 /** offsets into Pass.iv: the interval until the next rebase, the interval now; each [LO, HI] */
 const IV_NEXT = 0;
 const IV_NOW = 2;
@@ -105,6 +108,8 @@ export class HealthEngine {
   private phiRebase = 0;
   private readonly lastIndexes = new Map<AssetSlot, { l: bigint; b: bigint }>();
   private readonly sweeper: Sweeper;
+  /** the exact confirmations of one phase, packed for the sweep worker (reused by every evaluate) */
+  private readonly exactBatch = new ExactBatch();
 
   constructor(
     readonly state: ProtocolState,
@@ -186,6 +191,7 @@ export class HealthEngine {
       },
       this.sweeper,
       () => this.resum(),
+      this.math.healthModule && this.sweeper.running ? this.exactBatch : null,
     );
 
     for (const id of this.dirty) {
@@ -211,9 +217,11 @@ export class HealthEngine {
       }
       for (const id of [...this.core.watch]) run.classify(id);
     }
+    run.flushExacts();
     // The liquidatable set is final here; only the second phase's margin levels remain.
     onLiquidatable?.(out.liquidatableNow());
     run.confirmLevels();
+    run.flushExacts();
     for (const id of this.dirty) book.setFlag(id, DIRTY, false);
     this.dirty.clear();
     this.full = false;
@@ -610,6 +618,8 @@ class Pass {
     private readonly g: Growth,
     private readonly sweeper: Sweeper,
     private readonly resumAll: () => void,
+    /** when the sweep worker runs: where exact confirmations wait for flushExacts, to be shared with it */
+    private readonly batch: ExactBatch | null,
   ) {
     this.exactBook = new BookExact(c, ctx);
     let err = 0;
@@ -715,13 +725,13 @@ class Pass {
     }
     const liq = (flags & LIQ) !== 0;
     if (u8[id * U8_STRIDE + N_DEBT] === 0) {
-      if (liq || u8[id * U8_STRIDE + LEVELS] !== 0) this.exact(id); // debt repaid: HF is max, everything resolves
-      if (flags & WATCH) this.unwatch(id);
+      if (liq || u8[id * U8_STRIDE + LEVELS] !== 0)
+        this.confirm(id); // debt repaid: HF is max, everything resolves
+      else if (flags & WATCH) this.unwatch(id);
       return;
     }
     if (liq && flags & DIRTY) {
-      this.exact(id); // refresh the HF the keeper sees after a position change
-      this.updateWatch(id);
+      this.confirm(id); // refresh the HF the keeper sees after a position change
       return;
     }
     this.bounds(id);
@@ -736,10 +746,68 @@ class Pass {
       this.levelsOnly.push(id);
       for (let i = 0; i < 4; i++) this.levelsIv.push(iv[i]!); // the same bounds in the second phase
     } else if (this.settle(id, liq)) this.updateWatch(id);
-    else {
+    else this.confirm(id);
+  }
+
+  /**
+   * Exact math decides the account, then its watch flag: now, or (while the sweep worker runs) at the phase's
+   * flushExacts. Deferring changes nothing: the result depends only on this pass's context and the account's own
+   * holder entries, and nothing before the flush reads the account's state again (it is stamped).
+   */
+  private confirm(id: number): void {
+    if (this.batch) {
+      const list = this.exactBook.positions(id);
+      this.batch.add(id, list, this.exactBook.slotOf, this.exactBook.slack);
+    } else {
       this.exact(id);
       this.updateWatch(id);
     }
+  }
+
+  /**
+   * The phase's deferred exact confirmations (confirm), shared with the sweep worker when there are enough: both
+   * threads claim chunks of the batch from one counter (sweep.ts claimChunks); this thread computes and records its
+   * chunks as it goes, then records the worker's figures. A worker that does not answer is given up
+   * (sweep-thread.ts), and what it may have computed is computed here instead.
+   */
+  flushExacts(): void {
+    const b = this.batch;
+    if (!b || b.n === 0) return;
+    const n = b.n;
+    const worker = n >= EXACT_SHARE_MIN ? this.sweeper.running : null;
+    const here = (i: number) => {
+      const id = b.ids[i]!;
+      this.exact(id);
+      this.updateWatch(id);
+    };
+    if (!worker) {
+      for (let i = 0; i < n; i++) here(i);
+      b.clear();
+      return;
+    }
+    const inputs = this.c.slots.map((_s, k) => this.exactBook.inputsOf(k));
+    worker.startExact((seq, ctrl) => b.job(seq, ctrl, this.c.math.healthModule!, inputs, this.c.state.categories));
+    claimChunks(worker.control, n, EXACT_CHUNK, (from, to) => {
+      for (let i = from; i < to; i++) {
+        b.flags[i]! |= MINE;
+        here(i);
+      }
+    });
+    const answered = worker.finish() !== null;
+    const u8 = this.c.book.u8;
+    for (let i = 0; i < n; i++) {
+      const f = b.flags[i]!;
+      if (f & MINE) continue;
+      if (!answered || !(f & DONE)) {
+        here(i); // left to this thread (REDO), or the worker's figures are not to be trusted
+        continue;
+      }
+      const id = b.ids[i]!;
+      const debt = u8[id * U8_STRIDE + N_DEBT] !== 0 ? b.debt[i]! : 0;
+      this.record(id, f & HF_MAX ? MAX_UINT256 : b.hf[i]!, debt, b.slack[i]!);
+      this.updateWatch(id);
+    }
+    b.clear();
   }
 
   /**
@@ -754,8 +822,8 @@ class Pass {
       const id = this.levelsOnly[j]!;
       for (let i = 0; i < 4; i++) this.iv[i] = this.levelsIv[j * 4 + i]!;
       this.boundsId = id;
-      if (!this.settle(id, (u8[id * U8_STRIDE + FLAGS]! & LIQ) !== 0)) this.exact(id);
-      this.updateWatch(id);
+      if (this.settle(id, (u8[id * U8_STRIDE + FLAGS]! & LIQ) !== 0)) this.updateWatch(id);
+      else this.confirm(id);
     }
     this.levelsOnly.length = 0;
     this.levelsIv.length = 0;
@@ -868,15 +936,22 @@ class Pass {
   }
 
   private exact(id: number): void {
+    const r = this.exactBook.account(id);
+    this.record(id, r.data.healthFactor, r.hasDebt ? Number(r.data.totalDebtBase) : 0, r.slack);
+  }
+
+  /**
+   * Applies an exact HF: the anchor (`debt`: the total debt value as a float, 0 for an account without debt),
+   * the liquidatable set, the margin levels.
+   */
+  private record(id: number, hf: bigint, debt: number, slack: number): void {
     const b = this.c.book;
     this.recomputed++;
     const address = b.addresses[id]!;
-    const r = this.exactBook.account(id);
-    const hf = r.data.healthFactor;
     const at = id * F64_STRIDE;
-    if (r.hasDebt && r.data.totalDebtBase > 0n) {
+    if (debt > 0) {
       b.f64[at + ANCHOR_HF] = Number(hf) / 1e18;
-      b.f64[at + ANCHOR_REL] = r.slack / Number(r.data.totalDebtBase); // this account's own rounding slack
+      b.f64[at + ANCHOR_REL] = slack / debt; // this account's own rounding slack
       b.f64[at + ANCHOR_PHI] = this.g.phi;
       b.f64[at + ANCHOR_PSI] = this.psiOf(id);
       if (this.boundsId === id) this.boundsId = -1;

@@ -8,10 +8,12 @@
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
+import type { ExactJob } from "./exact-job";
 import { CTRL, type SweepArrays, type SweepParams } from "./sweep";
 import type { SweepWorkerStatus } from "./types";
 
 export interface SweepJob {
+  kind: "sweep";
   seq: number;
   ctrl: Int32Array;
   arrays: SweepArrays;
@@ -32,8 +34,10 @@ const ABORT_WAIT_MS = 1_000;
 export class SweepThread {
   private readonly worker: Worker;
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(4 * 8));
-  /** jobs answered, and whether the worker was given up on (a job not answered in time) */
+  /** sweeps and exact batches answered, and whether the worker was given up on (a job not answered in time) */
   answered = 0;
+  exactAnswered = 0;
+  private exactJob = false;
   gaveUp = false;
   private out = new Int32Array(new SharedArrayBuffer(4 * 1024));
   private seq = 0;
@@ -81,11 +85,27 @@ export class SweepThread {
     for (const [name, a] of Object.entries(arrays))
       if (!(a.buffer instanceof SharedArrayBuffer)) throw new Error(`sweep worker: ${name} is not in shared memory`);
     if (this.out.length < n) this.out = new Int32Array(new SharedArrayBuffer(4 * n));
+    const seq = this.offer(false);
+    this.worker.postMessage({ kind: "sweep", seq, ctrl: this.ctrl, arrays, n, params, out: this.out } satisfies SweepJob);
+  }
+
+  /**
+   * Offers the worker a batch of exact confirmations (exact-job.ts), claimed from the same counter; `finish` waits
+   * for its part (null: not answered, and nothing it wrote is to be read).
+   */
+  startExact(job: (seq: number, ctrl: Int32Array) => ExactJob): void {
+    const seq = this.offer(true);
+    this.worker.postMessage(job(seq, this.ctrl));
+  }
+
+  /** A new job number, with the counter and the abort word reset for it. */
+  private offer(exact: boolean): number {
+    this.exactJob = exact;
     const seq = ++this.seq;
     Atomics.store(this.ctrl, CTRL.ABORT, 0);
     Atomics.store(this.ctrl, CTRL.NEXT, 0);
     Atomics.store(this.ctrl, CTRL.JOB, seq);
-    this.worker.postMessage({ seq, ctrl: this.ctrl, arrays, n, params, out: this.out } satisfies SweepJob);
+    return seq;
   }
 
   /**
@@ -112,7 +132,8 @@ export class SweepThread {
       this.giveUp(); // it stopped early (aborted): what it claimed is not all swept
       return null;
     }
-    this.answered++;
+    if (this.exactJob) this.exactAnswered++;
+    else this.answered++;
     return { ids: this.out.subarray(0, count), decided: Atomics.load(this.ctrl, CTRL.DECIDED) };
   }
 
@@ -163,6 +184,11 @@ export class Sweeper {
     return n >= this.minHolders && this.thread?.available ? this.thread : null;
   }
 
+  /** The worker to share exact confirmations with, when one is running (started by a big enough sweep). */
+  get running(): SweepThread | null {
+    return this.thread?.available ? this.thread : null;
+  }
+
   /** A buffer for `n` candidate ids (reused: valid until the next call). */
   candidates(n: number): Int32Array {
     if (this.cand.length < n) this.cand = new Int32Array(Math.max(n, this.cand.length * 2));
@@ -176,7 +202,7 @@ export class Sweeper {
   status(): SweepWorkerStatus {
     const t = this.thread;
     const state = !t || this.closed ? "off" : t.available ? "on" : t.failed ? "failed" : "starting";
-    return { state, shared: t?.answered ?? 0, gaveUp: t?.gaveUp ?? false };
+    return { state, shared: t?.answered ?? 0, exactShared: t?.exactAnswered ?? 0, gaveUp: t?.gaveUp ?? false };
   }
 
   async close(): Promise<void> {

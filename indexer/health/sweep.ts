@@ -124,10 +124,20 @@ export function sweepRange(a: SweepArrays, from: number, to: number, p: SweepPar
 }
 
 /**
- * Claims CHUNK holders at a time from ctrl[NEXT] until all `n` are claimed, sweeping each (sweepRange) and calling
- * `afterChunk` after each. The other thread does the same on the same counter, so the faster one does more and
- * neither waits for the other's share. Stops early (returning false) once ctrl[ABORT] ≠ 0.
+ * Claims `chunk` items at a time from ctrl[NEXT] until all `n` are claimed, calling `work(from, to)` for each; the
+ * other thread does the same on the same counter, so the faster one does more and neither waits for the other's
+ * share. Stops early (returning false) once ctrl[ABORT] ≠ 0.
  */
+export function claimChunks(ctrl: Int32Array, n: number, chunk: number, work: (from: number, to: number) => void): boolean {
+  for (;;) {
+    if (Atomics.load(ctrl, CTRL.ABORT) !== 0) return false;
+    const start = Atomics.add(ctrl, CTRL.NEXT, chunk);
+    if (start >= n) return true;
+    work(start, Math.min(n, start + chunk));
+  }
+}
+
+/** A holder list's sweep shared by chunks (claimChunks, CHUNK holders each), `afterChunk` called after each. */
 export function sweepClaimed(
   a: SweepArrays,
   n: number,
@@ -137,11 +147,8 @@ export function sweepClaimed(
   ctrl: Int32Array,
   afterChunk?: () => void,
 ): boolean {
-  for (;;) {
-    if (Atomics.load(ctrl, CTRL.ABORT) !== 0) return false;
-    const start = Atomics.add(ctrl, CTRL.NEXT, CHUNK);
-    if (start >= n) return true;
-    sweepRange(a, start, Math.min(n, start + CHUNK), p, out, tally);
+  return claimChunks(ctrl, n, CHUNK, (from, to) => {
+    sweepRange(a, from, to, p, out, tally);
     afterChunk?.();
-  }
+  });
 }

@@ -41,11 +41,16 @@ export interface HealthEngineOptions {
   sweepWorkerMinHolders?: number;
 }
 
-/** HealthEngine.sweepWorker(): the sweep worker's state, the sweeps it took part in, whether it was given up on. */
+/**
+ * HealthEngine.sweepWorker(): the sweep worker's state, the price sweeps and batches of exact confirmations it took
+ * part in, whether it was given up on.
+ */
 export interface SweepWorkerStatus {
   /** off: no sweep big enough yet, or closed; failed: it exited or missed a job, and sweeps run on one thread */
   state: "off" | "starting" | "on" | "failed";
   shared: number;
+  /** batches of exact confirmations (exact-job.ts) it computed part of */
+  exactShared: number;
   /** a job it did not answer in time (its range was redone on the engine's thread) */
   gaveUp: boolean;
 }

@@ -1,6 +1,7 @@
 // Aave V3.0.x (POOL_REVISION 1, @aave/core-v3 1.19.x) behind the adapter interface: logs from the addresses
 // provider down (./decode.ts), the Pool's own account math (./math.ts), getUserAccountData and AaveOracle as the
 // views (./views.ts), liquidationCall (./liquidation.ts) and the dev market (./deploy.ts, ./simulation.ts).
+import path from "node:path";
 import type { Deployment } from "../../common/deployment";
 import { UserInputError } from "../../common/errors";
 import type { ProtocolState } from "../../indexer/state/state";
@@ -60,6 +61,7 @@ export const aaveV3: ProtocolAdapter = {
     indexesAt,
     accountData,
     health,
+    healthModule: path.join(__dirname, "math"),
     collateralValue,
     debtValue,
     collateralAmount,

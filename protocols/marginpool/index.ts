@@ -1,4 +1,5 @@
 // The project's own protocol (contracts/: MarginPool, PriceOracle, InterestRateModel) behind the adapter interface.
+import path from "node:path";
 import type { Deployment } from "../../common/deployment";
 import type { ProtocolAdapter, Watched } from "../types";
 import type { ProtocolState } from "../../indexer/state/state";
@@ -33,6 +34,7 @@ export const marginpool: ProtocolAdapter = {
     indexesAt: currentIndexes,
     accountData,
     health,
+    healthModule: path.join(__dirname, "math"),
     collateralValue,
     debtValue,
     collateralAmount: rayMulDown,

@@ -1,14 +1,18 @@
-// The sweep worker (indexer/health/sweep-thread.ts): an engine sharing its price sweeps with a worker thread must
-// report exactly what an engine sweeping alone reports — every update, the liquidatable and unknown sets — through
-// single and multi-asset price moves, stale feeds, position edits and time; a worker that is gone must not be
-// waited for; and an engine whose worker claimed part of a sweep and then stopped answering must recover on its own
-// thread with the same result.
+// The sweep worker (indexer/health/sweep-thread.ts): an engine sharing its price sweeps and its exact confirmations
+// (exact-job.ts) with a worker thread must report exactly what an engine alone reports — every update, every HF,
+// the liquidatable and unknown sets — through single and multi-asset price moves, stale feeds, position edits and
+// time, on both protocols' math (Aave's efficiency-mode categories, balances beyond 128 bits); a worker that is gone
+// must not be waited for; and an engine whose worker claimed part of a job and then stopped answering, or failed to
+// load the protocol's math, must recover on its own thread with the same result.
+import path from "node:path";
 import { expect } from "chai";
 import { ExactContext, isLiquidatable } from "../../indexer/health/exact";
 import { HealthEngine } from "../../indexer/health/engine";
 import { buildSyntheticPopulation, feedPrices, seededRandom, type SyntheticPopulation } from "../../indexer/health/synthetic";
 import type { Address, PriceInfo } from "../../indexer/health/types";
+import { aaveV3 } from "../../protocols/aave-v3";
 import { marginpool } from "../../protocols/marginpool";
+import type { ProtocolMath } from "../../protocols/types";
 
 /** Waits (the event loop turning: the worker's ready message) until the engine's worker is on. */
 async function workerOn(engine: HealthEngine): Promise<void> {
@@ -20,9 +24,9 @@ async function workerOn(engine: HealthEngine): Promise<void> {
 }
 
 /** Two engines over one population and the same prices: one shares sweeps of ≥ 1 000 holders, one never does. */
-function pair(pop: SyntheticPopulation) {
-  const shared = new HealthEngine(pop.state, marginpool.math, { sweepWorkerMinHolders: 1_000 });
-  const alone = new HealthEngine(pop.state, marginpool.math, { sweepWorkerMinHolders: Infinity });
+function pair(pop: SyntheticPopulation, math: ProtocolMath = marginpool.math) {
+  const shared = new HealthEngine(pop.state, math, { sweepWorkerMinHolders: 1_000 });
+  const alone = new HealthEngine(pop.state, math, { sweepWorkerMinHolders: Infinity });
   const prices = new Map<Address, PriceInfo>();
   const setPrice = (asset: Address, info: PriceInfo) => {
     prices.set(asset, info);
@@ -57,7 +61,7 @@ describe("health engine: sweep worker", function () {
     evaluate(now, block, "the first evaluate");
     expect(shared.sweepWorker().state).to.equal("starting"); // started by the first sweep big enough, not waited for
     await workerOn(shared);
-    expect(alone.sweepWorker()).to.deep.equal({ state: "off", shared: 0, gaveUp: false });
+    expect(alone.sweepWorker()).to.deep.equal({ state: "off", shared: 0, exactShared: 0, gaveUp: false });
 
     const steps = ["move", "move", "move", "two", "move", "stale", "move", "fresh", "edit", "move", "time", "move", "move"];
     let changes = 0;
@@ -91,6 +95,7 @@ describe("health engine: sweep worker", function () {
     // Both threads claim chunks from one counter: a sweep the engine's thread finished before the worker woke was
     // taken back, so not every sweep is shared.
     expect(status.shared, "price sweeps the worker took part in").to.be.greaterThan(0);
+    expect(status.exactShared, "batches of exact confirmations it computed part of").to.be.greaterThan(0);
 
     // And both equal an exact scan of every account.
     const ctx = new ExactContext(pop.state, (a) => prices.get(a), now, marginpool.math);
@@ -111,8 +116,22 @@ describe("health engine: sweep worker", function () {
     worker: { terminate(): Promise<number>; postMessage(m: unknown): void };
     control: Int32Array;
     start(...args: unknown[]): void;
+    startExact(...args: unknown[]): void;
   };
   const threadOf = (engine: HealthEngine) => (engine as unknown as Internals).sweeper.thread;
+  /** The worker's next job of this kind never reaches it, and is marked started as the worker would: a hung worker. */
+  const hangOn = (thread: SweepThreadInternals, kind: "start" | "startExact") => {
+    const start = thread[kind].bind(thread);
+    thread[kind] = (...args: unknown[]) => {
+      const post = thread.worker.postMessage;
+      thread.worker.postMessage = () => undefined;
+      start(...args);
+      thread.worker.postMessage = post;
+      thread[kind] = start;
+      const c = thread.control;
+      Atomics.store(c, 0, -Atomics.load(c, 0)); // CTRL.JOB: seq → −seq, "started"
+    };
+  };
 
   it("does not wait for a worker that is gone: the engine's thread claims the whole sweep", async () => {
     const { shared, move, evaluate } = pair(pop);
@@ -139,20 +158,118 @@ describe("health engine: sweep worker", function () {
     // The next job never reaches the worker, and is marked started as the worker would mark it: to the engine, a
     // worker that took the job and hung. The engine sweeps everything itself, waits out the timeout, gives the worker
     // up and redoes what a half-pushed chunk could have left (re-summed floats, every holder).
-    const thread = threadOf(shared);
-    const start = thread.start.bind(thread);
-    thread.start = (...args: unknown[]) => {
-      const post = thread.worker.postMessage;
-      thread.worker.postMessage = () => undefined;
-      start(...args);
-      thread.worker.postMessage = post;
-      const c = thread.control;
-      Atomics.store(c, 0, -Atomics.load(c, 0)); // CTRL.JOB: seq → −seq, "started"
-    };
+    hangOn(threadOf(shared), "start");
     move(pop.assets[0]!, 0.97);
     evaluate(now + 12n, 2n, "the sweep the worker never answered");
     expect(shared.sweepWorker()).to.include({ state: "failed", gaveUp: true });
     move(pop.assets[3]!, 1.04);
     evaluate(now + 24n, 3n, "a move after the worker is gone");
+  });
+
+  it("recovers on its own thread when the worker took a batch of exact confirmations and stopped answering", async () => {
+    const { shared, move, evaluate } = pair(pop);
+    const now = pop.now;
+    evaluate(now, 1n, "the first evaluate");
+    await workerOn(shared);
+    // The sweep is shared as usual; the exact batch after it never reaches the worker, which looks as if it took it.
+    // The engine computes its chunks, waits out the timeout and computes the rest: nothing of the worker is read.
+    hangOn(threadOf(shared), "startExact");
+    move(pop.assets[0]!, 0.96);
+    const u = evaluate(now + 12n, 2n, "the exact batch the worker never answered");
+    expect(u.recomputed, "exact confirmations in the batch").to.be.greaterThan(64);
+    expect(shared.sweepWorker()).to.include({ state: "failed", gaveUp: true, exactShared: 0 });
+    move(pop.assets[3]!, 1.04);
+    evaluate(now + 24n, 3n, "a move after the worker is gone");
+  });
+
+  it("computes on its own thread when the worker cannot load the protocol's math", async () => {
+    // A module without `health`: the worker fails on the batch's message, before claiming any of it.
+    const math = { ...marginpool.math, healthModule: path.join(__dirname, "../../indexer/health/sums") };
+    const { shared, move, evaluate } = pair(pop, math);
+    const now = pop.now;
+    evaluate(now, 1n, "the first evaluate");
+    await workerOn(shared);
+    move(pop.assets[0]!, 0.96);
+    const u = evaluate(now + 12n, 2n, "a batch the worker could not compute");
+    expect(u.recomputed).to.be.greaterThan(64);
+    await new Promise((r) => setTimeout(r, 200)); // the worker's error event
+    expect(shared.sweepWorker()).to.include({ state: "failed", exactShared: 0 });
+    move(pop.assets[3]!, 1.04);
+    evaluate(now + 24n, 3n, "a move after the worker failed");
+  });
+
+  it("shares exact confirmations on Aave's math: efficiency-mode categories, balances beyond 128 bits", async () => {
+    const aave = buildSyntheticPopulation({ accounts: 30_000, assets: 6, seed: 9 });
+    const { state } = aave;
+    // Assets 0 and 1 form category 1 (LT 93%); a third of the accounts chose it. Aave counts collateral by flag.
+    state.categories.set(1, {
+      category: 1,
+      ltvBps: 9_000n,
+      liquidationThresholdBps: 9_300n,
+      liquidationBonusBps: 10_100n,
+      priceSource: `0x${"0".repeat(40)}`,
+      label: "correlated",
+    });
+    for (const k of [0, 1]) state.assets.get(aave.assets[k]!)!.category = 1;
+    let i = 0;
+    for (const [account, positions] of state.accounts) {
+      for (const p of positions.values()) p.collateralFlag = p.scaledCollateral > 0n;
+      if (i++ % 3 === 0) state.accountCategories.set(account, 1);
+    }
+    // Accounts whose balances need more than 128 bits, just above HF 1: a 10% drop of asset 2 makes them liquidatable.
+    const priceOf = (a: Address): PriceInfo | undefined => {
+      const v = aave.prices.get(a);
+      return v === undefined ? undefined : { price: v, status: "fresh" };
+    };
+    const wide: Address[] = [];
+    for (let w = 0; w < 3; w++) {
+      const account = `0x${"b16".padEnd(38, "0")}${w.toString(16).padStart(2, "0")}` as Address;
+      const collateral = (1n << 130n) + BigInt(w) * 977n;
+      const probeDebt = 1n << 129n;
+      const positions = new Map([
+        [aave.assets[2]!, { scaledCollateral: collateral, scaledDebt: 0n, collateralFlag: true }],
+        [aave.assets[3]!, { scaledCollateral: 0n, scaledDebt: probeDebt }],
+      ]);
+      state.accounts.set(account, positions);
+      const hf0 = new ExactContext(state, priceOf, aave.now, aaveV3.math).account(account).data.healthFactor;
+      positions.get(aave.assets[3]!)!.scaledDebt = (probeDebt * hf0) / (102n * 10n ** 16n) + BigInt(w);
+      wide.push(account);
+    }
+    const { shared, prices, move, evaluate } = pair(aave, aaveV3.math);
+    let now = aave.now;
+    evaluate(now, 1n, "the first evaluate");
+    await workerOn(shared);
+    // Deep moves: batches of hundreds, long enough for the worker to join each whatever its wake-up.
+    const steps: Array<[number, number]> = [
+      [2, 0.9],
+      [0, 0.9],
+      [1, 1.1],
+      [2, 1.12],
+      [4, 0.88],
+      [0, 1.1],
+    ];
+    let block = 1n;
+    let recomputed = 0;
+    for (const [k, factor] of steps) {
+      now += 12n;
+      move(aave.assets[k]!, factor);
+      recomputed += evaluate(now, ++block, `asset ${k} × ${factor}`).recomputed;
+      if (k === 2 && factor < 1) {
+        const liq = new Map(shared.liquidatable().map((e) => [e.account, e.healthFactor]));
+        for (const a of wide) expect(liq.has(a), `${a} (balances beyond 128 bits) liquidatable`).to.equal(true);
+      }
+    }
+    expect(recomputed).to.be.greaterThan(1_000);
+    expect(shared.sweepWorker()).to.include({ state: "on", gaveUp: false });
+    expect(shared.sweepWorker().exactShared).to.be.greaterThan(0);
+    // Every HF computed at this block (an entry keeps the HF of the block it names) is the exact one, categories
+    // included.
+    const ctx = new ExactContext(state, (a) => prices.get(a), now, aaveV3.math);
+    const fresh = shared.liquidatable().filter((e) => e.computedAt === block);
+    expect(fresh.length, "entries confirmed at the last block").to.be.greaterThan(10);
+    for (const e of fresh) expect(e.healthFactor, e.account).to.equal(ctx.account(e.account).data.healthFactor);
+    const exact = [...state.accounts.keys()].filter((a) => isLiquidatable(ctx.account(a).data)).sort();
+    expect(shared.liquidatable().map((e) => e.account)).to.deep.equal(exact);
+    await shared.close();
   });
 });

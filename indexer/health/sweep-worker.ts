@@ -10,15 +10,23 @@ const port = parentPort;
 if (!port) throw new Error("sweep-worker.ts runs as a worker thread of the health engine");
 port.on("message", (job: SweepJob | ExactJob) => {
   const { ctrl, seq } = job;
-  // The protocol's math is loaded before the job is claimed: the engine's thread goes on claiming meanwhile.
-  if (job.kind === "exact") loadHealth(job.healthModule);
+  // The protocol's math is loaded before the job is claimed: the engine's thread goes on claiming meanwhile. A
+  // module that does not load is answered at once as stopped early (the engine computes the batch, gives this up).
+  let loaded = true;
+  if (job.kind === "exact") {
+    try {
+      loadHealth(job.healthModule);
+    } catch {
+      loaded = false;
+    }
+  }
   // Start only the job still on offer: the engine may have taken it back (and swept it all) before this message
   // came; an atomic claim also orders the engine's earlier writes (rebuilt sums, stamps) before what follows.
   if (Atomics.compareExchange(ctrl, CTRL.JOB, seq, -seq) !== seq) return;
   const tally: SweepTally = { count: 0, decided: 0 };
   let whole = false;
   try {
-    whole = job.kind === "exact" ? runExactJob(job) : sweepClaimed(job.arrays, job.n, job.params, job.out, tally, ctrl);
+    if (loaded) whole = job.kind === "exact" ? runExactJob(job) : sweepClaimed(job.arrays, job.n, job.params, job.out, tally, ctrl);
   } catch {
     // answered as stopped early: the engine redoes the job on its own thread and gives this worker up
   }

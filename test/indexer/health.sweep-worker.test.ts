@@ -192,10 +192,13 @@ describe("health engine: sweep worker", function () {
     move(pop.assets[0]!, 0.96);
     const u = evaluate(now + 12n, 2n, "a batch the worker could not compute");
     expect(u.recomputed).to.be.greaterThan(64);
-    await new Promise((r) => setTimeout(r, 200)); // the worker's error event
-    expect(shared.sweepWorker()).to.include({ state: "failed", exactShared: 0 });
+    // It answers a batch it claimed as stopped early and is given up; one the engine's thread finished first is
+    // taken back. Either way no figure of its comes in, and the updates equal the engine alone.
     move(pop.assets[3]!, 1.04);
-    evaluate(now + 24n, 3n, "a move after the worker failed");
+    evaluate(now + 24n, 3n, "a move after the failed batch");
+    move(pop.assets[1]!, 0.95);
+    evaluate(now + 36n, 4n, "another");
+    expect(shared.sweepWorker().exactShared).to.equal(0);
   });
 
   it("shares exact confirmations on Aave's math: efficiency-mode categories, balances beyond 128 bits", async () => {

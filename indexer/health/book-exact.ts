@@ -13,7 +13,8 @@ export interface ScratchPosition extends PositionInput {
   category: CategoryConfig | null;
 }
 
-const scratch = (): ScratchPosition => ({
+/** A fresh scratch record (also the sweep worker's, exact-job.ts). */
+export const scratchPosition = (): ScratchPosition => ({
   scaledCollateral: 0n,
   scaledDebt: 0n,
   liquidityIndex: 0n,
@@ -75,7 +76,7 @@ export class BookExact {
       const s = slots[k]!;
       let p = this.pool[list.length];
       if (!p) {
-        p = scratch();
+        p = scratchPosition();
         this.pool.push(p);
       }
       p.scaledCollateral = s.holders.scB[h]!;

@@ -8,7 +8,7 @@
 import { MAX_UINT256 } from "../../common/math";
 import type { AccountHealthFigures, PositionInput } from "../../protocols/types";
 import type { CategoryConfig } from "../state/state";
-import type { ScratchPosition } from "./book-exact";
+import { type ScratchPosition, scratchPosition } from "./book-exact";
 import type { AssetInputs } from "./exact";
 import { claimChunks } from "./sweep";
 
@@ -161,8 +161,8 @@ const limbs = (lo: bigint, hi: bigint): bigint => (hi === 0n ? lo : (hi << 64n) 
 export function runExactJob(job: ExactJob): boolean {
   const health = loadHealth(job.healthModule);
   const { off, pos, bal, hf, debt, flags, inputs, categories } = job;
-  const list: PositionInput[] = [];
-  const pool: PositionInput[] = [];
+  const list: ScratchPosition[] = [];
+  const pool: ScratchPosition[] = [];
   return claimChunks(job.ctrl, job.n, EXACT_CHUNK, (from, to) => {
     for (let i = from; i < to; i++) {
       if (flags[i]! & REDO) continue;
@@ -172,18 +172,7 @@ export function runExactJob(job: ExactJob): boolean {
         const cat = pos[2 * j + 1]!;
         let p = pool[list.length];
         if (!p) {
-          p = {
-            scaledCollateral: 0n,
-            scaledDebt: 0n,
-            liquidityIndex: 0n,
-            borrowIndex: 0n,
-            price: 0n,
-            unit: 1n,
-            ltvBps: 0n,
-            liquidationThresholdBps: 0n,
-            collateralEnabled: true,
-            category: null,
-          };
+          p = scratchPosition();
           pool.push(p);
         }
         p.scaledCollateral = limbs(bal[4 * j]!, bal[4 * j + 1]!);
